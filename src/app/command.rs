@@ -1,0 +1,59 @@
+//! What `update` asks the backends to do. Plain data: no IO happens here.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::runbook::gates::Signoff;
+use crate::runbook::progress::Release;
+use crate::runbook::{CheckSpec, CommandSpec};
+
+/// An action with every `${...}` already replaced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResolvedAction {
+    Command(CommandSpec),
+    Check(CheckSpec),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Write to the journal; the store answers `BackendEvent::Journaled { op, .. }`.
+    Journal { op: u64, entry: JournalEntry },
+    /// Run a command or check; the runner streams `StepOutput` and ends with `StepFinished`.
+    RunStep {
+        step: usize,
+        attempt: u32,
+        action: ResolvedAction,
+        timeout: Option<Duration>,
+        /// Extra environment for commands (the environment's `vars`).
+        env: BTreeMap<String, String>,
+    },
+    /// SIGTERM, then SIGKILL after the grace period.
+    CancelStep { step: usize },
+    /// Leave the event loop (after pending journal writes are acknowledged).
+    Quit,
+}
+
+/// One journal write. Each also appends an audit entry in the same transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JournalEntry {
+    ReleaseStarted { release: Box<Release>, runbook_path: String },
+    /// Intent: recorded before the step starts.
+    StepStarted { release_id: String, step_id: String, attempt: u32, at: i64 },
+    StepFinished {
+        release_id: String,
+        step_id: String,
+        attempt: u32,
+        /// `succeeded`, `failed`, `skipped`, `interrupted`-resolutions end as one of these.
+        status: String,
+        exit_code: Option<i32>,
+        /// Failure reason, skip reason or the person's note.
+        detail: Option<String>,
+        at: i64,
+        /// Bounded, sanitized tail of the step's output.
+        output: Vec<String>,
+    },
+    Signoff { release_id: String, signoff: Signoff },
+    /// The operator's choice for an interrupted step (re-check, retry, mark done).
+    ResumeChoice { release_id: String, step_id: String, choice: String, person: String, at: i64 },
+    ReleaseEnded { release_id: String, status: String, at: i64 },
+}

@@ -1,0 +1,32 @@
+//! What `update` reacts to: keys, time, and events from the backends.
+
+use crossterm::event::KeyEvent;
+
+use crate::runbook::progress::Outcome;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// Wall clock, unix milliseconds. Sent on every tick.
+    Tick(i64),
+    Resize,
+    Backend(BackendEvent),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    /// flightdeck's own lines about the step (check results, signals sent).
+    Info,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackendEvent {
+    /// A journal write finished; `error` is `None` when it is durable.
+    Journaled { op: u64, error: Option<String> },
+    /// A batch of output lines, raw (update sanitizes). `dropped` counts
+    /// lines the runner discarded because the step flooded.
+    StepOutput { step: usize, lines: Vec<(Stream, String)>, dropped: u64 },
+    StepFinished { step: usize, attempt: u32, outcome: Outcome },
+}

@@ -1,0 +1,74 @@
+//! Building the initial `AppState` for a new or resumed release.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::keymap::Keymap;
+use super::output::OutputBuffer;
+use super::state::{AppState, Identity};
+use crate::runbook::gates::approval_hash;
+use crate::runbook::inputs::secret_values;
+use crate::runbook::progress::Release;
+use crate::runbook::Runbook;
+
+pub struct Setup {
+    pub runbook: Runbook,
+    pub runbook_path: String,
+    pub release: Release,
+    pub identity: Identity,
+    /// The process environment, read once at start.
+    pub process_env: BTreeMap<String, String>,
+    pub flightdeck_bin: String,
+    pub keymap: Keymap,
+    pub headless: bool,
+    pub acks: BTreeSet<String>,
+    /// Output restored from the journal, per step (empty for a new release).
+    pub outputs: Vec<OutputBuffer>,
+    pub now: i64,
+}
+
+impl AppState {
+    pub fn new(s: Setup) -> AppState {
+        let env_vars = s
+            .runbook
+            .environment(&s.release.environment)
+            .map(|e| e.vars.clone())
+            .unwrap_or_default();
+        let mut env = s.process_env;
+        env.extend(env_vars.clone());
+        let secrets = secret_values(&s.runbook, &s.release.inputs);
+        let approval_hash = approval_hash(&s.release.runbook_hash, &s.release.environment, &s.release.inputs);
+        let mut outputs = s.outputs;
+        outputs.resize(s.release.steps.len(), OutputBuffer::default());
+        let selected = s.release.current(&s.runbook).unwrap_or(0);
+        AppState {
+            runbook: s.runbook,
+            runbook_path: s.runbook_path,
+            release: s.release,
+            identity: s.identity,
+            env,
+            env_vars,
+            flightdeck_bin: s.flightdeck_bin,
+            secrets,
+            outputs,
+            selected,
+            follow: true,
+            auto: s.headless,
+            headless: s.headless,
+            acks: s.acks,
+            dialog: None,
+            show_logs: false,
+            scroll: 0,
+            notice: None,
+            pending: BTreeMap::new(),
+            next_op: 1,
+            now: s.now,
+            quitting: false,
+            journal_error: None,
+            keymap: s.keymap,
+            approval_hash,
+            events: Vec::new(),
+            end_recorded: false,
+            dirty: true,
+        }
+    }
+}

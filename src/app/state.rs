@@ -1,0 +1,194 @@
+//! Everything the screen shows and `update` changes. Owned by one task.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::keymap::Keymap;
+use super::output::OutputBuffer;
+use crate::runbook::gates::{Decision, Signoff};
+use crate::runbook::progress::Release;
+use crate::runbook::{Runbook, Step};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub person: String,
+    pub host: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub level: Level,
+    pub text: String,
+}
+
+/// Actions that ask before they happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmable {
+    RunStep(usize),
+    CancelStep(usize),
+    Abort,
+    Quit,
+}
+
+/// What to do with a step found interrupted after a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResumeChoice {
+    Recheck,
+    Retry,
+    MarkDone,
+    Skip,
+}
+
+impl ResumeChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResumeChoice::Recheck => "re-check",
+            ResumeChoice::Retry => "retry",
+            ResumeChoice::MarkDone => "mark done",
+            ResumeChoice::Skip => "skip",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dialog {
+    Help,
+    Skip {
+        step: usize,
+        reason: String,
+    },
+    Tick {
+        step: usize,
+        note: String,
+    },
+    SignOff {
+        step: usize,
+        role: usize,
+        decision: Decision,
+        comment: String,
+        error: Option<String>,
+    },
+    Confirm {
+        what: Confirmable,
+        message: String,
+        /// Text the person must type (the environment's name), if any.
+        expect: Option<String>,
+        typed: String,
+    },
+    Interrupted {
+        step: usize,
+        choices: Vec<ResumeChoice>,
+        selected: usize,
+    },
+}
+
+/// What to do once a journal write is acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub enum After {
+    /// The intent is durable: now run it.
+    Start { step: usize, attempt: u32 },
+    /// The outcome is durable: move on.
+    Finished { step: usize },
+    /// The sign-off is durable: count it.
+    Signed(Signoff),
+    /// A resume choice is durable: act on it.
+    Resumed { step: usize, choice: ResumeChoice },
+    Nothing,
+}
+
+/// One line of `run --headless` output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    ReleaseStarted { release: String, runbook: String, environment: String },
+    StepStarted { step: String, attempt: u32 },
+    Output { step: String, stream: &'static str, line: String },
+    OutputDropped { step: String, count: u64 },
+    StepFinished { step: String, status: String, exit_code: Option<i32>, detail: Option<String>, duration_ms: Option<i64> },
+    Waiting { step: String, reason: String },
+    Signoff { gate: String, person: String, role: String, decision: String },
+    ReleaseEnded { release: String, status: String },
+    Error { message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub runbook: Runbook,
+    pub runbook_path: String,
+    pub release: Release,
+    pub identity: Identity,
+    /// `${env.X}` values: the process environment plus the environment's vars.
+    pub env: BTreeMap<String, String>,
+    /// Values of `vars` from the runbook environment, passed to commands.
+    pub env_vars: BTreeMap<String, String>,
+    pub flightdeck_bin: String,
+    /// Values never shown: secret inputs.
+    pub secrets: Vec<String>,
+    pub outputs: Vec<OutputBuffer>,
+    pub selected: usize,
+    /// The selection follows the step that runs.
+    pub follow: bool,
+    /// "Run until the next gate" is on.
+    pub auto: bool,
+    pub headless: bool,
+    /// Manual steps `run --headless --ack ID` may tick.
+    pub acks: BTreeSet<String>,
+    pub dialog: Option<Dialog>,
+    pub show_logs: bool,
+    /// Lines scrolled up from the bottom of the output pane.
+    pub scroll: usize,
+    pub notice: Option<Notice>,
+    pub pending: BTreeMap<u64, After>,
+    pub next_op: u64,
+    pub now: i64,
+    pub quitting: bool,
+    /// The journal refused a write: driving stops until restart.
+    pub journal_error: Option<String>,
+    pub keymap: Keymap,
+    pub approval_hash: String,
+    /// Headless events, drained by the event loop.
+    pub events: Vec<Event>,
+    /// The release's end is journaled (or on its way).
+    pub end_recorded: bool,
+    /// Something changed since the last frame.
+    pub dirty: bool,
+}
+
+impl AppState {
+    pub fn step(&self, i: usize) -> &Step {
+        self.runbook
+            .steps()
+            .nth(i)
+            .expect("step index comes from the runbook")
+    }
+
+    pub fn step_count(&self) -> usize {
+        self.release.steps.len()
+    }
+
+    /// The environment asks for its name to be typed before risky actions.
+    pub fn confirm_by_typing(&self) -> Option<String> {
+        self.runbook
+            .environment(&self.release.environment)
+            .filter(|e| e.confirm)
+            .map(|e| e.name.clone())
+    }
+
+    pub fn notify(&mut self, level: Level, text: impl Into<String>) {
+        let text = text.into();
+        if self.headless && level == Level::Error {
+            self.events.push(Event::Error {
+                message: text.clone(),
+            });
+        }
+        self.notice = Some(Notice { level, text });
+    }
+}

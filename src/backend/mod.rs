@@ -1,0 +1,7 @@
+//! Adapters: they own clients and processes, take `Command`s and send
+//! `BackendEvent`s back over channels.
+
+pub mod checks;
+pub mod process;
+pub mod runner;
+pub mod store;

@@ -1,0 +1,126 @@
+//! What went wrong in the journal, in words. Messages never carry a DSN
+//! password: every URL-like text is passed through `redact` first.
+
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub enum StoreError {
+    /// Connecting or preparing the database failed. `target` is redacted.
+    Open { target: String, reason: String },
+    /// Applying the schema migrations failed.
+    Migrate { target: String, reason: String },
+    /// A query failed; `what` says which write or read it was.
+    Query { what: String, source: sqlx::Error },
+    /// The audit key file could not be read, created or parsed.
+    Key { path: PathBuf, reason: String },
+    /// The entry was refused before touching the database.
+    Invalid(String),
+    /// A row in the database does not hold what the schema promises.
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub(crate) fn query(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
+        let what = what.into();
+        move |source| StoreError::Query { what, source }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            StoreError::Open { target, reason } => {
+                format!("cannot open the journal at {target}: {reason}")
+            }
+            StoreError::Migrate { target, reason } => {
+                format!("cannot update the journal schema at {target}: {reason}")
+            }
+            StoreError::Query { what, source } => format!("journal: {what} failed: {source}"),
+            StoreError::Key { path, reason } => {
+                format!("audit key {}: {reason}", path.display())
+            }
+            StoreError::Invalid(why) => format!("journal entry refused: {why}"),
+            StoreError::Corrupt(why) => format!("the journal holds unreadable data: {why}"),
+        };
+        // Driver messages may echo a connection string: redact the lot.
+        f.write_str(&redact(&text))
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Query { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Mask credentials in any URL inside `text`: `user:pass@` becomes
+/// `user:***@`, and a `password=...` query parameter becomes `password=***`.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        // The authority ends at the first '/', '?', '#' or whitespace.
+        let end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        out.push_str(&userinfo[..colon]);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    redact_password_params(&out)
+}
+
+fn redact_password_params(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.to_ascii_lowercase().find("password=") {
+        let (head, tail) = rest.split_at(i + "password=".len());
+        out.push_str(head);
+        out.push_str("***");
+        let end = tail
+            .find(|c: char| c == '&' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn masks_userinfo_and_password_params() {
+        assert_eq!(
+            redact("cannot reach postgres://deploy:s3cr%40t@db:5432/fd ok"),
+            "cannot reach postgres://deploy:***@db:5432/fd ok"
+        );
+        assert_eq!(
+            redact("postgresql://db/fd?user=a&password=hunter2&sslmode=require"),
+            "postgresql://db/fd?user=a&password=***&sslmode=require"
+        );
+        assert_eq!(redact("postgres://u@db/fd"), "postgres://u@db/fd");
+        assert_eq!(redact("sqlite:///tmp/a b.db"), "sqlite:///tmp/a b.db");
+    }
+}

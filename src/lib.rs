@@ -1,0 +1,8 @@
+//! flightdeck: guided software releases in the terminal.
+
+pub mod app;
+pub mod backend;
+pub mod runbook;
+pub mod sanitize;
+pub mod ui;
+pub mod demo_service;

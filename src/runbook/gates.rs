@@ -1,0 +1,214 @@
+//! Sign-off rules for gates (SEMANTICS.md, "Sign-off gates").
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+
+use super::model::GateSpec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "approve" => Some(Decision::Approve),
+            "reject" => Some(Decision::Reject),
+            _ => None,
+        }
+    }
+}
+
+/// One person's decision at one gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signoff {
+    pub gate: String,
+    pub person: String,
+    pub host: String,
+    pub role: String,
+    pub decision: Decision,
+    pub comment: String,
+    /// Hash of what was approved (see `approval_hash`).
+    pub approved_hash: String,
+    /// Unix milliseconds.
+    pub at: i64,
+}
+
+/// The hash a sign-off is bound to: the runbook's content, the environment
+/// and the resolved inputs. Change any of them and earlier sign-offs lapse.
+pub fn approval_hash(
+    runbook_hash: &str,
+    environment: &str,
+    inputs: &BTreeMap<String, String>,
+) -> String {
+    let mut h = Sha256::new();
+    h.update(b"flightdeck-approval-v1\n");
+    h.update(runbook_hash.as_bytes());
+    h.update(b"\n");
+    h.update(environment.as_bytes());
+    for (k, v) in inputs {
+        h.update(b"\n");
+        h.update(k.as_bytes());
+        h.update(b"=");
+        h.update(v.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleTally {
+    pub role: String,
+    pub needed: u32,
+    pub signed: Vec<String>,
+}
+
+impl RoleTally {
+    pub fn missing(&self) -> u32 {
+        self.needed.saturating_sub(self.signed.len() as u32)
+    }
+}
+
+/// Where a gate stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateTally {
+    pub roles: Vec<RoleTally>,
+    pub rejection: Option<Signoff>,
+    /// Sign-offs bound to another hash: they no longer count.
+    pub stale: Vec<Signoff>,
+}
+
+impl GateTally {
+    pub fn satisfied(&self) -> bool {
+        self.rejection.is_none() && self.roles.iter().all(|r| r.missing() == 0)
+    }
+}
+
+/// Count the valid sign-offs of a gate.
+pub fn tally(spec: &GateSpec, signoffs: &[Signoff], current_hash: &str) -> GateTally {
+    let mut roles: Vec<RoleTally> = spec
+        .roles
+        .iter()
+        .map(|(role, needed)| RoleTally {
+            role: role.clone(),
+            needed: *needed,
+            signed: Vec::new(),
+        })
+        .collect();
+    let mut counted: BTreeSet<&str> = BTreeSet::new();
+    let mut rejection = None;
+    let mut stale = Vec::new();
+    for s in signoffs {
+        if s.approved_hash != current_hash {
+            stale.push(s.clone());
+            continue;
+        }
+        if s.decision == Decision::Reject {
+            rejection.get_or_insert_with(|| s.clone());
+            continue;
+        }
+        // One person counts once per gate, whatever roles they hold.
+        if !counted.insert(&s.person) {
+            continue;
+        }
+        if let Some(r) = roles.iter_mut().find(|r| r.role == s.role) {
+            r.signed.push(s.person.clone());
+        }
+    }
+    GateTally {
+        roles,
+        rejection,
+        stale,
+    }
+}
+
+/// Why a sign-off is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Initiator,
+    UnknownRole { role: String, roles: Vec<String> },
+    NotMember { role: String },
+    AlreadySigned { role: String },
+    RoleFull { role: String },
+    EmptyReason,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Initiator => write!(f, "you started this release, so you cannot sign it off"),
+            Refusal::UnknownRole { role, roles } => {
+                write!(f, "this gate has no role {role:?} (roles: {})", roles.join(", "))
+            }
+            Refusal::NotMember { role } => write!(f, "you are not listed in role {role:?}"),
+            Refusal::AlreadySigned { role } => {
+                write!(f, "you already signed this gate (as {role}); one person counts once")
+            }
+            Refusal::RoleFull { role } => write!(f, "role {role:?} already has all the sign-offs it needs"),
+            Refusal::EmptyReason => write!(f, "a rejection needs a reason"),
+        }
+    }
+}
+
+/// May `person` sign `spec` as `role`? `members` is the runbook's (or
+/// config's) role membership; a role absent from it is open to anyone.
+#[allow(clippy::too_many_arguments)]
+pub fn may_sign(
+    spec: &GateSpec,
+    members: &BTreeMap<String, Vec<String>>,
+    signoffs: &[Signoff],
+    current_hash: &str,
+    initiator: &str,
+    person: &str,
+    role: &str,
+    decision: Decision,
+    comment: &str,
+) -> Result<(), Refusal> {
+    if person == initiator {
+        return Err(Refusal::Initiator);
+    }
+    if !spec.roles.iter().any(|(r, _)| r == role) {
+        return Err(Refusal::UnknownRole {
+            role: role.to_string(),
+            roles: spec.roles.iter().map(|(r, _)| r.clone()).collect(),
+        });
+    }
+    if let Some(list) = members.get(role)
+        && !list.iter().any(|m| m == person)
+    {
+        return Err(Refusal::NotMember {
+            role: role.to_string(),
+        });
+    }
+    if decision == Decision::Reject {
+        return if comment.trim().is_empty() {
+            Err(Refusal::EmptyReason)
+        } else {
+            Ok(())
+        };
+    }
+    let current: Vec<&Signoff> = signoffs
+        .iter()
+        .filter(|s| s.approved_hash == current_hash && s.decision == Decision::Approve)
+        .collect();
+    if let Some(prev) = current.iter().find(|s| s.person == person) {
+        return Err(Refusal::AlreadySigned {
+            role: prev.role.clone(),
+        });
+    }
+    let t = tally(spec, signoffs, current_hash);
+    if t.roles.iter().any(|r| r.role == role && r.missing() == 0) {
+        return Err(Refusal::RoleFull {
+            role: role.to_string(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! `${inputs.x}`, `${env.X}`, `${release.id}` in runbook strings.
+
+use std::collections::BTreeMap;
+
+/// A reference found in a template: namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Split a template into references, or say what is malformed.
+pub fn references(template: &str) -> Result<Vec<Reference>, String> {
+    let mut out = Vec::new();
+    walk(template, |r| {
+        out.push(r.clone());
+        Some(String::new())
+    })?;
+    Ok(out)
+}
+
+/// Values available to a step at run time.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub inputs: BTreeMap<String, String>,
+    pub env: BTreeMap<String, String>,
+    pub release: BTreeMap<String, String>,
+    pub flightdeck: BTreeMap<String, String>,
+}
+
+impl Scope {
+    fn lookup(&self, r: &Reference) -> Option<String> {
+        let map = match r.namespace.as_str() {
+            "inputs" => &self.inputs,
+            "env" => &self.env,
+            "release" => &self.release,
+            "flightdeck" => &self.flightdeck,
+            _ => return None,
+        };
+        map.get(&r.name).cloned()
+    }
+
+    /// Replace every reference; a missing value is an error naming it.
+    pub fn render(&self, template: &str) -> Result<String, String> {
+        walk(template, |r| self.lookup(r))
+    }
+}
+
+fn walk(
+    template: &str,
+    mut f: impl FnMut(&Reference) -> Option<String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if tail.starts_with("$${") {
+            out.push_str("${");
+            rest = &tail[3..];
+            continue;
+        }
+        if !tail.starts_with("${") {
+            out.push('$');
+            rest = &tail[1..];
+            continue;
+        }
+        let Some(end) = tail.find('}') else {
+            return Err(format!("unclosed \"${{\" in {template:?}"));
+        };
+        let inner = tail[2..end].trim();
+        let Some((ns, name)) = inner.split_once('.') else {
+            return Err(format!(
+                "\"${{{inner}}}\" must be namespace.name, e.g. inputs.version"
+            ));
+        };
+        let r = Reference {
+            namespace: ns.to_string(),
+            name: name.to_string(),
+        };
+        match f(&r) {
+            Some(v) => out.push_str(&v),
+            None => return Err(format!("\"${{{inner}}}\" has no value")),
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_and_escapes() {
+        let mut s = Scope::default();
+        s.inputs.insert("version".into(), "v1.2.3".into());
+        s.release.insert("id".into(), "r-1".into());
+        assert_eq!(
+            s.render("deploy ${inputs.version} (${release.id}) $HOME $${x}")
+                .unwrap(),
+            "deploy v1.2.3 (r-1) $HOME ${x}"
+        );
+        assert!(s.render("${inputs.nope}").unwrap_err().contains("inputs.nope"));
+        assert!(s.render("${oops").is_err());
+    }
+
+    #[test]
+    fn lists_references() {
+        let r = references("a ${inputs.x} b ${env.Y}").unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].namespace, "env");
+    }
+}

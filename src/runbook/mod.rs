@@ -1,0 +1,109 @@
+//! The runbook domain: model, loading and validation, the release state
+//! machine and gate rules. Pure: no tokio, ratatui, kube or sqlx here.
+
+pub mod duration;
+pub mod gates;
+pub mod inputs;
+pub mod interpolate;
+pub mod model;
+mod parse;
+pub mod progress;
+mod validate;
+pub mod yaml;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use model::*;
+pub use parse::Problem;
+
+/// A runbook together with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub runbook: Runbook,
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes, hex.
+    pub content_hash: String,
+}
+
+/// Everything wrong with one runbook file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunbookError {
+    pub file: PathBuf,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for RunbookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{}", self.file.display(), p.pos)?;
+            if !p.field.is_empty() {
+                write!(f, ": {}", p.field)?;
+            }
+            write!(f, ": {}", p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RunbookError {}
+
+pub fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Parse and validate runbook text. `file` is only used in messages.
+pub fn parse_str(text: &str, file: &Path) -> Result<Loaded, RunbookError> {
+    let fail = |problems| RunbookError {
+        file: file.to_path_buf(),
+        problems,
+    };
+    let tree = yaml::parse_tree(text).map_err(|e| {
+        fail(vec![Problem {
+            pos: e.pos.unwrap_or_default(),
+            field: String::new(),
+            message: e.message,
+        }])
+    })?;
+    let mut ctx = parse::Ctx::new();
+    let runbook = parse::runbook(&mut ctx, &tree);
+    validate::validate(&mut ctx, &runbook);
+    if !ctx.problems.is_empty() {
+        let mut problems = ctx.problems;
+        problems.sort_by_key(|p| (p.pos.line, p.pos.column));
+        return Err(fail(problems));
+    }
+    Ok(Loaded {
+        runbook,
+        path: file.to_path_buf(),
+        content_hash: content_hash(text.as_bytes()),
+    })
+}
+
+/// Read a runbook file (size-checked before reading it whole).
+pub fn load(path: &Path) -> Result<Loaded, RunbookError> {
+    let fail = |message: String| RunbookError {
+        file: path.to_path_buf(),
+        problems: vec![Problem {
+            pos: Default::default(),
+            field: String::new(),
+            message,
+        }],
+    };
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    if meta.len() > yaml::MAX_FILE_BYTES as u64 {
+        return Err(fail(format!(
+            "file is {} bytes; runbooks are limited to {} bytes",
+            meta.len(),
+            yaml::MAX_FILE_BYTES
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text".into()))?;
+    parse_str(&text, path)
+}

@@ -1,0 +1,194 @@
+//! The runbook as flightdeck understands it, after parsing and validation.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::yaml::Pos;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Runbook {
+    pub name: String,
+    pub description: String,
+    pub environments: Vec<Environment>,
+    pub inputs: Vec<InputSpec>,
+    /// Role name -> people who hold it. A role absent here may be taken by anyone.
+    pub roles: BTreeMap<String, Vec<String>>,
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    pub name: String,
+    pub description: String,
+    /// Risky actions in this environment need its name typed to confirm.
+    pub confirm: bool,
+    /// Extra variables given to every command and visible as `${env.X}`.
+    pub vars: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputType {
+    String,
+    Integer,
+    Boolean,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputSpec {
+    pub name: String,
+    pub description: String,
+    pub kind: InputType,
+    pub pattern: Option<String>,
+    pub default: Option<String>,
+    pub required: bool,
+    /// Secret inputs are masked on screen, in the journal and in logs.
+    pub secret: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    pub id: String,
+    pub title: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub action: Action,
+    pub timeout: Option<Duration>,
+    /// Automatic re-runs after a failure, before the step counts as failed.
+    pub retries: u32,
+    pub continue_on_failure: bool,
+    /// Ask for confirmation before running (typed environment name where the
+    /// environment demands it).
+    pub risky: bool,
+    pub undo: Option<Action>,
+    pub pos: Pos,
+}
+
+/// What a step does. The same shape serves as a step's `undo`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Manual(ManualSpec),
+    Command(CommandSpec),
+    Check(CheckSpec),
+    Gate(GateSpec),
+}
+
+impl Action {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Action::Manual(_) => "manual",
+            Action::Command(_) => "command",
+            Action::Check(c) => c.kind_name(),
+            Action::Gate(_) => "gate",
+        }
+    }
+
+    /// Steps that wait for a person rather than run by themselves.
+    pub fn needs_person(&self) -> bool {
+        matches!(self, Action::Manual(_) | Action::Gate(_))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManualSpec {
+    /// Things the person confirms, shown as a list.
+    pub items: Vec<String>,
+    pub note_required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Program {
+    /// Run through `sh -c`.
+    Shell(String),
+    Argv(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandSpec {
+    pub program: Program,
+    pub env: BTreeMap<String, String>,
+    pub cwd: Option<String>,
+    /// Time between SIGTERM and SIGKILL when the step is cancelled or times out.
+    pub grace: Duration,
+    /// Keep the process running after the step succeeds (a service the
+    /// release needs); it is stopped when flightdeck exits.
+    pub background: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckSpec {
+    Env { vars: Vec<String> },
+    Tcp(TcpCheck),
+    Http(HttpCheck),
+}
+
+impl CheckSpec {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            CheckSpec::Env { .. } => "check env",
+            CheckSpec::Tcp(_) => "check tcp",
+            CheckSpec::Http(_) => "check http",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TcpCheck {
+    pub address: String,
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpCheck {
+    pub method: String,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
+    pub expect_status: u16,
+    /// `a.b.c` paths into the JSON body and the value each must equal.
+    pub expect_json: Vec<(String, serde_json::Value)>,
+    pub max_latency: Option<Duration>,
+    /// Keep trying until it passes or the step times out.
+    pub wait: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateSpec {
+    /// Role name and the number of distinct people needed for it.
+    pub roles: Vec<(String, u32)>,
+}
+
+impl Runbook {
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.stages.iter().flat_map(|s| s.steps.iter())
+    }
+
+    pub fn step_count(&self) -> usize {
+        self.stages.iter().map(|s| s.steps.len()).sum()
+    }
+
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    pub fn step_index(&self, id: &str) -> Option<usize> {
+        self.steps().position(|s| s.id == id)
+    }
+
+    /// Stage of each flat step index.
+    pub fn stage_of(&self, index: usize) -> Option<&Stage> {
+        let mut seen = 0;
+        for stage in &self.stages {
+            if index < seen + stage.steps.len() {
+                return Some(stage);
+            }
+            seen += stage.steps.len();
+        }
+        None
+    }
+}

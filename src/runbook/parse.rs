@@ -1,0 +1,766 @@
+//! Node tree -> `Runbook`, collecting every problem with its position.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use super::duration::parse_duration;
+use super::model::*;
+use super::yaml::{Key, Node, Pos, Value};
+
+/// One problem in a runbook: where, which field, what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub pos: Pos,
+    pub field: String,
+    pub message: String,
+}
+
+pub(crate) struct Ctx {
+    pub problems: Vec<Problem>,
+}
+
+impl Ctx {
+    pub fn new() -> Self {
+        Ctx {
+            problems: Vec::new(),
+        }
+    }
+
+    pub fn err(&mut self, pos: Pos, field: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            pos,
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+}
+
+/// A mapping being read field by field; unknown fields are reported on `finish`.
+struct Fields<'a> {
+    path: String,
+    pos: Pos,
+    entries: Vec<(&'a Key, &'a Node)>,
+    used: HashSet<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    fn new(ctx: &mut Ctx, node: &'a Node, path: &str) -> Option<Self> {
+        match &node.value {
+            Value::Map(entries) => Some(Fields {
+                path: path.to_string(),
+                pos: node.pos,
+                entries: entries.iter().map(|(k, v)| (k, v)).collect(),
+                used: HashSet::new(),
+            }),
+            Value::Null => Some(Fields {
+                path: path.to_string(),
+                pos: node.pos,
+                entries: Vec::new(),
+                used: HashSet::new(),
+            }),
+            other => {
+                ctx.err(
+                    node.pos,
+                    path,
+                    format!("expected a mapping, found {}", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    fn field(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{}", self.path, name)
+        }
+    }
+
+    fn get(&mut self, name: &'static str) -> Option<&'a Node> {
+        let found = self.entries.iter().find(|(k, _)| k.name == name)?;
+        self.used.insert(name);
+        Some(found.1)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.entries.iter().any(|(k, _)| k.name == name)
+    }
+
+    fn string(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<String> {
+        let node = self.get(name)?;
+        as_string(ctx, node, &self.field(name))
+    }
+
+    fn required_string(&mut self, ctx: &mut Ctx, name: &'static str) -> String {
+        if !self.has(name) {
+            ctx.err(self.pos, &self.field(name), "is required");
+            return String::new();
+        }
+        self.string(ctx, name).unwrap_or_default()
+    }
+
+    fn bool(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<bool> {
+        let node = self.get(name)?;
+        match node.value {
+            Value::Bool(b) => Some(b),
+            ref other => {
+                ctx.err(
+                    node.pos,
+                    &self.field(name),
+                    format!("expected true or false, found {}", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    fn uint(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<u32> {
+        let node = self.get(name)?;
+        match node.value {
+            Value::Int(i) if (0..=u32::MAX as i64).contains(&i) => Some(i as u32),
+            ref other => {
+                ctx.err(
+                    node.pos,
+                    &self.field(name),
+                    format!("expected a whole number >= 0, found {}", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<Duration> {
+        let node = self.get(name)?;
+        let field = self.field(name);
+        match &node.value {
+            Value::Str(s) => match parse_duration(s) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    ctx.err(node.pos, &field, e);
+                    None
+                }
+            },
+            Value::Int(i) if *i >= 0 => Some(Duration::from_secs(*i as u64)),
+            other => {
+                ctx.err(
+                    node.pos,
+                    &field,
+                    format!(
+                        "expected a duration such as \"30s\" or \"5m\", found {}",
+                        other.type_name()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn string_map(&mut self, ctx: &mut Ctx, name: &'static str) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let Some(node) = self.get(name) else {
+            return out;
+        };
+        let field = self.field(name);
+        match &node.value {
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    let f = format!("{field}.{}", k.name);
+                    if let Some(s) = scalar_string(ctx, v, &f) {
+                        out.insert(k.name.clone(), s);
+                    }
+                }
+            }
+            Value::Null => {}
+            other => ctx.err(
+                node.pos,
+                &field,
+                format!("expected a mapping, found {}", other.type_name()),
+            ),
+        }
+        out
+    }
+
+    fn string_list(&mut self, ctx: &mut Ctx, name: &'static str) -> Vec<String> {
+        let Some(node) = self.get(name) else {
+            return Vec::new();
+        };
+        string_list(ctx, node, &self.field(name))
+    }
+
+    fn finish(self, ctx: &mut Ctx) {
+        for (k, _) in &self.entries {
+            if !self.used.contains(k.name.as_str()) {
+                ctx.err(k.pos, &self.field(&k.name), "unknown field");
+            }
+        }
+    }
+}
+
+fn as_string(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
+    match &node.value {
+        Value::Str(s) => Some(s.clone()),
+        other => {
+            ctx.err(
+                node.pos,
+                field,
+                format!("expected a string, found {}", other.type_name()),
+            );
+            None
+        }
+    }
+}
+
+/// Values in env maps may be written unquoted (`PORT: 8080`).
+fn scalar_string(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
+    match &node.value {
+        Value::Str(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        other => {
+            ctx.err(
+                node.pos,
+                field,
+                format!("expected a plain value, found {}", other.type_name()),
+            );
+            None
+        }
+    }
+}
+
+fn string_list(ctx: &mut Ctx, node: &Node, field: &str) -> Vec<String> {
+    match &node.value {
+        Value::Seq(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| as_string(ctx, n, &format!("{field}[{i}]")))
+            .collect(),
+        other => {
+            ctx.err(
+                node.pos,
+                field,
+                format!("expected a list of strings, found {}", other.type_name()),
+            );
+            Vec::new()
+        }
+    }
+}
+
+fn list<'a>(ctx: &mut Ctx, node: &'a Node, field: &str) -> &'a [Node] {
+    match &node.value {
+        Value::Seq(items) => items,
+        Value::Null => &[],
+        other => {
+            ctx.err(
+                node.pos,
+                field,
+                format!("expected a list, found {}", other.type_name()),
+            );
+            &[]
+        }
+    }
+}
+
+pub(crate) fn runbook(ctx: &mut Ctx, root: &Node) -> Runbook {
+    let mut rb = Runbook {
+        name: String::new(),
+        description: String::new(),
+        environments: Vec::new(),
+        inputs: Vec::new(),
+        roles: BTreeMap::new(),
+        stages: Vec::new(),
+    };
+    let Some(mut f) = Fields::new(ctx, root, "") else {
+        return rb;
+    };
+    rb.name = f.required_string(ctx, "name");
+    rb.description = f.string(ctx, "description").unwrap_or_default();
+    if let Some(node) = f.get("environments") {
+        rb.environments = environments(ctx, node);
+    }
+    if let Some(node) = f.get("inputs") {
+        rb.inputs = inputs(ctx, node);
+    }
+    if let Some(node) = f.get("roles") {
+        rb.roles = roles(ctx, node);
+    }
+    match f.get("stages") {
+        Some(node) => {
+            for (i, s) in list(ctx, node, "stages").iter().enumerate() {
+                if let Some(stage) = stage(ctx, s, &format!("stages[{i}]")) {
+                    rb.stages.push(stage);
+                }
+            }
+        }
+        None => ctx.err(root.pos, "stages", "is required"),
+    }
+    f.finish(ctx);
+    rb
+}
+
+fn environments(ctx: &mut Ctx, node: &Node) -> Vec<Environment> {
+    let Value::Map(entries) = &node.value else {
+        ctx.err(
+            node.pos,
+            "environments",
+            format!(
+                "expected a mapping of environment names, found {}",
+                node.value.type_name()
+            ),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, v) in entries {
+        let path = format!("environments.{}", k.name);
+        let Some(mut f) = Fields::new(ctx, v, &path) else {
+            continue;
+        };
+        out.push(Environment {
+            name: k.name.clone(),
+            description: f.string(ctx, "description").unwrap_or_default(),
+            confirm: f.bool(ctx, "confirm").unwrap_or(false),
+            vars: f.string_map(ctx, "vars"),
+        });
+        f.finish(ctx);
+    }
+    out
+}
+
+fn inputs(ctx: &mut Ctx, node: &Node) -> Vec<InputSpec> {
+    let Value::Map(entries) = &node.value else {
+        ctx.err(
+            node.pos,
+            "inputs",
+            format!(
+                "expected a mapping of input names, found {}",
+                node.value.type_name()
+            ),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, v) in entries {
+        let path = format!("inputs.{}", k.name);
+        let Some(mut f) = Fields::new(ctx, v, &path) else {
+            continue;
+        };
+        let kind = match f.string(ctx, "type").as_deref() {
+            None | Some("string") => InputType::String,
+            Some("integer") => InputType::Integer,
+            Some("boolean") => InputType::Boolean,
+            Some(other) => {
+                ctx.err(
+                    v.pos,
+                    &format!("{path}.type"),
+                    format!("unknown type {other:?}; use string, integer or boolean"),
+                );
+                InputType::String
+            }
+        };
+        let pattern = f.string(ctx, "pattern");
+        if let Some(p) = &pattern
+            && let Err(e) = regex::Regex::new(p)
+        {
+            ctx.err(
+                v.pos,
+                &format!("{path}.pattern"),
+                format!(
+                    "not a valid regular expression: {}",
+                    e.to_string().lines().last().unwrap_or("")
+                ),
+            );
+        }
+        let default = f
+            .get("default")
+            .and_then(|n| scalar_string(ctx, n, &format!("{path}.default")));
+        let required = f.bool(ctx, "required").unwrap_or(default.is_none());
+        out.push(InputSpec {
+            name: k.name.clone(),
+            description: f.string(ctx, "description").unwrap_or_default(),
+            kind,
+            pattern,
+            default,
+            required,
+            secret: f.bool(ctx, "secret").unwrap_or(false),
+        });
+        f.finish(ctx);
+    }
+    out
+}
+
+fn roles(ctx: &mut Ctx, node: &Node) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let Value::Map(entries) = &node.value else {
+        ctx.err(
+            node.pos,
+            "roles",
+            format!(
+                "expected a mapping of role -> people, found {}",
+                node.value.type_name()
+            ),
+        );
+        return out;
+    };
+    for (k, v) in entries {
+        out.insert(
+            k.name.clone(),
+            string_list(ctx, v, &format!("roles.{}", k.name)),
+        );
+    }
+    out
+}
+
+fn stage(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Stage> {
+    let mut f = Fields::new(ctx, node, path)?;
+    let id = f.required_string(ctx, "id");
+    let title = f.string(ctx, "title").unwrap_or_else(|| id.clone());
+    let mut steps = Vec::new();
+    match f.get("steps") {
+        Some(n) => {
+            let field = f.field("steps");
+            for (i, s) in list(ctx, n, &field).iter().enumerate() {
+                if let Some(step) = step(ctx, s, &format!("{field}[{i}]")) {
+                    steps.push(step);
+                }
+            }
+        }
+        None => ctx.err(node.pos, &f.field("steps"), "is required"),
+    }
+    f.finish(ctx);
+    Some(Stage { id, title, steps })
+}
+
+const ACTION_KEYS: [&str; 4] = ["manual", "command", "check", "gate"];
+
+fn step(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Step> {
+    let mut f = Fields::new(ctx, node, path)?;
+    let id = f.required_string(ctx, "id");
+    let title = f.string(ctx, "title").unwrap_or_else(|| id.clone());
+    let description = f.string(ctx, "description").unwrap_or_default();
+    let what = action(ctx, &mut f, node.pos);
+    let timeout = f.duration(ctx, "timeout");
+    let retries = f.uint(ctx, "retries").unwrap_or(0);
+    let continue_on_failure = f.bool(ctx, "continue_on_failure").unwrap_or(false);
+    let risky = f.bool(ctx, "risky").unwrap_or(false);
+    let undo = match f.get("undo") {
+        Some(n) => {
+            let upath = f.field("undo");
+            Fields::new(ctx, n, &upath).and_then(|mut uf| {
+                let a = action(ctx, &mut uf, n.pos);
+                uf.finish(ctx);
+                a
+            })
+        }
+        None => None,
+    };
+    if let Some(Action::Gate(_) | Action::Manual(_)) = &undo {
+        ctx.err(
+            node.pos,
+            &f.field("undo"),
+            "an undo must be a command or a check",
+        );
+    }
+    f.finish(ctx);
+    Some(Step {
+        id,
+        title,
+        description,
+        action: what?,
+        timeout,
+        retries,
+        continue_on_failure,
+        risky,
+        undo,
+        pos: node.pos,
+    })
+}
+
+/// Exactly one of the action keys names what the step does.
+fn action(ctx: &mut Ctx, f: &mut Fields<'_>, pos: Pos) -> Option<Action> {
+    let present: Vec<&str> = ACTION_KEYS.iter().copied().filter(|k| f.has(k)).collect();
+    match present.len() {
+        0 => {
+            ctx.err(
+                pos,
+                &f.field("kind"),
+                "missing: give one of manual, command, check, gate",
+            );
+            return None;
+        }
+        1 => {}
+        _ => {
+            ctx.err(
+                pos,
+                &f.field(present[1]),
+                format!(
+                    "a step does one thing; found both {} and {}",
+                    present[0], present[1]
+                ),
+            );
+        }
+    }
+    let key = present[0];
+    let node = match key {
+        "manual" => f.get("manual"),
+        "command" => f.get("command"),
+        "check" => f.get("check"),
+        _ => f.get("gate"),
+    }?;
+    let path = f.field(key);
+    match key {
+        "manual" => manual(ctx, node, &path).map(Action::Manual),
+        "command" => command(ctx, node, &path).map(Action::Command),
+        "check" => check(ctx, node, &path).map(Action::Check),
+        _ => gate(ctx, node, &path).map(Action::Gate),
+    }
+}
+
+fn manual(ctx: &mut Ctx, node: &Node, path: &str) -> Option<ManualSpec> {
+    if let Value::Bool(true) = node.value {
+        return Some(ManualSpec {
+            items: Vec::new(),
+            note_required: false,
+        });
+    }
+    let mut f = Fields::new(ctx, node, path)?;
+    let spec = ManualSpec {
+        items: f.string_list(ctx, "items"),
+        note_required: f.bool(ctx, "note_required").unwrap_or(false),
+    };
+    f.finish(ctx);
+    Some(spec)
+}
+
+fn command(ctx: &mut Ctx, node: &Node, path: &str) -> Option<CommandSpec> {
+    // `command: "make build"` is short for `command: { run: "make build" }`.
+    if let Value::Str(s) = &node.value {
+        return Some(CommandSpec {
+            program: Program::Shell(s.clone()),
+            env: BTreeMap::new(),
+            cwd: None,
+            grace: Duration::from_secs(5),
+            background: false,
+        });
+    }
+    let mut f = Fields::new(ctx, node, path)?;
+    let program = match (f.has("run"), f.has("argv")) {
+        (true, false) => Program::Shell(f.string(ctx, "run").unwrap_or_default()),
+        (false, true) => {
+            let argv = f.string_list(ctx, "argv");
+            if argv.is_empty() {
+                ctx.err(node.pos, &f.field("argv"), "must name a program");
+            }
+            Program::Argv(argv)
+        }
+        (true, true) => {
+            ctx.err(
+                node.pos,
+                &f.field("argv"),
+                "give either run (a shell line) or argv, not both",
+            );
+            f.get("argv");
+            Program::Shell(f.string(ctx, "run").unwrap_or_default())
+        }
+        (false, false) => {
+            ctx.err(
+                node.pos,
+                &f.field("run"),
+                "is required (or argv: [program, args...])",
+            );
+            Program::Shell(String::new())
+        }
+    };
+    let spec = CommandSpec {
+        program,
+        env: f.string_map(ctx, "env"),
+        cwd: f.string(ctx, "cwd"),
+        grace: f.duration(ctx, "grace").unwrap_or(Duration::from_secs(5)),
+        background: f.bool(ctx, "background").unwrap_or(false),
+    };
+    f.finish(ctx);
+    Some(spec)
+}
+
+fn check(ctx: &mut Ctx, node: &Node, path: &str) -> Option<CheckSpec> {
+    let mut f = Fields::new(ctx, node, path)?;
+    let kinds: Vec<&str> = ["env", "tcp", "http"]
+        .into_iter()
+        .filter(|k| f.has(k))
+        .collect();
+    let spec = match kinds.as_slice() {
+        ["env"] => Some(CheckSpec::Env {
+            vars: f.string_list(ctx, "env"),
+        }),
+        ["tcp"] => {
+            let n = f.get("tcp")?;
+            tcp(ctx, n, &f.field("tcp")).map(CheckSpec::Tcp)
+        }
+        ["http"] => {
+            let n = f.get("http")?;
+            http(ctx, n, &f.field("http")).map(CheckSpec::Http)
+        }
+        [] => {
+            ctx.err(node.pos, path, "give one of env, tcp, http");
+            None
+        }
+        _ => {
+            ctx.err(
+                node.pos,
+                path,
+                format!("a check does one thing; found {}", kinds.join(" and ")),
+            );
+            for k in kinds {
+                match k {
+                    "env" => f.get("env"),
+                    "tcp" => f.get("tcp"),
+                    _ => f.get("http"),
+                };
+            }
+            None
+        }
+    };
+    f.finish(ctx);
+    spec
+}
+
+fn tcp(ctx: &mut Ctx, node: &Node, path: &str) -> Option<TcpCheck> {
+    if let Value::Str(s) = &node.value {
+        return Some(TcpCheck {
+            address: s.clone(),
+            connect_timeout: Duration::from_secs(5),
+        });
+    }
+    let mut f = Fields::new(ctx, node, path)?;
+    let c = TcpCheck {
+        address: f.required_string(ctx, "address"),
+        connect_timeout: f
+            .duration(ctx, "connect_timeout")
+            .unwrap_or(Duration::from_secs(5)),
+    };
+    f.finish(ctx);
+    Some(c)
+}
+
+fn http(ctx: &mut Ctx, node: &Node, path: &str) -> Option<HttpCheck> {
+    if let Value::Str(s) = &node.value {
+        return Some(HttpCheck {
+            method: "GET".into(),
+            url: s.clone(),
+            headers: BTreeMap::new(),
+            body: None,
+            expect_status: 200,
+            expect_json: Vec::new(),
+            max_latency: None,
+            wait: false,
+        });
+    }
+    let mut f = Fields::new(ctx, node, path)?;
+    let method = f
+        .string(ctx, "method")
+        .unwrap_or_else(|| "GET".into())
+        .to_uppercase();
+    if !["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(&method.as_str()) {
+        ctx.err(
+            node.pos,
+            &f.field("method"),
+            format!("unknown HTTP method {method:?}"),
+        );
+    }
+    let expect_status = match f.uint(ctx, "expect_status") {
+        Some(s) if (100..=599).contains(&s) => s as u16,
+        Some(s) => {
+            ctx.err(
+                node.pos,
+                &f.field("expect_status"),
+                format!("{s} is not an HTTP status"),
+            );
+            200
+        }
+        None => 200,
+    };
+    let mut expect_json = Vec::new();
+    if let Some(n) = f.get("expect_json") {
+        match &n.value {
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    expect_json.push((k.name.clone(), to_json(&v.value)));
+                }
+            }
+            other => ctx.err(
+                n.pos,
+                &f.field("expect_json"),
+                format!(
+                    "expected a mapping of path -> value, found {}",
+                    other.type_name()
+                ),
+            ),
+        }
+    }
+    let c = HttpCheck {
+        method,
+        url: f.required_string(ctx, "url"),
+        headers: f.string_map(ctx, "headers"),
+        body: f.string(ctx, "body"),
+        expect_status,
+        expect_json,
+        max_latency: f.duration(ctx, "max_latency"),
+        wait: f.bool(ctx, "wait").unwrap_or(false),
+    };
+    f.finish(ctx);
+    Some(c)
+}
+
+fn to_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => (*b).into(),
+        Value::Int(i) => (*i).into(),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
+        Value::Str(s) => s.clone().into(),
+        Value::Seq(items) => items.iter().map(|n| to_json(&n.value)).collect(),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, n)| (k.name.clone(), to_json(&n.value)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+    }
+}
+
+fn gate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<GateSpec> {
+    let mut f = Fields::new(ctx, node, path)?;
+    let mut roles = Vec::new();
+    match f.get("roles") {
+        Some(n) => match &n.value {
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    match v.value {
+                        Value::Int(c) if c >= 1 && c <= 100 => roles.push((k.name.clone(), c as u32)),
+                        _ => ctx.err(
+                            v.pos,
+                            &format!("{path}.roles.{}", k.name),
+                            "expected the number of people needed (1 or more)",
+                        ),
+                    }
+                }
+                if entries.is_empty() {
+                    ctx.err(n.pos, &format!("{path}.roles"), "name at least one role");
+                }
+            }
+            other => ctx.err(
+                n.pos,
+                &format!("{path}.roles"),
+                format!(
+                    "expected a mapping of role -> count, found {}",
+                    other.type_name()
+                ),
+            ),
+        },
+        None => ctx.err(node.pos, &format!("{path}.roles"), "is required"),
+    }
+    f.finish(ctx);
+    Some(GateSpec { roles })
+}

@@ -1,0 +1,142 @@
+//! Cross-field rules: unique ids, defined references, known roles.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::interpolate::references;
+use super::model::*;
+use super::parse::Ctx;
+
+pub(crate) fn validate(ctx: &mut Ctx, rb: &Runbook) {
+    let mut stage_ids: HashMap<&str, u64> = HashMap::new();
+    let mut step_ids: HashMap<&str, u64> = HashMap::new();
+    if rb.stages.is_empty() {
+        ctx.err(Default::default(), "stages", "a runbook needs at least one stage");
+    }
+    for (si, stage) in rb.stages.iter().enumerate() {
+        let field = format!("stages[{si}].id");
+        let pos = stage.steps.first().map(|s| s.pos).unwrap_or_default();
+        check_id(ctx, &stage.id, &field, pos);
+        if let Some(first) = stage_ids.insert(&stage.id, pos.line) {
+            ctx.err(
+                pos,
+                &field,
+                format!("duplicate stage id {:?} (first at line {first})", stage.id),
+            );
+        }
+        for (i, step) in stage.steps.iter().enumerate() {
+            let path = format!("stages[{si}].steps[{i}]");
+            check_id(ctx, &step.id, &format!("{path}.id"), step.pos);
+            if let Some(first) = step_ids.insert(&step.id, step.pos.line) {
+                ctx.err(
+                    step.pos,
+                    &format!("{path}.id"),
+                    format!("duplicate step id {:?} (first at line {first})", step.id),
+                );
+            }
+            action_refs(ctx, rb, &step.action, step, &path);
+            if let Some(undo) = &step.undo {
+                action_refs(ctx, rb, undo, step, &format!("{path}.undo"));
+            }
+            if let Action::Gate(g) = &step.action {
+                for (role, count) in &g.roles {
+                    if let Some(members) = rb.roles.get(role)
+                        && (members.len() as u32) < *count
+                    {
+                        ctx.err(
+                            step.pos,
+                            &format!("{path}.gate.roles.{role}"),
+                            format!(
+                                "needs {count} people but roles.{role} lists only {}",
+                                members.len()
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let mut names: BTreeMap<&str, ()> = BTreeMap::new();
+    for env in &rb.environments {
+        if names.insert(&env.name, ()).is_some() {
+            ctx.err(
+                Default::default(),
+                &format!("environments.{}", env.name),
+                "duplicate environment",
+            );
+        }
+    }
+}
+
+fn check_id(ctx: &mut Ctx, id: &str, field: &str, pos: super::yaml::Pos) {
+    if id.is_empty() {
+        return; // already reported as missing
+    }
+    let ok = id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && id.len() <= 64;
+    if !ok {
+        ctx.err(
+            pos,
+            field,
+            format!("{id:?}: ids use letters, digits, '-' and '_' (at most 64)"),
+        );
+    }
+}
+
+fn action_refs(ctx: &mut Ctx, rb: &Runbook, action: &Action, step: &Step, path: &str) {
+    let mut templates: Vec<(&str, &str)> = Vec::new();
+    match action {
+        Action::Command(c) => {
+            match &c.program {
+                Program::Shell(s) => templates.push(("command.run", s)),
+                Program::Argv(a) => templates.extend(a.iter().map(|s| ("command.argv", s.as_str()))),
+            }
+            templates.extend(c.env.values().map(|v| ("command.env", v.as_str())));
+            if let Some(cwd) = &c.cwd {
+                templates.push(("command.cwd", cwd));
+            }
+        }
+        Action::Check(CheckSpec::Tcp(t)) => templates.push(("check.tcp.address", &t.address)),
+        Action::Check(CheckSpec::Http(h)) => {
+            templates.push(("check.http.url", &h.url));
+            templates.extend(h.headers.values().map(|v| ("check.http.headers", v.as_str())));
+            if let Some(b) = &h.body {
+                templates.push(("check.http.body", b));
+            }
+        }
+        Action::Check(CheckSpec::Env { vars }) => {
+            if vars.is_empty() {
+                ctx.err(step.pos, &format!("{path}.check.env"), "list at least one variable");
+            }
+        }
+        Action::Manual(_) | Action::Gate(_) => {}
+    }
+    for (field, t) in templates {
+        let field = format!("{path}.{field}");
+        match references(t) {
+            Err(e) => ctx.err(step.pos, &field, e),
+            Ok(refs) => {
+                for r in refs {
+                    let known = match r.namespace.as_str() {
+                        "inputs" => rb.inputs.iter().any(|i| i.name == r.name),
+                        "env" => !r.name.is_empty(),
+                        "release" => ["id", "env", "runbook", "initiator"].contains(&r.name.as_str()),
+                        "flightdeck" => r.name == "bin",
+                        _ => false,
+                    };
+                    if !known {
+                        ctx.err(
+                            step.pos,
+                            &field,
+                            format!(
+                                "undefined reference ${{{}.{}}}",
+                                r.namespace, r.name
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Views: pure functions from `AppState` to a frame. No state changes here.
+
+mod checklist;
+mod dialogs;
+mod header;
+mod help;
+mod keys;
+mod logs;
+mod output;
+mod status_bar;
+mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+
+use crate::app::state::{AppState, Dialog};
+
+pub use keys::keys_now;
+
+pub fn render(state: &AppState, frame: &mut Frame) {
+    let area = frame.area();
+    let logs_height = if state.show_logs { Constraint::Length(10) } else { Constraint::Length(0) };
+    let [head, main, logs, status] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(5),
+        logs_height,
+        Constraint::Length(2),
+    ])
+    .areas(area);
+    header::render(state, frame, head);
+    let left_width = (area.width * 2 / 5).clamp(30, 64);
+    let [left, right] = Layout::horizontal([Constraint::Length(left_width), Constraint::Min(20)]).areas(main);
+    checklist::render(state, frame, left);
+    output::render(state, frame, right);
+    if state.show_logs {
+        logs::render(frame, logs);
+    }
+    status_bar::render(state, frame, status);
+    match &state.dialog {
+        Some(Dialog::Help) => help::render(state, frame, area),
+        Some(d) => dialogs::render(state, d, frame, area),
+        None => {}
+    }
+}

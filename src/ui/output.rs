@@ -1,0 +1,147 @@
+//! The step pane: what the selected step does, where it stands, its output.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use super::theme;
+use crate::app::msg::Stream;
+use crate::app::state::AppState;
+use crate::runbook::gates;
+use crate::runbook::progress::StepStatus;
+use crate::runbook::{Action, CheckSpec, Program};
+
+pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
+    let i = state.selected.min(state.step_count().saturating_sub(1));
+    let step = state.step(i);
+    let run = &state.release.steps[i];
+    let mut detail: Vec<Line> = Vec::new();
+    detail.push(Line::from(vec![
+        Span::styled(theme::status_icon(&run.status), theme::status_style(&run.status)),
+        Span::raw(" "),
+        Span::styled(step.title.clone(), theme::title()),
+        Span::styled(format!("  [{}] {}", step.id, step.action.kind_name()), theme::dim()),
+    ]));
+    let mut status = run.status.as_str().to_string();
+    if run.attempts > 0 {
+        status.push_str(&format!(" · attempt {}", run.attempts));
+        if step.retries > 0 {
+            status.push_str(&format!(" of {}", step.retries + 1));
+        }
+    }
+    if let Some(code) = run.exit_code {
+        status.push_str(&format!(" · exit {code}"));
+    }
+    match &run.status {
+        StepStatus::Failed { reason } => status.push_str(&format!(" · {reason}")),
+        StepStatus::Skipped { reason } => status.push_str(&format!(" · {reason}")),
+        StepStatus::Interrupted => status.push_str(" · flightdeck stopped while it ran: choose what to do"),
+        _ => {}
+    }
+    detail.push(Line::from(Span::styled(status, theme::status_style(&run.status))));
+    if !step.description.is_empty() {
+        detail.push(Line::from(Span::styled(step.description.clone(), theme::dim())));
+    }
+    describe(state, i, &mut detail);
+    let detail_height = (detail.len() as u16 + 2).min(area.height / 2).max(4);
+    let [top, bottom] = Layout::vertical([Constraint::Length(detail_height), Constraint::Min(3)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(detail).wrap(Wrap { trim: false }).block(Block::bordered().title(Span::styled(" Step ", theme::title()))),
+        top,
+    );
+    render_output(state, i, frame, bottom);
+}
+
+fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
+    let step = state.step(i);
+    match &step.action {
+        Action::Command(c) => {
+            let shown = match &c.program {
+                Program::Shell(s) => s.clone(),
+                Program::Argv(a) => a.join(" "),
+            };
+            out.push(Line::from(vec![Span::styled("$ ", theme::dim()), Span::raw(shown)]));
+            if c.background {
+                out.push(Line::from(Span::styled("runs in the background until flightdeck exits", theme::dim())));
+            }
+        }
+        Action::Check(CheckSpec::Env { vars }) => {
+            out.push(Line::from(format!("variables: {}", vars.join(", "))));
+        }
+        Action::Check(CheckSpec::Tcp(t)) => out.push(Line::from(format!("connect to {}", t.address))),
+        Action::Check(CheckSpec::Http(h)) => {
+            out.push(Line::from(format!("{} {} → expect {}", h.method, h.url, h.expect_status)));
+            for (path, v) in &h.expect_json {
+                out.push(Line::from(Span::styled(format!("  {path} = {v}"), theme::dim())));
+            }
+        }
+        Action::Manual(m) => {
+            for item in &m.items {
+                out.push(Line::from(format!("☐ {item}")));
+            }
+        }
+        Action::Gate(spec) => {
+            let signoffs = state.release.signoffs_for(&step.id);
+            let tally = gates::tally(spec, &signoffs, &state.approval_hash);
+            for r in &tally.roles {
+                let mark = if r.missing() == 0 { "✔" } else { "…" };
+                let who = if r.signed.is_empty() { "nobody yet".to_string() } else { r.signed.join(", ") };
+                out.push(Line::from(format!("{mark} {}: {}/{} ({who})", r.role, r.signed.len(), r.needed)));
+            }
+            if let Some(rej) = &tally.rejection {
+                out.push(Line::from(Span::styled(
+                    format!("✘ rejected by {}: {}", rej.person, rej.comment),
+                    Style::default().fg(Color::Red),
+                )));
+            }
+            if !tally.stale.is_empty() {
+                out.push(Line::from(Span::styled(
+                    format!("{} earlier sign-off(s) no longer count: the runbook or inputs changed", tally.stale.len()),
+                    Style::default().fg(Color::Yellow),
+                )));
+            }
+            out.push(Line::from(Span::styled(
+                format!("approves {}… (runbook + environment + inputs)", &state.approval_hash[..12]),
+                theme::dim(),
+            )));
+        }
+    }
+    if let Some(t) = step.timeout {
+        out.push(Line::from(Span::styled(format!("timeout {}", crate::runbook::duration::format_duration(t)), theme::dim())));
+    }
+}
+
+fn render_output(state: &AppState, i: usize, frame: &mut Frame, area: Rect) {
+    let buf = &state.outputs[i];
+    let mut title = format!(" Output · {} lines ", buf.total);
+    if buf.dropped > 0 {
+        title = format!(" Output · {} lines · {} dropped ", buf.total, buf.dropped);
+    }
+    if state.scroll > 0 {
+        title.push_str(&format!("· scrolled ↑{} ", state.scroll));
+    }
+    let block = Block::bordered().title(Span::styled(title, theme::title()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let height = inner.height as usize;
+    let end = buf.lines.len().saturating_sub(state.scroll);
+    let start = end.saturating_sub(height);
+    let lines: Vec<Line> = buf
+        .lines
+        .range(start..end)
+        .map(|(stream, text)| match stream {
+            Stream::Stdout => Line::raw(text.as_str()),
+            Stream::Stderr => Line::styled(text.as_str(), Style::default().fg(Color::LightRed)),
+            Stream::Info => Line::styled(format!("» {text}"), Style::default().fg(Color::Cyan)),
+        })
+        .collect();
+    let placeholder = lines.is_empty();
+    let p = if placeholder {
+        Paragraph::new(Line::styled("no output yet", theme::dim()))
+    } else {
+        Paragraph::new(lines)
+    };
+    frame.render_widget(p, inner);
+}

@@ -29,6 +29,9 @@ pub enum Command {
     },
     /// SIGTERM, then SIGKILL after the grace period.
     CancelStep { step: usize },
+    /// Re-read the gate sign-offs others wrote to the journal (e.g. with
+    /// `flightdeck approve`); answered by `BackendEvent::Signoffs`.
+    RefreshSignoffs { release_id: String },
     /// Leave the event loop (after pending journal writes are acknowledged).
     Quit,
 }

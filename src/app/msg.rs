@@ -2,6 +2,7 @@
 
 use crossterm::event::KeyEvent;
 
+use crate::runbook::gates::Signoff;
 use crate::runbook::progress::Outcome;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -29,4 +30,6 @@ pub enum BackendEvent {
     /// lines the runner discarded because the step flooded.
     StepOutput { step: usize, lines: Vec<(Stream, String)>, dropped: u64 },
     StepFinished { step: usize, attempt: u32, outcome: Outcome },
+    /// Every sign-off of the release, as the journal has them now.
+    Signoffs(Vec<Signoff>),
 }

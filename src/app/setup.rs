@@ -36,7 +36,7 @@ impl AppState {
         let mut env = s.process_env;
         env.extend(env_vars.clone());
         let secrets = secret_values(&s.runbook, &s.release.inputs);
-        let approval_hash = approval_hash(&s.release.runbook_hash, &s.release.environment, &s.release.inputs);
+        let approval_hash = approval_hash(&s.release.runbook_hash, &s.release.environment, &journaled_inputs(&s.runbook, &s.release.inputs));
         let mut outputs = s.outputs;
         outputs.resize(s.release.steps.len(), OutputBuffer::default());
         let selected = s.release.current(&s.runbook).unwrap_or(0);
@@ -68,7 +68,20 @@ impl AppState {
             approval_hash,
             events: Vec::new(),
             end_recorded: false,
+            signoffs_refreshed_at: 0,
             dirty: true,
         }
     }
+}
+
+/// Inputs as the journal keeps them: secret values replaced. Approvals bind
+/// to these, so an approver in another process computes the same hash.
+pub fn journaled_inputs(rb: &Runbook, inputs: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut out = inputs.clone();
+    for spec in rb.inputs.iter().filter(|i| i.secret) {
+        if let Some(v) = out.get_mut(&spec.name) {
+            *v = "(secret)".into();
+        }
+    }
+    out
 }

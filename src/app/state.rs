@@ -156,6 +156,8 @@ pub struct AppState {
     pub approval_hash: String,
     /// Headless events, drained by the event loop.
     pub events: Vec<Event>,
+    /// When sign-offs were last re-read from the journal.
+    pub signoffs_refreshed_at: i64,
     /// The release's end is journaled (or on its way).
     pub end_recorded: bool,
     /// Something changed since the last frame.

@@ -13,6 +13,19 @@ use crate::runbook::progress::{Outcome, ReleaseStatus, StepStatus};
 use crate::runbook::{Action as StepAction, CheckSpec, Program};
 use crate::sanitize;
 
+/// How often a waiting gate re-reads sign-offs given from other terminals.
+pub const SIGNOFF_REFRESH_MS: i64 = 1000;
+
+fn gate_waiting(state: &AppState) -> bool {
+    !state.release.status.is_final()
+        && state
+            .release
+            .steps
+            .iter()
+            .enumerate()
+            .any(|(i, s)| s.status == StepStatus::Waiting && matches!(state.step(i).action, StepAction::Gate(_)))
+}
+
 /// Lines of output kept in the journal per step run.
 pub const JOURNAL_OUTPUT_LINES: usize = 200;
 
@@ -21,6 +34,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Tick(now) => {
             state.now = now;
+            if gate_waiting(state) && now - state.signoffs_refreshed_at >= SIGNOFF_REFRESH_MS {
+                state.signoffs_refreshed_at = now;
+                out.push(Command::RefreshSignoffs { release_id: state.release.id.clone() });
+            }
             // Durations of running steps move on screen.
             if state.release.is_running_anything() {
                 state.dirty = true;
@@ -298,6 +315,7 @@ fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Command>) {
             }
             finish_step(state, step, outcome, out);
         }
+        BackendEvent::Signoffs(all) => merge_signoffs(state, all, out),
         BackendEvent::Journaled { op, error } => {
             let Some(then) = state.pending.remove(&op) else { return };
             if let Some(e) = error {
@@ -377,7 +395,10 @@ fn waiting(state: &mut AppState, i: usize, why: &str) {
     if state.auto {
         state.notify(Level::Info, format!("waiting: {why}"));
     }
-    state.auto = false;
+    // Headless runs stop here by themselves; keep their drive for after.
+    if !state.headless {
+        state.auto = false;
+    }
 }
 
 /// Resolve `${...}` in a command or check.
@@ -647,18 +668,27 @@ fn open_interrupted(state: &mut AppState, i: usize) {
     state.dialog = Some(Dialog::Interrupted { step: i, choices, selected: 0 });
 }
 
-/// On start after a crash: ask about the first interrupted step.
-pub fn on_resume(state: &mut AppState) {
+/// On reopening a release: ask about the first interrupted step, and let
+/// a waiting gate count sign-offs given while nobody watched.
+pub fn on_resume(state: &mut AppState) -> Vec<Command> {
+    let mut out = Vec::new();
     if let Some(i) = state.release.steps.iter().position(|s| s.status == StepStatus::Interrupted) {
         if state.headless {
             let id = state.step(i).id.clone();
-            state.events.push(Event::Waiting { step: id, reason: "interrupted by a crash: open it in the TUI to re-check, retry or mark it done".into() });
+            state.events.push(Event::Waiting {
+                step: id,
+                reason: "interrupted by a crash: open it in the TUI to re-check, retry or mark it done".into(),
+            });
         } else {
             open_interrupted(state, i);
         }
     } else if let Some(i) = state.release.current(&state.runbook) {
         state.selected = i;
+        if state.release.steps[i].status == StepStatus::Waiting {
+            gate_changed(state, i, &mut out);
+        }
     }
+    out
 }
 
 // ---------------------------------------------------------------- dialogs
@@ -799,8 +829,13 @@ fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
         return;
     }
     let Some(cur) = state.release.current(&state.runbook) else { return };
+    let is_manual = matches!(state.step(cur).action, StepAction::Manual(_));
     match state.release.steps[cur].status {
         StepStatus::Pending if state.auto => start_step(state, cur, out),
+        StepStatus::Waiting if is_manual && state.acks.contains(&state.step(cur).id) => {
+            let note = format!("acknowledged by {} with --ack", state.identity.person);
+            finish_step(state, cur, Outcome::Success { exit_code: None, note: Some(note) }, out);
+        }
         _ => quit(state, out),
     }
 }

@@ -1,1 +1,188 @@
-//! (in progress)
+//! The step runner: takes `RunStep`/`CancelStep`, runs each step in its own
+//! task, sends its output in batches and then `StepFinished`. On shutdown it
+//! stops running steps and the background services they left.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinSet;
+use tokio::time::MissedTickBehavior;
+
+use super::checks::Checker;
+use super::process::{Background, CancelHandle, CancelSignal, cancel_pair, cut_line, run_command};
+use crate::app::command::{Command, ResolvedAction};
+use crate::app::msg::{BackendEvent, Stream};
+
+/// Output is sent at most this often per step, so a flood cannot swamp the UI.
+pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
+/// Most lines in one `StepOutput`; more within an interval are dropped and counted.
+pub const MAX_BATCH_LINES: usize = 1000;
+/// Room kept in each batch for flightdeck's own lines (signals sent, check
+/// results), which are never dropped for the step's output.
+const INFO_RESERVE: usize = 50;
+
+/// A step task tells the loop it is done (before its `StepFinished`, so a
+/// retry sent on seeing that is never refused as "already running").
+struct Done {
+    step: usize,
+    attempt: u32,
+    background: Option<Background>,
+}
+
+/// Run until `rx` closes, then stop everything this runner started.
+pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<BackendEvent>) {
+    let checker = Checker::new();
+    let mut running: HashMap<usize, (u32, CancelHandle)> = HashMap::new();
+    let mut background: Vec<Background> = Vec::new();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    let mut tasks = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            Some(done) = done_rx.recv() => {
+                if running.get(&done.step).is_some_and(|(a, _)| *a == done.attempt) {
+                    running.remove(&done.step);
+                }
+                background.extend(done.background);
+            }
+            Some(()) = join_next(&mut tasks) => {}
+            cmd = rx.recv() => match cmd {
+                Some(Command::RunStep { step, attempt, action, timeout, env }) => {
+                    if running.contains_key(&step) {
+                        tracing::warn!(step, attempt, "step is already running; RunStep ignored");
+                        continue;
+                    }
+                    let (handle, signal) = cancel_pair();
+                    running.insert(step, (attempt, handle));
+                    let job = Job { step, attempt, action, timeout, env };
+                    tasks.spawn(run_step(job, checker.clone(), signal, tx.clone(), done_tx.clone()));
+                }
+                Some(Command::CancelStep { step }) => {
+                    if let Some((_, handle)) = running.get(&step) {
+                        handle.cancel();
+                    }
+                }
+                Some(_) => {}
+                None => break,
+            },
+        }
+    }
+    for (_, handle) in running.values() {
+        handle.cancel();
+    }
+    while tasks.join_next().await.is_some() {}
+    while let Ok(done) = done_rx.try_recv() {
+        background.extend(done.background);
+    }
+    futures::future::join_all(background.into_iter().map(Background::stop)).await;
+}
+
+/// Reap finished step tasks so the set does not grow; pends while empty.
+async fn join_next(tasks: &mut JoinSet<()>) -> Option<()> {
+    if tasks.is_empty() {
+        std::future::pending::<()>().await;
+    }
+    tasks.join_next().await.map(|_| ())
+}
+
+struct Job {
+    step: usize,
+    attempt: u32,
+    action: ResolvedAction,
+    timeout: Option<Duration>,
+    env: BTreeMap<String, String>,
+}
+
+async fn run_step(
+    job: Job,
+    checker: Checker,
+    cancel: CancelSignal,
+    tx: UnboundedSender<BackendEvent>,
+    done_tx: UnboundedSender<Done>,
+) {
+    let Job {
+        step,
+        attempt,
+        action,
+        timeout,
+        env,
+    } = job;
+    let batch = Arc::new(Mutex::new(Batch::default()));
+    let flusher = tokio::spawn(flush_every(batch.clone(), step, tx.clone()));
+    let sink = |stream, line| lock(&batch).push(stream, line);
+    let (outcome, background) = match &action {
+        ResolvedAction::Command(spec) => {
+            let ran = run_command(spec, &env, timeout, cancel, sink).await;
+            (ran.outcome, ran.background)
+        }
+        ResolvedAction::Check(spec) => (checker.run(spec, &env, timeout, cancel, sink).await, None),
+    };
+    // Stop the flusher before the last batch, so batches stay in order.
+    flusher.abort();
+    let _ = flusher.await;
+    if let Some(event) = lock(&batch).take(step) {
+        let _ = tx.send(event);
+    }
+    let _ = done_tx.send(Done {
+        step,
+        attempt,
+        background,
+    });
+    let _ = tx.send(BackendEvent::StepFinished {
+        step,
+        attempt,
+        outcome,
+    });
+}
+
+async fn flush_every(batch: Arc<Mutex<Batch>>, step: usize, tx: UnboundedSender<BackendEvent>) {
+    let mut tick = tokio::time::interval(BATCH_INTERVAL);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let event = lock(&batch).take(step);
+        if let Some(event) = event {
+            if tx.send(event).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn lock(batch: &Mutex<Batch>) -> std::sync::MutexGuard<'_, Batch> {
+    batch.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Lines gathered for the next `StepOutput`.
+#[derive(Debug, Default)]
+struct Batch {
+    lines: Vec<(Stream, String)>,
+    dropped: u64,
+}
+
+impl Batch {
+    fn push(&mut self, stream: Stream, line: String) {
+        let limit = match stream {
+            Stream::Info => MAX_BATCH_LINES,
+            Stream::Stdout | Stream::Stderr => MAX_BATCH_LINES - INFO_RESERVE,
+        };
+        if self.lines.len() < limit {
+            self.lines.push((stream, cut_line(line)));
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    fn take(&mut self, step: usize) -> Option<BackendEvent> {
+        if self.lines.is_empty() && self.dropped == 0 {
+            return None;
+        }
+        Some(BackendEvent::StepOutput {
+            step,
+            lines: std::mem::take(&mut self.lines),
+            dropped: std::mem::take(&mut self.dropped),
+        })
+    }
+}

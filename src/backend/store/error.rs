@@ -21,9 +21,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn query(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
+    pub(crate) fn query(what: impl Into<String>) -> impl Fn(sqlx::Error) -> StoreError {
         let what = what.into();
-        move |source| StoreError::Query { what, source }
+        move |source| StoreError::Query {
+            what: what.clone(),
+            source,
+        }
     }
 }
 

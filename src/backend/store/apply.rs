@@ -1,0 +1,315 @@
+//! Journal writes: each `JournalEntry` becomes its rows plus one audit
+//! entry, in one transaction, so the journal and the audit log never
+//! disagree.
+
+use serde_json::{Value, json};
+use sqlx::{Any, Transaction};
+
+use super::audit::{self, EntryFields};
+use super::error::StoreError;
+use super::records::{OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES};
+use super::Store;
+use crate::app::command::JournalEntry;
+use crate::runbook::progress::ReleaseStatus;
+
+type Tx = Transaction<'static, Any>;
+
+impl Store {
+    /// Write `entry` and its audit entry atomically. `actor` and `host` are
+    /// who is writing (the operator at this terminal). Returns once committed.
+    pub async fn apply(&self, entry: &JournalEntry, actor: &str, host: &str) -> Result<(), StoreError> {
+        check(entry)?;
+        let (release_id, kind, detail) = audit_detail(entry);
+        let detail_json = detail.to_string();
+        let _serial = self.append.lock().await;
+        let mut tx = self.begin_write().await?;
+        let (last_seq, prev_mac) = audit::head(&mut tx).await?;
+        let seq = last_seq + 1;
+        write_rows(&mut tx, entry, seq, host).await?;
+        let fields = EntryFields {
+            seq,
+            release_id: Some(release_id),
+            at: chrono::Utc::now().timestamp_millis(),
+            actor,
+            host,
+            kind,
+            detail_json: &detail_json,
+        };
+        audit::append(&mut tx, &self.key, &prev_mac, &fields).await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::query(format!("committing {kind} of release {release_id}")))
+    }
+}
+
+/// Refuse what the schema would refuse, with a clearer message.
+fn check(entry: &JournalEntry) -> Result<(), StoreError> {
+    match entry {
+        JournalEntry::StepFinished { status, .. }
+            if !matches!(status.as_str(), "succeeded" | "failed" | "skipped") =>
+        {
+            Err(StoreError::Invalid(format!(
+                "a step outcome must be succeeded, failed or skipped, not {status:?}"
+            )))
+        }
+        JournalEntry::ReleaseEnded { status, .. }
+            if !ReleaseStatus::parse(status).is_some_and(ReleaseStatus::is_final) =>
+        {
+            Err(StoreError::Invalid(format!(
+                "a release ends succeeded, failed or aborted, not {status:?}"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The audit entry's release id, kind and detail. Only what the entry
+/// carries (secrets are masked upstream) and never step output.
+fn audit_detail(entry: &JournalEntry) -> (&str, &'static str, Value) {
+    match entry {
+        JournalEntry::ReleaseStarted { release, runbook_path } => (
+            &release.id,
+            "release_started",
+            json!({
+                "runbook_name": release.runbook_name,
+                "runbook_path": runbook_path,
+                "runbook_hash": release.runbook_hash,
+                "environment": release.environment,
+                "inputs": release.inputs,
+                "initiator": release.initiator,
+                "started_at": release.started_at,
+            }),
+        ),
+        JournalEntry::StepStarted { release_id, step_id, attempt, at } => (
+            release_id,
+            "step_started",
+            json!({ "step_id": step_id, "attempt": attempt, "at": at }),
+        ),
+        JournalEntry::StepFinished {
+            release_id,
+            step_id,
+            attempt,
+            status,
+            exit_code,
+            detail,
+            at,
+            output,
+        } => (
+            release_id,
+            "step_finished",
+            json!({
+                "step_id": step_id,
+                "attempt": attempt,
+                "status": status,
+                "exit_code": exit_code,
+                "detail": detail,
+                "at": at,
+                "output_lines": output.len(),
+            }),
+        ),
+        JournalEntry::Signoff { release_id, signoff: s } => (
+            release_id,
+            "signoff",
+            json!({
+                "gate": s.gate,
+                "person": s.person,
+                "host": s.host,
+                "role": s.role,
+                "decision": s.decision.as_str(),
+                "comment": s.comment,
+                "approved_hash": s.approved_hash,
+                "at": s.at,
+            }),
+        ),
+        JournalEntry::ResumeChoice { release_id, step_id, choice, person, at } => (
+            release_id,
+            "resume_choice",
+            json!({ "step_id": step_id, "choice": choice, "person": person, "at": at }),
+        ),
+        JournalEntry::ReleaseEnded { release_id, status, at } => (
+            release_id,
+            "release_ended",
+            json!({ "status": status, "at": at }),
+        ),
+    }
+}
+
+async fn write_rows(tx: &mut Tx, entry: &JournalEntry, seq: i64, host: &str) -> Result<(), StoreError> {
+    match entry {
+        JournalEntry::ReleaseStarted { release: r, runbook_path } => {
+            let inputs = serde_json::to_string(&r.inputs).expect("a map of strings serializes");
+            sqlx::query(
+                "INSERT INTO releases (id, runbook_name, runbook_path, runbook_hash, environment, \
+                 inputs_json, initiator, host, status, started_at, finished_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(&r.id)
+            .bind(&r.runbook_name)
+            .bind(runbook_path)
+            .bind(&r.runbook_hash)
+            .bind(&r.environment)
+            .bind(inputs)
+            .bind(&r.initiator)
+            .bind(host)
+            .bind(r.status.as_str())
+            .bind(r.started_at)
+            .bind(r.finished_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::query(format!("recording the start of release {}", r.id)))?;
+        }
+        JournalEntry::StepStarted { release_id, step_id, attempt, at } => {
+            sqlx::query(
+                "INSERT INTO step_runs (release_id, step_id, attempt, started_at, status, audit_seq) \
+                 VALUES ($1, $2, $3, $4, 'started', $5)",
+            )
+            .bind(release_id)
+            .bind(step_id)
+            .bind(i64::from(*attempt))
+            .bind(*at)
+            .bind(seq)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::query(format!(
+                "recording the start of step {step_id} (attempt {attempt}) of release {release_id}"
+            )))?;
+        }
+        JournalEntry::StepFinished {
+            release_id,
+            step_id,
+            attempt,
+            status,
+            exit_code,
+            detail,
+            at,
+            output,
+        } => {
+            let output = serde_json::to_string(&bound_output(output)).expect("lines serialize");
+            // Insert covers a skip of a step that never started. A later
+            // outcome for the same attempt replaces the earlier one (the audit
+            // log keeps both) but keeps its output when it brings none.
+            sqlx::query(
+                "INSERT INTO step_runs (release_id, step_id, attempt, finished_at, status, exit_code, \
+                 detail, output, audit_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (release_id, step_id, attempt) DO UPDATE SET \
+                 finished_at = excluded.finished_at, status = excluded.status, \
+                 exit_code = excluded.exit_code, detail = excluded.detail, \
+                 output = CASE WHEN excluded.output = '[]' THEN step_runs.output ELSE excluded.output END, \
+                 audit_seq = excluded.audit_seq",
+            )
+            .bind(release_id)
+            .bind(step_id)
+            .bind(i64::from(*attempt))
+            .bind(*at)
+            .bind(status)
+            .bind(exit_code.map(i64::from))
+            .bind(detail.as_deref())
+            .bind(output)
+            .bind(seq)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::query(format!(
+                "recording the outcome of step {step_id} (attempt {attempt}) of release {release_id}"
+            )))?;
+        }
+        JournalEntry::Signoff { release_id, signoff: s } => {
+            sqlx::query(
+                "INSERT INTO signoffs (audit_seq, release_id, gate, person, host, role, decision, \
+                 comment, approved_hash, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(seq)
+            .bind(release_id)
+            .bind(&s.gate)
+            .bind(&s.person)
+            .bind(&s.host)
+            .bind(&s.role)
+            .bind(s.decision.as_str())
+            .bind(&s.comment)
+            .bind(&s.approved_hash)
+            .bind(s.at)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::query(format!(
+                "recording {}'s sign-off at gate {} of release {release_id}",
+                s.person, s.gate
+            )))?;
+        }
+        JournalEntry::ResumeChoice { release_id, step_id, choice, person, at } => {
+            sqlx::query(
+                "INSERT INTO resume_choices (audit_seq, release_id, step_id, choice, person, host, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(seq)
+            .bind(release_id)
+            .bind(step_id)
+            .bind(choice)
+            .bind(person)
+            .bind(host)
+            .bind(*at)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::query(format!(
+                "recording the resume choice for step {step_id} of release {release_id}"
+            )))?;
+        }
+        JournalEntry::ReleaseEnded { release_id, status, at } => {
+            let done = sqlx::query("UPDATE releases SET status = $1, finished_at = $2 WHERE id = $3")
+                .bind(status)
+                .bind(*at)
+                .bind(release_id)
+                .execute(&mut **tx)
+                .await
+                .map_err(StoreError::query(format!("recording the end of release {release_id}")))?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::Invalid(format!("there is no release {release_id} to end")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The last `OUTPUT_MAX_LINES` lines, within `OUTPUT_MAX_BYTES` in all;
+/// a single longer line keeps its end.
+pub(crate) fn bound_output(lines: &[String]) -> Vec<String> {
+    let mut kept = Vec::new();
+    let mut bytes = 0;
+    for line in lines.iter().rev().take(OUTPUT_MAX_LINES) {
+        if bytes + line.len() <= OUTPUT_MAX_BYTES {
+            bytes += line.len();
+            kept.push(line.clone());
+            continue;
+        }
+        if kept.is_empty() {
+            let mut cut = line.len() - OUTPUT_MAX_BYTES;
+            while !line.is_char_boundary(cut) {
+                cut += 1;
+            }
+            kept.push(line[cut..].to_string());
+        }
+        break;
+    }
+    kept.reverse();
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_keeps_the_tail_within_bounds() {
+        let many: Vec<String> = (0..500).map(|i| format!("line {i}")).collect();
+        let kept = bound_output(&many);
+        assert_eq!(kept.len(), OUTPUT_MAX_LINES);
+        assert_eq!(kept.last().unwrap(), "line 499");
+
+        let wide: Vec<String> = (0..10).map(|i| format!("{i}{}", "x".repeat(10_000))).collect();
+        let kept = bound_output(&wide);
+        assert!(kept.iter().map(String::len).sum::<usize>() <= OUTPUT_MAX_BYTES);
+        assert!(kept.last().unwrap().starts_with('9'));
+
+        let huge = vec![format!("é{}", "y".repeat(OUTPUT_MAX_BYTES))];
+        let kept = bound_output(&huge);
+        assert!(kept[0].len() <= OUTPUT_MAX_BYTES && kept[0].ends_with('y'));
+    }
+}

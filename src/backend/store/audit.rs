@@ -1,0 +1,390 @@
+//! The audit chain (SEMANTICS.md, "Audit log"): every entry's MAC covers
+//! the previous entry's MAC, so an edited, deleted or reordered entry breaks
+//! the chain. The key lives in the user's config dir, never in the database.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use sqlx::{Any, Row, Transaction};
+
+use super::error::StoreError;
+
+/// `prev_mac` of the first entry.
+pub const GENESIS_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The 32-byte HMAC key. Debug never prints it.
+#[derive(Clone)]
+pub struct AuditKey([u8; 32]);
+
+impl fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+impl AuditKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        AuditKey(bytes)
+    }
+
+    /// Read the key (64 hex digits) from `path`, or create it: 32 random
+    /// bytes, written mode 0600 and published atomically (a hard link to a
+    /// finished temp file) so a racing process or a crash never leaves a
+    /// half-written key behind.
+    pub fn load_or_create(path: &Path) -> Result<Self, StoreError> {
+        let fail = |reason: String| StoreError::Key {
+            path: path.to_path_buf(),
+            reason,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => return Self::parse(&text).map_err(fail),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(fail(format!("cannot read: {e}"))),
+        }
+        if let Some(dir) = path.parent() {
+            create_private_dir(dir).map_err(|e| fail(format!("cannot create its directory: {e}")))?;
+        }
+        let key = AuditKey(rand::random());
+        let tmp = temp_sibling(path);
+        let written = write_private(&tmp, hex::encode(key.0).as_bytes());
+        let published = written.and_then(|()| std::fs::hard_link(&tmp, path));
+        let _ = std::fs::remove_file(&tmp);
+        match published {
+            Ok(()) => {
+                sync_dir(path);
+                Ok(key)
+            }
+            // Another process created it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+                Self::parse(&text).map_err(fail)
+            }
+            Err(e) => Err(fail(format!("cannot create: {e}"))),
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        let bytes = hex::decode(text.trim()).map_err(|_| "is not hex".to_string())?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "must hold 32 bytes (64 hex digits)".to_string())?;
+        Ok(AuditKey(bytes))
+    }
+
+    fn mac(&self, prev_mac: &str, entry: &EntryFields<'_>) -> String {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        m.update(prev_mac.as_bytes());
+        m.update(&entry.canonical());
+        hex::encode(m.finalize().into_bytes())
+    }
+}
+
+fn temp_sibling(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o.open(path)?;
+    f.write_all(bytes)?;
+    f.write_all(b"\n")?;
+    f.sync_all()
+}
+
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent()
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+}
+
+/// The fields an entry's MAC covers, besides `prev_mac`.
+pub(crate) struct EntryFields<'a> {
+    pub seq: i64,
+    pub release_id: Option<&'a str>,
+    pub at: i64,
+    pub actor: &'a str,
+    pub host: &'a str,
+    pub kind: &'a str,
+    pub detail_json: &'a str,
+}
+
+impl EntryFields<'_> {
+    /// Unambiguous bytes: a version tag, fixed-width integers, and each
+    /// text length-prefixed (an absent release id differs from an empty one).
+    fn canonical(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(128 + self.detail_json.len());
+        b.extend_from_slice(b"flightdeck-audit-v1\0");
+        b.extend_from_slice(&self.seq.to_be_bytes());
+        match self.release_id {
+            None => b.push(0),
+            Some(id) => {
+                b.push(1);
+                put_text(&mut b, id);
+            }
+        }
+        b.extend_from_slice(&self.at.to_be_bytes());
+        for text in [self.actor, self.host, self.kind, self.detail_json] {
+            put_text(&mut b, text);
+        }
+        b
+    }
+}
+
+fn put_text(b: &mut Vec<u8>, text: &str) {
+    b.extend_from_slice(&(text.len() as u64).to_be_bytes());
+    b.extend_from_slice(text.as_bytes());
+}
+
+/// The last entry's seq and MAC (0 and the genesis MAC on an empty log).
+pub(crate) async fn head(tx: &mut Transaction<'static, Any>) -> Result<(i64, String), StoreError> {
+    let row = sqlx::query("SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(StoreError::query("reading the audit head"))?;
+    Ok(match row {
+        Some(r) => (r.get::<i64, _>(0), r.get::<String, _>(1)),
+        None => (0, GENESIS_MAC.to_string()),
+    })
+}
+
+/// Append one entry after `prev_mac`. The caller holds the append lock and
+/// the transaction, so nobody else appends between `head` and this.
+pub(crate) async fn append(
+    tx: &mut Transaction<'static, Any>,
+    key: &AuditKey,
+    prev_mac: &str,
+    entry: &EntryFields<'_>,
+) -> Result<(), StoreError> {
+    let mac = key.mac(prev_mac, entry);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, release_id, at, actor, host, kind, detail_json, prev_mac, mac) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(entry.seq)
+    .bind(entry.release_id)
+    .bind(entry.at)
+    .bind(entry.actor)
+    .bind(entry.host)
+    .bind(entry.kind)
+    .bind(entry.detail_json)
+    .bind(prev_mac)
+    .bind(mac)
+    .execute(&mut **tx)
+    .await
+    .map_err(StoreError::query("appending to the audit log"))?;
+    Ok(())
+}
+
+/// The result of `Store::verify_audit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries read.
+    pub entries: u64,
+    /// The last seq read (0 when empty).
+    pub last_seq: i64,
+    /// The first entry where the chain breaks; `None` when it holds.
+    pub broken: Option<Broken>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.broken.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    pub seq: i64,
+    pub why: BrokenWhy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokenWhy {
+    /// seq does not follow the previous entry: entries were deleted.
+    SeqGap { expected: i64 },
+    /// prev_mac is not the previous entry's MAC: reordered or deleted.
+    PrevMacMismatch,
+    /// The entry's own MAC does not match its content (or the key is not
+    /// the one that wrote it).
+    MacMismatch,
+    /// A column does not hold the type the schema promises.
+    Unreadable(String),
+}
+
+impl fmt::Display for Broken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seq = self.seq;
+        match &self.why {
+            BrokenWhy::SeqGap { expected } => write!(
+                f,
+                "audit entry {seq} follows where {expected} was expected: entries were deleted"
+            ),
+            BrokenWhy::PrevMacMismatch => write!(
+                f,
+                "audit entry {seq} does not chain to the entry before it: entries were deleted or reordered"
+            ),
+            BrokenWhy::MacMismatch => write!(
+                f,
+                "audit entry {seq} does not match its MAC: it was edited (or the audit key is not the one that wrote it)"
+            ),
+            BrokenWhy::Unreadable(why) => {
+                write!(f, "audit entry {seq} cannot be read ({why}): it was edited")
+            }
+        }
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.broken {
+            None => write!(f, "audit log intact: {} entries", self.entries),
+            Some(b) => write!(f, "audit log BROKEN after reading {} entries: {b}", self.entries),
+        }
+    }
+}
+
+/// Walk the chain in seq order and stop at the first break.
+pub(crate) async fn verify(pool: &sqlx::AnyPool, key: &AuditKey) -> Result<VerifyReport, StoreError> {
+    use futures::TryStreamExt;
+
+    let mut rows = sqlx::query(
+        "SELECT seq, release_id, at, actor, host, kind, detail_json, prev_mac, mac \
+         FROM audit_log ORDER BY seq",
+    )
+    .fetch(pool);
+    let mut report = VerifyReport {
+        entries: 0,
+        last_seq: 0,
+        broken: None,
+    };
+    let mut prev_mac = GENESIS_MAC.to_string();
+    let read = StoreError::query("reading the audit log");
+    while let Some(row) = rows.try_next().await.map_err(&read)? {
+        report.entries += 1;
+        let seq: i64 = match row.try_get(0) {
+            Ok(seq) => seq,
+            Err(e) => {
+                report.broken = Some(Broken {
+                    seq: report.last_seq + 1,
+                    why: BrokenWhy::Unreadable(e.to_string()),
+                });
+                break;
+            }
+        };
+        let expected = report.last_seq + 1;
+        report.last_seq = seq;
+        let fields = match read_fields(&row) {
+            Ok(f) => f,
+            Err(e) => {
+                report.broken = Some(Broken {
+                    seq,
+                    why: BrokenWhy::Unreadable(e.to_string()),
+                });
+                break;
+            }
+        };
+        let (release_id, at, actor, host, kind, detail_json, stored_prev, stored_mac) = fields;
+        let entry = EntryFields {
+            seq,
+            release_id: release_id.as_deref(),
+            at,
+            actor: &actor,
+            host: &host,
+            kind: &kind,
+            detail_json: &detail_json,
+        };
+        let why = if seq != expected {
+            Some(BrokenWhy::SeqGap { expected })
+        } else if stored_prev != prev_mac {
+            Some(BrokenWhy::PrevMacMismatch)
+        } else if !macs_equal(&key.mac(&stored_prev, &entry), &stored_mac) {
+            Some(BrokenWhy::MacMismatch)
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            report.broken = Some(Broken { seq, why });
+            break;
+        }
+        prev_mac = stored_mac;
+    }
+    Ok(report)
+}
+
+type RawEntry = (Option<String>, i64, String, String, String, String, String, String);
+
+fn read_fields(row: &sqlx::any::AnyRow) -> Result<RawEntry, sqlx::Error> {
+    Ok((
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+        row.try_get(4)?,
+        row.try_get(5)?,
+        row.try_get(6)?,
+        row.try_get(7)?,
+        row.try_get(8)?,
+    ))
+}
+
+/// Constant-time comparison, so verify does not leak how much of a MAC matched.
+fn macs_equal(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields<'a>(release_id: Option<&'a str>, actor: &'a str, host: &'a str) -> EntryFields<'a> {
+        EntryFields {
+            seq: 1,
+            release_id,
+            at: 5,
+            actor,
+            host,
+            kind: "k",
+            detail_json: "{}",
+        }
+    }
+
+    #[test]
+    fn canonical_bytes_are_unambiguous() {
+        // Moving a character between adjacent fields changes the bytes.
+        assert_ne!(fields(None, "ab", "c").canonical(), fields(None, "a", "bc").canonical());
+        assert_ne!(fields(None, "a", "b").canonical(), fields(Some(""), "a", "b").canonical());
+    }
+
+    #[test]
+    fn key_file_round_trips_and_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cfg/audit.key");
+        let a = AuditKey::load_or_create(&path).unwrap();
+        let b = AuditKey::load_or_create(&path).unwrap();
+        assert_eq!(a.0, b.0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(&path, "zz").unwrap();
+        assert!(AuditKey::load_or_create(&path).is_err());
+    }
+}

@@ -1,0 +1,117 @@
+//! Command line (clap).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "flightdeck", version, about = "Guided software releases in the terminal")]
+pub struct Cli {
+    /// Journal: a SQLite file path or a postgres:// URL (default: SQLite in your data dir).
+    #[arg(long, global = true, env = "FLIGHTDECK_JOURNAL", hide_env_values = true)]
+    pub journal: Option<String>,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Step through a runbook interactively (resumes an unfinished release of it).
+    Tui(ReleaseArgs),
+    /// Run a runbook without the TUI: one JSON object per event on stdout.
+    /// Exit 0 succeeded, 1 a step failed, 2 invalid input, 3 waiting for a person.
+    Run {
+        #[command(flatten)]
+        release: ReleaseArgs,
+        /// Required: say that no TUI is wanted.
+        #[arg(long)]
+        headless: bool,
+        /// Tick this manual checklist step (repeatable).
+        #[arg(long = "ack", value_name = "STEP")]
+        acks: Vec<String>,
+    },
+    /// The bundled demo runbook, in the TUI, on embedded defaults.
+    Demo {
+        /// Port for the demo's local HTTP service.
+        #[arg(long, default_value_t = 18080)]
+        port: u16,
+    },
+    /// Check runbooks; prints every problem as file:line:column.
+    Validate {
+        #[arg(required = true)]
+        runbooks: Vec<PathBuf>,
+    },
+    /// List releases in the journal.
+    Releases {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Show one release: steps, outcomes, sign-offs.
+    Show { release: String },
+    /// The record a change board wants.
+    Report {
+        release: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
+    },
+    /// Recompute the audit chain; exits 1 naming the first broken entry.
+    Verify,
+    /// Sign off a gate of a release from this terminal.
+    Approve(SignArgs),
+    /// Reject a gate (stops the release); needs --comment.
+    Reject(SignArgs),
+    /// Where flightdeck keeps its config, journal and audit key.
+    Paths,
+    /// A small HTTP service for the demo runbook and tests.
+    #[command(hide = true)]
+    DemoService {
+        #[arg(long, default_value = "127.0.0.1:18080")]
+        listen: String,
+        #[arg(long, default_value = "dev")]
+        version: String,
+        /// Answer /ready with 503 for this long after start.
+        #[arg(long, default_value = "0s")]
+        ready_after: String,
+        /// Exit after this long.
+        #[arg(long)]
+        stop_after: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The runbook file (YAML). Optional with --resume / --release.
+    pub runbook: Option<PathBuf>,
+    /// Environment to release to (default: the runbook's first).
+    #[arg(long = "env")]
+    pub environment: Option<String>,
+    /// Input values, name=value (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub inputs: Vec<String>,
+    /// Reopen the latest unfinished release.
+    #[arg(long)]
+    pub resume: bool,
+    /// Reopen this release.
+    #[arg(long)]
+    pub release: Option<String>,
+    /// Start a new release even if an unfinished one exists.
+    #[arg(long, conflicts_with_all = ["resume", "release"])]
+    pub new: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    pub release: String,
+    #[arg(long)]
+    pub gate: String,
+    #[arg(long)]
+    pub role: String,
+    #[arg(long, default_value = "")]
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Json,
+}

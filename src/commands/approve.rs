@@ -1,0 +1,73 @@
+//! `flightdeck approve|reject RELEASE --gate G --role R`: sign off from any terminal.
+
+use std::path::PathBuf;
+
+use super::{CmdResult, EXIT_OK, Failure, session};
+use crate::app::command::JournalEntry;
+use crate::event_loop::now_ms;
+use crate::runbook::Action;
+use crate::runbook::gates::{self, Decision, Signoff};
+use crate::settings::Settings;
+
+pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Decision) -> CmdResult {
+    let store = session::open_store(settings).await?;
+    let stored = store
+        .load_release(&args.release)
+        .await?
+        .ok_or_else(|| Failure::invalid(format!("no release {:?} in the journal", args.release)))?;
+    if stored.status.is_final() {
+        return Err(Failure::failed(format!("release {} has already {}", stored.id, stored.status.as_str())));
+    }
+    let loaded = session::load_runbook(&PathBuf::from(&stored.runbook_path))?;
+    let step = loaded
+        .runbook
+        .steps()
+        .find(|s| s.id == args.gate)
+        .ok_or_else(|| Failure::invalid(format!("runbook {} has no step {:?}", loaded.runbook.name, args.gate)))?;
+    let Action::Gate(spec) = &step.action else {
+        return Err(Failure::invalid(format!("step {:?} is a {}, not a gate", args.gate, step.action.kind_name())));
+    };
+    // Bound to what the driver sees now: the runbook file as it is, the
+    // release's environment and journaled inputs.
+    let hash = gates::approval_hash(&loaded.content_hash, &stored.environment, &stored.inputs);
+    let signoffs: Vec<Signoff> = stored.signoffs.iter().filter(|s| s.gate == args.gate).cloned().collect();
+    gates::may_sign(
+        spec,
+        &loaded.runbook.roles,
+        &signoffs,
+        &hash,
+        &stored.initiator,
+        &settings.person,
+        &args.role,
+        decision,
+        &args.comment,
+    )
+    .map_err(|r| Failure::failed(format!("refused: {r}")))?;
+    let signoff = Signoff {
+        gate: args.gate.clone(),
+        person: settings.person.clone(),
+        host: settings.host.clone(),
+        role: args.role.clone(),
+        decision,
+        comment: args.comment.trim().to_string(),
+        approved_hash: hash.clone(),
+        at: now_ms(),
+    };
+    store
+        .apply(&JournalEntry::Signoff { release_id: stored.id.clone(), signoff }, &settings.person, &settings.host)
+        .await?;
+    store.close().await;
+    let verb = if decision == Decision::Approve { "signed off" } else { "rejected" };
+    println!(
+        "{} {verb} gate {} of release {} as {} (approved hash {}…, runbook {}, {}, inputs: {})",
+        settings.person,
+        args.gate,
+        stored.id,
+        args.role,
+        &hash[..16],
+        loaded.runbook.name,
+        stored.environment,
+        stored.inputs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    );
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,104 @@
+//! The subcommands. Each returns the process exit code.
+
+mod approve;
+mod demo;
+mod headless;
+mod journal;
+mod session;
+mod tui;
+mod validate;
+mod wiring;
+
+use crate::cli::{Cli, Cmd};
+use crate::settings::Settings;
+
+/// Exit codes of `run --headless` (and of errors elsewhere).
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_INVALID: i32 = 2;
+pub const EXIT_WAITING: i32 = 3;
+
+pub fn main(cli: Cli) -> i32 {
+    let _ = color_eyre::install();
+    let Cli { journal, command } = cli;
+    if let Cmd::Validate { runbooks } = &command {
+        return validate::run(runbooks);
+    }
+    let settings = match Settings::load(journal.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("flightdeck: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let tui = matches!(command, Cmd::Tui(_) | Cmd::Demo { .. });
+    crate::logging::init(&settings.data_dir, tui);
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("flightdeck: cannot start the async runtime: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    let result = rt.block_on(async move {
+        match command {
+            Cmd::Tui(args) => tui::run(&settings, args).await,
+            Cmd::Run { release, headless, acks } => headless::run(&settings, release, headless, acks).await,
+            Cmd::Demo { port } => demo::run(&settings, port).await,
+            Cmd::Releases { limit } => journal::releases(&settings, limit).await,
+            Cmd::Show { release } => journal::show(&settings, &release).await,
+            Cmd::Report { release, format } => journal::report(&settings, &release, format).await,
+            Cmd::Verify => journal::verify(&settings).await,
+            Cmd::Approve(a) => approve::run(&settings, a, crate::runbook::gates::Decision::Approve).await,
+            Cmd::Reject(a) => approve::run(&settings, a, crate::runbook::gates::Decision::Reject).await,
+            Cmd::Paths => {
+                println!("config dir:  {}", settings.config_dir.display());
+                println!("data dir:    {}", settings.data_dir.display());
+                println!("journal:     {}", crate::backend::store::redact(&settings.journal));
+                println!("audit key:   {}", settings.audit_key_path.display());
+                println!("you are:     {}@{}", settings.person, settings.host);
+                Ok(EXIT_OK)
+            }
+            Cmd::DemoService { listen, version, ready_after, stop_after } => demo::service(&listen, &version, &ready_after, stop_after.as_deref()).await,
+            Cmd::Validate { .. } => unreachable!("handled above"),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            crate::terminal::restore();
+            eprintln!("flightdeck: {e}");
+            e.code
+        }
+    }
+}
+
+/// An error that ends a command: what to print and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: i32,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Failure {
+    pub fn invalid(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), code: EXIT_INVALID }
+    }
+    pub fn failed(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), code: EXIT_FAILED }
+    }
+}
+
+impl From<crate::backend::store::StoreError> for Failure {
+    fn from(e: crate::backend::store::StoreError) -> Failure {
+        Failure::failed(format!("journal: {e}"))
+    }
+}
+
+pub type CmdResult = Result<i32, Failure>;

@@ -1,0 +1,65 @@
+//! `flightdeck tui`: the interactive release.
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
+
+use super::{CmdResult, EXIT_OK, Failure, session, wiring};
+use crate::app::msg::Msg;
+use crate::app::update::on_resume;
+use crate::cli::ReleaseArgs;
+use crate::settings::Settings;
+use crate::terminal::TerminalGuard;
+
+pub async fn run(settings: &Settings, args: ReleaseArgs) -> CmdResult {
+    let opened = session::open(settings, &args, false, Vec::new()).await?;
+    run_opened(settings, opened).await
+}
+
+pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResult {
+    let session::Opened { mut state, store, resumed } = opened;
+    tracing::info!(release = %state.release.id, resumed, "release opened");
+    let mut initial = Vec::new();
+    if resumed {
+        initial.extend(on_resume(&mut state));
+    }
+    let backends = wiring::spawn(&store, settings);
+    let mut guard = TerminalGuard::enter().map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
+    let input = EventStream::new().filter_map(|e| async move {
+        match e {
+            Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => Some(Msg::Key(k)),
+            Ok(TermEvent::Resize(..)) => Some(Msg::Resize),
+            _ => None,
+        }
+    });
+    let mut input = Box::pin(input);
+    let mut backends = backends;
+    let channels = std::mem::replace(&mut backends.channels, dummy_channels());
+    let result = crate::event_loop::run(
+        &mut state,
+        initial,
+        &mut input,
+        channels,
+        |s| guard.terminal.draw(|f| crate::ui::render(s, f)).map(|_| ()),
+        |_| {},
+    )
+    .await;
+    drop(guard);
+    backends.join().await;
+    store.close().await;
+    result.map_err(|e| Failure::failed(format!("terminal: {e}")))?;
+    println!(
+        "release {} is {}{}",
+        state.release.id,
+        state.release.status.as_str(),
+        if state.release.status.is_final() { String::new() } else { " (reopen it with the same command, or flightdeck tui --resume)".into() }
+    );
+    Ok(EXIT_OK)
+}
+
+/// Placeholder channels left behind when the real ones move into the loop.
+pub fn dummy_channels() -> crate::event_loop::Channels {
+    let (journal, _) = tokio::sync::mpsc::unbounded_channel();
+    let (runner, _) = tokio::sync::mpsc::unbounded_channel();
+    let (_, events) = tokio::sync::mpsc::unbounded_channel();
+    crate::event_loop::Channels { journal, runner, refresh: None, events }
+}

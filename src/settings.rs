@@ -1,0 +1,129 @@
+//! Settings: shipped defaults <- the user's config file <- environment <- flags.
+
+use std::path::{Path, PathBuf};
+
+use directories::ProjectDirs;
+use serde::Deserialize;
+
+use crate::app::keymap::Keymap;
+
+/// The shipped defaults, compiled in.
+pub const DEFAULT_SETTINGS: &str = include_str!("../config/flightdeck.toml");
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    identity: IdentityFile,
+    #[serde(default)]
+    journal: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityFile {
+    person: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+    /// Journal location: a SQLite path or a postgres:// URL.
+    pub journal: String,
+    pub person: String,
+    pub host: String,
+    pub keymap: Keymap,
+    pub audit_key_path: PathBuf,
+}
+
+fn dirs() -> Option<ProjectDirs> {
+    ProjectDirs::from("dev", "flightdeck", "flightdeck")
+}
+
+impl Settings {
+    /// `journal_flag` is `--journal`. Env: FLIGHTDECK_CONFIG_DIR,
+    /// FLIGHTDECK_DATA_DIR, FLIGHTDECK_JOURNAL, FLIGHTDECK_USER.
+    pub fn load(journal_flag: Option<&str>) -> Result<Settings, String> {
+        let project = dirs();
+        let config_dir = std::env::var_os("FLIGHTDECK_CONFIG_DIR")
+            .map(PathBuf::from)
+            .or_else(|| project.as_ref().map(|p| p.config_dir().to_path_buf()))
+            .ok_or("cannot find a config directory; set FLIGHTDECK_CONFIG_DIR")?;
+        let data_dir = std::env::var_os("FLIGHTDECK_DATA_DIR")
+            .map(PathBuf::from)
+            .or_else(|| project.as_ref().map(|p| p.data_dir().to_path_buf()))
+            .ok_or("cannot find a data directory; set FLIGHTDECK_DATA_DIR")?;
+        let mut file: File = toml::from_str(DEFAULT_SETTINGS).map_err(|e| format!("shipped settings: {e}"))?;
+        let user_file = config_dir.join("flightdeck.toml");
+        if user_file.exists() {
+            let text = std::fs::read_to_string(&user_file).map_err(|e| format!("{}: {e}", user_file.display()))?;
+            let user: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", user_file.display()))?;
+            if user.identity.person.is_some() {
+                file.identity.person = user.identity.person;
+            }
+            if user.journal.is_some() {
+                file.journal = user.journal;
+            }
+        }
+        let journal = journal_flag
+            .map(str::to_string)
+            .or_else(|| std::env::var("FLIGHTDECK_JOURNAL").ok().filter(|s| !s.is_empty()))
+            .or(file.journal.filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| data_dir.join("journal.db").display().to_string());
+        let person = std::env::var("FLIGHTDECK_USER")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .or(file.identity.person.filter(|s| !s.is_empty()))
+            .unwrap_or_else(os_user);
+        let keymap = load_keymap(&config_dir.join("keybindings.toml"))?;
+        Ok(Settings {
+            audit_key_path: config_dir.join("audit.key"),
+            config_dir,
+            data_dir,
+            journal,
+            person,
+            host: hostname(),
+            keymap,
+        })
+    }
+}
+
+fn load_keymap(path: &Path) -> Result<Keymap, String> {
+    let defaults = Keymap::defaults();
+    if !path.exists() {
+        return Ok(defaults);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Keymap::parse(&text, Some(&defaults)).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The OS user: $USER, else the passwd entry of our uid.
+pub fn os_user() -> String {
+    if let Ok(u) = std::env::var("USER")
+        && !u.is_empty()
+    {
+        return u;
+    }
+    // SAFETY: getpwuid returns a pointer into static storage or null; we copy
+    // the name out at once and use it from this thread only.
+    unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        if !pw.is_null() && !(*pw).pw_name.is_null() {
+            return std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned();
+        }
+    }
+    format!("uid{}", unsafe { libc::getuid() })
+}
+
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates
+    // when the name fits, and we stop at the first NUL.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "unknown-host".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}

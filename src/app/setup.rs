@@ -40,7 +40,7 @@ impl AppState {
         let mut outputs = s.outputs;
         outputs.resize(s.release.steps.len(), OutputBuffer::default());
         let selected = s.release.current(&s.runbook).unwrap_or(0);
-        AppState {
+        let mut state = AppState {
             runbook: s.runbook,
             runbook_path: s.runbook_path,
             release: s.release,
@@ -69,8 +69,11 @@ impl AppState {
             events: Vec::new(),
             end_recorded: false,
             signoffs_refreshed_at: 0,
+            titles: Vec::new(),
             dirty: true,
-        }
+        };
+        state.titles = state.runbook.steps().map(|st| state.render_text(&st.title)).collect();
+        state
     }
 }
 

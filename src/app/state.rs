@@ -160,6 +160,8 @@ pub struct AppState {
     pub signoffs_refreshed_at: i64,
     /// The release's end is journaled (or on its way).
     pub end_recorded: bool,
+    /// Step titles with `${inputs.x}` and `${release.*}` filled in.
+    pub titles: Vec<String>,
     /// Something changed since the last frame.
     pub dirty: bool,
 }
@@ -170,6 +172,20 @@ impl AppState {
             .steps()
             .nth(i)
             .expect("step index comes from the runbook")
+    }
+
+    /// Fill `${inputs.*}` and `${release.*}` into display text; `${env.*}`
+    /// stays as written (it may be a secret).
+    pub fn render_text(&self, text: &str) -> String {
+        let mut scope = crate::runbook::interpolate::Scope {
+            inputs: crate::app::setup::journaled_inputs(&self.runbook, &self.release.inputs),
+            ..Default::default()
+        };
+        scope.release.insert("id".into(), self.release.id.clone());
+        scope.release.insert("env".into(), self.release.environment.clone());
+        scope.release.insert("runbook".into(), self.release.runbook_name.clone());
+        scope.release.insert("initiator".into(), self.release.initiator.clone());
+        scope.render(text).unwrap_or_else(|_| text.to_string())
     }
 
     pub fn step_count(&self) -> usize {

@@ -39,7 +39,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
                 out.push(Command::RefreshSignoffs { release_id: state.release.id.clone() });
             }
             // Durations of running steps move on screen.
-            if state.release.is_running_anything() {
+            let busy = state.release.steps.iter().any(|s| matches!(s.status, StepStatus::Running { .. } | StepStatus::Waiting));
+            if busy && !state.release.status.is_final() {
                 state.dirty = true;
             }
         }
@@ -494,7 +495,8 @@ fn advance(state: &mut AppState, out: &mut Vec<Command>) {
         select(state, next);
     }
     if state.auto && state.release.steps[next].status == StepStatus::Pending {
-        start_step(state, next, out);
+        // Through request_run, so a risky step still asks first.
+        request_run(state, next, out);
     }
 }
 
@@ -533,9 +535,13 @@ fn open_signoff(state: &mut AppState, decision: Decision, out: &mut Vec<Command>
     if state.release.steps[i].status == StepStatus::Pending && state.release.current(&state.runbook) == Some(i) {
         start_step(state, i, out);
     }
+    let role = match &state.step(i).action {
+        StepAction::Gate(g) if g.roles.len() == 1 => g.roles[0].0.clone(),
+        _ => "ROLE".into(),
+    };
     let error = (state.identity.person == state.release.initiator).then(|| {
         format!(
-            "{} started this release and cannot sign it off. Another person signs here, or with: flightdeck approve {} --gate {} --role ROLE",
+            "{} started this release and cannot sign it off. Another person signs here, or from their terminal: flightdeck approve {} --gate {} --role {role}",
             state.identity.person,
             state.release.id,
             state.step(i).id
@@ -639,6 +645,8 @@ pub fn merge_signoffs(state: &mut AppState, signoffs: Vec<Signoff>, out: &mut Ve
     let mut changed = Vec::new();
     for s in signoffs {
         if !state.release.signoffs.contains(&s) {
+            let verb = if s.decision == Decision::Approve { "signed off" } else { "rejected" };
+            state.notify(Level::Info, format!("{}@{} {verb} {} as {}", s.person, s.host, s.gate, s.role));
             changed.push(s.gate.clone());
             state.release.signoffs.push(s);
         }

@@ -212,7 +212,15 @@ pub fn parse_tree(text: &str) -> Result<Node, SyntaxError> {
 /// serde-saphyr renders a snippet after the message; the caller prints its
 /// own `file:line:col`, so keep the first line only.
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").trim().to_string()
+    let mut line = s.lines().next().unwrap_or("").trim();
+    line = line.strip_prefix("error: ").unwrap_or(line);
+    // The position is printed by the caller; drop serde-saphyr's copy.
+    if line.starts_with("line ")
+        && let Some((_, rest)) = line.split_once(": ")
+    {
+        line = rest;
+    }
+    line.to_string()
 }
 
 #[cfg(test)]

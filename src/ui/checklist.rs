@@ -27,7 +27,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             if index == state.selected {
                 selected_line = lines.len();
             }
-            lines.push(step_line(state, index, &step.title, step.action.kind_name(), run, width));
+            lines.push(step_line(state, index, &state.titles[index], step.action.kind_name(), run, width));
             index += 1;
         }
     }

@@ -40,9 +40,9 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
         ),
         Dialog::Tick { step, note } => {
             let s = state.step(*step);
-            let mut l = vec![Line::from(Span::styled(s.title.clone(), theme::title()))];
+            let mut l = vec![Line::from(Span::styled(state.titles[*step].clone(), theme::title()))];
             if let Action::Manual(m) = &s.action {
-                l.extend(m.items.iter().map(|i| Line::raw(format!("☑ {i}"))));
+                l.extend(m.items.iter().map(|i| Line::raw(format!("☑ {}", state.render_text(i)))));
             }
             l.push(Line::raw(""));
             let required = matches!(&s.action, Action::Manual(m) if m.note_required);

@@ -21,7 +21,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     detail.push(Line::from(vec![
         Span::styled(theme::status_icon(&run.status), theme::status_style(&run.status)),
         Span::raw(" "),
-        Span::styled(step.title.clone(), theme::title()),
+        Span::styled(state.titles[i].clone(), theme::title()),
         Span::styled(format!("  [{}] {}", step.id, step.action.kind_name()), theme::dim()),
     ]));
     let mut status = run.status.as_str().to_string();
@@ -59,10 +59,13 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
     match &step.action {
         Action::Command(c) => {
             let shown = match &c.program {
-                Program::Shell(s) => s.clone(),
+                Program::Shell(s) => s.trim_end().to_string(),
                 Program::Argv(a) => a.join(" "),
             };
-            out.push(Line::from(vec![Span::styled("$ ", theme::dim()), Span::raw(shown)]));
+            for (k, line) in shown.lines().enumerate() {
+                let prompt = if k == 0 { "$ " } else { "  " };
+                out.push(Line::from(vec![Span::styled(prompt, theme::dim()), Span::raw(line.to_string())]));
+            }
             if c.background {
                 out.push(Line::from(Span::styled("runs in the background until flightdeck exits", theme::dim())));
             }
@@ -79,7 +82,7 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
         }
         Action::Manual(m) => {
             for item in &m.items {
-                out.push(Line::from(format!("☐ {item}")));
+                out.push(Line::from(format!("☐ {}", state.render_text(item))));
             }
         }
         Action::Gate(spec) => {

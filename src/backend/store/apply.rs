@@ -5,10 +5,10 @@
 use serde_json::{Value, json};
 use sqlx::{Any, Transaction};
 
+use super::Store;
 use super::audit::{self, EntryFields};
 use super::error::StoreError;
 use super::records::{OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES};
-use super::Store;
 use crate::app::command::JournalEntry;
 use crate::runbook::progress::ReleaseStatus;
 
@@ -17,7 +17,12 @@ type Tx = Transaction<'static, Any>;
 impl Store {
     /// Write `entry` and its audit entry atomically. `actor` and `host` are
     /// who is writing (the operator at this terminal). Returns once committed.
-    pub async fn apply(&self, entry: &JournalEntry, actor: &str, host: &str) -> Result<(), StoreError> {
+    pub async fn apply(
+        &self,
+        entry: &JournalEntry,
+        actor: &str,
+        host: &str,
+    ) -> Result<(), StoreError> {
         check(entry)?;
         let (release_id, kind, detail) = audit_detail(entry);
         let detail_json = detail.to_string();
@@ -36,9 +41,9 @@ impl Store {
             detail_json: &detail_json,
         };
         audit::append(&mut tx, &self.key, &prev_mac, &fields).await?;
-        tx.commit()
-            .await
-            .map_err(StoreError::query(format!("committing {kind} of release {release_id}")))
+        tx.commit().await.map_err(StoreError::query(format!(
+            "committing {kind} of release {release_id}"
+        )))
     }
 }
 
@@ -67,7 +72,10 @@ fn check(entry: &JournalEntry) -> Result<(), StoreError> {
 /// carries (secrets are masked upstream) and never step output.
 fn audit_detail(entry: &JournalEntry) -> (&str, &'static str, Value) {
     match entry {
-        JournalEntry::ReleaseStarted { release, runbook_path } => (
+        JournalEntry::ReleaseStarted {
+            release,
+            runbook_path,
+        } => (
             &release.id,
             "release_started",
             json!({
@@ -80,7 +88,12 @@ fn audit_detail(entry: &JournalEntry) -> (&str, &'static str, Value) {
                 "started_at": release.started_at,
             }),
         ),
-        JournalEntry::StepStarted { release_id, step_id, attempt, at } => (
+        JournalEntry::StepStarted {
+            release_id,
+            step_id,
+            attempt,
+            at,
+        } => (
             release_id,
             "step_started",
             json!({ "step_id": step_id, "attempt": attempt, "at": at }),
@@ -107,7 +120,10 @@ fn audit_detail(entry: &JournalEntry) -> (&str, &'static str, Value) {
                 "output_lines": output.len(),
             }),
         ),
-        JournalEntry::Signoff { release_id, signoff: s } => (
+        JournalEntry::Signoff {
+            release_id,
+            signoff: s,
+        } => (
             release_id,
             "signoff",
             json!({
@@ -121,12 +137,22 @@ fn audit_detail(entry: &JournalEntry) -> (&str, &'static str, Value) {
                 "at": s.at,
             }),
         ),
-        JournalEntry::ResumeChoice { release_id, step_id, choice, person, at } => (
+        JournalEntry::ResumeChoice {
+            release_id,
+            step_id,
+            choice,
+            person,
+            at,
+        } => (
             release_id,
             "resume_choice",
             json!({ "step_id": step_id, "choice": choice, "person": person, "at": at }),
         ),
-        JournalEntry::ReleaseEnded { release_id, status, at } => (
+        JournalEntry::ReleaseEnded {
+            release_id,
+            status,
+            at,
+        } => (
             release_id,
             "release_ended",
             json!({ "status": status, "at": at }),
@@ -134,9 +160,17 @@ fn audit_detail(entry: &JournalEntry) -> (&str, &'static str, Value) {
     }
 }
 
-async fn write_rows(tx: &mut Tx, entry: &JournalEntry, seq: i64, host: &str) -> Result<(), StoreError> {
+async fn write_rows(
+    tx: &mut Tx,
+    entry: &JournalEntry,
+    seq: i64,
+    host: &str,
+) -> Result<(), StoreError> {
     match entry {
-        JournalEntry::ReleaseStarted { release: r, runbook_path } => {
+        JournalEntry::ReleaseStarted {
+            release: r,
+            runbook_path,
+        } => {
             let inputs = serde_json::to_string(&r.inputs).expect("a map of strings serializes");
             sqlx::query(
                 "INSERT INTO releases (id, runbook_name, runbook_path, runbook_hash, environment, \
@@ -156,9 +190,17 @@ async fn write_rows(tx: &mut Tx, entry: &JournalEntry, seq: i64, host: &str) -> 
             .bind(r.finished_at)
             .execute(&mut **tx)
             .await
-            .map_err(StoreError::query(format!("recording the start of release {}", r.id)))?;
+            .map_err(StoreError::query(format!(
+                "recording the start of release {}",
+                r.id
+            )))?;
         }
-        JournalEntry::StepStarted { release_id, step_id, attempt, at } => {
+        JournalEntry::StepStarted {
+            release_id,
+            step_id,
+            attempt,
+            at,
+        } => {
             sqlx::query(
                 "INSERT INTO step_runs (release_id, step_id, attempt, started_at, status, audit_seq) \
                  VALUES ($1, $2, $3, $4, 'started', $5)",
@@ -212,7 +254,10 @@ async fn write_rows(tx: &mut Tx, entry: &JournalEntry, seq: i64, host: &str) -> 
                 "recording the outcome of step {step_id} (attempt {attempt}) of release {release_id}"
             )))?;
         }
-        JournalEntry::Signoff { release_id, signoff: s } => {
+        JournalEntry::Signoff {
+            release_id,
+            signoff: s,
+        } => {
             sqlx::query(
                 "INSERT INTO signoffs (audit_seq, release_id, gate, person, host, role, decision, \
                  comment, approved_hash, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -234,7 +279,13 @@ async fn write_rows(tx: &mut Tx, entry: &JournalEntry, seq: i64, host: &str) -> 
                 s.person, s.gate
             )))?;
         }
-        JournalEntry::ResumeChoice { release_id, step_id, choice, person, at } => {
+        JournalEntry::ResumeChoice {
+            release_id,
+            step_id,
+            choice,
+            person,
+            at,
+        } => {
             sqlx::query(
                 "INSERT INTO resume_choices (audit_seq, release_id, step_id, choice, person, host, at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -252,16 +303,25 @@ async fn write_rows(tx: &mut Tx, entry: &JournalEntry, seq: i64, host: &str) -> 
                 "recording the resume choice for step {step_id} of release {release_id}"
             )))?;
         }
-        JournalEntry::ReleaseEnded { release_id, status, at } => {
-            let done = sqlx::query("UPDATE releases SET status = $1, finished_at = $2 WHERE id = $3")
-                .bind(status)
-                .bind(*at)
-                .bind(release_id)
-                .execute(&mut **tx)
-                .await
-                .map_err(StoreError::query(format!("recording the end of release {release_id}")))?;
+        JournalEntry::ReleaseEnded {
+            release_id,
+            status,
+            at,
+        } => {
+            let done =
+                sqlx::query("UPDATE releases SET status = $1, finished_at = $2 WHERE id = $3")
+                    .bind(status)
+                    .bind(*at)
+                    .bind(release_id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(StoreError::query(format!(
+                        "recording the end of release {release_id}"
+                    )))?;
             if done.rows_affected() == 0 {
-                return Err(StoreError::Invalid(format!("there is no release {release_id} to end")));
+                return Err(StoreError::Invalid(format!(
+                    "there is no release {release_id} to end"
+                )));
             }
         }
     }
@@ -303,7 +363,9 @@ mod tests {
         assert_eq!(kept.len(), OUTPUT_MAX_LINES);
         assert_eq!(kept.last().unwrap(), "line 499");
 
-        let wide: Vec<String> = (0..10).map(|i| format!("{i}{}", "x".repeat(10_000))).collect();
+        let wide: Vec<String> = (0..10)
+            .map(|i| format!("{i}{}", "x".repeat(10_000)))
+            .collect();
         let kept = bound_output(&wide);
         assert!(kept.iter().map(String::len).sum::<usize>() <= OUTPUT_MAX_BYTES);
         assert!(kept.last().unwrap().starts_with('9'));

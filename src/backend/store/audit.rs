@@ -45,7 +45,8 @@ impl AuditKey {
             Err(e) => return Err(fail(format!("cannot read: {e}"))),
         }
         if let Some(dir) = path.parent() {
-            create_private_dir(dir).map_err(|e| fail(format!("cannot create its directory: {e}")))?;
+            create_private_dir(dir)
+                .map_err(|e| fail(format!("cannot create its directory: {e}")))?;
         }
         let key = AuditKey(rand::random());
         let tmp = temp_sibling(path);
@@ -59,7 +60,8 @@ impl AuditKey {
             }
             // Another process created it first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
                 Self::parse(&text).map_err(fail)
             }
             Err(e) => Err(fail(format!("cannot create: {e}"))),
@@ -75,7 +77,8 @@ impl AuditKey {
     }
 
     fn mac(&self, prev_mac: &str, entry: &EntryFields<'_>) -> String {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut m =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         m.update(prev_mac.as_bytes());
         m.update(&entry.canonical());
         hex::encode(m.finalize().into_bytes())
@@ -83,7 +86,10 @@ impl AuditKey {
 }
 
 fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
@@ -255,13 +261,20 @@ impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.broken {
             None => write!(f, "audit log intact: {} entries", self.entries),
-            Some(b) => write!(f, "audit log BROKEN after reading {} entries: {b}", self.entries),
+            Some(b) => write!(
+                f,
+                "audit log BROKEN after reading {} entries: {b}",
+                self.entries
+            ),
         }
     }
 }
 
 /// Walk the chain in seq order and stop at the first break.
-pub(crate) async fn verify(pool: &sqlx::AnyPool, key: &AuditKey) -> Result<VerifyReport, StoreError> {
+pub(crate) async fn verify(
+    pool: &sqlx::AnyPool,
+    key: &AuditKey,
+) -> Result<VerifyReport, StoreError> {
     use futures::TryStreamExt;
 
     let mut rows = sqlx::query(
@@ -328,7 +341,16 @@ pub(crate) async fn verify(pool: &sqlx::AnyPool, key: &AuditKey) -> Result<Verif
     Ok(report)
 }
 
-type RawEntry = (Option<String>, i64, String, String, String, String, String, String);
+type RawEntry = (
+    Option<String>,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
 
 fn read_fields(row: &sqlx::any::AnyRow) -> Result<RawEntry, sqlx::Error> {
     Ok((
@@ -345,7 +367,11 @@ fn read_fields(row: &sqlx::any::AnyRow) -> Result<RawEntry, sqlx::Error> {
 
 /// Constant-time comparison, so verify does not leak how much of a MAC matched.
 fn macs_equal(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
@@ -367,8 +393,14 @@ mod tests {
     #[test]
     fn canonical_bytes_are_unambiguous() {
         // Moving a character between adjacent fields changes the bytes.
-        assert_ne!(fields(None, "ab", "c").canonical(), fields(None, "a", "bc").canonical());
-        assert_ne!(fields(None, "a", "b").canonical(), fields(Some(""), "a", "b").canonical());
+        assert_ne!(
+            fields(None, "ab", "c").canonical(),
+            fields(None, "a", "bc").canonical()
+        );
+        assert_ne!(
+            fields(None, "a", "b").canonical(),
+            fields(Some(""), "a", "b").canonical()
+        );
     }
 
     #[test]

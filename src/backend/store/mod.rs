@@ -28,8 +28,8 @@ pub use error::{StoreError, redact};
 pub use paths::{default_audit_key_path, default_journal_path};
 pub use rebuild::{rebuild, step_outputs};
 pub use records::{
-    ReleaseSummary, RunState, StoredRelease, StoredResumeChoice, StoredStepRun, OUTPUT_MAX_BYTES,
-    OUTPUT_MAX_LINES,
+    OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES, ReleaseSummary, RunState, StoredRelease,
+    StoredResumeChoice, StoredStepRun,
 };
 pub use task::run;
 
@@ -114,8 +114,16 @@ impl Store {
         .await
         .map_err(open_err)?;
         let migrated = match backend {
-            Backend::Sqlite => sqlx::migrate!("src/backend/store/migrations/sqlite").run(&pool).await,
-            Backend::Postgres => sqlx::migrate!("src/backend/store/migrations/postgres").run(&pool).await,
+            Backend::Sqlite => {
+                sqlx::migrate!("src/backend/store/migrations/sqlite")
+                    .run(&pool)
+                    .await
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("src/backend/store/migrations/postgres")
+                    .run(&pool)
+                    .await
+            }
         };
         migrated.map_err(|e| StoreError::Migrate {
             target: shown.clone(),
@@ -182,17 +190,23 @@ fn classify(target: &str) -> Result<Target, StoreError> {
         Some(rest) => {
             let rest = rest.strip_prefix("//").unwrap_or(rest);
             if rest.contains('?') {
-                return Err(refuse("sqlite URL parameters are not supported; give the file only"));
+                return Err(refuse(
+                    "sqlite URL parameters are not supported; give the file only",
+                ));
             }
             percent_decode(rest).ok_or_else(|| refuse("bad %-escape in the sqlite URL"))?
         }
         None if target.contains("://") => {
-            return Err(refuse("unknown scheme; use a file path, sqlite://, postgres:// or postgresql://"));
+            return Err(refuse(
+                "unknown scheme; use a file path, sqlite://, postgres:// or postgresql://",
+            ));
         }
         None => target.to_string(),
     };
     if path.is_empty() || path == ":memory:" {
-        return Err(refuse("the journal needs a file: an in-memory database would not survive a crash"));
+        return Err(refuse(
+            "the journal needs a file: an in-memory database would not survive a crash",
+        ));
     }
     Ok(Target::Sqlite(PathBuf::from(path)))
 }
@@ -205,7 +219,8 @@ fn prepare_sqlite_file(path: &Path) -> Result<PathBuf, StoreError> {
     };
     let path = std::path::absolute(path).map_err(|e| fail(e.to_string()))?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
     }
     Ok(path)
 }
@@ -251,9 +266,16 @@ mod tests {
 
     #[test]
     fn targets_are_classified() {
-        assert!(matches!(classify("postgresql://u:p@h/db"), Ok(Target::Postgres(_))));
-        assert!(matches!(classify("/tmp/j.db"), Ok(Target::Sqlite(p)) if p == Path::new("/tmp/j.db")));
-        assert!(matches!(classify("sqlite:///tmp/a%20b.db"), Ok(Target::Sqlite(p)) if p == Path::new("/tmp/a b.db")));
+        assert!(matches!(
+            classify("postgresql://u:p@h/db"),
+            Ok(Target::Postgres(_))
+        ));
+        assert!(
+            matches!(classify("/tmp/j.db"), Ok(Target::Sqlite(p)) if p == Path::new("/tmp/j.db"))
+        );
+        assert!(
+            matches!(classify("sqlite:///tmp/a%20b.db"), Ok(Target::Sqlite(p)) if p == Path::new("/tmp/a b.db"))
+        );
         assert!(classify("sqlite::memory:").is_err());
         assert!(classify("mysql://x").is_err());
         let err = classify("mysql://u:secret@h/db").err().unwrap().to_string();

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::error::StoreError;
 use super::Store;
+use super::error::StoreError;
 use crate::runbook::gates::{Decision, Signoff};
 use crate::runbook::progress::ReleaseStatus;
 
@@ -127,7 +127,8 @@ fn corrupt(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
 }
 
 fn release_status(s: &str) -> Result<ReleaseStatus, StoreError> {
-    ReleaseStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown release status {s:?}")))
+    ReleaseStatus::parse(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown release status {s:?}")))
 }
 
 fn summary(row: &AnyRow) -> Result<ReleaseSummary, StoreError> {
@@ -151,7 +152,8 @@ fn step_run(row: &AnyRow) -> Result<StoredStepRun, StoreError> {
     let exit_code: Option<i64> = row.try_get("exit_code").map_err(&c)?;
     Ok(StoredStepRun {
         step_id: row.try_get("step_id").map_err(&c)?,
-        attempt: u32::try_from(attempt).map_err(|_| StoreError::Corrupt(format!("attempt {attempt}")))?,
+        attempt: u32::try_from(attempt)
+            .map_err(|_| StoreError::Corrupt(format!("attempt {attempt}")))?,
         started_at: row.try_get("started_at").map_err(&c)?,
         finished_at: row.try_get("finished_at").map_err(&c)?,
         state: RunState::parse(&state)
@@ -160,8 +162,9 @@ fn step_run(row: &AnyRow) -> Result<StoredStepRun, StoreError> {
             .map(|v| i32::try_from(v).map_err(|_| StoreError::Corrupt(format!("exit code {v}"))))
             .transpose()?,
         detail: row.try_get("detail").map_err(&c)?,
-        output: serde_json::from_str(&output)
-            .map_err(|e| StoreError::Corrupt(format!("step output is not a JSON list of lines: {e}")))?,
+        output: serde_json::from_str(&output).map_err(|e| {
+            StoreError::Corrupt(format!("step output is not a JSON list of lines: {e}"))
+        })?,
         audit_seq: row.try_get("audit_seq").map_err(&c)?,
     })
 }
@@ -241,8 +244,9 @@ impl Store {
             runbook_path: row.try_get("runbook_path").map_err(&c)?,
             runbook_hash: row.try_get("runbook_hash").map_err(&c)?,
             environment: head.environment,
-            inputs: serde_json::from_str(&inputs)
-                .map_err(|e| StoreError::Corrupt(format!("release inputs are not a JSON map of text: {e}")))?,
+            inputs: serde_json::from_str(&inputs).map_err(|e| {
+                StoreError::Corrupt(format!("release inputs are not a JSON map of text: {e}"))
+            })?,
             initiator: head.initiator,
             host: row.try_get("host").map_err(&c)?,
             status: head.status,
@@ -250,7 +254,10 @@ impl Store {
             finished_at: head.finished_at,
             steps: steps.iter().map(step_run).collect::<Result<_, _>>()?,
             signoffs: signoffs.iter().map(signoff).collect::<Result<_, _>>()?,
-            resume_choices: choices.iter().map(resume_choice).collect::<Result<_, _>>()?,
+            resume_choices: choices
+                .iter()
+                .map(resume_choice)
+                .collect::<Result<_, _>>()?,
         }))
     }
 

@@ -46,7 +46,8 @@ fn demo() -> Loaded {
 }
 
 fn new_release(l: &Loaded) -> Release {
-    let inputs = runbook::inputs::resolve(&l.runbook, &BTreeMap::new()).expect("the demo inputs have defaults");
+    let inputs = runbook::inputs::resolve(&l.runbook, &BTreeMap::new())
+        .expect("the demo inputs have defaults");
     Release::new(
         RELEASE_ID.into(),
         &l.runbook,
@@ -58,12 +59,21 @@ fn new_release(l: &Loaded) -> Release {
     )
 }
 
-fn app(l: Loaded, release: Release, person: &str, outputs: Vec<OutputBuffer>, now: i64) -> AppState {
+fn app(
+    l: Loaded,
+    release: Release,
+    person: &str,
+    outputs: Vec<OutputBuffer>,
+    now: i64,
+) -> AppState {
     AppState::new(Setup {
         runbook: l.runbook,
         runbook_path: "config/runbooks/demo.yaml".into(),
         release,
-        identity: Identity { person: person.into(), host: "ops-1".into() },
+        identity: Identity {
+            person: person.into(),
+            host: "ops-1".into(),
+        },
         process_env: BTreeMap::new(),
         flightdeck_bin: "flightdeck".into(),
         keymap: Keymap::defaults(),
@@ -94,7 +104,10 @@ fn press(state: &mut AppState, code: KeyCode) -> Vec<Command> {
 fn type_text(state: &mut AppState, text: &str) {
     for c in text.chars() {
         let cmds = press(state, KeyCode::Char(c));
-        assert!(cmds.is_empty(), "typing {c:?} into a dialog emits nothing, got {cmds:?}");
+        assert!(
+            cmds.is_empty(),
+            "typing {c:?} into a dialog emits nothing, got {cmds:?}"
+        );
     }
 }
 
@@ -104,22 +117,47 @@ fn advance_clock(state: &mut AppState, ms: i64) -> Vec<Command> {
     update(state, Msg::Tick(now))
 }
 
-fn output(state: &mut AppState, step: usize, lines: &[(Stream, &str)], dropped: u64) -> Vec<Command> {
+fn output(
+    state: &mut AppState,
+    step: usize,
+    lines: &[(Stream, &str)],
+    dropped: u64,
+) -> Vec<Command> {
     let lines = lines.iter().map(|(s, l)| (*s, l.to_string())).collect();
-    update(state, Msg::Backend(BackendEvent::StepOutput { step, lines, dropped }))
+    update(
+        state,
+        Msg::Backend(BackendEvent::StepOutput {
+            step,
+            lines,
+            dropped,
+        }),
+    )
 }
 
 fn finished(state: &mut AppState, step: usize, attempt: u32, outcome: Outcome) -> Vec<Command> {
-    update(state, Msg::Backend(BackendEvent::StepFinished { step, attempt, outcome }))
+    update(
+        state,
+        Msg::Backend(BackendEvent::StepFinished {
+            step,
+            attempt,
+            outcome,
+        }),
+    )
 }
 
 /// What a step's runner would plausibly print, so earlier steps are not blank.
 fn sample_output(state: &AppState, step: usize) -> Vec<(Stream, &'static str)> {
     match state.step(step).id.as_str() {
         "env-present" => vec![(Stream::Info, "HOME set"), (Stream::Info, "PATH set")],
-        "start-service" => vec![(Stream::Stdout, "demo service v1.4.2 listening on 127.0.0.1:18080")],
+        "start-service" => vec![(
+            Stream::Stdout,
+            "demo service v1.4.2 listening on 127.0.0.1:18080",
+        )],
         "service-port" => vec![(Stream::Info, "127.0.0.1:18080 accepts connections (1 ms)")],
-        "push-image" => vec![(Stream::Stdout, "pushing demo:v1.4.2"), (Stream::Stdout, "digest sha256:5d41402abc4b2a76")],
+        "push-image" => vec![
+            (Stream::Stdout, "pushing demo:v1.4.2"),
+            (Stream::Stdout, "digest sha256:5d41402abc4b2a76"),
+        ],
         _ => vec![(Stream::Info, "200 OK in 3 ms")],
     }
 }
@@ -135,21 +173,37 @@ fn drive_to(state: &mut AppState, target: usize) -> Option<(usize, u32)> {
         while let Some(cmd) = queue.pop_front() {
             match cmd {
                 Command::Journal { op, .. } => {
-                    queue.extend(update(state, Msg::Backend(BackendEvent::Journaled { op, error: None })));
+                    queue.extend(update(
+                        state,
+                        Msg::Backend(BackendEvent::Journaled { op, error: None }),
+                    ));
                 }
-                Command::RunStep { step, attempt, .. } if step >= target => running = Some((step, attempt)),
+                Command::RunStep { step, attempt, .. } if step >= target => {
+                    running = Some((step, attempt))
+                }
                 Command::RunStep { step, attempt, .. } => {
                     queue.extend(advance_clock(state, 700));
                     let lines = sample_output(state, step);
                     queue.extend(output(state, step, &lines, 0));
                     queue.extend(advance_clock(state, 800));
-                    queue.extend(finished(state, step, attempt, Outcome::Success { exit_code: None, note: None }));
+                    queue.extend(finished(
+                        state,
+                        step,
+                        attempt,
+                        Outcome::Success {
+                            exit_code: None,
+                            note: None,
+                        },
+                    ));
                 }
                 Command::RefreshSignoffs { .. } => {}
                 other => panic!("unexpected command while driving the demo: {other:?}"),
             }
         }
-        let current = state.release.current(&state.runbook).expect("the release is not over");
+        let current = state
+            .release
+            .current(&state.runbook)
+            .expect("the release is not over");
         if current >= target {
             assert_eq!(current, target, "the release stopped at the target step");
             return running;
@@ -163,7 +217,10 @@ fn drive_to(state: &mut AppState, target: usize) -> Option<(usize, u32)> {
                 queue.extend(advance_clock(state, 5_000));
                 queue.extend(press(state, KeyCode::Char('t')));
             }
-            None => panic!("the release stalled at step {current}: {:?}", state.release.steps[current]),
+            None => panic!(
+                "the release stalled at step {current}: {:?}",
+                state.release.steps[current]
+            ),
         }
     }
     panic!("the demo did not reach step {target}");
@@ -176,7 +233,10 @@ fn ack(state: &mut AppState, cmds: Vec<Command>) -> Vec<Command> {
     while let Some(cmd) = queue.pop_front() {
         match cmd {
             Command::Journal { op, .. } => {
-                queue.extend(update(state, Msg::Backend(BackendEvent::Journaled { op, error: None })));
+                queue.extend(update(
+                    state,
+                    Msg::Backend(BackendEvent::Journaled { op, error: None }),
+                ));
             }
             other => rest.push(other),
         }
@@ -187,10 +247,17 @@ fn ack(state: &mut AppState, cmds: Vec<Command>) -> Vec<Command> {
 /// The build step running, its intent journaled, some output shown.
 fn building() -> (AppState, u32) {
     let mut state = fresh("alice");
-    let (step, attempt) = drive_to(&mut state, BUILD_IMAGE).expect("the build step was handed to the runner");
+    let (step, attempt) =
+        drive_to(&mut state, BUILD_IMAGE).expect("the build step was handed to the runner");
     assert_eq!(step, BUILD_IMAGE);
-    assert_eq!(state.release.steps[BUILD_IMAGE].status, StepStatus::Running { attempt });
-    assert_eq!(state.selected, BUILD_IMAGE, "the selection follows the running step");
+    assert_eq!(
+        state.release.steps[BUILD_IMAGE].status,
+        StepStatus::Running { attempt }
+    );
+    assert_eq!(
+        state.selected, BUILD_IMAGE,
+        "the selection follows the running step"
+    );
     (state, attempt)
 }
 
@@ -206,7 +273,9 @@ fn at_gate(person: &str) -> AppState {
 
 fn draw(state: &AppState) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("a test terminal");
-    terminal.draw(|f| flightdeck::ui::render(state, f)).expect("drawing never fails");
+    terminal
+        .draw(|f| flightdeck::ui::render(state, f))
+        .expect("drawing never fails");
     terminal
 }
 
@@ -225,14 +294,20 @@ fn screen_text(terminal: &Terminal<TestBackend>) -> String {
 
 fn assert_shows(terminal: &Terminal<TestBackend>, text: &str) {
     let screen = screen_text(terminal);
-    assert!(screen.contains(text), "the screen shows {text:?}:\n{screen}");
+    assert!(
+        screen.contains(text),
+        "the screen shows {text:?}:\n{screen}"
+    );
 }
 
 /// Nothing raw from a process reaches the terminal.
 fn assert_no_control_chars(terminal: &Terminal<TestBackend>) {
     let screen = screen_text(terminal);
     assert!(!screen.contains('\x1b'), "no ESC on screen:\n{screen}");
-    assert!(!screen.contains('\u{202e}'), "no bidi override on screen:\n{screen}");
+    assert!(
+        !screen.contains('\u{202e}'),
+        "no bidi override on screen:\n{screen}"
+    );
     assert!(
         !screen.chars().any(|c| c.is_control() && c != '\n'),
         "no control characters on screen:\n{screen}"
@@ -261,8 +336,14 @@ fn b_command_step_running_with_live_output() {
             (Stream::Stdout, "building demo v1.4.2 for local-1"),
             (Stream::Stdout, "compiling module 1/6"),
             (Stream::Stdout, "compiling module 2/6"),
-            (Stream::Stderr, "\x1b[31merror\x1b[0m: colour codes from the tool are not passed through"),
-            (Stream::Stdout, "file name: \u{202e}txt.exe is shown without reversing"),
+            (
+                Stream::Stderr,
+                "\x1b[31merror\x1b[0m: colour codes from the tool are not passed through",
+            ),
+            (
+                Stream::Stdout,
+                "file name: \u{202e}txt.exe is shown without reversing",
+            ),
             (Stream::Stdout, "compiling module 3/6"),
         ],
         0,
@@ -281,7 +362,10 @@ fn c_failed_step_shows_reason_and_red_icon() {
     output(
         &mut state,
         BUILD_IMAGE,
-        &[(Stream::Stdout, "building demo v1.4.2 for local-1"), (Stream::Stderr, "error: module 2 does not compile")],
+        &[
+            (Stream::Stdout, "building demo v1.4.2 for local-1"),
+            (Stream::Stderr, "error: module 2 does not compile"),
+        ],
         0,
     );
     advance_clock(&mut state, 600);
@@ -289,12 +373,21 @@ fn c_failed_step_shows_reason_and_red_icon() {
         &mut state,
         BUILD_IMAGE,
         attempt,
-        Outcome::Failure { reason: "exited with code 2".into(), exit_code: Some(2) },
+        Outcome::Failure {
+            reason: "exited with code 2".into(),
+            exit_code: Some(2),
+        },
     );
     // The outcome is journaled before the screen calls it settled.
     let rest = ack(&mut state, cmds);
-    assert!(rest.is_empty(), "a failure without retries runs nothing more: {rest:?}");
-    assert!(matches!(state.release.steps[BUILD_IMAGE].status, StepStatus::Failed { .. }));
+    assert!(
+        rest.is_empty(),
+        "a failure without retries runs nothing more: {rest:?}"
+    );
+    assert!(matches!(
+        state.release.steps[BUILD_IMAGE].status,
+        StepStatus::Failed { .. }
+    ));
 
     let terminal = draw(&state);
     assert_shows(&terminal, "exited with code 2");
@@ -307,11 +400,18 @@ fn c_failed_step_shows_reason_and_red_icon() {
         .flat_map(|y| (0..left).map(move |x| (x, y)))
         .filter(|&(x, y)| buf[(x, y)].symbol() == "✘")
         .collect();
-    assert_eq!(icons.len(), 1, "one failed step in the checklist, at {icons:?}");
+    assert_eq!(
+        icons.len(),
+        1,
+        "one failed step in the checklist, at {icons:?}"
+    );
     let (x, y) = icons[0];
     assert_eq!(buf[(x, y)].fg, Color::Red, "the failed step's icon is red");
     let row: String = (0..left).map(|x| buf[(x, y)].symbol()).collect();
-    assert!(row.contains("Build v1.4.2"), "the red icon sits on the build step's row: {row:?}");
+    assert!(
+        row.contains("Build v1.4.2"),
+        "the red icon sits on the build step's row: {row:?}"
+    );
 }
 
 #[test]
@@ -320,9 +420,15 @@ fn d_gate_dialog_for_the_initiator_refuses() {
     let cmds = press(&mut state, KeyCode::Char('a'));
     let rest = ack(&mut state, cmds);
     assert!(rest.is_empty(), "opening the gate runs nothing: {rest:?}");
-    assert_eq!(state.release.steps[RELEASE_APPROVAL].status, StepStatus::Waiting);
+    assert_eq!(
+        state.release.steps[RELEASE_APPROVAL].status,
+        StepStatus::Waiting
+    );
     let Some(Dialog::SignOff { error: Some(_), .. }) = &state.dialog else {
-        panic!("the initiator's sign-off dialog carries a refusal: {:?}", state.dialog);
+        panic!(
+            "the initiator's sign-off dialog carries a refusal: {:?}",
+            state.dialog
+        );
     };
     let terminal = draw(&state);
     assert_shows(&terminal, "cannot sign it off");
@@ -370,13 +476,23 @@ fn g_interrupted_step_after_resume() {
     build.started_at = Some(T0 + 3_000);
     // Output restored from the journal, as `session` does on resume.
     let mut outputs = vec![OutputBuffer::default(); release.steps.len()];
-    for line in ["building demo v1.4.2 for local-1", "compiling module 1/6", "compiling module 2/6"] {
+    for line in [
+        "building demo v1.4.2 for local-1",
+        "compiling module 1/6",
+        "compiling module 2/6",
+    ] {
         outputs[BUILD_IMAGE].push(Stream::Stdout, line.into());
     }
     let mut state = app(l, release, "alice", outputs, T0 + 600_000);
     let cmds = on_resume(&mut state);
     assert!(cmds.is_empty(), "nothing re-runs by itself: {cmds:?}");
-    assert!(matches!(state.dialog, Some(Dialog::Interrupted { step: BUILD_IMAGE, .. })));
+    assert!(matches!(
+        state.dialog,
+        Some(Dialog::Interrupted {
+            step: BUILD_IMAGE,
+            ..
+        })
+    ));
     assert_eq!(state.selected, BUILD_IMAGE);
     let terminal = draw(&state);
     assert_shows(&terminal, "was interrupted");
@@ -386,8 +502,17 @@ fn g_interrupted_step_after_resume() {
 #[test]
 fn h_output_flood_counts_dropped_lines() {
     let (mut state, _) = building();
-    let lines: Vec<(Stream, String)> = (1..=10_000).map(|n| (Stream::Stdout, format!("flood line {n:05}"))).collect();
-    update(&mut state, Msg::Backend(BackendEvent::StepOutput { step: BUILD_IMAGE, lines, dropped: 5_000 }));
+    let lines: Vec<(Stream, String)> = (1..=10_000)
+        .map(|n| (Stream::Stdout, format!("flood line {n:05}")))
+        .collect();
+    update(
+        &mut state,
+        Msg::Backend(BackendEvent::StepOutput {
+            step: BUILD_IMAGE,
+            lines,
+            dropped: 5_000,
+        }),
+    );
     advance_clock(&mut state, 2_000);
     let buf = &state.outputs[BUILD_IMAGE];
     assert_eq!(buf.lines.len(), flightdeck::app::output::MAX_LINES);

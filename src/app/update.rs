@@ -513,9 +513,9 @@ fn end_release(state: &mut AppState, status: ReleaseStatus, out: &mut Vec<Comman
     state.auto = false;
     state.end_recorded = true;
     let status = state.release.status.as_str().to_string();
-    state.events.push(Event::ReleaseEnded { release: state.release.id.clone(), status: status.clone() });
-    let level = if state.release.status == ReleaseStatus::Succeeded { Level::Info } else { Level::Error };
+    let level = if state.release.status == ReleaseStatus::Succeeded { Level::Info } else { Level::Warn };
     state.notify(level, format!("release {status}"));
+    state.events.push(Event::ReleaseEnded { release: state.release.id.clone(), status: status.clone() });
     journal(
         state,
         JournalEntry::ReleaseEnded { release_id: state.release.id.clone(), status, at: state.now },

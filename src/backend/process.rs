@@ -172,6 +172,14 @@ pub async fn run_command(
     };
     let outcome = match (stopped_because, status.code()) {
         (Some(reason), exit_code) => Outcome::Failure { reason, exit_code },
+        (None, exit_code) if spec.background => Outcome::Failure {
+            reason: format!(
+                "ended ({}) within {}: a background command must keep running",
+                exit_code.map_or_else(|| describe_signal(&status), |c| format!("exit code {c}")),
+                format_duration(BACKGROUND_STARTUP)
+            ),
+            exit_code,
+        },
         (None, Some(0)) => Outcome::Success {
             exit_code: Some(0),
             note: None,

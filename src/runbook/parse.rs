@@ -738,7 +738,7 @@ fn gate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<GateSpec> {
             Value::Map(entries) => {
                 for (k, v) in entries {
                     match v.value {
-                        Value::Int(c) if c >= 1 && c <= 100 => roles.push((k.name.clone(), c as u32)),
+                        Value::Int(c) if (1..=100).contains(&c) => roles.push((k.name.clone(), c as u32)),
                         _ => ctx.err(
                             v.pos,
                             &format!("{path}.roles.{}", k.name),

@@ -10,7 +10,8 @@ use super::state::*;
 use crate::runbook::gates::{self, Decision, Signoff};
 use crate::runbook::interpolate::Scope;
 use crate::runbook::progress::{Outcome, ReleaseStatus, StepStatus};
-use crate::runbook::{Action as StepAction, CheckSpec, Program};
+use crate::runbook::Action as StepAction;
+use crate::runbook::template::Templated;
 use crate::sanitize;
 
 /// How often a waiting gate re-reads sign-offs given from other terminals.
@@ -404,37 +405,9 @@ fn waiting(state: &mut AppState, i: usize, why: &str) {
 
 /// Resolve `${...}` in a command or check.
 pub fn resolve(state: &AppState, action: &StepAction) -> Result<ResolvedAction, String> {
-    let scope = scope(state);
-    let r = |s: &str| scope.render(s);
-    let rmap = |m: &std::collections::BTreeMap<String, String>| -> Result<_, String> {
-        m.iter().map(|(k, v)| Ok((k.clone(), r(v)?))).collect()
-    };
-    match action {
-        StepAction::Command(c) => {
-            let mut c = c.clone();
-            c.program = match &c.program {
-                Program::Shell(s) => Program::Shell(r(s)?),
-                Program::Argv(a) => Program::Argv(a.iter().map(|s| r(s)).collect::<Result<_, _>>()?),
-            };
-            c.env = rmap(&c.env)?;
-            c.cwd = c.cwd.as_deref().map(r).transpose()?;
-            Ok(ResolvedAction::Command(c))
-        }
-        StepAction::Check(check) => Ok(ResolvedAction::Check(match check {
-            CheckSpec::Env { vars } => CheckSpec::Env { vars: vars.clone() },
-            CheckSpec::Tcp(t) => {
-                let mut t = t.clone();
-                t.address = r(&t.address)?;
-                CheckSpec::Tcp(t)
-            }
-            CheckSpec::Http(h) => {
-                let mut h = h.clone();
-                h.url = r(&h.url)?;
-                h.headers = rmap(&h.headers)?;
-                h.body = h.body.as_deref().map(r).transpose()?;
-                CheckSpec::Http(h)
-            }
-        })),
+    match action.render(&scope(state))? {
+        StepAction::Command(c) => Ok(ResolvedAction::Command(c)),
+        StepAction::Check(c) => Ok(ResolvedAction::Check(c)),
         _ => Err("this step does not run by itself".into()),
     }
 }

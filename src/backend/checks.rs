@@ -60,30 +60,24 @@ impl Checker {
             _ => Duration::ZERO,
         };
         let deadline = timeout.map(|t| Instant::now() + t + slack);
-        let outcome = {
-            let work = async {
-                match spec {
-                    CheckSpec::Env { vars } => check_env(vars, extra_env, &mut sink),
-                    CheckSpec::Tcp(tcp) => check_tcp(tcp, &mut sink).await,
-                    CheckSpec::Http(http) => match &self.http {
-                        Ok(client) => check_http(client, http, timeout, &mut sink).await,
-                        Err(e) => failure(format!("no HTTP client: {e}")),
-                    },
-                }
-            };
-            tokio::select! {
-                outcome = work => outcome,
-                _ = cancel.cancelled() => failure("cancelled".into()),
-                _ = sleep_until_opt(deadline) => failure(format!(
-                    "timed out after {}",
-                    format_duration(timeout.unwrap_or_default())
-                )),
+        let work = async {
+            match spec {
+                CheckSpec::Env { vars } => check_env(vars, extra_env, &mut sink),
+                CheckSpec::Tcp(tcp) => check_tcp(tcp, &mut sink).await,
+                CheckSpec::Http(http) => match &self.http {
+                    Ok(client) => check_http(client, http, timeout, &mut sink).await,
+                    Err(e) => failure(format!("no HTTP client: {e}")),
+                },
             }
         };
-        if let Outcome::Failure { reason, .. } = &outcome {
-            sink(Stream::Info, format!("failed: {reason}"));
+        tokio::select! {
+            outcome = work => outcome,
+            _ = cancel.cancelled() => failure("cancelled".into()),
+            _ = sleep_until_opt(deadline) => failure(format!(
+                "timed out after {}",
+                format_duration(timeout.unwrap_or_default())
+            )),
         }
-        outcome
     }
 }
 

@@ -14,6 +14,7 @@ use super::checks::Checker;
 use super::process::{Background, CancelHandle, CancelSignal, cancel_pair, cut_line, run_command};
 use crate::app::command::{Command, ResolvedAction};
 use crate::app::msg::{BackendEvent, Stream};
+use crate::runbook::progress::Outcome;
 
 /// Output is sent at most this often per step, so a flood cannot swamp the UI.
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
@@ -38,6 +39,8 @@ pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<Backend
     let mut background: Vec<Background> = Vec::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let mut tasks = JoinSet::new();
+    // Which step each task runs, to report a task that panicked.
+    let mut task_steps: HashMap<tokio::task::Id, (usize, u32)> = HashMap::new();
     loop {
         tokio::select! {
             biased;
@@ -47,7 +50,20 @@ pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<Backend
                 }
                 background.extend(done.background);
             }
-            Some(()) = join_next(&mut tasks) => {}
+            Some((id, panicked)) = join_next(&mut tasks) => {
+                let Some((step, attempt)) = task_steps.remove(&id) else { continue };
+                if panicked {
+                    running.remove(&step);
+                    let _ = tx.send(BackendEvent::StepFinished {
+                        step,
+                        attempt,
+                        outcome: Outcome::Failure {
+                            reason: "internal error: the step's task panicked".into(),
+                            exit_code: None,
+                        },
+                    });
+                }
+            }
             cmd = rx.recv() => match cmd {
                 Some(Command::RunStep { step, attempt, action, timeout, env }) => {
                     if running.contains_key(&step) {
@@ -57,7 +73,8 @@ pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<Backend
                     let (handle, signal) = cancel_pair();
                     running.insert(step, (attempt, handle));
                     let job = Job { step, attempt, action, timeout, env };
-                    tasks.spawn(run_step(job, checker.clone(), signal, tx.clone(), done_tx.clone()));
+                    let task = tasks.spawn(run_step(job, checker.clone(), signal, tx.clone(), done_tx.clone()));
+                    task_steps.insert(task.id(), (step, attempt));
                 }
                 Some(Command::CancelStep { step }) => {
                     if let Some((_, handle)) = running.get(&step) {
@@ -79,12 +96,16 @@ pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<Backend
     futures::future::join_all(background.into_iter().map(Background::stop)).await;
 }
 
-/// Reap finished step tasks so the set does not grow; pends while empty.
-async fn join_next(tasks: &mut JoinSet<()>) -> Option<()> {
+/// Reap a finished step task (so the set does not grow): its id and whether
+/// it panicked. Pends while there is none.
+async fn join_next(tasks: &mut JoinSet<()>) -> Option<(tokio::task::Id, bool)> {
     if tasks.is_empty() {
         std::future::pending::<()>().await;
     }
-    tasks.join_next().await.map(|_| ())
+    match tasks.join_next_with_id().await? {
+        Ok((id, ())) => Some((id, false)),
+        Err(e) => Some((e.id(), e.is_panic())),
+    }
 }
 
 struct Job {

@@ -8,6 +8,7 @@ pub mod interpolate;
 pub mod model;
 mod parse;
 pub mod progress;
+pub mod template;
 mod validate;
 pub mod yaml;
 

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::interpolate::references;
+use super::template::Templated;
 use super::model::*;
 use super::parse::Ctx;
 
@@ -85,36 +86,15 @@ fn check_id(ctx: &mut Ctx, id: &str, field: &str, pos: super::yaml::Pos) {
 }
 
 fn action_refs(ctx: &mut Ctx, rb: &Runbook, action: &Action, step: &Step, path: &str) {
-    let mut templates: Vec<(&str, &str)> = Vec::new();
-    match action {
-        Action::Command(c) => {
-            match &c.program {
-                Program::Shell(s) => templates.push(("command.run", s)),
-                Program::Argv(a) => templates.extend(a.iter().map(|s| ("command.argv", s.as_str()))),
-            }
-            templates.extend(c.env.values().map(|v| ("command.env", v.as_str())));
-            if let Some(cwd) = &c.cwd {
-                templates.push(("command.cwd", cwd));
-            }
-        }
-        Action::Check(CheckSpec::Tcp(t)) => templates.push(("check.tcp.address", &t.address)),
-        Action::Check(CheckSpec::Http(h)) => {
-            templates.push(("check.http.url", &h.url));
-            templates.extend(h.headers.values().map(|v| ("check.http.headers", v.as_str())));
-            if let Some(b) = &h.body {
-                templates.push(("check.http.body", b));
-            }
-        }
-        Action::Check(CheckSpec::Env { vars }) => {
-            if vars.is_empty() {
-                ctx.err(step.pos, &format!("{path}.check.env"), "list at least one variable");
-            }
-        }
-        Action::Manual(_) | Action::Gate(_) => {}
+    if let Action::Check(CheckSpec::Env { vars }) = action
+        && vars.is_empty()
+    {
+        ctx.err(step.pos, &format!("{path}.check.env"), "list at least one variable");
     }
+    let templates = action.templates();
     for (field, t) in templates {
         let field = format!("{path}.{field}");
-        match references(t) {
+        match references(&t) {
             Err(e) => ctx.err(step.pos, &field, e),
             Ok(refs) => {
                 for r in refs {

@@ -1,0 +1,88 @@
+//! Every string of an action that may hold `${...}`, visited by name, so
+//! validation (are the references defined?) and rendering (fill them in)
+//! walk the same fields and a new step kind lists its fields once.
+
+use super::interpolate::Scope;
+use super::model::*;
+
+pub trait Templated {
+    /// Call `f(field, text)` for each template string, in a stable order.
+    fn visit(&mut self, f: &mut dyn FnMut(&'static str, &mut String));
+
+    /// Render every template with `scope`; the first missing value is an error.
+    fn render(&self, scope: &Scope) -> Result<Self, String>
+    where
+        Self: Sized + Clone,
+    {
+        let mut out = self.clone();
+        let mut err = None;
+        out.visit(&mut |_, s| {
+            if err.is_none() {
+                match scope.render(s) {
+                    Ok(r) => *s = r,
+                    Err(e) => err = Some(e),
+                }
+            }
+        });
+        match err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// (field, template) pairs, for validation.
+    fn templates(&self) -> Vec<(&'static str, String)>
+    where
+        Self: Sized + Clone,
+    {
+        let mut out = Vec::new();
+        self.clone().visit(&mut |field, s| out.push((field, s.clone())));
+        out
+    }
+}
+
+fn each<'a>(f: &mut dyn FnMut(&'static str, &mut String), field: &'static str, items: impl Iterator<Item = &'a mut String>) {
+    for s in items {
+        f(field, s);
+    }
+}
+
+impl Templated for Action {
+    fn visit(&mut self, f: &mut dyn FnMut(&'static str, &mut String)) {
+        match self {
+            Action::Command(c) => c.visit(f),
+            Action::Check(c) => c.visit(f),
+            Action::Manual(m) => each(f, "manual.items", m.items.iter_mut()),
+            Action::Gate(_) => {}
+        }
+    }
+}
+
+impl Templated for CommandSpec {
+    fn visit(&mut self, f: &mut dyn FnMut(&'static str, &mut String)) {
+        match &mut self.program {
+            Program::Shell(s) => f("command.run", s),
+            Program::Argv(a) => each(f, "command.argv", a.iter_mut()),
+        }
+        each(f, "command.env", self.env.values_mut());
+        if let Some(cwd) = &mut self.cwd {
+            f("command.cwd", cwd);
+        }
+    }
+}
+
+impl Templated for CheckSpec {
+    fn visit(&mut self, f: &mut dyn FnMut(&'static str, &mut String)) {
+        match self {
+            CheckSpec::Env { .. } => {}
+            CheckSpec::Tcp(t) => f("check.tcp.address", &mut t.address),
+            CheckSpec::Http(h) => {
+                f("check.http.url", &mut h.url);
+                each(f, "check.http.headers", h.headers.values_mut());
+                if let Some(b) = &mut h.body {
+                    f("check.http.body", b);
+                }
+            }
+        }
+    }
+}

@@ -10,8 +10,10 @@ pub const MAX_LINES: usize = 5000;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OutputBuffer {
     pub lines: VecDeque<(Stream, String)>,
-    /// Lines the runner dropped in floods plus lines scrolled out here.
+    /// Lines the runner dropped because the step flooded.
     pub dropped: u64,
+    /// Older lines pushed out of this buffer (still counted in `total`).
+    pub evicted: u64,
     pub total: u64,
 }
 
@@ -20,7 +22,7 @@ impl OutputBuffer {
         self.total += 1;
         if self.lines.len() == MAX_LINES {
             self.lines.pop_front();
-            self.dropped += 1;
+            self.evicted += 1;
         }
         self.lines.push_back((stream, line));
     }

@@ -48,6 +48,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
         Msg::Resize => state.dirty = true,
         Msg::Key(key) => {
             state.dirty = true;
+            // A notice answers the last action; the next key starts afresh.
+            state.notice = None;
             if state.dialog.is_some() {
                 dialog_key(state, key, &mut out);
             } else if let Some(action) = state.keymap.action_for(&key) {

@@ -53,7 +53,7 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
         }
         Dialog::SignOff { step, role, decision, comment, error } => {
             let s = state.step(*step);
-            let mut l = vec![Line::from(Span::styled(s.title.clone(), theme::title()))];
+            let mut l = vec![Line::from(Span::styled(state.titles[*step].clone(), theme::title()))];
             l.push(Line::raw(format!("as {}@{}", state.identity.person, state.identity.host)));
             if let Action::Gate(g) = &s.action {
                 let roles: Vec<Span> = g
@@ -65,20 +65,26 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
                         if k == *role { Span::styled(text, theme::key()) } else { Span::raw(text) }
                     })
                     .collect();
-                let mut line = vec![Span::styled("Role: ", theme::title())];
+                let mut line = vec![Span::styled("Role:", theme::title())];
                 line.extend(roles);
                 l.push(Line::from(line));
             }
             let label = if *decision == Decision::Reject { "Reason (required)" } else { "Comment" };
             l.push(field(label, comment));
-            l.push(Line::styled(format!("approving hash {}…", &state.approval_hash[..16]), theme::dim()));
+            l.push(Line::styled(format!("approves {}… (runbook + environment + inputs)", &state.approval_hash[..12]), theme::dim()));
             if let Some(e) = error {
                 l.push(Line::raw(""));
                 l.push(Line::styled(format!("✘ {e}"), Style::default().fg(Color::Red)));
             }
             l.push(Line::raw(""));
             let verb = if *decision == Decision::Reject { "reject" } else { "sign off" };
-            l.push(Line::styled(format!("Enter {verb} · Tab next role · Esc cancel"), theme::dim()));
+            let many_roles = matches!(&s.action, Action::Gate(g) if g.roles.len() > 1);
+            let hint = match (error.is_some(), many_roles) {
+                (true, _) => "Esc close".to_string(),
+                (false, true) => format!("Enter {verb} · Tab next role · Esc cancel"),
+                (false, false) => format!("Enter {verb} · Esc cancel"),
+            };
+            l.push(Line::styled(hint, theme::dim()));
             let t = if *decision == Decision::Reject { " Reject gate " } else { " Sign off " };
             (t.into(), l)
         }
@@ -95,9 +101,9 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
             (" Confirm ".into(), l)
         }
         Dialog::Interrupted { step, choices, selected } => {
-            let s = state.step(*step);
+
             let mut l = vec![
-                Line::from(Span::styled(format!("{} was interrupted", s.title), theme::title())),
+                Line::from(Span::styled(format!("{} was interrupted", state.titles[*step]), theme::title())),
                 Line::raw("flightdeck stopped while this step ran; it is never re-run silently."),
                 Line::raw(""),
             ];

@@ -17,8 +17,11 @@ pub fn keys_now(state: &AppState) -> Vec<Action> {
             (StepStatus::Pending, StepAction::Manual(_)) if current => keys.push(Action::Tick),
             (StepStatus::Waiting, StepAction::Manual(_)) => keys.push(Action::Tick),
             (StepStatus::Pending | StepStatus::Waiting, StepAction::Gate(_)) if current => {
-                keys.push(Action::SignOff);
-                keys.push(Action::Reject);
+                // The initiator cannot sign; do not offer it.
+                if state.identity.person != state.release.initiator {
+                    keys.push(Action::SignOff);
+                    keys.push(Action::Reject);
+                }
             }
             (StepStatus::Pending, _) if current => keys.push(Action::Run),
             (StepStatus::Running { .. }, _) => keys.push(Action::Cancel),

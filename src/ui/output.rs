@@ -31,7 +31,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             status.push_str(&format!(" of {}", step.retries + 1));
         }
     }
-    if let Some(code) = run.exit_code {
+    if let (Some(code), false) = (run.exit_code, matches!(run.status, StepStatus::Failed { .. })) {
         status.push_str(&format!(" · exit {code}"));
     }
     match &run.status {
@@ -45,7 +45,10 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         detail.push(Line::from(Span::styled(step.description.clone(), theme::dim())));
     }
     describe(state, i, &mut detail);
-    let detail_height = (detail.len() as u16 + 2).min(area.height / 2).max(4);
+    // Lines wrap: count the rows they take at this width.
+    let width = area.width.saturating_sub(2).max(1) as usize;
+    let rows: usize = detail.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
+    let detail_height = (rows as u16 + 2).min(area.height / 2).max(4);
     let [top, bottom] = Layout::vertical([Constraint::Length(detail_height), Constraint::Min(3)]).areas(area);
     frame.render_widget(
         Paragraph::new(detail).wrap(Wrap { trim: false }).block(Block::bordered().title(Span::styled(" Step ", theme::title()))),
@@ -58,9 +61,10 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
     let step = state.step(i);
     match &step.action {
         Action::Command(c) => {
+            // Inputs filled in; ${env.*} stays as written (it may be secret).
             let shown = match &c.program {
-                Program::Shell(s) => s.trim_end().to_string(),
-                Program::Argv(a) => a.join(" "),
+                Program::Shell(s) => state.render_text(s.trim_end()),
+                Program::Argv(a) => a.iter().map(|x| state.render_text(x)).collect::<Vec<_>>().join(" "),
             };
             for (k, line) in shown.lines().enumerate() {
                 let prompt = if k == 0 { "$ " } else { "  " };
@@ -109,6 +113,15 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
                 format!("approves {}… (runbook + environment + inputs)", &state.approval_hash[..12]),
                 theme::dim(),
             )));
+            if state.identity.person == state.release.initiator && state.release.steps[i].status == StepStatus::Waiting {
+                let role = if spec.roles.len() == 1 { spec.roles[0].0.as_str() } else { "ROLE" };
+                let warn = Style::default().fg(Color::Yellow);
+                out.push(Line::from(Span::styled("you started this release; another person signs off, e.g.:", warn)));
+                out.push(Line::from(Span::styled(
+                    format!("flightdeck approve {} --gate {} --role {role}", state.release.id, step.id),
+                    warn,
+                )));
+            }
         }
     }
     if let Some(t) = step.timeout {
@@ -120,7 +133,10 @@ fn render_output(state: &AppState, i: usize, frame: &mut Frame, area: Rect) {
     let buf = &state.outputs[i];
     let mut title = format!(" Output · {} lines ", buf.total);
     if buf.dropped > 0 {
-        title = format!(" Output · {} lines · {} dropped ", buf.total, buf.dropped);
+        title.push_str(&format!("· {} dropped in a flood ", buf.dropped));
+    }
+    if buf.evicted > 0 {
+        title.push_str(&format!("· showing the last {} ", buf.lines.len()));
     }
     if state.scroll > 0 {
         title.push_str(&format!("· scrolled ↑{} ", state.scroll));

@@ -5,10 +5,19 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "flightdeck", version, about = "Guided software releases in the terminal")]
+#[command(
+    name = "flightdeck",
+    version,
+    about = "Guided software releases in the terminal"
+)]
 pub struct Cli {
     /// Journal: a SQLite file path or a postgres:// URL (default: SQLite in your data dir).
-    #[arg(long, global = true, env = "FLIGHTDECK_JOURNAL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "FLIGHTDECK_JOURNAL",
+        hide_env_values = true
+    )]
     pub journal: Option<String>,
     #[command(subcommand)]
     pub command: Cmd,

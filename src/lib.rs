@@ -2,13 +2,13 @@
 
 pub mod app;
 pub mod backend;
-pub mod runbook;
-pub mod sanitize;
-pub mod ui;
-pub mod demo_service;
 pub mod cli;
 pub mod commands;
+pub mod demo_service;
 pub mod event_loop;
 pub mod logging;
+pub mod runbook;
+pub mod sanitize;
 pub mod settings;
 pub mod terminal;
+pub mod ui;

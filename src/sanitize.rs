@@ -26,9 +26,11 @@ pub fn sanitize_line(input: &str) -> String {
             '\r' | '\n' => {}
             c if c.is_control() => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('�')),
             // Bidi overrides and isolates, zero-width joiners used in spoofing.
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}' => {
-                out.push('�')
-            }
+            '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}' => out.push('�'),
             c => out.push(c),
         }
         count += 1;
@@ -101,6 +103,9 @@ mod tests {
 
     #[test]
     fn masks_secrets() {
-        assert_eq!(mask("token=hunter22 ok", &["hunter22".into()]), "token=•••••• ok");
+        assert_eq!(
+            mask("token=hunter22 ok", &["hunter22".into()]),
+            "token=•••••• ok"
+        );
     }
 }

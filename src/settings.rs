@@ -54,11 +54,14 @@ impl Settings {
             .map(PathBuf::from)
             .or_else(|| project.as_ref().map(|p| p.data_dir().to_path_buf()))
             .ok_or("cannot find a data directory; set FLIGHTDECK_DATA_DIR")?;
-        let mut file: File = toml::from_str(DEFAULT_SETTINGS).map_err(|e| format!("shipped settings: {e}"))?;
+        let mut file: File =
+            toml::from_str(DEFAULT_SETTINGS).map_err(|e| format!("shipped settings: {e}"))?;
         let user_file = config_dir.join("flightdeck.toml");
         if user_file.exists() {
-            let text = std::fs::read_to_string(&user_file).map_err(|e| format!("{}: {e}", user_file.display()))?;
-            let user: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", user_file.display()))?;
+            let text = std::fs::read_to_string(&user_file)
+                .map_err(|e| format!("{}: {e}", user_file.display()))?;
+            let user: File =
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", user_file.display()))?;
             if user.identity.person.is_some() {
                 file.identity.person = user.identity.person;
             }
@@ -68,7 +71,11 @@ impl Settings {
         }
         let journal = journal_flag
             .map(str::to_string)
-            .or_else(|| std::env::var("FLIGHTDECK_JOURNAL").ok().filter(|s| !s.is_empty()))
+            .or_else(|| {
+                std::env::var("FLIGHTDECK_JOURNAL")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+            })
             .or(file.journal.filter(|s| !s.is_empty()))
             .unwrap_or_else(|| data_dir.join("journal.db").display().to_string());
         let person = std::env::var("FLIGHTDECK_USER")
@@ -110,7 +117,9 @@ pub fn os_user() -> String {
     unsafe {
         let pw = libc::getpwuid(libc::getuid());
         if !pw.is_null() && !(*pw).pw_name.is_null() {
-            return std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned();
+            return std::ffi::CStr::from_ptr((*pw).pw_name)
+                .to_string_lossy()
+                .into_owned();
         }
     }
     format!("uid{}", unsafe { libc::getuid() })

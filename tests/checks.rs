@@ -375,3 +375,17 @@ async fn demo_service_survives_bad_requests() {
     let (outcome, _) = check(CheckSpec::Http(http(format!("http://{addr}/health"))), None).await;
     assert!(matches!(outcome, Outcome::Success { .. }));
 }
+
+#[tokio::test]
+async fn demo_cli_stops_after_its_time() {
+    let run = flightdeck::demo_service::run_cli(
+        "127.0.0.1:0",
+        "1.0.0",
+        Duration::ZERO,
+        Some(Duration::from_millis(200)),
+    );
+    let result = tokio::time::timeout(Duration::from_secs(5), run)
+        .await
+        .expect("did not stop");
+    assert!(result.is_ok(), "{result:?}");
+}

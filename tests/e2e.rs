@@ -14,7 +14,9 @@ struct Sandbox {
 
 impl Sandbox {
     fn new() -> Sandbox {
-        Sandbox { dir: tempfile::tempdir().unwrap() }
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn cmd(&self, user: &str) -> Command {
@@ -51,7 +53,11 @@ fn events(out: &Output) -> Vec<serde_json::Value> {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -59,33 +65,94 @@ fn headless_demo_waits_for_people_then_succeeds_once_signed() {
     let sb = Sandbox::new();
     let port = free_port().to_string();
     let set = format!("port={port}");
-    let out = sb.run("alice", &["run", "config/runbooks/demo.yaml", "--headless", "--set", &set]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sb.run(
+        "alice",
+        &[
+            "run",
+            "config/runbooks/demo.yaml",
+            "--headless",
+            "--set",
+            &set,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ev = events(&out);
     let release = ev[0]["release"].as_str().unwrap().to_string();
     assert_eq!(ev[0]["event"], "release_started");
     // The flaky check failed once and passed on its retry.
-    let flaky: Vec<&serde_json::Value> = ev.iter().filter(|e| e["event"] == "step_finished" && e["step"] == "flaky").collect();
+    let flaky: Vec<&serde_json::Value> = ev
+        .iter()
+        .filter(|e| e["event"] == "step_finished" && e["step"] == "flaky")
+        .collect();
     assert_eq!(flaky.len(), 2);
-    assert_eq!((flaky[0]["status"].as_str(), flaky[1]["status"].as_str()), (Some("failed"), Some("succeeded")));
+    assert_eq!(
+        (flaky[0]["status"].as_str(), flaky[1]["status"].as_str()),
+        (Some("failed"), Some("succeeded"))
+    );
     assert_eq!(ev.last().unwrap()["event"], "waiting");
     assert_eq!(ev.last().unwrap()["step"], "release-checklist");
 
     // Tick the checklist; it stops at the gate.
-    let out = sb.run("alice", &["run", "--headless", "--release", &release, "--ack", "release-checklist"]);
+    let out = sb.run(
+        "alice",
+        &[
+            "run",
+            "--headless",
+            "--release",
+            &release,
+            "--ack",
+            "release-checklist",
+        ],
+    );
     assert_eq!(out.status.code(), Some(3));
     let ev = events(&out);
     assert_eq!(ev.last().unwrap()["step"], "release-approval");
 
     // The initiator cannot approve their own release.
-    let out = sb.run("alice", &["approve", &release, "--gate", "release-approval", "--role", "release-approver"]);
+    let out = sb.run(
+        "alice",
+        &[
+            "approve",
+            &release,
+            "--gate",
+            "release-approval",
+            "--role",
+            "release-approver",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot sign it off"));
-    let out = sb.run("bob", &["approve", &release, "--gate", "release-approval", "--role", "release-approver", "--comment", "ok"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sb.run(
+        "bob",
+        &[
+            "approve",
+            &release,
+            "--gate",
+            "release-approval",
+            "--role",
+            "release-approver",
+            "--comment",
+            "ok",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = sb.run("alice", &["run", "--headless", "--release", &release]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ev = events(&out);
     assert_eq!(ev.last().unwrap()["event"], "release_ended");
     assert_eq!(ev.last().unwrap()["status"], "succeeded");
@@ -98,16 +165,32 @@ fn headless_demo_waits_for_people_then_succeeds_once_signed() {
     assert!(md.contains("| release-approval | bob |"), "{md}");
 
     let out = sb.run("alice", &["verify"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
 fn headless_exit_codes_for_bad_input_and_failure() {
     let sb = Sandbox::new();
-    let out = sb.run("alice", &["run", "config/runbooks/demo.yaml", "--headless", "--set", "version=1.0"]);
+    let out = sb.run(
+        "alice",
+        &[
+            "run",
+            "config/runbooks/demo.yaml",
+            "--headless",
+            "--set",
+            "version=1.0",
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not match"));
-    let out = sb.run("alice", &["run", "tests/fixtures/runbooks/broken.yaml", "--headless"]);
+    let out = sb.run(
+        "alice",
+        &["run", "tests/fixtures/runbooks/broken.yaml", "--headless"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken.yaml:2:1"));
 
@@ -117,7 +200,10 @@ fn headless_exit_codes_for_bad_input_and_failure() {
     let out = sb.run("alice", &["run", rb.to_str().unwrap(), "--headless"]);
     assert_eq!(out.status.code(), Some(1));
     let ev = events(&out);
-    assert!(ev.iter().any(|e| e["event"] == "step_finished" && e["step"] == "boom" && e["exit_code"] == 7));
+    assert!(
+        ev.iter()
+            .any(|e| e["event"] == "step_finished" && e["step"] == "boom" && e["exit_code"] == 7)
+    );
     assert!(!ev.iter().any(|e| e["step"] == "never"));
     assert_eq!(ev.last().unwrap()["status"], "failed");
 }
@@ -132,10 +218,19 @@ fn validate_accepts_shipped_runbooks_and_rejects_broken_ones() {
     let mut args = vec!["validate"];
     args.extend(shipped.iter().map(String::as_str));
     assert!(sb.run("alice", &args).status.success());
-    let out = sb.run("alice", &["validate", "tests/fixtures/runbooks/broken.yaml"]);
+    let out = sb.run(
+        "alice",
+        &["validate", "tests/fixtures/runbooks/broken.yaml"],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.lines().filter(|l| l.starts_with("tests/fixtures/runbooks/broken.yaml:")).count() >= 8, "{err}");
+    assert!(
+        err.lines()
+            .filter(|l| l.starts_with("tests/fixtures/runbooks/broken.yaml:"))
+            .count()
+            >= 8,
+        "{err}"
+    );
 }
 
 #[test]
@@ -144,17 +239,32 @@ fn editing_the_audit_table_makes_verify_fail() {
     let dir = tempfile::tempdir().unwrap();
     let rb = dir.path().join("tiny.yaml");
     std::fs::write(&rb, "name: tiny\nstages:\n  - id: s\n    steps:\n      - id: a\n        command: 'echo a'\n      - id: b\n        command: 'echo b'\n").unwrap();
-    assert_eq!(sb.run("alice", &["run", rb.to_str().unwrap(), "--headless"]).status.code(), Some(0));
+    assert_eq!(
+        sb.run("alice", &["run", rb.to_str().unwrap(), "--headless"])
+            .status
+            .code(),
+        Some(0)
+    );
     assert!(sb.run("alice", &["verify"]).status.success());
     let db = sb.journal();
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-        use sqlx::Connection;
-        let url = format!("sqlite://{}", db.display());
-        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        // The table refuses edits; someone with the file drops the guard first.
-        sqlx::query("DROP TRIGGER audit_log_no_update").execute(&mut c).await.unwrap();
-        sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").execute(&mut c).await.unwrap();
-    });
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection;
+            let url = format!("sqlite://{}", db.display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            // The table refuses edits; someone with the file drops the guard first.
+            sqlx::query("DROP TRIGGER audit_log_no_update")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3")
+                .execute(&mut c)
+                .await
+                .unwrap();
+        });
     let out = sb.run("alice", &["verify"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -170,12 +280,25 @@ struct Tmux {
 impl Tmux {
     fn start() -> Tmux {
         assert!(
-            Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()),
+            Command::new("tmux")
+                .arg("-V")
+                .output()
+                .is_ok_and(|o| o.status.success()),
             "tmux is required for the end-to-end TUI tests (apt-get install tmux)"
         );
         let name = format!("fd-e2e-{}-{}", std::process::id(), rand_suffix());
         let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name, "-x", "160", "-y", "45", "bash --norc --noprofile"])
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "160",
+                "-y",
+                "45",
+                "bash --norc --noprofile",
+            ])
             .status()
             .unwrap();
         assert!(ok.success());
@@ -189,7 +312,10 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
-        let o = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.name]).output().unwrap();
+        let o = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
@@ -210,16 +336,24 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
     }
 }
 
 fn rand_suffix() -> u32 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
 }
 
 fn pid_of(pattern: &str) -> Option<i32> {
-    let o = Command::new("pgrep").args(["-n", "-f", pattern]).output().ok()?;
+    let o = Command::new("pgrep")
+        .args(["-n", "-f", pattern])
+        .output()
+        .ok()?;
     String::from_utf8_lossy(&o.stdout).trim().parse().ok()
 }
 
@@ -228,7 +362,11 @@ fn sigkill_mid_command_comes_back_as_interrupted() {
     let sb = Sandbox::new();
     let tmux = Tmux::start();
     let rb = std::fs::canonicalize("tests/fixtures/runbooks/long_command.yaml").unwrap();
-    let line = format!("{} {BIN} tui {} --env default", sb.env_line("alice"), rb.display());
+    let line = format!(
+        "{} {BIN} tui {} --env default",
+        sb.env_line("alice"),
+        rb.display()
+    );
     tmux.send(&[&line, "Enter"]);
     tmux.wait_for("Quick check");
     tmux.send(&["g"]);
@@ -242,14 +380,29 @@ fn sigkill_mid_command_comes_back_as_interrupted() {
     tmux.send(&[&line, "Enter"]);
     let screen = tmux.wait_for("was interrupted");
     assert!(screen.contains("never re-run silently"), "{screen}");
-    assert!(screen.contains("retry") && screen.contains("mark done"), "{screen}");
+    assert!(
+        screen.contains("retry") && screen.contains("mark done"),
+        "{screen}"
+    );
     // Nothing was lost: the intent of the slow step and the quick step's outcome.
     let rel = String::from_utf8(sb.run("alice", &["releases"]).stdout).unwrap();
     let id = rel.split_whitespace().next().unwrap().to_string();
-    let report: serde_json::Value = serde_json::from_slice(&sb.run("alice", &["report", &id, "--format", "json"]).stdout).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&sb.run("alice", &["report", &id, "--format", "json"]).stdout)
+            .unwrap();
     let steps = report["steps"].as_array().unwrap();
-    assert!(steps.iter().any(|s| s["step"] == "quick" && s["outcome"] == "succeeded"), "{report}");
-    assert!(steps.iter().any(|s| s["step"] == "slow" && s["outcome"] == "interrupted"), "{report}");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["step"] == "quick" && s["outcome"] == "succeeded"),
+        "{report}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["step"] == "slow" && s["outcome"] == "interrupted"),
+        "{report}"
+    );
     // Choose "mark done" (journaled), then quit; the terminal is restored.
     tmux.send(&["Down", "Enter"]);
     tmux.wait_for("✔");
@@ -257,7 +410,10 @@ fn sigkill_mid_command_comes_back_as_interrupted() {
     tmux.wait_for("(reopen it with the same command");
     tmux.send(&["stty -a | grep -o -- ' -\\?icanon' ; echo E''ND", "Enter"]);
     let s = tmux.wait_for("\nEND");
-    assert!(s.contains(" icanon") && !s.contains(" -icanon"), "terminal left raw:\n{s}");
+    assert!(
+        s.contains(" icanon") && !s.contains(" -icanon"),
+        "terminal left raw:\n{s}"
+    );
     assert!(sb.run("alice", &["verify"]).status.success());
     let md = String::from_utf8(sb.run("alice", &["report", &id]).stdout).unwrap();
     assert!(md.contains("chose **mark done**"), "{md}");

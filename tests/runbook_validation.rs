@@ -27,9 +27,13 @@ fn demo_runbook_reads_as_written() {
     assert!(rb.environment("production").unwrap().confirm);
     let flaky = rb.steps().find(|s| s.id == "flaky").unwrap();
     assert_eq!(flaky.retries, 1);
-    assert!(matches!(&flaky.action, Action::Check(CheckSpec::Http(h)) if h.url.ends_with("/flaky")));
+    assert!(
+        matches!(&flaky.action, Action::Check(CheckSpec::Http(h)) if h.url.ends_with("/flaky"))
+    );
     let start = rb.steps().find(|s| s.id == "start-service").unwrap();
-    assert!(matches!(&start.action, Action::Command(c) if c.background && matches!(c.program, Program::Argv(_))));
+    assert!(
+        matches!(&start.action, Action::Command(c) if c.background && matches!(c.program, Program::Argv(_)))
+    );
     assert_eq!(l.content_hash.len(), 64);
 }
 
@@ -55,7 +59,10 @@ fn broken_runbook_reports_every_problem_with_positions() {
     }
     // Every line names the file and a line:column.
     for line in text.lines() {
-        assert!(line.starts_with("tests/fixtures/runbooks/broken.yaml:"), "{line}");
+        assert!(
+            line.starts_with("tests/fixtures/runbooks/broken.yaml:"),
+            "{line}"
+        );
         let rest = line.split(':').nth(1).unwrap();
         assert!(rest.parse::<u32>().unwrap() > 0, "{line}");
     }
@@ -74,7 +81,11 @@ fn deep_nesting_and_big_files_are_refused() {
     assert!(runbook::parse_str(&deep, Path::new("deep.yaml")).is_err());
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.yaml");
-    std::fs::write(&big, format!("name: big\n# {}\n", "x".repeat(2 * 1024 * 1024))).unwrap();
+    std::fs::write(
+        &big,
+        format!("name: big\n# {}\n", "x".repeat(2 * 1024 * 1024)),
+    )
+    .unwrap();
     let err = runbook::load(&big).unwrap_err();
     assert!(err.to_string().contains("limited to"), "{err}");
 }
@@ -84,7 +95,10 @@ fn bad_types_name_the_field() {
     let text = "name: x\nstages:\n  - id: s\n    steps:\n      - id: a\n        retries: many\n        command: echo\n";
     let err = runbook::parse_str(text, Path::new("t.yaml")).unwrap_err();
     let s = err.to_string();
-    assert!(s.contains("t.yaml:6:") && s.contains("stages[0].steps[0].retries"), "{s}");
+    assert!(
+        s.contains("t.yaml:6:") && s.contains("stages[0].steps[0].retries"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -94,8 +108,14 @@ fn inputs_are_checked_against_their_pattern() {
     given.insert("version".to_string(), "1.4".to_string());
     given.insert("colour".to_string(), "red".to_string());
     let errs = runbook::inputs::resolve(&l.runbook, &given).unwrap_err();
-    assert!(errs.iter().any(|e| e.contains("does not match")), "{errs:?}");
-    assert!(errs.iter().any(|e| e.contains("unknown input \"colour\"")), "{errs:?}");
+    assert!(
+        errs.iter().any(|e| e.contains("does not match")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(|e| e.contains("unknown input \"colour\"")),
+        "{errs:?}"
+    );
     given.clear();
     given.insert("version".to_string(), "v2.0.1".to_string());
     let ok = runbook::inputs::resolve(&l.runbook, &given).unwrap();

@@ -13,16 +13,32 @@ use flightdeck::app::update::{on_resume, update};
 use flightdeck::runbook::gates::{Decision, Signoff};
 use flightdeck::runbook::progress::{Outcome, Release, ReleaseStatus, StepStatus};
 
-fn state_with(env: &str, person: &str, headless: bool, prepare: impl FnOnce(&mut Release)) -> AppState {
+fn state_with(
+    env: &str,
+    person: &str,
+    headless: bool,
+    prepare: impl FnOnce(&mut Release),
+) -> AppState {
     let loaded = flightdeck::runbook::load(Path::new("config/runbooks/demo.yaml")).unwrap();
     let inputs = flightdeck::runbook::inputs::resolve(&loaded.runbook, &BTreeMap::new()).unwrap();
-    let mut release = Release::new("r-test".into(), &loaded.runbook, loaded.content_hash.clone(), env.into(), inputs, "alice".into(), 1_000);
+    let mut release = Release::new(
+        "r-test".into(),
+        &loaded.runbook,
+        loaded.content_hash.clone(),
+        env.into(),
+        inputs,
+        "alice".into(),
+        1_000,
+    );
     prepare(&mut release);
     AppState::new(Setup {
         runbook: loaded.runbook,
         runbook_path: "config/runbooks/demo.yaml".into(),
         release,
-        identity: Identity { person: person.into(), host: "ops-1".into() },
+        identity: Identity {
+            person: person.into(),
+            host: "ops-1".into(),
+        },
         process_env: BTreeMap::from([("HOME".to_string(), "/home/alice".to_string())]),
         flightdeck_bin: "/usr/bin/flightdeck".into(),
         keymap: Keymap::defaults(),
@@ -50,16 +66,39 @@ fn typed(state: &mut AppState, text: &str) -> Vec<Command> {
 }
 
 fn ack(state: &mut AppState, cmds: &[Command]) -> Vec<Command> {
-    let ops: Vec<u64> = cmds.iter().filter_map(|c| if let Command::Journal { op, .. } = c { Some(*op) } else { None }).collect();
-    ops.into_iter().flat_map(|op| update(state, Msg::Backend(BackendEvent::Journaled { op, error: None }))).collect()
+    let ops: Vec<u64> = cmds
+        .iter()
+        .filter_map(|c| {
+            if let Command::Journal { op, .. } = c {
+                Some(*op)
+            } else {
+                None
+            }
+        })
+        .collect();
+    ops.into_iter()
+        .flat_map(|op| {
+            update(
+                state,
+                Msg::Backend(BackendEvent::Journaled { op, error: None }),
+            )
+        })
+        .collect()
 }
 
 fn finished(step: usize, attempt: u32, outcome: Outcome) -> Msg {
-    Msg::Backend(BackendEvent::StepFinished { step, attempt, outcome })
+    Msg::Backend(BackendEvent::StepFinished {
+        step,
+        attempt,
+        outcome,
+    })
 }
 
 fn ok() -> Outcome {
-    Outcome::Success { exit_code: Some(0), note: None }
+    Outcome::Success {
+        exit_code: Some(0),
+        note: None,
+    }
 }
 
 fn index(state: &AppState, id: &str) -> usize {
@@ -84,14 +123,34 @@ fn run_journals_the_intent_before_the_step_starts() {
     let mut s = state();
     let cmds = update(&mut s, code(KeyCode::Enter));
     assert_eq!(cmds.len(), 1, "{cmds:?}");
-    let Command::Journal { entry: JournalEntry::StepStarted { step_id, attempt, .. }, .. } = &cmds[0] else {
+    let Command::Journal {
+        entry: JournalEntry::StepStarted {
+            step_id, attempt, ..
+        },
+        ..
+    } = &cmds[0]
+    else {
         panic!("expected the intent first, got {cmds:?}")
     };
     assert_eq!((step_id.as_str(), *attempt), ("env-present", 1));
-    assert!(matches!(s.release.steps[0].status, StepStatus::Running { attempt: 1 }));
+    assert!(matches!(
+        s.release.steps[0].status,
+        StepStatus::Running { attempt: 1 }
+    ));
     // Only once the journal confirms does the check run.
     let next = ack(&mut s, &cmds);
-    assert!(matches!(&next[..], [Command::RunStep { step: 0, attempt: 1, action: ResolvedAction::Check(_), .. }]), "{next:?}");
+    assert!(
+        matches!(
+            &next[..],
+            [Command::RunStep {
+                step: 0,
+                attempt: 1,
+                action: ResolvedAction::Check(_),
+                ..
+            }]
+        ),
+        "{next:?}"
+    );
 }
 
 #[test]
@@ -101,11 +160,17 @@ fn outcome_is_journaled_before_moving_on() {
     let c = ack(&mut s, &c);
     assert!(matches!(c[0], Command::RunStep { step: 0, .. }));
     let c = update(&mut s, finished(0, 1, ok()));
-    assert!(matches!(&c[..], [Command::Journal { entry: JournalEntry::StepFinished { status, .. }, .. }] if status == "succeeded"), "{c:?}");
+    assert!(
+        matches!(&c[..], [Command::Journal { entry: JournalEntry::StepFinished { status, .. }, .. }] if status == "succeeded"),
+        "{c:?}"
+    );
     assert_eq!(s.release.current(&s.runbook), Some(0).map(|_| 1));
     // The next step only starts after the outcome is durable.
     let c = ack(&mut s, &c);
-    assert!(matches!(&c[..], [Command::Journal { entry: JournalEntry::StepStarted { step_id, .. }, .. }] if step_id == "start-service"), "{c:?}");
+    assert!(
+        matches!(&c[..], [Command::Journal { entry: JournalEntry::StepStarted { step_id, .. }, .. }] if step_id == "start-service"),
+        "{c:?}"
+    );
 }
 
 #[test]
@@ -113,8 +178,17 @@ fn templates_are_resolved_for_the_backend() {
     let mut s = state_with("staging", "alice", false, advance_to("start-service"));
     let c = update(&mut s, code(KeyCode::Enter));
     let c = ack(&mut s, &c);
-    let Command::RunStep { action: ResolvedAction::Command(cmd), env, .. } = &c[0] else { panic!("{c:?}") };
-    let flightdeck::runbook::Program::Argv(argv) = &cmd.program else { panic!() };
+    let Command::RunStep {
+        action: ResolvedAction::Command(cmd),
+        env,
+        ..
+    } = &c[0]
+    else {
+        panic!("{c:?}")
+    };
+    let flightdeck::runbook::Program::Argv(argv) = &cmd.program else {
+        panic!()
+    };
     assert_eq!(argv[0], "/usr/bin/flightdeck");
     assert!(argv.contains(&"127.0.0.1:18080".to_string()), "{argv:?}");
     assert_eq!(env.get("DEMO_REGION").map(String::as_str), Some("local-1"));
@@ -126,16 +200,43 @@ fn a_failing_step_with_retries_runs_again_by_itself() {
     let i = index(&s, "flaky");
     let c = update(&mut s, key('g'));
     ack(&mut s, &c);
-    let c = update(&mut s, finished(i, 1, Outcome::Failure { reason: "status 503".into(), exit_code: None }));
-    assert!(matches!(s.release.steps[i].status, StepStatus::Failed { .. }));
+    let c = update(
+        &mut s,
+        finished(
+            i,
+            1,
+            Outcome::Failure {
+                reason: "status 503".into(),
+                exit_code: None,
+            },
+        ),
+    );
+    assert!(matches!(
+        s.release.steps[i].status,
+        StepStatus::Failed { .. }
+    ));
     let c = ack(&mut s, &c);
-    assert!(matches!(&c[..], [Command::Journal { entry: JournalEntry::StepStarted { attempt: 2, .. }, .. }]), "{c:?}");
+    assert!(
+        matches!(
+            &c[..],
+            [Command::Journal {
+                entry: JournalEntry::StepStarted { attempt: 2, .. },
+                ..
+            }]
+        ),
+        "{c:?}"
+    );
     let c = ack(&mut s, &c);
     assert!(matches!(&c[..], [Command::RunStep { attempt: 2, .. }]));
     let c = update(&mut s, finished(i, 2, ok()));
     ack(&mut s, &c);
     assert_eq!(s.release.steps[i].status, StepStatus::Succeeded);
-    assert!(s.outputs[i].lines.iter().any(|(_, l)| l.contains("retrying automatically")));
+    assert!(
+        s.outputs[i]
+            .lines
+            .iter()
+            .any(|(_, l)| l.contains("retrying automatically"))
+    );
 }
 
 #[test]
@@ -143,9 +244,22 @@ fn a_failed_step_stops_the_run_and_offers_retry_and_skip() {
     let mut s = state();
     let c = update(&mut s, key('g'));
     ack(&mut s, &c);
-    let c = update(&mut s, finished(0, 1, Outcome::Failure { reason: "HOME missing".into(), exit_code: None }));
+    let c = update(
+        &mut s,
+        finished(
+            0,
+            1,
+            Outcome::Failure {
+                reason: "HOME missing".into(),
+                exit_code: None,
+            },
+        ),
+    );
     let c = ack(&mut s, &c);
-    assert!(c.iter().all(|c| !matches!(c, Command::RunStep { .. })), "{c:?}");
+    assert!(
+        c.iter().all(|c| !matches!(c, Command::RunStep { .. })),
+        "{c:?}"
+    );
     assert!(!s.auto);
     assert!(s.notice.as_ref().unwrap().text.contains("HOME missing"));
     let keys = flightdeck::ui::keys_now(&s);
@@ -153,7 +267,13 @@ fn a_failed_step_stops_the_run_and_offers_retry_and_skip() {
     assert!(keys.contains(&flightdeck::app::action::Action::Skip));
     // Retry runs attempt 2.
     let c = update(&mut s, key('r'));
-    assert!(matches!(&c[..], [Command::Journal { entry: JournalEntry::StepStarted { attempt: 2, .. }, .. }]));
+    assert!(matches!(
+        &c[..],
+        [Command::Journal {
+            entry: JournalEntry::StepStarted { attempt: 2, .. },
+            ..
+        }]
+    ));
 }
 
 #[test]
@@ -165,8 +285,14 @@ fn skipping_needs_a_reason_and_is_journaled() {
     assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
     typed(&mut s, "not needed on staging");
     let c = update(&mut s, code(KeyCode::Enter));
-    assert!(matches!(&c[..], [Command::Journal { entry: JournalEntry::StepFinished { status, detail: Some(d), .. }, .. }] if status == "skipped" && d == "not needed on staging"), "{c:?}");
-    assert!(matches!(s.release.steps[0].status, StepStatus::Skipped { .. }));
+    assert!(
+        matches!(&c[..], [Command::Journal { entry: JournalEntry::StepFinished { status, detail: Some(d), .. }, .. }] if status == "skipped" && d == "not needed on staging"),
+        "{c:?}"
+    );
+    assert!(matches!(
+        s.release.steps[0].status,
+        StepStatus::Skipped { .. }
+    ));
 }
 
 #[test]
@@ -176,7 +302,13 @@ fn a_gate_cannot_be_skipped() {
     assert_eq!(s.selected, i);
     update(&mut s, key('s'));
     assert!(s.dialog.is_none());
-    assert!(s.notice.as_ref().unwrap().text.contains("cannot be skipped"));
+    assert!(
+        s.notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("cannot be skipped")
+    );
 }
 
 #[test]
@@ -185,11 +317,19 @@ fn the_initiator_cannot_sign_off() {
     let c = update(&mut s, key('a'));
     let c = ack(&mut s, &c);
     assert!(c.is_empty());
-    let Some(Dialog::SignOff { error: Some(e), .. }) = &s.dialog else { panic!("{:?}", s.dialog) };
+    let Some(Dialog::SignOff { error: Some(e), .. }) = &s.dialog else {
+        panic!("{:?}", s.dialog)
+    };
     assert!(e.contains("alice started this release"), "{e}");
     // Pressing Enter does not record anything.
     let c = update(&mut s, code(KeyCode::Enter));
-    assert!(c.iter().all(|c| !matches!(c, Command::Journal { entry: JournalEntry::Signoff { .. }, .. })));
+    assert!(c.iter().all(|c| !matches!(
+        c,
+        Command::Journal {
+            entry: JournalEntry::Signoff { .. },
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -201,8 +341,23 @@ fn another_person_signs_off_and_the_gate_passes_once_journaled() {
     assert_eq!(s.release.steps[i].status, StepStatus::Waiting);
     typed(&mut s, "tested on staging");
     let c = update(&mut s, code(KeyCode::Enter));
-    let [Command::Journal { entry: JournalEntry::Signoff { signoff, .. }, .. }] = &c[..] else { panic!("{c:?}") };
-    assert_eq!((signoff.person.as_str(), signoff.role.as_str(), signoff.decision), ("bob", "release-approver", Decision::Approve));
+    let [
+        Command::Journal {
+            entry: JournalEntry::Signoff { signoff, .. },
+            ..
+        },
+    ] = &c[..]
+    else {
+        panic!("{c:?}")
+    };
+    assert_eq!(
+        (
+            signoff.person.as_str(),
+            signoff.role.as_str(),
+            signoff.decision
+        ),
+        ("bob", "release-approver", Decision::Approve)
+    );
     assert_eq!(signoff.approved_hash, s.approval_hash);
     // Not given until the store confirms.
     assert_eq!(s.release.steps[i].status, StepStatus::Waiting);
@@ -210,7 +365,9 @@ fn another_person_signs_off_and_the_gate_passes_once_journaled() {
     let c = ack(&mut s, &c);
     assert_eq!(s.release.signoffs.len(), 1);
     assert_eq!(s.release.steps[i].status, StepStatus::Succeeded);
-    assert!(matches!(&c[..], [Command::Journal { entry: JournalEntry::StepFinished { status, .. }, .. }] if status == "succeeded"));
+    assert!(
+        matches!(&c[..], [Command::Journal { entry: JournalEntry::StepFinished { status, .. }, .. }] if status == "succeeded")
+    );
 }
 
 #[test]
@@ -220,7 +377,9 @@ fn a_rejection_stops_the_release() {
     ack(&mut s, &c);
     // A rejection needs a reason.
     update(&mut s, code(KeyCode::Enter));
-    assert!(matches!(&s.dialog, Some(Dialog::SignOff { error: Some(e), .. }) if e.contains("reason")));
+    assert!(
+        matches!(&s.dialog, Some(Dialog::SignOff { error: Some(e), .. }) if e.contains("reason"))
+    );
     typed(&mut s, "error budget spent");
     let c = update(&mut s, code(KeyCode::Enter));
     let c = ack(&mut s, &c);
@@ -247,10 +406,16 @@ fn sign_offs_from_other_terminals_count_and_stale_ones_do_not() {
         at: 5,
     };
     // Bound to another runbook/inputs: does not count.
-    update(&mut s, Msg::Backend(BackendEvent::Signoffs(vec![other("0000")])));
+    update(
+        &mut s,
+        Msg::Backend(BackendEvent::Signoffs(vec![other("0000")])),
+    );
     assert_eq!(s.release.steps[i].status, StepStatus::Waiting);
     let hash = s.approval_hash.clone();
-    let c = update(&mut s, Msg::Backend(BackendEvent::Signoffs(vec![other("0000"), other(&hash)])));
+    let c = update(
+        &mut s,
+        Msg::Backend(BackendEvent::Signoffs(vec![other("0000"), other(&hash)])),
+    );
     assert_eq!(s.release.steps[i].status, StepStatus::Succeeded, "{c:?}");
 }
 
@@ -260,7 +425,10 @@ fn a_waiting_gate_asks_the_journal_for_new_sign_offs() {
     let c = update(&mut s, key('a'));
     ack(&mut s, &c);
     let c = update(&mut s, Msg::Tick(10_000));
-    assert!(matches!(&c[..], [Command::RefreshSignoffs { release_id }] if release_id == "r-test"), "{c:?}");
+    assert!(
+        matches!(&c[..], [Command::RefreshSignoffs { release_id }] if release_id == "r-test"),
+        "{c:?}"
+    );
     // Not again within the refresh interval.
     assert!(update(&mut s, Msg::Tick(10_200)).is_empty());
 }
@@ -270,43 +438,83 @@ fn risky_steps_in_production_need_the_environment_name_typed() {
     let mut s = state_with("production", "alice", false, advance_to("push-image"));
     let c = update(&mut s, key('g'));
     assert!(c.is_empty(), "{c:?}");
-    assert!(matches!(&s.dialog, Some(Dialog::Confirm { expect: Some(n), .. }) if n == "production"));
-    assert!(update(&mut s, key('y')).is_empty(), "y alone must not confirm");
+    assert!(
+        matches!(&s.dialog, Some(Dialog::Confirm { expect: Some(n), .. }) if n == "production")
+    );
+    assert!(
+        update(&mut s, key('y')).is_empty(),
+        "y alone must not confirm"
+    );
     update(&mut s, code(KeyCode::Backspace));
     typed(&mut s, "productio");
     assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
     typed(&mut s, "n");
     let c = update(&mut s, code(KeyCode::Enter));
-    assert!(matches!(&c[..], [Command::Journal { entry: JournalEntry::StepStarted { step_id, .. }, .. }] if step_id == "push-image"), "{c:?}");
+    assert!(
+        matches!(&c[..], [Command::Journal { entry: JournalEntry::StepStarted { step_id, .. }, .. }] if step_id == "push-image"),
+        "{c:?}"
+    );
 }
 
 #[test]
 fn an_interrupted_step_is_never_rerun_silently() {
     let mut s = state_with("staging", "alice", false, |r| {
         advance_to("build-image")(r);
-        let i = r.steps.iter().position(|s| s.step_id == "build-image").unwrap();
+        let i = r
+            .steps
+            .iter()
+            .position(|s| s.step_id == "build-image")
+            .unwrap();
         r.steps[i].status = StepStatus::Interrupted;
         r.steps[i].attempts = 1;
     });
     let i = index(&s, "build-image");
     let c = on_resume(&mut s);
     assert!(c.is_empty());
-    let Some(Dialog::Interrupted { choices, .. }) = &s.dialog else { panic!("{:?}", s.dialog) };
-    assert_eq!(choices, &vec![ResumeChoice::Retry, ResumeChoice::MarkDone, ResumeChoice::Skip]);
+    let Some(Dialog::Interrupted { choices, .. }) = &s.dialog else {
+        panic!("{:?}", s.dialog)
+    };
+    assert_eq!(
+        choices,
+        &vec![
+            ResumeChoice::Retry,
+            ResumeChoice::MarkDone,
+            ResumeChoice::Skip
+        ]
+    );
     // Run-to-gate does not run it either.
     update(&mut s, code(KeyCode::Esc));
     let c = update(&mut s, key('g'));
-    assert!(c.iter().all(|c| !matches!(c, Command::RunStep { .. } | Command::Journal { entry: JournalEntry::StepStarted { .. }, .. })), "{c:?}");
+    assert!(
+        c.iter().all(|c| !matches!(
+            c,
+            Command::RunStep { .. }
+                | Command::Journal {
+                    entry: JournalEntry::StepStarted { .. },
+                    ..
+                }
+        )),
+        "{c:?}"
+    );
     // Choosing "mark done" is journaled, then settles the step.
     s.dialog = None;
     update(&mut s, key('r'));
     update(&mut s, code(KeyCode::Down));
     let c = update(&mut s, code(KeyCode::Enter));
-    assert!(matches!(&c[..], [Command::Journal { entry: JournalEntry::ResumeChoice { choice, .. }, .. }] if choice == "mark done"), "{c:?}");
+    assert!(
+        matches!(&c[..], [Command::Journal { entry: JournalEntry::ResumeChoice { choice, .. }, .. }] if choice == "mark done"),
+        "{c:?}"
+    );
     assert_eq!(s.release.steps[i].status, StepStatus::Interrupted);
     let c = ack(&mut s, &c);
     assert_eq!(s.release.steps[i].status, StepStatus::Succeeded);
-    assert!(matches!(&c[..], [Command::Journal { entry: JournalEntry::StepFinished { .. }, .. }]));
+    assert!(matches!(
+        &c[..],
+        [Command::Journal {
+            entry: JournalEntry::StepFinished { .. },
+            ..
+        }]
+    ));
 }
 
 #[test]
@@ -314,20 +522,42 @@ fn output_is_sanitized_masked_and_bounded() {
     let mut s = state();
     s.secrets = vec!["hunter22".into()];
     let lines = vec![
-        (Stream::Stdout, "\x1b[2J\x1b]0;pwned\x07clear screen".to_string()),
+        (
+            Stream::Stdout,
+            "\x1b[2J\x1b]0;pwned\x07clear screen".to_string(),
+        ),
         (Stream::Stderr, "token=hunter22".to_string()),
         (Stream::Stdout, "\u{202e}reversed".to_string()),
     ];
-    update(&mut s, Msg::Backend(BackendEvent::StepOutput { step: 0, lines, dropped: 7 }));
+    update(
+        &mut s,
+        Msg::Backend(BackendEvent::StepOutput {
+            step: 0,
+            lines,
+            dropped: 7,
+        }),
+    );
     let out = &s.outputs[0];
     for (_, l) in &out.lines {
-        assert!(!l.contains('\x1b') && !l.contains('\x07') && !l.contains('\u{202e}'), "{l:?}");
+        assert!(
+            !l.contains('\x1b') && !l.contains('\x07') && !l.contains('\u{202e}'),
+            "{l:?}"
+        );
         assert!(!l.contains("hunter22"));
     }
     assert_eq!(out.dropped, 7);
     for _ in 0..20 {
-        let lines = (0..1000).map(|n| (Stream::Stdout, format!("line {n}"))).collect();
-        update(&mut s, Msg::Backend(BackendEvent::StepOutput { step: 0, lines, dropped: 0 }));
+        let lines = (0..1000)
+            .map(|n| (Stream::Stdout, format!("line {n}")))
+            .collect();
+        update(
+            &mut s,
+            Msg::Backend(BackendEvent::StepOutput {
+                step: 0,
+                lines,
+                dropped: 0,
+            }),
+        );
     }
     assert_eq!(s.outputs[0].lines.len(), flightdeck::app::output::MAX_LINES);
     assert_eq!(s.outputs[0].total, 20_000 + 3 + 7);
@@ -346,7 +576,10 @@ fn headless_stops_at_a_person_and_acks_tick_checklists() {
     let c = update(&mut s, Msg::Tick(2_000));
     let c = ack(&mut s, &c);
     let c = ack(&mut s, &c);
-    assert_eq!(s.release.steps[index(&s, "release-checklist")].status, StepStatus::Succeeded);
+    assert_eq!(
+        s.release.steps[index(&s, "release-checklist")].status,
+        StepStatus::Succeeded
+    );
     // On to the gate, which waits: quit with the release still running.
     let c = ack(&mut s, &c);
     assert!(s.quitting, "{c:?}");
@@ -357,11 +590,23 @@ fn headless_stops_at_a_person_and_acks_tick_checklists() {
 fn a_journal_failure_stops_driving() {
     let mut s = state();
     let c = update(&mut s, key('g'));
-    let Command::Journal { op, .. } = c[0] else { panic!() };
-    let c = update(&mut s, Msg::Backend(BackendEvent::Journaled { op, error: Some("disk full".into()) }));
+    let Command::Journal { op, .. } = c[0] else {
+        panic!()
+    };
+    let c = update(
+        &mut s,
+        Msg::Backend(BackendEvent::Journaled {
+            op,
+            error: Some("disk full".into()),
+        }),
+    );
     assert!(c.is_empty());
     assert!(s.journal_error.is_some());
-    assert!(update(&mut s, key('g')).iter().all(|c| !matches!(c, Command::RunStep { .. })));
+    assert!(
+        update(&mut s, key('g'))
+            .iter()
+            .all(|c| !matches!(c, Command::RunStep { .. }))
+    );
 }
 
 #[test]

@@ -39,9 +39,17 @@ pub enum Command {
 /// One journal write. Each also appends an audit entry in the same transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JournalEntry {
-    ReleaseStarted { release: Box<Release>, runbook_path: String },
+    ReleaseStarted {
+        release: Box<Release>,
+        runbook_path: String,
+    },
     /// Intent: recorded before the step starts.
-    StepStarted { release_id: String, step_id: String, attempt: u32, at: i64 },
+    StepStarted {
+        release_id: String,
+        step_id: String,
+        attempt: u32,
+        at: i64,
+    },
     StepFinished {
         release_id: String,
         step_id: String,
@@ -55,8 +63,21 @@ pub enum JournalEntry {
         /// Bounded, sanitized tail of the step's output.
         output: Vec<String>,
     },
-    Signoff { release_id: String, signoff: Signoff },
+    Signoff {
+        release_id: String,
+        signoff: Signoff,
+    },
     /// The operator's choice for an interrupted step (re-check, retry, mark done).
-    ResumeChoice { release_id: String, step_id: String, choice: String, person: String, at: i64 },
-    ReleaseEnded { release_id: String, status: String, at: i64 },
+    ResumeChoice {
+        release_id: String,
+        step_id: String,
+        choice: String,
+        person: String,
+        at: i64,
+    },
+    ReleaseEnded {
+        release_id: String,
+        status: String,
+        at: i64,
+    },
 }

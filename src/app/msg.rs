@@ -28,8 +28,16 @@ pub enum BackendEvent {
     Journaled { op: u64, error: Option<String> },
     /// A batch of output lines, raw (update sanitizes). `dropped` counts
     /// lines the runner discarded because the step flooded.
-    StepOutput { step: usize, lines: Vec<(Stream, String)>, dropped: u64 },
-    StepFinished { step: usize, attempt: u32, outcome: Outcome },
+    StepOutput {
+        step: usize,
+        lines: Vec<(Stream, String)>,
+        dropped: u64,
+    },
+    StepFinished {
+        step: usize,
+        attempt: u32,
+        outcome: Outcome,
+    },
     /// Every sign-off of the release, as the journal has them now.
     Signoffs(Vec<Signoff>),
 }

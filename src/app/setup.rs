@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::keymap::Keymap;
 use super::output::OutputBuffer;
 use super::state::{AppState, Identity};
+use crate::runbook::Runbook;
 use crate::runbook::gates::approval_hash;
 use crate::runbook::inputs::secret_values;
 use crate::runbook::progress::Release;
-use crate::runbook::Runbook;
 
 pub struct Setup {
     pub runbook: Runbook,
@@ -36,7 +36,11 @@ impl AppState {
         let mut env = s.process_env;
         env.extend(env_vars.clone());
         let secrets = secret_values(&s.runbook, &s.release.inputs);
-        let approval_hash = approval_hash(&s.release.runbook_hash, &s.release.environment, &journaled_inputs(&s.runbook, &s.release.inputs));
+        let approval_hash = approval_hash(
+            &s.release.runbook_hash,
+            &s.release.environment,
+            &journaled_inputs(&s.runbook, &s.release.inputs),
+        );
         let mut outputs = s.outputs;
         outputs.resize(s.release.steps.len(), OutputBuffer::default());
         let selected = s.release.current(&s.runbook).unwrap_or(0);
@@ -72,14 +76,21 @@ impl AppState {
             titles: Vec::new(),
             dirty: true,
         };
-        state.titles = state.runbook.steps().map(|st| state.render_text(&st.title)).collect();
+        state.titles = state
+            .runbook
+            .steps()
+            .map(|st| state.render_text(&st.title))
+            .collect();
         state
     }
 }
 
 /// Inputs as the journal keeps them: secret values replaced. Approvals bind
 /// to these, so an approver in another process computes the same hash.
-pub fn journaled_inputs(rb: &Runbook, inputs: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub fn journaled_inputs(
+    rb: &Runbook,
+    inputs: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut out = inputs.clone();
     for spec in rb.inputs.iter().filter(|i| i.secret) {
         if let Some(v) = out.get_mut(&spec.name) {

@@ -94,13 +94,21 @@ pub enum Dialog {
 #[derive(Debug, Clone, PartialEq)]
 pub enum After {
     /// The intent is durable: now run it.
-    Start { step: usize, attempt: u32 },
+    Start {
+        step: usize,
+        attempt: u32,
+    },
     /// The outcome is durable: move on.
-    Finished { step: usize },
+    Finished {
+        step: usize,
+    },
     /// The sign-off is durable: count it.
     Signed(Signoff),
     /// A resume choice is durable: act on it.
-    Resumed { step: usize, choice: ResumeChoice },
+    Resumed {
+        step: usize,
+        choice: ResumeChoice,
+    },
     Nothing,
 }
 
@@ -108,15 +116,48 @@ pub enum After {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    ReleaseStarted { release: String, runbook: String, environment: String },
-    StepStarted { step: String, attempt: u32 },
-    Output { step: String, stream: &'static str, line: String },
-    OutputDropped { step: String, count: u64 },
-    StepFinished { step: String, status: String, exit_code: Option<i32>, detail: Option<String>, duration_ms: Option<i64> },
-    Waiting { step: String, reason: String },
-    Signoff { gate: String, person: String, role: String, decision: String },
-    ReleaseEnded { release: String, status: String },
-    Error { message: String },
+    ReleaseStarted {
+        release: String,
+        runbook: String,
+        environment: String,
+    },
+    StepStarted {
+        step: String,
+        attempt: u32,
+    },
+    Output {
+        step: String,
+        stream: &'static str,
+        line: String,
+    },
+    OutputDropped {
+        step: String,
+        count: u64,
+    },
+    StepFinished {
+        step: String,
+        status: String,
+        exit_code: Option<i32>,
+        detail: Option<String>,
+        duration_ms: Option<i64>,
+    },
+    Waiting {
+        step: String,
+        reason: String,
+    },
+    Signoff {
+        gate: String,
+        person: String,
+        role: String,
+        decision: String,
+    },
+    ReleaseEnded {
+        release: String,
+        status: String,
+    },
+    Error {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -182,9 +223,15 @@ impl AppState {
             ..Default::default()
         };
         scope.release.insert("id".into(), self.release.id.clone());
-        scope.release.insert("env".into(), self.release.environment.clone());
-        scope.release.insert("runbook".into(), self.release.runbook_name.clone());
-        scope.release.insert("initiator".into(), self.release.initiator.clone());
+        scope
+            .release
+            .insert("env".into(), self.release.environment.clone());
+        scope
+            .release
+            .insert("runbook".into(), self.release.runbook_name.clone());
+        scope
+            .release
+            .insert("initiator".into(), self.release.initiator.clone());
         scope.render(text).unwrap_or_else(|_| text.to_string())
     }
 

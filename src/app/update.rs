@@ -7,10 +7,10 @@ use super::action::Action;
 use super::command::{Command, JournalEntry, ResolvedAction};
 use super::msg::{BackendEvent, Msg, Stream};
 use super::state::*;
+use crate::runbook::Action as StepAction;
 use crate::runbook::gates::{self, Decision, Signoff};
 use crate::runbook::interpolate::Scope;
 use crate::runbook::progress::{Outcome, ReleaseStatus, StepStatus};
-use crate::runbook::Action as StepAction;
 use crate::runbook::template::Templated;
 use crate::sanitize;
 
@@ -19,12 +19,9 @@ pub const SIGNOFF_REFRESH_MS: i64 = 1000;
 
 fn gate_waiting(state: &AppState) -> bool {
     !state.release.status.is_final()
-        && state
-            .release
-            .steps
-            .iter()
-            .enumerate()
-            .any(|(i, s)| s.status == StepStatus::Waiting && matches!(state.step(i).action, StepAction::Gate(_)))
+        && state.release.steps.iter().enumerate().any(|(i, s)| {
+            s.status == StepStatus::Waiting && matches!(state.step(i).action, StepAction::Gate(_))
+        })
 }
 
 /// Lines of output kept in the journal per step run.
@@ -37,10 +34,16 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
             state.now = now;
             if gate_waiting(state) && now - state.signoffs_refreshed_at >= SIGNOFF_REFRESH_MS {
                 state.signoffs_refreshed_at = now;
-                out.push(Command::RefreshSignoffs { release_id: state.release.id.clone() });
+                out.push(Command::RefreshSignoffs {
+                    release_id: state.release.id.clone(),
+                });
             }
             // Durations of running steps move on screen.
-            let busy = state.release.steps.iter().any(|s| matches!(s.status, StepStatus::Running { .. } | StepStatus::Waiting));
+            let busy = state
+                .release
+                .steps
+                .iter()
+                .any(|s| matches!(s.status, StepStatus::Running { .. } | StepStatus::Waiting));
             if busy && !state.release.status.is_final() {
                 state.dirty = true;
             }
@@ -106,7 +109,10 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
                     request_run(state, i, out);
                 }
                 StepStatus::Interrupted => open_interrupted(state, i),
-                _ => state.notify(Level::Warn, "only a failed or interrupted step can be retried"),
+                _ => state.notify(
+                    Level::Warn,
+                    "only a failed or interrupted step can be retried",
+                ),
             }
         }
         Action::Skip => {
@@ -114,11 +120,17 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
             if state.release.current(&state.runbook) != Some(i) {
                 state.notify(Level::Warn, "only the current step can be skipped");
             } else if matches!(state.step(i).action, StepAction::Gate(_)) {
-                state.notify(Level::Warn, "a gate cannot be skipped; it needs its sign-offs");
+                state.notify(
+                    Level::Warn,
+                    "a gate cannot be skipped; it needs its sign-offs",
+                );
             } else if matches!(state.release.steps[i].status, StepStatus::Running { .. }) {
                 state.notify(Level::Warn, "cancel the step before skipping it");
             } else {
-                state.dialog = Some(Dialog::Skip { step: i, reason: String::new() });
+                state.dialog = Some(Dialog::Skip {
+                    step: i,
+                    reason: String::new(),
+                });
             }
         }
         Action::Tick => {
@@ -129,23 +141,41 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
                 if state.release.current(&state.runbook) == Some(i) {
                     request_run(state, i, out);
                     if state.release.steps[i].status == StepStatus::Waiting {
-                        state.dialog = Some(Dialog::Tick { step: i, note: String::new() });
+                        state.dialog = Some(Dialog::Tick {
+                            step: i,
+                            note: String::new(),
+                        });
                     }
                 } else {
                     state.notify(Level::Warn, "this checklist is not the current step");
                 }
             } else {
-                state.dialog = Some(Dialog::Tick { step: i, note: String::new() });
+                state.dialog = Some(Dialog::Tick {
+                    step: i,
+                    note: String::new(),
+                });
             }
         }
         Action::SignOff | Action::Reject => {
-            let decision = if action == Action::SignOff { Decision::Approve } else { Decision::Reject };
+            let decision = if action == Action::SignOff {
+                Decision::Approve
+            } else {
+                Decision::Reject
+            };
             open_signoff(state, decision, out);
         }
         Action::Cancel => {
             let i = state.selected;
             if matches!(state.release.steps[i].status, StepStatus::Running { .. }) {
-                confirm(state, Confirmable::CancelStep(i), format!("Cancel step {:?}? Its process gets SIGTERM, then SIGKILL.", state.step(i).id), false);
+                confirm(
+                    state,
+                    Confirmable::CancelStep(i),
+                    format!(
+                        "Cancel step {:?}? Its process gets SIGTERM, then SIGKILL.",
+                        state.step(i).id
+                    ),
+                    false,
+                );
             } else {
                 state.notify(Level::Warn, "this step is not running");
             }
@@ -156,12 +186,23 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
             } else if state.release.is_running_anything() {
                 state.notify(Level::Warn, "a step is running; cancel it first");
             } else {
-                confirm(state, Confirmable::Abort, "Abort this release? It ends as aborted and cannot continue.".into(), true);
+                confirm(
+                    state,
+                    Confirmable::Abort,
+                    "Abort this release? It ends as aborted and cannot continue.".into(),
+                    true,
+                );
             }
         }
         Action::Quit => {
             if state.release.is_running_anything() {
-                confirm(state, Confirmable::Quit, "A step is running. Quit anyway? It is cancelled and journaled as failed.".into(), false);
+                confirm(
+                    state,
+                    Confirmable::Quit,
+                    "A step is running. Quit anyway? It is cancelled and journaled as failed."
+                        .into(),
+                    false,
+                );
             } else {
                 quit(state, out);
             }
@@ -178,8 +219,17 @@ fn select(state: &mut AppState, i: usize) {
 }
 
 fn confirm(state: &mut AppState, what: Confirmable, message: String, risky: bool) {
-    let expect = if risky { state.confirm_by_typing() } else { None };
-    state.dialog = Some(Dialog::Confirm { what, message, expect, typed: String::new() });
+    let expect = if risky {
+        state.confirm_by_typing()
+    } else {
+        None
+    };
+    state.dialog = Some(Dialog::Confirm {
+        what,
+        message,
+        expect,
+        typed: String::new(),
+    });
 }
 
 fn quit(state: &mut AppState, out: &mut Vec<Command>) {
@@ -190,11 +240,17 @@ fn quit(state: &mut AppState, out: &mut Vec<Command>) {
 /// Run a step, asking first when it is risky.
 fn request_run(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
     if state.journal_error.is_some() {
-        state.notify(Level::Error, "the journal failed; nothing more runs until it is fixed");
+        state.notify(
+            Level::Error,
+            "the journal failed; nothing more runs until it is fixed",
+        );
         return;
     }
     if state.release.current(&state.runbook) != Some(i) {
-        state.notify(Level::Warn, "steps run in order: this is not the current step");
+        state.notify(
+            Level::Warn,
+            "steps run in order: this is not the current step",
+        );
         return;
     }
     if state.release.steps[i].status == StepStatus::Interrupted {
@@ -202,7 +258,11 @@ fn request_run(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
         return;
     }
     if state.step(i).risky && !state.headless {
-        let msg = format!("Run risky step {:?} in {}?", state.step(i).title, state.release.environment);
+        let msg = format!(
+            "Run risky step {:?} in {}?",
+            state.step(i).title,
+            state.release.environment
+        );
         confirm(state, Confirmable::RunStep(i), msg, true);
         return;
     }
@@ -222,10 +282,18 @@ fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
             if attempt > 1 {
                 state.outputs[i].push(Stream::Info, format!("attempt {attempt}"));
             }
-            state.events.push(Event::StepStarted { step: step_id.clone(), attempt });
+            state.events.push(Event::StepStarted {
+                step: step_id.clone(),
+                attempt,
+            });
             journal(
                 state,
-                JournalEntry::StepStarted { release_id: state.release.id.clone(), step_id, attempt, at: now },
+                JournalEntry::StepStarted {
+                    release_id: state.release.id.clone(),
+                    step_id,
+                    attempt,
+                    at: now,
+                },
                 After::Start { step: i, attempt },
                 out,
             );
@@ -245,7 +313,10 @@ fn journal(state: &mut AppState, entry: JournalEntry, then: After, out: &mut Vec
 fn finish_step(state: &mut AppState, i: usize, outcome: Outcome, out: &mut Vec<Command>) {
     let now = state.now;
     let attempt = state.release.steps[i].attempts;
-    if let Err(e) = state.release.finish(&state.runbook, i, outcome.clone(), now) {
+    if let Err(e) = state
+        .release
+        .finish(&state.runbook, i, outcome.clone(), now)
+    {
         state.notify(Level::Warn, e.0);
         return;
     }
@@ -292,7 +363,11 @@ fn record_end(
 
 fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Command>) {
     match ev {
-        BackendEvent::StepOutput { step, lines, dropped } => {
+        BackendEvent::StepOutput {
+            step,
+            lines,
+            dropped,
+        } => {
             if step >= state.outputs.len() {
                 return;
             }
@@ -300,16 +375,27 @@ fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Command>) {
             for (stream, raw) in lines {
                 let line = sanitize::mask(&sanitize::sanitize_line(&raw), &state.secrets);
                 if state.headless {
-                    state.events.push(Event::Output { step: id.clone(), stream: stream_name(stream), line: line.clone() });
+                    state.events.push(Event::Output {
+                        step: id.clone(),
+                        stream: stream_name(stream),
+                        line: line.clone(),
+                    });
                 }
                 state.outputs[step].push(stream, line);
             }
             if dropped > 0 {
                 state.outputs[step].add_dropped(dropped);
-                state.events.push(Event::OutputDropped { step: id, count: dropped });
+                state.events.push(Event::OutputDropped {
+                    step: id,
+                    count: dropped,
+                });
             }
         }
-        BackendEvent::StepFinished { step, attempt, outcome } => {
+        BackendEvent::StepFinished {
+            step,
+            attempt,
+            outcome,
+        } => {
             if step >= state.release.steps.len() || state.release.steps[step].attempts != attempt {
                 return; // a late report from an attempt that was already settled
             }
@@ -321,11 +407,16 @@ fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Command>) {
         }
         BackendEvent::Signoffs(all) => merge_signoffs(state, all, out),
         BackendEvent::Journaled { op, error } => {
-            let Some(then) = state.pending.remove(&op) else { return };
+            let Some(then) = state.pending.remove(&op) else {
+                return;
+            };
             if let Some(e) = error {
                 state.auto = false;
                 state.journal_error = Some(e.clone());
-                state.notify(Level::Error, format!("journal write failed: {e}; stopping here"));
+                state.notify(
+                    Level::Error,
+                    format!("journal write failed: {e}; stopping here"),
+                );
                 if state.headless {
                     quit(state, out);
                 }
@@ -353,15 +444,26 @@ fn after_journaled(state: &mut AppState, then: After, out: &mut Vec<Command>) {
         After::Resumed { step, choice } => match choice {
             ResumeChoice::Recheck | ResumeChoice::Retry => start_step(state, step, out),
             ResumeChoice::MarkDone => {
-                let note = format!("marked done by {} after an interruption", state.identity.person);
-                if let Err(e) = state.release.mark_done(&state.runbook, step, &note, state.now) {
+                let note = format!(
+                    "marked done by {} after an interruption",
+                    state.identity.person
+                );
+                if let Err(e) = state
+                    .release
+                    .mark_done(&state.runbook, step, &note, state.now)
+                {
                     state.notify(Level::Warn, e.0);
                     return;
                 }
                 let attempt = state.release.steps[step].attempts;
                 record_end(state, step, attempt, "succeeded", None, Some(note), out);
             }
-            ResumeChoice::Skip => state.dialog = Some(Dialog::Skip { step, reason: String::new() }),
+            ResumeChoice::Skip => {
+                state.dialog = Some(Dialog::Skip {
+                    step,
+                    reason: String::new(),
+                })
+            }
         },
     }
 }
@@ -374,7 +476,15 @@ fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec<Command>) 
             if state.headless && state.acks.contains(&step.id) {
                 state.outputs[i].push(Stream::Info, "acknowledged with --ack".into());
                 let note = format!("acknowledged by {} with --ack", state.identity.person);
-                finish_step(state, i, Outcome::Success { exit_code: None, note: Some(note) }, out);
+                finish_step(
+                    state,
+                    i,
+                    Outcome::Success {
+                        exit_code: None,
+                        note: Some(note),
+                    },
+                    out,
+                );
             } else {
                 waiting(state, i, "checklist to tick");
             }
@@ -383,11 +493,25 @@ fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec<Command>) 
         StepAction::Command(_) | StepAction::Check(_) => match resolve(state, &step.action) {
             Ok(action) => {
                 let env = state.env_vars.clone();
-                out.push(Command::RunStep { step: i, attempt, action, timeout: step.timeout, env });
+                out.push(Command::RunStep {
+                    step: i,
+                    attempt,
+                    action,
+                    timeout: step.timeout,
+                    env,
+                });
             }
             Err(e) => {
                 state.outputs[i].push(Stream::Info, e.clone());
-                finish_step(state, i, Outcome::Failure { reason: e, exit_code: None }, out);
+                finish_step(
+                    state,
+                    i,
+                    Outcome::Failure {
+                        reason: e,
+                        exit_code: None,
+                    },
+                    out,
+                );
             }
         },
     }
@@ -395,7 +519,10 @@ fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec<Command>) 
 
 fn waiting(state: &mut AppState, i: usize, why: &str) {
     let id = state.step(i).id.clone();
-    state.events.push(Event::Waiting { step: id, reason: why.to_string() });
+    state.events.push(Event::Waiting {
+        step: id,
+        reason: why.to_string(),
+    });
     if state.auto {
         state.notify(Level::Info, format!("waiting: {why}"));
     }
@@ -415,12 +542,20 @@ pub fn resolve(state: &AppState, action: &StepAction) -> Result<ResolvedAction, 
 }
 
 fn scope(state: &AppState) -> Scope {
-    let mut s = Scope { inputs: state.release.inputs.clone(), env: state.env.clone(), ..Scope::default() };
+    let mut s = Scope {
+        inputs: state.release.inputs.clone(),
+        env: state.env.clone(),
+        ..Scope::default()
+    };
     s.release.insert("id".into(), state.release.id.clone());
-    s.release.insert("env".into(), state.release.environment.clone());
-    s.release.insert("runbook".into(), state.release.runbook_name.clone());
-    s.release.insert("initiator".into(), state.release.initiator.clone());
-    s.flightdeck.insert("bin".into(), state.flightdeck_bin.clone());
+    s.release
+        .insert("env".into(), state.release.environment.clone());
+    s.release
+        .insert("runbook".into(), state.release.runbook_name.clone());
+    s.release
+        .insert("initiator".into(), state.release.initiator.clone());
+    s.flightdeck
+        .insert("bin".into(), state.flightdeck_bin.clone());
     s
 }
 
@@ -437,10 +572,19 @@ fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
             if state.release.retry_left(&state.runbook, i) {
                 let retries = state.step(i).retries;
                 let next = state.release.steps[i].attempts + 1;
-                state.outputs[i].push(Stream::Info, format!("retrying automatically (attempt {next} of {})", retries + 1));
+                state.outputs[i].push(
+                    Stream::Info,
+                    format!("retrying automatically (attempt {next} of {})", retries + 1),
+                );
                 start_step(state, i, out);
             } else if state.step(i).continue_on_failure {
-                state.notify(Level::Warn, format!("step {:?} failed; continuing as the runbook allows", state.step(i).id));
+                state.notify(
+                    Level::Warn,
+                    format!(
+                        "step {:?} failed; continuing as the runbook allows",
+                        state.step(i).id
+                    ),
+                );
                 advance(state, out);
             } else {
                 state.auto = false;
@@ -448,7 +592,15 @@ fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
                 if state.release.steps[i].attempts > 1 || state.step(i).retries > 0 {
                     state.notify(Level::Error, format!("{id} failed: {reason}"));
                 } else {
-                    state.notify(Level::Error, format!("{id} failed: {reason}  ({} retry, {} skip, {} abort)", state.keymap.key_for(Action::Retry), state.keymap.key_for(Action::Skip), state.keymap.key_for(Action::Abort)));
+                    state.notify(
+                        Level::Error,
+                        format!(
+                            "{id} failed: {reason}  ({} retry, {} skip, {} abort)",
+                            state.keymap.key_for(Action::Retry),
+                            state.keymap.key_for(Action::Skip),
+                            state.keymap.key_for(Action::Abort)
+                        ),
+                    );
                 }
                 if state.headless {
                     end_release(state, ReleaseStatus::Failed, out);
@@ -465,7 +617,9 @@ fn advance(state: &mut AppState, out: &mut Vec<Command>) {
         end_release(state, ReleaseStatus::Succeeded, out);
         return;
     }
-    let Some(next) = state.release.current(&state.runbook) else { return };
+    let Some(next) = state.release.current(&state.runbook) else {
+        return;
+    };
     if state.follow {
         select(state, next);
     }
@@ -488,12 +642,23 @@ fn end_release(state: &mut AppState, status: ReleaseStatus, out: &mut Vec<Comman
     state.auto = false;
     state.end_recorded = true;
     let status = state.release.status.as_str().to_string();
-    let level = if state.release.status == ReleaseStatus::Succeeded { Level::Info } else { Level::Warn };
+    let level = if state.release.status == ReleaseStatus::Succeeded {
+        Level::Info
+    } else {
+        Level::Warn
+    };
     state.notify(level, format!("release {status}"));
-    state.events.push(Event::ReleaseEnded { release: state.release.id.clone(), status: status.clone() });
+    state.events.push(Event::ReleaseEnded {
+        release: state.release.id.clone(),
+        status: status.clone(),
+    });
     journal(
         state,
-        JournalEntry::ReleaseEnded { release_id: state.release.id.clone(), status, at: state.now },
+        JournalEntry::ReleaseEnded {
+            release_id: state.release.id.clone(),
+            status,
+            at: state.now,
+        },
         After::Nothing,
         out,
     );
@@ -507,7 +672,9 @@ fn open_signoff(state: &mut AppState, decision: Decision, out: &mut Vec<Command>
         state.notify(Level::Warn, "select a gate to sign off");
         return;
     };
-    if state.release.steps[i].status == StepStatus::Pending && state.release.current(&state.runbook) == Some(i) {
+    if state.release.steps[i].status == StepStatus::Pending
+        && state.release.current(&state.runbook) == Some(i)
+    {
         start_step(state, i, out);
     }
     let role = match &state.step(i).action {
@@ -522,15 +689,37 @@ fn open_signoff(state: &mut AppState, decision: Decision, out: &mut Vec<Command>
             state.step(i).id
         )
     });
-    state.dialog = Some(Dialog::SignOff { step: i, role: 0, decision, comment: String::new(), error });
+    state.dialog = Some(Dialog::SignOff {
+        step: i,
+        role: 0,
+        decision,
+        comment: String::new(),
+        error,
+    });
 }
 
 fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
-    let Some(Dialog::SignOff { step, role, decision, comment, .. }) = state.dialog.clone() else { return };
-    let StepAction::Gate(spec) = &state.step(step).action else { return };
-    let Some((role_name, _)) = spec.roles.get(role).cloned() else { return };
+    let Some(Dialog::SignOff {
+        step,
+        role,
+        decision,
+        comment,
+        ..
+    }) = state.dialog.clone()
+    else {
+        return;
+    };
+    let StepAction::Gate(spec) = &state.step(step).action else {
+        return;
+    };
+    let Some((role_name, _)) = spec.roles.get(role).cloned() else {
+        return;
+    };
     if state.release.steps[step].status != StepStatus::Waiting {
-        set_dialog_error(state, "this gate is not waiting for sign-offs (run it first)".into());
+        set_dialog_error(
+            state,
+            "this gate is not waiting for sign-offs (run it first)".into(),
+        );
         return;
     }
     let signoffs = state.release.signoffs_for(&state.step(step).id);
@@ -562,7 +751,10 @@ fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
     state.notify(Level::Info, "recording sign-off…");
     journal(
         state,
-        JournalEntry::Signoff { release_id: state.release.id.clone(), signoff: signoff.clone() },
+        JournalEntry::Signoff {
+            release_id: state.release.id.clone(),
+            signoff: signoff.clone(),
+        },
         After::Signed(signoff),
         out,
     );
@@ -582,8 +774,15 @@ fn signoff_durable(state: &mut AppState, s: Signoff, out: &mut Vec<Command>) {
         role: s.role.clone(),
         decision: s.decision.as_str().into(),
     });
-    let verb = if s.decision == Decision::Approve { "signed off" } else { "rejected" };
-    state.notify(Level::Info, format!("{} {verb} {} as {}", s.person, s.gate, s.role));
+    let verb = if s.decision == Decision::Approve {
+        "signed off"
+    } else {
+        "rejected"
+    };
+    state.notify(
+        Level::Info,
+        format!("{} {verb} {} as {}", s.person, s.gate, s.role),
+    );
     let gate = s.gate.clone();
     state.release.signoffs.push(s);
     if let Some(i) = state.runbook.step_index(&gate) {
@@ -596,22 +795,57 @@ pub fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
     if state.release.steps[i].status != StepStatus::Waiting {
         return;
     }
-    let StepAction::Gate(spec) = &state.step(i).action else { return };
-    let tally = gates::tally(spec, &state.release.signoffs_for(&state.step(i).id), &state.approval_hash);
+    let StepAction::Gate(spec) = &state.step(i).action else {
+        return;
+    };
+    let tally = gates::tally(
+        spec,
+        &state.release.signoffs_for(&state.step(i).id),
+        &state.approval_hash,
+    );
     if let Some(r) = &tally.rejection {
         let reason = format!("rejected by {} ({}): {}", r.person, r.role, r.comment);
         state.outputs[i].push(Stream::Info, reason.clone());
-        finish_step(state, i, Outcome::Failure { reason, exit_code: None }, out);
+        finish_step(
+            state,
+            i,
+            Outcome::Failure {
+                reason,
+                exit_code: None,
+            },
+            out,
+        );
         // A rejection stops the release.
         end_release(state, ReleaseStatus::Failed, out);
     } else if tally.satisfied() {
-        let who: Vec<String> = tally.roles.iter().flat_map(|r| r.signed.iter().map(move |p| format!("{p} ({})", r.role))).collect();
+        let who: Vec<String> = tally
+            .roles
+            .iter()
+            .flat_map(|r| r.signed.iter().map(move |p| format!("{p} ({})", r.role)))
+            .collect();
         let note = format!("signed off by {}", who.join(", "));
         state.outputs[i].push(Stream::Info, note.clone());
-        finish_step(state, i, Outcome::Success { exit_code: None, note: Some(note) }, out);
+        finish_step(
+            state,
+            i,
+            Outcome::Success {
+                exit_code: None,
+                note: Some(note),
+            },
+            out,
+        );
     } else {
-        let missing: Vec<String> = tally.roles.iter().filter(|r| r.missing() > 0).map(|r| format!("{} × {}", r.missing(), r.role)).collect();
-        waiting(state, i, &format!("sign-off needed: {}", missing.join(", ")));
+        let missing: Vec<String> = tally
+            .roles
+            .iter()
+            .filter(|r| r.missing() > 0)
+            .map(|r| format!("{} × {}", r.missing(), r.role))
+            .collect();
+        waiting(
+            state,
+            i,
+            &format!("sign-off needed: {}", missing.join(", ")),
+        );
     }
 }
 
@@ -620,8 +854,15 @@ pub fn merge_signoffs(state: &mut AppState, signoffs: Vec<Signoff>, out: &mut Ve
     let mut changed = Vec::new();
     for s in signoffs {
         if !state.release.signoffs.contains(&s) {
-            let verb = if s.decision == Decision::Approve { "signed off" } else { "rejected" };
-            state.notify(Level::Info, format!("{}@{} {verb} {} as {}", s.person, s.host, s.gate, s.role));
+            let verb = if s.decision == Decision::Approve {
+                "signed off"
+            } else {
+                "rejected"
+            };
+            state.notify(
+                Level::Info,
+                format!("{}@{} {verb} {} as {}", s.person, s.host, s.gate, s.role),
+            );
             changed.push(s.gate.clone());
             state.release.signoffs.push(s);
         }
@@ -648,19 +889,30 @@ fn open_interrupted(state: &mut AppState, i: usize) {
         choices.push(ResumeChoice::Skip);
     }
     state.selected = i;
-    state.dialog = Some(Dialog::Interrupted { step: i, choices, selected: 0 });
+    state.dialog = Some(Dialog::Interrupted {
+        step: i,
+        choices,
+        selected: 0,
+    });
 }
 
 /// On reopening a release: ask about the first interrupted step, and let
 /// a waiting gate count sign-offs given while nobody watched.
 pub fn on_resume(state: &mut AppState) -> Vec<Command> {
     let mut out = Vec::new();
-    if let Some(i) = state.release.steps.iter().position(|s| s.status == StepStatus::Interrupted) {
+    if let Some(i) = state
+        .release
+        .steps
+        .iter()
+        .position(|s| s.status == StepStatus::Interrupted)
+    {
         if state.headless {
             let id = state.step(i).id.clone();
             state.events.push(Event::Waiting {
                 step: id,
-                reason: "interrupted by a crash: open it in the TUI to re-check, retry or mark it done".into(),
+                reason:
+                    "interrupted by a crash: open it in the TUI to re-check, retry or mark it done"
+                        .into(),
             });
         } else {
             open_interrupted(state, i);
@@ -677,8 +929,12 @@ pub fn on_resume(state: &mut AppState) -> Vec<Command> {
 // ---------------------------------------------------------------- dialogs
 
 fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Command>) {
-    let Some(dialog) = state.dialog.as_mut() else { return };
-    if key.code == KeyCode::Esc || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)) {
+    let Some(dialog) = state.dialog.as_mut() else {
+        return;
+    };
+    if key.code == KeyCode::Esc
+        || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL))
+    {
         state.dialog = None;
         return;
     }
@@ -705,25 +961,49 @@ fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Command>) {
         Dialog::Tick { step, note } => {
             if key.code == KeyCode::Enter {
                 let (i, note) = (*step, note.trim().to_string());
-                let needs_note = matches!(&state.step(i).action, StepAction::Manual(m) if m.note_required);
+                let needs_note =
+                    matches!(&state.step(i).action, StepAction::Manual(m) if m.note_required);
                 if needs_note && note.is_empty() {
                     return;
                 }
                 state.dialog = None;
                 let who = state.identity.person.clone();
-                let detail = if note.is_empty() { format!("ticked by {who}") } else { format!("ticked by {who}: {note}") };
+                let detail = if note.is_empty() {
+                    format!("ticked by {who}")
+                } else {
+                    format!("ticked by {who}: {note}")
+                };
                 state.outputs[i].push(Stream::Info, detail.clone());
-                finish_step(state, i, Outcome::Success { exit_code: None, note: Some(detail) }, out);
+                finish_step(
+                    state,
+                    i,
+                    Outcome::Success {
+                        exit_code: None,
+                        note: Some(detail),
+                    },
+                    out,
+                );
             } else {
                 edit(note, key);
             }
         }
-        Dialog::SignOff { step, role, comment, error, .. } => match key.code {
+        Dialog::SignOff {
+            step,
+            role,
+            comment,
+            error,
+            ..
+        } => match key.code {
             KeyCode::Enter => submit_signoff(state, out),
             KeyCode::Tab | KeyCode::Down | KeyCode::Up => {
-                if let StepAction::Gate(g) = &state.runbook.steps().nth(*step).expect("gate").action {
+                if let StepAction::Gate(g) = &state.runbook.steps().nth(*step).expect("gate").action
+                {
                     let n = g.roles.len().max(1);
-                    *role = if key.code == KeyCode::Up { (*role + n - 1) % n } else { (*role + 1) % n };
+                    *role = if key.code == KeyCode::Up {
+                        (*role + n - 1) % n
+                    } else {
+                        (*role + 1) % n
+                    };
                 }
                 *error = None;
             }
@@ -731,7 +1011,12 @@ fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Command>) {
                 edit(comment, key);
             }
         },
-        Dialog::Confirm { what, expect, typed, .. } => {
+        Dialog::Confirm {
+            what,
+            expect,
+            typed,
+            ..
+        } => {
             let what = *what;
             let ok = match expect {
                 Some(name) => key.code == KeyCode::Enter && typed == name,
@@ -746,9 +1031,15 @@ fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Command>) {
                 state.dialog = None;
             }
         }
-        Dialog::Interrupted { step, choices, selected } => match key.code {
+        Dialog::Interrupted {
+            step,
+            choices,
+            selected,
+        } => match key.code {
             KeyCode::Up | KeyCode::Char('k') => *selected = selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => *selected = (*selected + 1).min(choices.len() - 1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                *selected = (*selected + 1).min(choices.len() - 1)
+            }
             KeyCode::Enter => {
                 let (i, choice) = (*step, choices[*selected]);
                 state.dialog = None;
@@ -770,7 +1061,10 @@ fn confirmed(state: &mut AppState, what: Confirmable, out: &mut Vec<Command>) {
     match what {
         Confirmable::RunStep(i) => start_step(state, i, out),
         Confirmable::CancelStep(i) => {
-            state.outputs[i].push(Stream::Info, format!("cancel requested by {}", state.identity.person));
+            state.outputs[i].push(
+                Stream::Info,
+                format!("cancel requested by {}", state.identity.person),
+            );
             out.push(Command::CancelStep { step: i });
         }
         Confirmable::Abort => end_release(state, ReleaseStatus::Aborted, out),
@@ -790,7 +1084,11 @@ fn edit(text: &mut String, key: KeyEvent) {
         KeyCode::Backspace => {
             text.pop();
         }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) && text.chars().count() < 500 => text.push(c),
+        KeyCode::Char(c)
+            if !key.modifiers.contains(KeyModifiers::CONTROL) && text.chars().count() < 500 =>
+        {
+            text.push(c)
+        }
         _ => {}
     }
 }
@@ -799,7 +1097,10 @@ fn edit(text: &mut String, key: KeyEvent) {
 
 /// Headless runs drive themselves and stop when a person is needed.
 fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
-    if out.iter().any(|c| matches!(c, Command::Quit)) || !state.pending.is_empty() || state.release.is_running_anything() {
+    if out.iter().any(|c| matches!(c, Command::Quit))
+        || !state.pending.is_empty()
+        || state.release.is_running_anything()
+    {
         return;
     }
     if state.quitting || state.release.status.is_final() || state.journal_error.is_some() {
@@ -811,13 +1112,23 @@ fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
     if !out.is_empty() {
         return;
     }
-    let Some(cur) = state.release.current(&state.runbook) else { return };
+    let Some(cur) = state.release.current(&state.runbook) else {
+        return;
+    };
     let is_manual = matches!(state.step(cur).action, StepAction::Manual(_));
     match state.release.steps[cur].status {
         StepStatus::Pending if state.auto => start_step(state, cur, out),
         StepStatus::Waiting if is_manual && state.acks.contains(&state.step(cur).id) => {
             let note = format!("acknowledged by {} with --ack", state.identity.person);
-            finish_step(state, cur, Outcome::Success { exit_code: None, note: Some(note) }, out);
+            finish_step(
+                state,
+                cur,
+                Outcome::Success {
+                    exit_code: None,
+                    note: Some(note),
+                },
+                out,
+            );
         }
         _ => quit(state, out),
     }

@@ -130,6 +130,8 @@ pub async fn run_command(
     .await;
 
     let (status, stopped_because) = match ended {
+        // It may have ended just as the startup window closed.
+        Ended::Up if matches!(child.try_wait(), Ok(Some(_))) => (child.wait().await, None),
         Ended::Up => {
             while let Ok((s, l)) = lines.try_recv() {
                 sink(s, l);

@@ -16,21 +16,39 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
         .await?
         .ok_or_else(|| Failure::invalid(format!("no release {:?} in the journal", args.release)))?;
     if stored.status.is_final() {
-        return Err(Failure::failed(format!("release {} has already {}", stored.id, stored.status.as_str())));
+        return Err(Failure::failed(format!(
+            "release {} has already {}",
+            stored.id,
+            stored.status.as_str()
+        )));
     }
     let loaded = session::load_runbook(&PathBuf::from(&stored.runbook_path))?;
     let step = loaded
         .runbook
         .steps()
         .find(|s| s.id == args.gate)
-        .ok_or_else(|| Failure::invalid(format!("runbook {} has no step {:?}", loaded.runbook.name, args.gate)))?;
+        .ok_or_else(|| {
+            Failure::invalid(format!(
+                "runbook {} has no step {:?}",
+                loaded.runbook.name, args.gate
+            ))
+        })?;
     let Action::Gate(spec) = &step.action else {
-        return Err(Failure::invalid(format!("step {:?} is a {}, not a gate", args.gate, step.action.kind_name())));
+        return Err(Failure::invalid(format!(
+            "step {:?} is a {}, not a gate",
+            args.gate,
+            step.action.kind_name()
+        )));
     };
     // Bound to what the driver sees now: the runbook file as it is, the
     // release's environment and journaled inputs.
     let hash = gates::approval_hash(&loaded.content_hash, &stored.environment, &stored.inputs);
-    let signoffs: Vec<Signoff> = stored.signoffs.iter().filter(|s| s.gate == args.gate).cloned().collect();
+    let signoffs: Vec<Signoff> = stored
+        .signoffs
+        .iter()
+        .filter(|s| s.gate == args.gate)
+        .cloned()
+        .collect();
     gates::may_sign(
         spec,
         &loaded.runbook.roles,
@@ -54,10 +72,21 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
         at: now_ms(),
     };
     store
-        .apply(&JournalEntry::Signoff { release_id: stored.id.clone(), signoff }, &settings.person, &settings.host)
+        .apply(
+            &JournalEntry::Signoff {
+                release_id: stored.id.clone(),
+                signoff,
+            },
+            &settings.person,
+            &settings.host,
+        )
         .await?;
     store.close().await;
-    let verb = if decision == Decision::Approve { "signed off" } else { "rejected" };
+    let verb = if decision == Decision::Approve {
+        "signed off"
+    } else {
+        "rejected"
+    };
     println!(
         "{} {verb} gate {} of release {} as {} (approved hash {}…, runbook {}, {}, inputs: {})",
         settings.person,
@@ -67,7 +96,12 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
         &hash[..16],
         loaded.runbook.name,
         stored.environment,
-        stored.inputs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+        stored
+            .inputs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     Ok(EXIT_OK)
 }

@@ -14,9 +14,11 @@ pub const DEMO_RUNBOOK: &str = include_str!("../../config/runbooks/demo.yaml");
 pub async fn run(settings: &Settings, port: u16) -> CmdResult {
     // Written out so the journal (and `flightdeck approve`) can find it.
     let dir = settings.data_dir.join("runbooks");
-    std::fs::create_dir_all(&dir).map_err(|e| Failure::failed(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::failed(format!("{}: {e}", dir.display())))?;
     let path = dir.join("demo.yaml");
-    std::fs::write(&path, DEMO_RUNBOOK).map_err(|e| Failure::failed(format!("{}: {e}", path.display())))?;
+    std::fs::write(&path, DEMO_RUNBOOK)
+        .map_err(|e| Failure::failed(format!("{}: {e}", path.display())))?;
     let args = ReleaseArgs {
         runbook: Some(path),
         environment: Some("staging".into()),
@@ -29,9 +31,17 @@ pub async fn run(settings: &Settings, port: u16) -> CmdResult {
     tui::run_opened(settings, opened).await
 }
 
-pub async fn service(listen: &str, version: &str, ready_after: &str, stop_after: Option<&str>) -> CmdResult {
+pub async fn service(
+    listen: &str,
+    version: &str,
+    ready_after: &str,
+    stop_after: Option<&str>,
+) -> CmdResult {
     let ready_after = parse_duration(ready_after).map_err(Failure::invalid)?;
-    let stop_after: Option<Duration> = stop_after.map(parse_duration).transpose().map_err(Failure::invalid)?;
+    let stop_after: Option<Duration> = stop_after
+        .map(parse_duration)
+        .transpose()
+        .map_err(Failure::invalid)?;
     crate::demo_service::run_cli(listen, version, ready_after, stop_after)
         .await
         .map_err(|e| Failure::failed(format!("demo service: {e}")))?;

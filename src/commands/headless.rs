@@ -3,19 +3,30 @@
 use std::io::Write;
 
 use super::{CmdResult, EXIT_FAILED, EXIT_OK, EXIT_WAITING, Failure, session, wiring};
-use crate::app::update::{on_resume, update};
 use crate::app::msg::Msg;
 use crate::app::state::Event;
+use crate::app::update::{on_resume, update};
 use crate::cli::ReleaseArgs;
 use crate::runbook::progress::ReleaseStatus;
 use crate::settings::Settings;
 
-pub async fn run(settings: &Settings, args: ReleaseArgs, headless: bool, acks: Vec<String>) -> CmdResult {
+pub async fn run(
+    settings: &Settings,
+    args: ReleaseArgs,
+    headless: bool,
+    acks: Vec<String>,
+) -> CmdResult {
     if !headless {
-        return Err(Failure::invalid("`run` needs --headless (use `flightdeck tui` for the interactive screen)"));
+        return Err(Failure::invalid(
+            "`run` needs --headless (use `flightdeck tui` for the interactive screen)",
+        ));
     }
     let opened = session::open(settings, &args, true, acks).await?;
-    let session::Opened { mut state, store, resumed } = opened;
+    let session::Opened {
+        mut state,
+        store,
+        resumed,
+    } = opened;
     let mut out = std::io::stdout().lock();
     let mut emit = |e: Event| {
         if let Ok(line) = serde_json::to_string(&e) {
@@ -37,7 +48,15 @@ pub async fn run(settings: &Settings, args: ReleaseArgs, headless: bool, acks: V
     let channels = std::mem::replace(&mut backends.channels, super::tui::dummy_channels());
     // Kick off: the first Tick makes update drive the release.
     initial.extend(update(&mut state, Msg::Tick(crate::event_loop::now_ms())));
-    let result = crate::event_loop::run(&mut state, initial, futures::stream::pending(), channels, |_| Ok(()), &mut emit).await;
+    let result = crate::event_loop::run(
+        &mut state,
+        initial,
+        futures::stream::pending(),
+        channels,
+        |_| Ok(()),
+        &mut emit,
+    )
+    .await;
     backends.join().await;
     store.close().await;
     result.map_err(|e| Failure::failed(e.to_string()))?;
@@ -49,7 +68,10 @@ pub async fn run(settings: &Settings, args: ReleaseArgs, headless: bool, acks: V
             if let Some(n) = &state.notice {
                 eprintln!("{}", n.text);
             }
-            eprintln!("release {} is waiting for a person; continue with: flightdeck run --headless --release {}", state.release.id, state.release.id);
+            eprintln!(
+                "release {} is waiting for a person; continue with: flightdeck run --headless --release {}",
+                state.release.id, state.release.id
+            );
             EXIT_WAITING
         }
     })

@@ -13,7 +13,9 @@ fn time(ms: i64) -> String {
 
 fn took(from: Option<i64>, to: Option<i64>) -> String {
     match (from, to) {
-        (Some(a), Some(b)) => crate::runbook::duration::format_duration(std::time::Duration::from_millis((b - a).max(0) as u64)),
+        (Some(a), Some(b)) => crate::runbook::duration::format_duration(
+            std::time::Duration::from_millis((b - a).max(0) as u64),
+        ),
         _ => "—".into(),
     }
 }
@@ -56,7 +58,10 @@ pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdR
     let r = load(settings, id).await?;
     match format {
         ReportFormat::Md => print!("{}", markdown(&r)),
-        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&json(&r)).unwrap_or_default()),
+        ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json(&r)).unwrap_or_default()
+        ),
     }
     Ok(EXIT_OK)
 }
@@ -66,20 +71,43 @@ pub fn markdown(r: &StoredRelease) -> String {
     s.push_str(&format!("# Release {} — {}\n\n", r.id, r.runbook_name));
     s.push_str(&format!("- **Environment:** {}\n", r.environment));
     s.push_str(&format!("- **Status:** {}\n", r.status.as_str()));
-    s.push_str(&format!("- **Started:** {} by {} on {}\n", time(r.started_at), r.initiator, r.host));
+    s.push_str(&format!(
+        "- **Started:** {} by {} on {}\n",
+        time(r.started_at),
+        r.initiator,
+        r.host
+    ));
     if let Some(f) = r.finished_at {
-        s.push_str(&format!("- **Finished:** {} ({})\n", time(f), took(Some(r.started_at), Some(f))));
+        s.push_str(&format!(
+            "- **Finished:** {} ({})\n",
+            time(f),
+            took(Some(r.started_at), Some(f))
+        ));
     }
-    s.push_str(&format!("- **Runbook:** `{}` (sha256 {})\n", r.runbook_path, r.runbook_hash));
+    s.push_str(&format!(
+        "- **Runbook:** `{}` (sha256 {})\n",
+        r.runbook_path, r.runbook_hash
+    ));
     let inputs: Vec<String> = r.inputs.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
-    s.push_str(&format!("- **Inputs:** {}\n\n", if inputs.is_empty() { "none".into() } else { inputs.join(", ") }));
+    s.push_str(&format!(
+        "- **Inputs:** {}\n\n",
+        if inputs.is_empty() {
+            "none".into()
+        } else {
+            inputs.join(", ")
+        }
+    ));
     s.push_str("## Steps\n\n| step | attempt | outcome | exit | took | detail |\n|---|---|---|---|---|---|\n");
     for run in &r.steps {
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
             run.step_id,
             run.attempt,
-            if run.state.as_str() == "started" { "interrupted" } else { run.state.as_str() },
+            if run.state.as_str() == "started" {
+                "interrupted"
+            } else {
+                run.state.as_str()
+            },
             run.exit_code.map(|c| c.to_string()).unwrap_or_default(),
             took(run.started_at, run.finished_at),
             run.detail.clone().unwrap_or_default().replace('|', "\\|")
@@ -107,7 +135,13 @@ pub fn markdown(r: &StoredRelease) -> String {
     if !r.resume_choices.is_empty() {
         s.push_str("\n## Decisions after interruptions\n\n");
         for c in &r.resume_choices {
-            s.push_str(&format!("- {}: {} chose **{}** at {}\n", c.step_id, c.person, c.choice, time(c.at)));
+            s.push_str(&format!(
+                "- {}: {} chose **{}** at {}\n",
+                c.step_id,
+                c.person,
+                c.choice,
+                time(c.at)
+            ));
         }
     }
     s

@@ -33,7 +33,11 @@ pub fn main(cli: Cli) -> i32 {
     };
     let tui = matches!(command, Cmd::Tui(_) | Cmd::Demo { .. });
     crate::logging::init(&settings.data_dir, tui);
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("flightdeck: cannot start the async runtime: {e}");
@@ -43,23 +47,39 @@ pub fn main(cli: Cli) -> i32 {
     let result = rt.block_on(async move {
         match command {
             Cmd::Tui(args) => tui::run(&settings, args).await,
-            Cmd::Run { release, headless, acks } => headless::run(&settings, release, headless, acks).await,
+            Cmd::Run {
+                release,
+                headless,
+                acks,
+            } => headless::run(&settings, release, headless, acks).await,
             Cmd::Demo { port } => demo::run(&settings, port).await,
             Cmd::Releases { limit } => journal::releases(&settings, limit).await,
             Cmd::Show { release } => journal::show(&settings, &release).await,
             Cmd::Report { release, format } => journal::report(&settings, &release, format).await,
             Cmd::Verify => journal::verify(&settings).await,
-            Cmd::Approve(a) => approve::run(&settings, a, crate::runbook::gates::Decision::Approve).await,
-            Cmd::Reject(a) => approve::run(&settings, a, crate::runbook::gates::Decision::Reject).await,
+            Cmd::Approve(a) => {
+                approve::run(&settings, a, crate::runbook::gates::Decision::Approve).await
+            }
+            Cmd::Reject(a) => {
+                approve::run(&settings, a, crate::runbook::gates::Decision::Reject).await
+            }
             Cmd::Paths => {
                 println!("config dir:  {}", settings.config_dir.display());
                 println!("data dir:    {}", settings.data_dir.display());
-                println!("journal:     {}", crate::backend::store::redact(&settings.journal));
+                println!(
+                    "journal:     {}",
+                    crate::backend::store::redact(&settings.journal)
+                );
                 println!("audit key:   {}", settings.audit_key_path.display());
                 println!("you are:     {}@{}", settings.person, settings.host);
                 Ok(EXIT_OK)
             }
-            Cmd::DemoService { listen, version, ready_after, stop_after } => demo::service(&listen, &version, &ready_after, stop_after.as_deref()).await,
+            Cmd::DemoService {
+                listen,
+                version,
+                ready_after,
+                stop_after,
+            } => demo::service(&listen, &version, &ready_after, stop_after.as_deref()).await,
             Cmd::Validate { .. } => unreachable!("handled above"),
         }
     });
@@ -88,10 +108,16 @@ impl std::fmt::Display for Failure {
 
 impl Failure {
     pub fn invalid(message: impl Into<String>) -> Failure {
-        Failure { message: message.into(), code: EXIT_INVALID }
+        Failure {
+            message: message.into(),
+            code: EXIT_INVALID,
+        }
     }
     pub fn failed(message: impl Into<String>) -> Failure {
-        Failure { message: message.into(), code: EXIT_FAILED }
+        Failure {
+            message: message.into(),
+            code: EXIT_FAILED,
+        }
     }
 }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::Failure;
 use crate::app::command::JournalEntry;
-use crate::app::output::OutputBuffer;
 use crate::app::msg::Stream;
+use crate::app::output::OutputBuffer;
 use crate::app::setup::Setup;
 use crate::app::state::{AppState, Identity, Level};
 use crate::backend::store::{self, AuditKey, Store};
@@ -36,7 +36,9 @@ pub fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, String>, Failure> 
     let mut out = BTreeMap::new();
     for s in sets {
         let Some((k, v)) = s.split_once('=') else {
-            return Err(Failure::invalid(format!("--set {s:?}: expected NAME=VALUE")));
+            return Err(Failure::invalid(format!(
+                "--set {s:?}: expected NAME=VALUE"
+            )));
         };
         out.insert(k.trim().to_string(), v.to_string());
     }
@@ -46,22 +48,41 @@ pub fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, String>, Failure> 
 fn pick_environment(loaded: &Loaded, wanted: Option<&str>) -> Result<String, Failure> {
     let rb = &loaded.runbook;
     match wanted {
-        Some(name) if rb.environments.is_empty() || rb.environment(name).is_some() => Ok(name.to_string()),
+        Some(name) if rb.environments.is_empty() || rb.environment(name).is_some() => {
+            Ok(name.to_string())
+        }
         Some(name) => Err(Failure::invalid(format!(
             "{}: no environment {name:?} (this runbook has: {})",
             loaded.path.display(),
-            rb.environments.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+            rb.environments
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
-        None => Ok(rb.environments.first().map(|e| e.name.clone()).unwrap_or_else(|| "default".into())),
+        None => Ok(rb
+            .environments
+            .first()
+            .map(|e| e.name.clone())
+            .unwrap_or_else(|| "default".into())),
     }
 }
 
 pub fn new_release_id(now_ms: i64) -> String {
     let t = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
-    format!("r{}-{:04x}", t.format("%Y%m%d-%H%M%S"), rand::random::<u16>())
+    format!(
+        "r{}-{:04x}",
+        t.format("%Y%m%d-%H%M%S"),
+        rand::random::<u16>()
+    )
 }
 
-pub async fn open(settings: &Settings, args: &ReleaseArgs, headless: bool, acks: Vec<String>) -> Result<Opened, Failure> {
+pub async fn open(
+    settings: &Settings,
+    args: &ReleaseArgs,
+    headless: bool,
+    acks: Vec<String>,
+) -> Result<Opened, Failure> {
     let store = open_store(settings).await?;
     let now = now_ms();
     // Which release: named, the latest unfinished one, or a new one.
@@ -89,10 +110,17 @@ pub async fn open(settings: &Settings, args: &ReleaseArgs, headless: bool, acks:
                     return Err(Failure::invalid("no unfinished release to resume"));
                 }
             }
-            None => return Err(Failure::invalid("name a runbook file, or use --resume / --release ID")),
+            None => {
+                return Err(Failure::invalid(
+                    "name a runbook file, or use --resume / --release ID",
+                ));
+            }
         }
     }
-    let identity = Identity { person: settings.person.clone(), host: settings.host.clone() };
+    let identity = Identity {
+        person: settings.person.clone(),
+        host: settings.host.clone(),
+    };
     let mut notices = Vec::new();
     let (release, outputs, loaded, resumed) = if let Some(id) = resume_id {
         let stored = store
@@ -104,7 +132,10 @@ pub async fn open(settings: &Settings, args: &ReleaseArgs, headless: bool, acks:
             None => load_runbook(&PathBuf::from(&stored.runbook_path))?,
         };
         if l.content_hash != stored.runbook_hash {
-            notices.push("the runbook changed since this release started: earlier sign-offs no longer count".to_string());
+            notices.push(
+                "the runbook changed since this release started: earlier sign-offs no longer count"
+                    .to_string(),
+            );
         }
         let given = parse_sets(&args.inputs)?;
         if given.iter().any(|(k, v)| stored.inputs.get(k) != Some(v)) {
@@ -124,20 +155,38 @@ pub async fn open(settings: &Settings, args: &ReleaseArgs, headless: bool, acks:
             .collect();
         (release, outputs, l, true)
     } else {
-        let l = loaded.take().ok_or_else(|| Failure::invalid("name a runbook file"))?;
+        let l = loaded
+            .take()
+            .ok_or_else(|| Failure::invalid("name a runbook file"))?;
         let env = pick_environment(&l, args.environment.as_deref())?;
         let given = parse_sets(&args.inputs)?;
         let inputs = runbook::inputs::resolve(&l.runbook, &given).map_err(|errs| {
-            Failure::invalid(errs.iter().map(|e| format!("{}: {e}", l.path.display())).collect::<Vec<_>>().join("\n"))
+            Failure::invalid(
+                errs.iter()
+                    .map(|e| format!("{}: {e}", l.path.display()))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
         })?;
-        let release = Release::new(new_release_id(now), &l.runbook, l.content_hash.clone(), env, inputs, settings.person.clone(), now);
+        let release = Release::new(
+            new_release_id(now),
+            &l.runbook,
+            l.content_hash.clone(),
+            env,
+            inputs,
+            settings.person.clone(),
+            now,
+        );
         let mut journaled = release.clone();
         // Secret inputs never reach the journal.
         journaled.inputs = crate::app::setup::journaled_inputs(&l.runbook, &release.inputs);
         let path = std::fs::canonicalize(&l.path).unwrap_or_else(|_| l.path.clone());
         store
             .apply(
-                &JournalEntry::ReleaseStarted { release: Box::new(journaled), runbook_path: path.display().to_string() },
+                &JournalEntry::ReleaseStarted {
+                    release: Box::new(journaled),
+                    runbook_path: path.display().to_string(),
+                },
                 &settings.person,
                 &settings.host,
             )
@@ -150,7 +199,9 @@ pub async fn open(settings: &Settings, args: &ReleaseArgs, headless: bool, acks:
         release,
         identity,
         process_env: std::env::vars().collect(),
-        flightdeck_bin: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "flightdeck".into()),
+        flightdeck_bin: std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "flightdeck".into()),
         keymap: settings.keymap.clone(),
         headless,
         acks: acks.into_iter().collect::<BTreeSet<_>>(),
@@ -160,5 +211,9 @@ pub async fn open(settings: &Settings, args: &ReleaseArgs, headless: bool, acks:
     for n in notices {
         state.notify(Level::Warn, n);
     }
-    Ok(Opened { state, store, resumed })
+    Ok(Opened {
+        state,
+        store,
+        resumed,
+    })
 }

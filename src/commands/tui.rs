@@ -16,14 +16,19 @@ pub async fn run(settings: &Settings, args: ReleaseArgs) -> CmdResult {
 }
 
 pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResult {
-    let session::Opened { mut state, store, resumed } = opened;
+    let session::Opened {
+        mut state,
+        store,
+        resumed,
+    } = opened;
     tracing::info!(release = %state.release.id, resumed, "release opened");
     let mut initial = Vec::new();
     if resumed {
         initial.extend(on_resume(&mut state));
     }
     let backends = wiring::spawn(&store, settings);
-    let mut guard = TerminalGuard::enter().map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
+    let mut guard = TerminalGuard::enter()
+        .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
     let input = EventStream::new().filter_map(|e| async move {
         match e {
             Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => Some(Msg::Key(k)),
@@ -51,7 +56,11 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
         "release {} is {}{}",
         state.release.id,
         state.release.status.as_str(),
-        if state.release.status.is_final() { String::new() } else { " (reopen it with the same command, or flightdeck tui --resume)".into() }
+        if state.release.status.is_final() {
+            String::new()
+        } else {
+            " (reopen it with the same command, or flightdeck tui --resume)".into()
+        }
     );
     Ok(EXIT_OK)
 }
@@ -61,5 +70,10 @@ pub fn dummy_channels() -> crate::event_loop::Channels {
     let (journal, _) = tokio::sync::mpsc::unbounded_channel();
     let (runner, _) = tokio::sync::mpsc::unbounded_channel();
     let (_, events) = tokio::sync::mpsc::unbounded_channel();
-    crate::event_loop::Channels { journal, runner, refresh: None, events }
+    crate::event_loop::Channels {
+        journal,
+        runner,
+        refresh: None,
+        events,
+    }
 }

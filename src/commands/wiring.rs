@@ -4,7 +4,10 @@ use tokio::sync::mpsc::unbounded_channel;
 use tokio::task::JoinHandle;
 
 use crate::app::msg::BackendEvent;
-use crate::backend::{runner, store::{self, Store}};
+use crate::backend::{
+    runner,
+    store::{self, Store},
+};
 use crate::event_loop::Channels;
 use crate::settings::Settings;
 
@@ -19,7 +22,13 @@ pub fn spawn(store: &Store, settings: &Settings) -> Backends {
     let (runner_tx, runner_rx) = unbounded_channel();
     let (refresh_tx, mut refresh_rx) = unbounded_channel::<String>();
     let mut tasks = Vec::new();
-    tasks.push(tokio::spawn(store::run(store.clone(), settings.person.clone(), settings.host.clone(), journal_rx, ev_tx.clone())));
+    tasks.push(tokio::spawn(store::run(
+        store.clone(),
+        settings.person.clone(),
+        settings.host.clone(),
+        journal_rx,
+        ev_tx.clone(),
+    )));
     tasks.push(tokio::spawn(runner::run(runner_rx, ev_tx.clone())));
     let reader = store.clone();
     tasks.push(tokio::spawn(async move {
@@ -34,7 +43,12 @@ pub fn spawn(store: &Store, settings: &Settings) -> Backends {
         }
     }));
     Backends {
-        channels: Channels { journal: journal_tx, runner: runner_tx, refresh: Some(refresh_tx), events: ev_rx },
+        channels: Channels {
+            journal: journal_tx,
+            runner: runner_tx,
+            refresh: Some(refresh_tx),
+            events: ev_rx,
+        },
         tasks,
     }
 }

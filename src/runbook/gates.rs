@@ -146,13 +146,22 @@ impl std::fmt::Display for Refusal {
         match self {
             Refusal::Initiator => write!(f, "you started this release, so you cannot sign it off"),
             Refusal::UnknownRole { role, roles } => {
-                write!(f, "this gate has no role {role:?} (roles: {})", roles.join(", "))
+                write!(
+                    f,
+                    "this gate has no role {role:?} (roles: {})",
+                    roles.join(", ")
+                )
             }
             Refusal::NotMember { role } => write!(f, "you are not listed in role {role:?}"),
             Refusal::AlreadySigned { role } => {
-                write!(f, "you already signed this gate (as {role}); one person counts once")
+                write!(
+                    f,
+                    "you already signed this gate (as {role}); one person counts once"
+                )
             }
-            Refusal::RoleFull { role } => write!(f, "role {role:?} already has all the sign-offs it needs"),
+            Refusal::RoleFull { role } => {
+                write!(f, "role {role:?} already has all the sign-offs it needs")
+            }
             Refusal::EmptyReason => write!(f, "a rejection needs a reason"),
         }
     }

@@ -18,7 +18,11 @@ pub fn resolve(
             let known: Vec<&str> = rb.inputs.iter().map(|i| i.name.as_str()).collect();
             errors.push(format!(
                 "unknown input {name:?} (this runbook takes: {})",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             ));
         }
     }
@@ -33,23 +37,41 @@ pub fn resolve(
             None if spec.required => errors.push(format!(
                 "input {:?} is required{} (pass --set {}=...)",
                 spec.name,
-                if spec.description.is_empty() { String::new() } else { format!(": {}", spec.description) },
+                if spec.description.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", spec.description)
+                },
                 spec.name
             )),
             None => {}
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 fn check(spec: &InputSpec, value: &str) -> Result<(), String> {
-    let shown = if spec.secret { "(secret)".to_string() } else { format!("{value:?}") };
+    let shown = if spec.secret {
+        "(secret)".to_string()
+    } else {
+        format!("{value:?}")
+    };
     match spec.kind {
         InputType::Integer if value.parse::<i64>().is_err() => {
-            return Err(format!("input {:?} must be an integer, got {shown}", spec.name));
+            return Err(format!(
+                "input {:?} must be an integer, got {shown}",
+                spec.name
+            ));
         }
         InputType::Boolean if !["true", "false"].contains(&value) => {
-            return Err(format!("input {:?} must be true or false, got {shown}", spec.name));
+            return Err(format!(
+                "input {:?} must be true or false, got {shown}",
+                spec.name
+            ));
         }
         _ => {}
     }

@@ -46,10 +46,7 @@ impl Scope {
     }
 }
 
-fn walk(
-    template: &str,
-    mut f: impl FnMut(&Reference) -> Option<String>,
-) -> Result<String, String> {
+fn walk(template: &str, mut f: impl FnMut(&Reference) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(at) = rest.find('$') {
@@ -102,7 +99,11 @@ mod tests {
                 .unwrap(),
             "deploy v1.2.3 (r-1) $HOME ${x}"
         );
-        assert!(s.render("${inputs.nope}").unwrap_err().contains("inputs.nope"));
+        assert!(
+            s.render("${inputs.nope}")
+                .unwrap_err()
+                .contains("inputs.nope")
+        );
         assert!(s.render("${oops").is_err());
     }
 

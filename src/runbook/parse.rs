@@ -738,7 +738,9 @@ fn gate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<GateSpec> {
             Value::Map(entries) => {
                 for (k, v) in entries {
                     match v.value {
-                        Value::Int(c) if (1..=100).contains(&c) => roles.push((k.name.clone(), c as u32)),
+                        Value::Int(c) if (1..=100).contains(&c) => {
+                            roles.push((k.name.clone(), c as u32))
+                        }
                         _ => ctx.err(
                             v.pos,
                             &format!("{path}.roles.{}", k.name),

@@ -10,12 +10,18 @@ use super::model::Runbook;
 pub enum StepStatus {
     Pending,
     /// Intent journaled; the step is running (or a person is being asked).
-    Running { attempt: u32 },
+    Running {
+        attempt: u32,
+    },
     /// A manual step or a gate waiting for people.
     Waiting,
     Succeeded,
-    Failed { reason: String },
-    Skipped { reason: String },
+    Failed {
+        reason: String,
+    },
+    Skipped {
+        reason: String,
+    },
     /// Found started but not finished after a crash.
     Interrupted,
 }
@@ -94,8 +100,14 @@ pub struct Release {
 /// How a step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Success { exit_code: Option<i32>, note: Option<String> },
-    Failure { reason: String, exit_code: Option<i32> },
+    Success {
+        exit_code: Option<i32>,
+        note: Option<String>,
+    },
+    Failure {
+        reason: String,
+        exit_code: Option<i32>,
+    },
 }
 
 /// A transition that the current state does not allow.
@@ -152,10 +164,7 @@ impl Release {
     fn settled(&self, rb: &Runbook, i: usize) -> bool {
         match &self.steps[i].status {
             StepStatus::Succeeded | StepStatus::Skipped { .. } => true,
-            StepStatus::Failed { .. } => rb
-                .steps()
-                .nth(i)
-                .is_some_and(|s| s.continue_on_failure),
+            StepStatus::Failed { .. } => rb.steps().nth(i).is_some_and(|s| s.continue_on_failure),
             _ => false,
         }
     }
@@ -185,10 +194,7 @@ impl Release {
         if self.current(rb) != Some(i) {
             return refuse("steps run in order: finish or skip the current step first");
         }
-        let waits = rb
-            .steps()
-            .nth(i)
-            .is_some_and(|s| s.action.needs_person());
+        let waits = rb.steps().nth(i).is_some_and(|s| s.action.needs_person());
         let run = &mut self.steps[i];
         match run.status {
             StepStatus::Pending | StepStatus::Failed { .. } | StepStatus::Interrupted => {}
@@ -211,7 +217,13 @@ impl Release {
     }
 
     /// Record how a running (or waiting) step ended.
-    pub fn finish(&mut self, rb: &Runbook, i: usize, outcome: Outcome, now: i64) -> Result<(), Refused> {
+    pub fn finish(
+        &mut self,
+        rb: &Runbook,
+        i: usize,
+        outcome: Outcome,
+        now: i64,
+    ) -> Result<(), Refused> {
         self.check_open()?;
         let run = &mut self.steps[i];
         if !matches!(run.status, StepStatus::Running { .. } | StepStatus::Waiting) {
@@ -236,7 +248,8 @@ impl Release {
     /// After a failure: is an automatic attempt left?
     pub fn retry_left(&self, rb: &Runbook, i: usize) -> bool {
         let retries = rb.steps().nth(i).map_or(0, |s| s.retries);
-        matches!(self.steps[i].status, StepStatus::Failed { .. }) && self.steps[i].attempts <= retries
+        matches!(self.steps[i].status, StepStatus::Failed { .. })
+            && self.steps[i].attempts <= retries
     }
 
     /// Skip a step with a reason. Gates cannot be skipped: that would
@@ -246,7 +259,11 @@ impl Release {
         if reason.trim().is_empty() {
             return refuse("skipping needs a reason");
         }
-        if rb.steps().nth(i).is_some_and(|s| matches!(s.action, super::Action::Gate(_))) {
+        if rb
+            .steps()
+            .nth(i)
+            .is_some_and(|s| matches!(s.action, super::Action::Gate(_)))
+        {
             return refuse("a gate cannot be skipped; it needs its sign-offs");
         }
         if self.current(rb) != Some(i) {
@@ -273,7 +290,13 @@ impl Release {
     }
 
     /// The operator says an interrupted step in fact completed.
-    pub fn mark_done(&mut self, rb: &Runbook, i: usize, note: &str, now: i64) -> Result<(), Refused> {
+    pub fn mark_done(
+        &mut self,
+        rb: &Runbook,
+        i: usize,
+        note: &str,
+        now: i64,
+    ) -> Result<(), Refused> {
         self.check_open()?;
         if self.steps[i].status != StepStatus::Interrupted {
             return refuse("only an interrupted step can be marked done");
@@ -305,6 +328,10 @@ impl Release {
     }
 
     pub fn signoffs_for(&self, gate: &str) -> Vec<Signoff> {
-        self.signoffs.iter().filter(|s| s.gate == gate).cloned().collect()
+        self.signoffs
+            .iter()
+            .filter(|s| s.gate == gate)
+            .cloned()
+            .collect()
     }
 }

@@ -36,12 +36,17 @@ pub trait Templated {
         Self: Sized + Clone,
     {
         let mut out = Vec::new();
-        self.clone().visit(&mut |field, s| out.push((field, s.clone())));
+        self.clone()
+            .visit(&mut |field, s| out.push((field, s.clone())));
         out
     }
 }
 
-fn each<'a>(f: &mut dyn FnMut(&'static str, &mut String), field: &'static str, items: impl Iterator<Item = &'a mut String>) {
+fn each<'a>(
+    f: &mut dyn FnMut(&'static str, &mut String),
+    field: &'static str,
+    items: impl Iterator<Item = &'a mut String>,
+) {
     for s in items {
         f(field, s);
     }

@@ -3,15 +3,19 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::interpolate::references;
-use super::template::Templated;
 use super::model::*;
 use super::parse::Ctx;
+use super::template::Templated;
 
 pub(crate) fn validate(ctx: &mut Ctx, rb: &Runbook) {
     let mut stage_ids: HashMap<&str, u64> = HashMap::new();
     let mut step_ids: HashMap<&str, u64> = HashMap::new();
     if rb.stages.is_empty() {
-        ctx.err(Default::default(), "stages", "a runbook needs at least one stage");
+        ctx.err(
+            Default::default(),
+            "stages",
+            "a runbook needs at least one stage",
+        );
     }
     for (si, stage) in rb.stages.iter().enumerate() {
         let field = format!("stages[{si}].id");
@@ -89,7 +93,11 @@ fn action_refs(ctx: &mut Ctx, rb: &Runbook, action: &Action, step: &Step, path: 
     if let Action::Check(CheckSpec::Env { vars }) = action
         && vars.is_empty()
     {
-        ctx.err(step.pos, &format!("{path}.check.env"), "list at least one variable");
+        ctx.err(
+            step.pos,
+            &format!("{path}.check.env"),
+            "list at least one variable",
+        );
     }
     let templates = action.templates();
     for (field, t) in templates {
@@ -101,7 +109,9 @@ fn action_refs(ctx: &mut Ctx, rb: &Runbook, action: &Action, step: &Step, path: 
                     let known = match r.namespace.as_str() {
                         "inputs" => rb.inputs.iter().any(|i| i.name == r.name),
                         "env" => !r.name.is_empty(),
-                        "release" => ["id", "env", "runbook", "initiator"].contains(&r.name.as_str()),
+                        "release" => {
+                            ["id", "env", "runbook", "initiator"].contains(&r.name.as_str())
+                        }
                         "flightdeck" => r.name == "bin",
                         _ => false,
                     };
@@ -109,10 +119,7 @@ fn action_refs(ctx: &mut Ctx, rb: &Runbook, action: &Action, step: &Step, path: 
                         ctx.err(
                             step.pos,
                             &field,
-                            format!(
-                                "undefined reference ${{{}.{}}}",
-                                r.namespace, r.name
-                            ),
+                            format!("undefined reference ${{{}.{}}}", r.namespace, r.name),
                         );
                     }
                 }

@@ -21,13 +21,23 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let mut selected_line = 0;
     let mut index = 0;
     for stage in &state.runbook.stages {
-        lines.push(Line::from(Span::styled(stage.title.to_uppercase(), theme::dim())));
+        lines.push(Line::from(Span::styled(
+            stage.title.to_uppercase(),
+            theme::dim(),
+        )));
         for step in &stage.steps {
             let run = &state.release.steps[index];
             if index == state.selected {
                 selected_line = lines.len();
             }
-            lines.push(step_line(state, index, &state.titles[index], step.action.kind_name(), run, width));
+            lines.push(step_line(
+                state,
+                index,
+                &state.titles[index],
+                step.action.kind_name(),
+                run,
+                width,
+            ));
             index += 1;
         }
     }
@@ -37,11 +47,24 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines).scroll((offset as u16, 0)), inner);
 }
 
-fn step_line<'a>(state: &AppState, i: usize, title: &str, kind: &str, run: &StepRun, width: usize) -> Line<'a> {
+fn step_line<'a>(
+    state: &AppState,
+    i: usize,
+    title: &str,
+    kind: &str,
+    run: &StepRun,
+    width: usize,
+) -> Line<'a> {
     let icon = theme::status_icon(&run.status);
     let time = match (run.started_at, run.finished_at) {
         (Some(s), Some(f)) => format_duration(Duration::from_millis((f - s).max(0) as u64)),
-        (Some(s), None) if matches!(run.status, crate::runbook::progress::StepStatus::Running { .. } | crate::runbook::progress::StepStatus::Waiting) => {
+        (Some(s), None)
+            if matches!(
+                run.status,
+                crate::runbook::progress::StepStatus::Running { .. }
+                    | crate::runbook::progress::StepStatus::Waiting
+            ) =>
+        {
             format_duration(Duration::from_millis((state.now - s).max(0) as u64))
         }
         _ => String::new(),

@@ -14,7 +14,12 @@ use crate::runbook::gates::Decision;
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
-    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
 }
 
 fn field(label: &str, value: &str) -> Line<'static> {
@@ -40,21 +45,50 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
         ),
         Dialog::Tick { step, note } => {
             let s = state.step(*step);
-            let mut l = vec![Line::from(Span::styled(state.titles[*step].clone(), theme::title()))];
+            let mut l = vec![Line::from(Span::styled(
+                state.titles[*step].clone(),
+                theme::title(),
+            ))];
             if let Action::Manual(m) = &s.action {
-                l.extend(m.items.iter().map(|i| Line::raw(format!("☑ {}", state.render_text(i)))));
+                l.extend(
+                    m.items
+                        .iter()
+                        .map(|i| Line::raw(format!("☑ {}", state.render_text(i)))),
+                );
             }
             l.push(Line::raw(""));
             let required = matches!(&s.action, Action::Manual(m) if m.note_required);
-            l.push(field(if required { "Note (required)" } else { "Note (optional)" }, note));
+            l.push(field(
+                if required {
+                    "Note (required)"
+                } else {
+                    "Note (optional)"
+                },
+                note,
+            ));
             l.push(Line::raw(""));
-            l.push(Line::styled("Enter tick it as done · Esc cancel", theme::dim()));
+            l.push(Line::styled(
+                "Enter tick it as done · Esc cancel",
+                theme::dim(),
+            ));
             (" Checklist ".into(), l)
         }
-        Dialog::SignOff { step, role, decision, comment, error } => {
+        Dialog::SignOff {
+            step,
+            role,
+            decision,
+            comment,
+            error,
+        } => {
             let s = state.step(*step);
-            let mut l = vec![Line::from(Span::styled(state.titles[*step].clone(), theme::title()))];
-            l.push(Line::raw(format!("as {}@{}", state.identity.person, state.identity.host)));
+            let mut l = vec![Line::from(Span::styled(
+                state.titles[*step].clone(),
+                theme::title(),
+            ))];
+            l.push(Line::raw(format!(
+                "as {}@{}",
+                state.identity.person, state.identity.host
+            )));
             if let Action::Gate(g) = &s.action {
                 let roles: Vec<Span> = g
                     .roles
@@ -62,22 +96,43 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
                     .enumerate()
                     .map(|(k, (r, n))| {
                         let text = format!(" {r} ×{n} ");
-                        if k == *role { Span::styled(text, theme::key()) } else { Span::raw(text) }
+                        if k == *role {
+                            Span::styled(text, theme::key())
+                        } else {
+                            Span::raw(text)
+                        }
                     })
                     .collect();
                 let mut line = vec![Span::styled("Role:", theme::title())];
                 line.extend(roles);
                 l.push(Line::from(line));
             }
-            let label = if *decision == Decision::Reject { "Reason (required)" } else { "Comment" };
+            let label = if *decision == Decision::Reject {
+                "Reason (required)"
+            } else {
+                "Comment"
+            };
             l.push(field(label, comment));
-            l.push(Line::styled(format!("approves {}… (runbook + environment + inputs)", &state.approval_hash[..12]), theme::dim()));
+            l.push(Line::styled(
+                format!(
+                    "approves {}… (runbook + environment + inputs)",
+                    &state.approval_hash[..12]
+                ),
+                theme::dim(),
+            ));
             if let Some(e) = error {
                 l.push(Line::raw(""));
-                l.push(Line::styled(format!("✘ {e}"), Style::default().fg(Color::Red)));
+                l.push(Line::styled(
+                    format!("✘ {e}"),
+                    Style::default().fg(Color::Red),
+                ));
             }
             l.push(Line::raw(""));
-            let verb = if *decision == Decision::Reject { "reject" } else { "sign off" };
+            let verb = if *decision == Decision::Reject {
+                "reject"
+            } else {
+                "sign off"
+            };
             let many_roles = matches!(&s.action, Action::Gate(g) if g.roles.len() > 1);
             let hint = match (error.is_some(), many_roles) {
                 (true, _) => "Esc close".to_string(),
@@ -85,41 +140,70 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
                 (false, false) => format!("Enter {verb} · Esc cancel"),
             };
             l.push(Line::styled(hint, theme::dim()));
-            let t = if *decision == Decision::Reject { " Reject gate " } else { " Sign off " };
+            let t = if *decision == Decision::Reject {
+                " Reject gate "
+            } else {
+                " Sign off "
+            };
             (t.into(), l)
         }
-        Dialog::Confirm { message, expect, typed, .. } => {
+        Dialog::Confirm {
+            message,
+            expect,
+            typed,
+            ..
+        } => {
             let mut l = vec![Line::raw(message.clone()), Line::raw("")];
             match expect {
                 Some(name) => {
-                    l.push(Line::raw(format!("Type the environment name ({name}) to confirm:")));
+                    l.push(Line::raw(format!(
+                        "Type the environment name ({name}) to confirm:"
+                    )));
                     l.push(field(">", typed));
                     l.push(Line::styled("Enter confirm · Esc cancel", theme::dim()));
                 }
-                None => l.push(Line::styled("y / Enter confirm · n / Esc cancel", theme::dim())),
+                None => l.push(Line::styled(
+                    "y / Enter confirm · n / Esc cancel",
+                    theme::dim(),
+                )),
             }
             (" Confirm ".into(), l)
         }
-        Dialog::Interrupted { step, choices, selected } => {
-
+        Dialog::Interrupted {
+            step,
+            choices,
+            selected,
+        } => {
             let mut l = vec![
-                Line::from(Span::styled(format!("{} was interrupted", state.titles[*step]), theme::title())),
+                Line::from(Span::styled(
+                    format!("{} was interrupted", state.titles[*step]),
+                    theme::title(),
+                )),
                 Line::raw("flightdeck stopped while this step ran; it is never re-run silently."),
                 Line::raw(""),
             ];
             for (k, c) in choices.iter().enumerate() {
                 let text = format!(" {} ", c.as_str());
-                l.push(if k == *selected { Line::styled(format!("›{text}"), theme::key()) } else { Line::raw(format!(" {text}")) });
+                l.push(if k == *selected {
+                    Line::styled(format!("›{text}"), theme::key())
+                } else {
+                    Line::raw(format!(" {text}"))
+                });
             }
             l.push(Line::raw(""));
-            l.push(Line::styled("↑/↓ choose · Enter confirm (journaled) · Esc decide later", theme::dim()));
+            l.push(Line::styled(
+                "↑/↓ choose · Enter confirm (journaled) · Esc decide later",
+                theme::dim(),
+            ));
             (" Interrupted step ".into(), l)
         }
     };
     let rect = centered(area, 72, lines.len() as u16 + 4);
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(Span::styled(title, theme::title()))),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(Span::styled(title, theme::title()))),
         rect,
     );
 }

@@ -15,7 +15,14 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let done = r
         .steps
         .iter()
-        .filter(|s| s.finished_at.is_some() && matches!(s.status, crate::runbook::progress::StepStatus::Succeeded | crate::runbook::progress::StepStatus::Skipped { .. }))
+        .filter(|s| {
+            s.finished_at.is_some()
+                && matches!(
+                    s.status,
+                    crate::runbook::progress::StepStatus::Succeeded
+                        | crate::runbook::progress::StepStatus::Skipped { .. }
+                )
+        })
         .count();
     let line1 = Line::from(vec![
         Span::styled(" flightdeck ", theme::key()),
@@ -26,9 +33,16 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         Span::raw(" · release "),
         Span::raw(r.id.clone()),
         Span::raw(" · "),
-        Span::styled(r.status.as_str().to_uppercase(), theme::release_style(r.status)),
         Span::styled(
-            format!("  {done}/{} steps · {}", r.steps.len(), format_duration(std::time::Duration::from_millis(elapsed.max(0) as u64))),
+            r.status.as_str().to_uppercase(),
+            theme::release_style(r.status),
+        ),
+        Span::styled(
+            format!(
+                "  {done}/{} steps · {}",
+                r.steps.len(),
+                format_duration(std::time::Duration::from_millis(elapsed.max(0) as u64))
+            ),
             theme::dim(),
         ),
     ]);
@@ -36,19 +50,32 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         .inputs
         .iter()
         .map(|(k, v)| {
-            let secret = state.runbook.inputs.iter().any(|i| &i.name == k && i.secret);
+            let secret = state
+                .runbook
+                .inputs
+                .iter()
+                .any(|i| &i.name == k && i.secret);
             format!("{k}={}", if secret { "••••••" } else { v })
         })
         .collect();
     let mut spans = vec![Span::styled(
-        format!(" started by {} · you are {}@{}", r.initiator, state.identity.person, state.identity.host),
+        format!(
+            " started by {} · you are {}@{}",
+            r.initiator, state.identity.person, state.identity.host
+        ),
         theme::dim(),
     )];
     if !inputs.is_empty() {
-        spans.push(Span::styled(format!(" · {}", inputs.join(" ")), theme::dim()));
+        spans.push(Span::styled(
+            format!(" · {}", inputs.join(" ")),
+            theme::dim(),
+        ));
     }
     if state.auto {
-        spans.push(Span::styled("  ⏵ running to next gate", ratatui::style::Style::default().fg(ratatui::style::Color::Cyan)));
+        spans.push(Span::styled(
+            "  ⏵ running to next gate",
+            ratatui::style::Style::default().fg(ratatui::style::Color::Cyan),
+        ));
     }
     frame.render_widget(Paragraph::new(vec![line1, Line::from(spans)]), area);
 }

@@ -16,12 +16,12 @@ pub fn keys_now(state: &AppState) -> Vec<Action> {
         match (status, &step.action) {
             (StepStatus::Pending, StepAction::Manual(_)) if current => keys.push(Action::Tick),
             (StepStatus::Waiting, StepAction::Manual(_)) => keys.push(Action::Tick),
-            (StepStatus::Pending | StepStatus::Waiting, StepAction::Gate(_)) if current => {
-                // The initiator cannot sign; do not offer it.
-                if state.identity.person != state.release.initiator {
-                    keys.push(Action::SignOff);
-                    keys.push(Action::Reject);
-                }
+            // The initiator cannot sign; they are not offered it.
+            (StepStatus::Pending | StepStatus::Waiting, StepAction::Gate(_))
+                if current && state.identity.person != state.release.initiator =>
+            {
+                keys.push(Action::SignOff);
+                keys.push(Action::Reject);
             }
             (StepStatus::Pending, _) if current => keys.push(Action::Run),
             (StepStatus::Running { .. }, _) => keys.push(Action::Cancel),
@@ -29,7 +29,10 @@ pub fn keys_now(state: &AppState) -> Vec<Action> {
             (StepStatus::Interrupted, _) => keys.push(Action::Retry),
             _ => {}
         }
-        if current && !matches!(step.action, StepAction::Gate(_)) && !matches!(status, StepStatus::Running { .. }) {
+        if current
+            && !matches!(step.action, StepAction::Gate(_))
+            && !matches!(status, StepStatus::Running { .. })
+        {
             keys.push(Action::Skip);
         }
         if !state.auto && state.release.current(&state.runbook).is_some() {

@@ -19,7 +19,11 @@ pub use keys::keys_now;
 
 pub fn render(state: &AppState, frame: &mut Frame) {
     let area = frame.area();
-    let logs_height = if state.show_logs { Constraint::Length(10) } else { Constraint::Length(0) };
+    let logs_height = if state.show_logs {
+        Constraint::Length(10)
+    } else {
+        Constraint::Length(0)
+    };
     let [head, main, logs, status] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(5),
@@ -29,7 +33,8 @@ pub fn render(state: &AppState, frame: &mut Frame) {
     .areas(area);
     header::render(state, frame, head);
     let left_width = (area.width * 2 / 5).clamp(30, 64);
-    let [left, right] = Layout::horizontal([Constraint::Length(left_width), Constraint::Min(20)]).areas(main);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(left_width), Constraint::Min(20)]).areas(main);
     checklist::render(state, frame, left);
     output::render(state, frame, right);
     if state.show_logs {

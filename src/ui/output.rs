@@ -19,10 +19,16 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let run = &state.release.steps[i];
     let mut detail: Vec<Line> = Vec::new();
     detail.push(Line::from(vec![
-        Span::styled(theme::status_icon(&run.status), theme::status_style(&run.status)),
+        Span::styled(
+            theme::status_icon(&run.status),
+            theme::status_style(&run.status),
+        ),
         Span::raw(" "),
         Span::styled(state.titles[i].clone(), theme::title()),
-        Span::styled(format!("  [{}] {}", step.id, step.action.kind_name()), theme::dim()),
+        Span::styled(
+            format!("  [{}] {}", step.id, step.action.kind_name()),
+            theme::dim(),
+        ),
     ]));
     let mut status = run.status.as_str().to_string();
     if run.attempts > 0 {
@@ -31,27 +37,44 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             status.push_str(&format!(" of {}", step.retries + 1));
         }
     }
-    if let (Some(code), false) = (run.exit_code, matches!(run.status, StepStatus::Failed { .. })) {
+    if let (Some(code), false) = (
+        run.exit_code,
+        matches!(run.status, StepStatus::Failed { .. }),
+    ) {
         status.push_str(&format!(" · exit {code}"));
     }
     match &run.status {
         StepStatus::Failed { reason } => status.push_str(&format!(" · {reason}")),
         StepStatus::Skipped { reason } => status.push_str(&format!(" · {reason}")),
-        StepStatus::Interrupted => status.push_str(" · flightdeck stopped while it ran: choose what to do"),
+        StepStatus::Interrupted => {
+            status.push_str(" · flightdeck stopped while it ran: choose what to do")
+        }
         _ => {}
     }
-    detail.push(Line::from(Span::styled(status, theme::status_style(&run.status))));
+    detail.push(Line::from(Span::styled(
+        status,
+        theme::status_style(&run.status),
+    )));
     if !step.description.is_empty() {
-        detail.push(Line::from(Span::styled(step.description.clone(), theme::dim())));
+        detail.push(Line::from(Span::styled(
+            step.description.clone(),
+            theme::dim(),
+        )));
     }
     describe(state, i, &mut detail);
     // Lines wrap: count the rows they take at this width.
     let width = area.width.saturating_sub(2).max(1) as usize;
-    let rows: usize = detail.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
+    let rows: usize = detail
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(width))
+        .sum();
     let detail_height = (rows as u16 + 2).min(area.height / 2).max(4);
-    let [top, bottom] = Layout::vertical([Constraint::Length(detail_height), Constraint::Min(3)]).areas(area);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(detail_height), Constraint::Min(3)]).areas(area);
     frame.render_widget(
-        Paragraph::new(detail).wrap(Wrap { trim: false }).block(Block::bordered().title(Span::styled(" Step ", theme::title()))),
+        Paragraph::new(detail)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(Span::styled(" Step ", theme::title()))),
         top,
     );
     render_output(state, i, frame, bottom);
@@ -64,24 +87,42 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
             // Inputs filled in; ${env.*} stays as written (it may be secret).
             let shown = match &c.program {
                 Program::Shell(s) => state.render_text(s.trim_end()),
-                Program::Argv(a) => a.iter().map(|x| state.render_text(x)).collect::<Vec<_>>().join(" "),
+                Program::Argv(a) => a
+                    .iter()
+                    .map(|x| state.render_text(x))
+                    .collect::<Vec<_>>()
+                    .join(" "),
             };
             for (k, line) in shown.lines().enumerate() {
                 let prompt = if k == 0 { "$ " } else { "  " };
-                out.push(Line::from(vec![Span::styled(prompt, theme::dim()), Span::raw(line.to_string())]));
+                out.push(Line::from(vec![
+                    Span::styled(prompt, theme::dim()),
+                    Span::raw(line.to_string()),
+                ]));
             }
             if c.background {
-                out.push(Line::from(Span::styled("runs in the background until flightdeck exits", theme::dim())));
+                out.push(Line::from(Span::styled(
+                    "runs in the background until flightdeck exits",
+                    theme::dim(),
+                )));
             }
         }
         Action::Check(CheckSpec::Env { vars }) => {
             out.push(Line::from(format!("variables: {}", vars.join(", "))));
         }
-        Action::Check(CheckSpec::Tcp(t)) => out.push(Line::from(format!("connect to {}", t.address))),
+        Action::Check(CheckSpec::Tcp(t)) => {
+            out.push(Line::from(format!("connect to {}", t.address)))
+        }
         Action::Check(CheckSpec::Http(h)) => {
-            out.push(Line::from(format!("{} {} → expect {}", h.method, h.url, h.expect_status)));
+            out.push(Line::from(format!(
+                "{} {} → expect {}",
+                h.method, h.url, h.expect_status
+            )));
             for (path, v) in &h.expect_json {
-                out.push(Line::from(Span::styled(format!("  {path} = {v}"), theme::dim())));
+                out.push(Line::from(Span::styled(
+                    format!("  {path} = {v}"),
+                    theme::dim(),
+                )));
             }
         }
         Action::Manual(m) => {
@@ -94,8 +135,17 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
             let tally = gates::tally(spec, &signoffs, &state.approval_hash);
             for r in &tally.roles {
                 let mark = if r.missing() == 0 { "✔" } else { "…" };
-                let who = if r.signed.is_empty() { "nobody yet".to_string() } else { r.signed.join(", ") };
-                out.push(Line::from(format!("{mark} {}: {}/{} ({who})", r.role, r.signed.len(), r.needed)));
+                let who = if r.signed.is_empty() {
+                    "nobody yet".to_string()
+                } else {
+                    r.signed.join(", ")
+                };
+                out.push(Line::from(format!(
+                    "{mark} {}: {}/{} ({who})",
+                    r.role,
+                    r.signed.len(),
+                    r.needed
+                )));
             }
             if let Some(rej) = &tally.rejection {
                 out.push(Line::from(Span::styled(
@@ -105,27 +155,48 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
             }
             if !tally.stale.is_empty() {
                 out.push(Line::from(Span::styled(
-                    format!("{} earlier sign-off(s) no longer count: the runbook or inputs changed", tally.stale.len()),
+                    format!(
+                        "{} earlier sign-off(s) no longer count: the runbook or inputs changed",
+                        tally.stale.len()
+                    ),
                     Style::default().fg(Color::Yellow),
                 )));
             }
             out.push(Line::from(Span::styled(
-                format!("approves {}… (runbook + environment + inputs)", &state.approval_hash[..12]),
+                format!(
+                    "approves {}… (runbook + environment + inputs)",
+                    &state.approval_hash[..12]
+                ),
                 theme::dim(),
             )));
-            if state.identity.person == state.release.initiator && state.release.steps[i].status == StepStatus::Waiting {
-                let role = if spec.roles.len() == 1 { spec.roles[0].0.as_str() } else { "ROLE" };
+            if state.identity.person == state.release.initiator
+                && state.release.steps[i].status == StepStatus::Waiting
+            {
+                let role = if spec.roles.len() == 1 {
+                    spec.roles[0].0.as_str()
+                } else {
+                    "ROLE"
+                };
                 let warn = Style::default().fg(Color::Yellow);
-                out.push(Line::from(Span::styled("you started this release; another person signs off, e.g.:", warn)));
                 out.push(Line::from(Span::styled(
-                    format!("flightdeck approve {} --gate {} --role {role}", state.release.id, step.id),
+                    "you started this release; another person signs off, e.g.:",
+                    warn,
+                )));
+                out.push(Line::from(Span::styled(
+                    format!(
+                        "flightdeck approve {} --gate {} --role {role}",
+                        state.release.id, step.id
+                    ),
                     warn,
                 )));
             }
         }
     }
     if let Some(t) = step.timeout {
-        out.push(Line::from(Span::styled(format!("timeout {}", crate::runbook::duration::format_duration(t)), theme::dim())));
+        out.push(Line::from(Span::styled(
+            format!("timeout {}", crate::runbook::duration::format_duration(t)),
+            theme::dim(),
+        )));
     }
 }
 

@@ -17,13 +17,19 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
                 Level::Warn => Color::Yellow,
                 Level::Error => Color::Red,
             };
-            Line::from(Span::styled(format!(" {}", n.text), Style::default().fg(color)))
+            Line::from(Span::styled(
+                format!(" {}", n.text),
+                Style::default().fg(color),
+            ))
         }
         None => Line::from(Span::styled(format!(" {}", situation(state)), theme::dim())),
     };
     let mut spans = vec![Span::raw(" ")];
     for action in keys_now(state) {
-        spans.push(Span::styled(format!(" {} ", state.keymap.key_for(action)), theme::key()));
+        spans.push(Span::styled(
+            format!(" {} ", state.keymap.key_for(action)),
+            theme::key(),
+        ));
         spans.push(Span::raw(format!(" {}  ", action.label())));
     }
     frame.render_widget(Paragraph::new(vec![notice, Line::from(spans)]), area);
@@ -36,14 +42,22 @@ fn situation(state: &AppState) -> String {
     if r.status.is_final() {
         return format!("release {}", r.status.as_str());
     }
-    if let Some(i) = r.steps.iter().position(|s| matches!(s.status, StepStatus::Running { .. })) {
+    if let Some(i) = r
+        .steps
+        .iter()
+        .position(|s| matches!(s.status, StepStatus::Running { .. }))
+    {
         return format!("running {}…", state.titles[i]);
     }
     match r.current(&state.runbook) {
         Some(i) => match &r.steps[i].status {
             StepStatus::Waiting => format!("waiting for a person: {}", state.titles[i]),
-            StepStatus::Failed { .. } => format!("{} failed: retry, skip or abort", state.titles[i]),
-            StepStatus::Interrupted => format!("{} was interrupted: choose what to do", state.titles[i]),
+            StepStatus::Failed { .. } => {
+                format!("{} failed: retry, skip or abort", state.titles[i])
+            }
+            StepStatus::Interrupted => {
+                format!("{} was interrupted: choose what to do", state.titles[i])
+            }
             _ => format!("next: {}", state.titles[i]),
         },
         None => "every step is settled".into(),

@@ -19,12 +19,18 @@ pub fn status_icon(s: &StepStatus) -> &'static str {
 pub fn status_style(s: &StepStatus) -> Style {
     match s {
         StepStatus::Pending => Style::default().fg(Color::Gray),
-        StepStatus::Running { .. } => Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD),
-        StepStatus::Waiting => Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        StepStatus::Running { .. } => Style::default()
+            .fg(Color::Cyan)
+            .add_modifier(Modifier::BOLD),
+        StepStatus::Waiting => Style::default()
+            .fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD),
         StepStatus::Succeeded => Style::default().fg(Color::Green),
         StepStatus::Failed { .. } => Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
         StepStatus::Skipped { .. } => Style::default().fg(Color::DarkGray),
-        StepStatus::Interrupted => Style::default().fg(Color::Magenta).add_modifier(Modifier::BOLD),
+        StepStatus::Interrupted => Style::default()
+            .fg(Color::Magenta)
+            .add_modifier(Modifier::BOLD),
     }
 }
 
@@ -50,5 +56,7 @@ pub fn title() -> Style {
 }
 
 pub fn selected() -> Style {
-    Style::default().bg(Color::Rgb(40, 44, 52)).add_modifier(Modifier::BOLD)
+    Style::default()
+        .bg(Color::Rgb(40, 44, 52))
+        .add_modifier(Modifier::BOLD)
 }

@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use flightdeck::app::command::{Command, ResolvedAction};
+use flightdeck::app::command::Command;
 use flightdeck::app::msg::{BackendEvent, Stream};
 use flightdeck::backend::process::{CancelSignal, MAX_LINE_BYTES, Ran, cancel_pair, run_command};
 use flightdeck::backend::runner;
+use flightdeck::runbook::Action;
 use flightdeck::runbook::progress::Outcome;
 use flightdeck::runbook::{CommandSpec, Program};
 use tokio::sync::mpsc;
@@ -291,7 +292,7 @@ fn run_step(step: usize, spec: CommandSpec, timeout: Option<Duration>) -> Comman
     Command::RunStep {
         step,
         attempt: 1,
-        action: ResolvedAction::Command(spec),
+        action: Action::Command(spec),
         timeout,
         env: BTreeMap::new(),
     }

@@ -4,12 +4,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use flightdeck::app::command::{Command, JournalEntry, ResolvedAction};
+use flightdeck::app::command::{Command, JournalEntry};
 use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::{BackendEvent, Msg, Stream};
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Dialog, Identity, ResumeChoice};
 use flightdeck::app::update::{on_resume, update};
+use flightdeck::runbook::Action;
 use flightdeck::runbook::gates::{Decision, Signoff};
 use flightdeck::runbook::progress::{Outcome, Release, ReleaseStatus, StepStatus};
 
@@ -145,7 +146,7 @@ fn run_journals_the_intent_before_the_step_starts() {
             [Command::RunStep {
                 step: 0,
                 attempt: 1,
-                action: ResolvedAction::Check(_),
+                action: Action::Check(_),
                 ..
             }]
         ),
@@ -179,7 +180,7 @@ fn templates_are_resolved_for_the_backend() {
     let c = update(&mut s, code(KeyCode::Enter));
     let c = ack(&mut s, &c);
     let Command::RunStep {
-        action: ResolvedAction::Command(cmd),
+        action: Action::Command(cmd),
         env,
         ..
     } = &c[0]

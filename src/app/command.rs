@@ -3,16 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::runbook::Action;
 use crate::runbook::gates::Signoff;
 use crate::runbook::progress::Release;
-use crate::runbook::{CheckSpec, CommandSpec};
-
-/// An action with every `${...}` already replaced.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ResolvedAction {
-    Command(CommandSpec),
-    Check(CheckSpec),
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -22,7 +15,8 @@ pub enum Command {
     RunStep {
         step: usize,
         attempt: u32,
-        action: ResolvedAction,
+        /// The step's action with every `${...}` already replaced.
+        action: Action,
         timeout: Option<Duration>,
         /// Extra environment for commands (the environment's `vars`).
         env: BTreeMap<String, String>,

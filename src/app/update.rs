@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
-use super::command::{Command, JournalEntry, ResolvedAction};
+use super::command::{Command, JournalEntry};
 use super::msg::{BackendEvent, Msg, Stream};
 use super::state::*;
 use crate::runbook::Action as StepAction;
@@ -490,7 +490,10 @@ fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec<Command>) 
             }
         }
         StepAction::Gate(_) => gate_changed(state, i, out),
-        StepAction::Command(_) | StepAction::Check(_) => match resolve(state, &step.action) {
+        StepAction::Command(_)
+        | StepAction::Check(_)
+        | StepAction::Data(_)
+        | StepAction::Kube(_) => match resolve(state, &step.action) {
             Ok(action) => {
                 let env = state.env_vars.clone();
                 out.push(Command::RunStep {
@@ -533,12 +536,8 @@ fn waiting(state: &mut AppState, i: usize, why: &str) {
 }
 
 /// Resolve `${...}` in a command or check.
-pub fn resolve(state: &AppState, action: &StepAction) -> Result<ResolvedAction, String> {
-    match action.render(&scope(state))? {
-        StepAction::Command(c) => Ok(ResolvedAction::Command(c)),
-        StepAction::Check(c) => Ok(ResolvedAction::Check(c)),
-        _ => Err("this step does not run by itself".into()),
-    }
+pub fn resolve(state: &AppState, action: &StepAction) -> Result<StepAction, String> {
+    action.render(&scope(state))
 }
 
 fn scope(state: &AppState) -> Scope {

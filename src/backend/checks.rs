@@ -68,6 +68,8 @@ impl Checker {
                     Ok(client) => check_http(client, http, timeout, &mut sink).await,
                     Err(e) => failure(format!("no HTTP client: {e}")),
                 },
+                CheckSpec::Data(d) => match *d {},
+                CheckSpec::Kube(k) => match *k {},
             }
         };
         tokio::select! {

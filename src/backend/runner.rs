@@ -12,8 +12,9 @@ use tokio::time::MissedTickBehavior;
 
 use super::checks::Checker;
 use super::process::{Background, CancelHandle, CancelSignal, cancel_pair, cut_line, run_command};
-use crate::app::command::{Command, ResolvedAction};
+use crate::app::command::Command;
 use crate::app::msg::{BackendEvent, Stream};
+use crate::runbook::Action;
 use crate::runbook::progress::Outcome;
 
 /// Output is sent at most this often per step, so a flood cannot swamp the UI.
@@ -111,7 +112,7 @@ async fn join_next(tasks: &mut JoinSet<()>) -> Option<(tokio::task::Id, bool)> {
 struct Job {
     step: usize,
     attempt: u32,
-    action: ResolvedAction,
+    action: Action,
     timeout: Option<Duration>,
     env: BTreeMap<String, String>,
 }
@@ -134,11 +135,20 @@ async fn run_step(
     let flusher = tokio::spawn(flush_every(batch.clone(), step, tx.clone()));
     let sink = |stream, line| lock(&batch).push(stream, line);
     let (outcome, background) = match &action {
-        ResolvedAction::Command(spec) => {
+        Action::Command(spec) => {
             let ran = run_command(spec, &env, timeout, cancel, sink).await;
             (ran.outcome, ran.background)
         }
-        ResolvedAction::Check(spec) => (checker.run(spec, &env, timeout, cancel, sink).await, None),
+        Action::Check(spec) => (checker.run(spec, &env, timeout, cancel, sink).await, None),
+        Action::Data(d) => match *d {},
+        Action::Kube(k) => match *k {},
+        Action::Manual(_) | Action::Gate(_) => (
+            Outcome::Failure {
+                reason: "a person settles this step; nothing runs it".into(),
+                exit_code: None,
+            },
+            None,
+        ),
     };
     // Stop the flusher before the last batch, so batches stay in order.
     flusher.abort();

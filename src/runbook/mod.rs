@@ -1,12 +1,16 @@
 //! The runbook domain: model, loading and validation, the release state
 //! machine and gate rules. Pure: no tokio, ratatui, kube or sqlx here.
 
+pub mod data;
 pub mod duration;
 pub mod gates;
 pub mod inputs;
 pub mod interpolate;
+pub mod kube;
 pub mod model;
 mod parse;
+mod parse_data;
+mod parse_kube;
 pub mod progress;
 pub mod template;
 mod validate;

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::data::{DataAction, DataCheck};
+use super::kube::{KubeAction, KubeCheck};
 use super::yaml::Pos;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +78,8 @@ pub enum Action {
     Command(CommandSpec),
     Check(CheckSpec),
     Gate(GateSpec),
+    Data(DataAction),
+    Kube(KubeAction),
 }
 
 impl Action {
@@ -85,6 +89,8 @@ impl Action {
             Action::Command(_) => "command",
             Action::Check(c) => c.kind_name(),
             Action::Gate(_) => "gate",
+            Action::Data(d) => d.kind_name(),
+            Action::Kube(k) => k.kind_name(),
         }
     }
 
@@ -125,6 +131,8 @@ pub enum CheckSpec {
     Env { vars: Vec<String> },
     Tcp(TcpCheck),
     Http(HttpCheck),
+    Data(DataCheck),
+    Kube(KubeCheck),
 }
 
 impl CheckSpec {
@@ -133,6 +141,8 @@ impl CheckSpec {
             CheckSpec::Env { .. } => "check env",
             CheckSpec::Tcp(_) => "check tcp",
             CheckSpec::Http(_) => "check http",
+            CheckSpec::Data(d) => d.kind_name(),
+            CheckSpec::Kube(k) => k.kind_name(),
         }
     }
 }

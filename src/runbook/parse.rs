@@ -36,7 +36,7 @@ impl Ctx {
 }
 
 /// A mapping being read field by field; unknown fields are reported on `finish`.
-struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     path: String,
     pos: Pos,
     entries: Vec<(&'a Key, &'a Node)>,
@@ -44,7 +44,7 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    fn new(ctx: &mut Ctx, node: &'a Node, path: &str) -> Option<Self> {
+    pub(crate) fn new(ctx: &mut Ctx, node: &'a Node, path: &str) -> Option<Self> {
         match &node.value {
             Value::Map(entries) => Some(Fields {
                 path: path.to_string(),
@@ -69,7 +69,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn field(&self, name: &str) -> String {
+    pub(crate) fn field(&self, name: &str) -> String {
         if self.path.is_empty() {
             name.to_string()
         } else {
@@ -77,22 +77,22 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn get(&mut self, name: &'static str) -> Option<&'a Node> {
+    pub(crate) fn get(&mut self, name: &'static str) -> Option<&'a Node> {
         let found = self.entries.iter().find(|(k, _)| k.name == name)?;
         self.used.insert(name);
         Some(found.1)
     }
 
-    fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         self.entries.iter().any(|(k, _)| k.name == name)
     }
 
-    fn string(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<String> {
+    pub(crate) fn string(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<String> {
         let node = self.get(name)?;
         as_string(ctx, node, &self.field(name))
     }
 
-    fn required_string(&mut self, ctx: &mut Ctx, name: &'static str) -> String {
+    pub(crate) fn required_string(&mut self, ctx: &mut Ctx, name: &'static str) -> String {
         if !self.has(name) {
             ctx.err(self.pos, &self.field(name), "is required");
             return String::new();
@@ -100,7 +100,7 @@ impl<'a> Fields<'a> {
         self.string(ctx, name).unwrap_or_default()
     }
 
-    fn bool(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<bool> {
+    pub(crate) fn bool(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<bool> {
         let node = self.get(name)?;
         match node.value {
             Value::Bool(b) => Some(b),
@@ -115,7 +115,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn uint(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<u32> {
+    pub(crate) fn uint(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<u32> {
         let node = self.get(name)?;
         match node.value {
             Value::Int(i) if (0..=u32::MAX as i64).contains(&i) => Some(i as u32),
@@ -130,7 +130,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn duration(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<Duration> {
+    pub(crate) fn duration(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<Duration> {
         let node = self.get(name)?;
         let field = self.field(name);
         match &node.value {
@@ -156,7 +156,11 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn string_map(&mut self, ctx: &mut Ctx, name: &'static str) -> BTreeMap<String, String> {
+    pub(crate) fn string_map(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &'static str,
+    ) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         let Some(node) = self.get(name) else {
             return out;
@@ -181,14 +185,14 @@ impl<'a> Fields<'a> {
         out
     }
 
-    fn string_list(&mut self, ctx: &mut Ctx, name: &'static str) -> Vec<String> {
+    pub(crate) fn string_list(&mut self, ctx: &mut Ctx, name: &'static str) -> Vec<String> {
         let Some(node) = self.get(name) else {
             return Vec::new();
         };
         string_list(ctx, node, &self.field(name))
     }
 
-    fn finish(self, ctx: &mut Ctx) {
+    pub(crate) fn finish(self, ctx: &mut Ctx) {
         for (k, _) in &self.entries {
             if !self.used.contains(k.name.as_str()) {
                 ctx.err(k.pos, &self.field(&k.name), "unknown field");
@@ -197,7 +201,7 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn as_string(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
+pub(crate) fn as_string(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
     match &node.value {
         Value::Str(s) => Some(s.clone()),
         other => {
@@ -212,7 +216,7 @@ fn as_string(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
 }
 
 /// Values in env maps may be written unquoted (`PORT: 8080`).
-fn scalar_string(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
+pub(crate) fn scalar_string(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
     match &node.value {
         Value::Str(s) => Some(s.clone()),
         Value::Int(i) => Some(i.to_string()),
@@ -229,7 +233,7 @@ fn scalar_string(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
     }
 }
 
-fn string_list(ctx: &mut Ctx, node: &Node, field: &str) -> Vec<String> {
+pub(crate) fn string_list(ctx: &mut Ctx, node: &Node, field: &str) -> Vec<String> {
     match &node.value {
         Value::Seq(items) => items
             .iter()
@@ -247,7 +251,7 @@ fn string_list(ctx: &mut Ctx, node: &Node, field: &str) -> Vec<String> {
     }
 }
 
-fn list<'a>(ctx: &mut Ctx, node: &'a Node, field: &str) -> &'a [Node] {
+pub(crate) fn list<'a>(ctx: &mut Ctx, node: &'a Node, field: &str) -> &'a [Node] {
     match &node.value {
         Value::Seq(items) => items,
         Value::Null => &[],
@@ -432,7 +436,14 @@ fn stage(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Stage> {
     Some(Stage { id, title, steps })
 }
 
-const ACTION_KEYS: [&str; 4] = ["manual", "command", "check", "gate"];
+const CORE_KEYS: [&str; 4] = ["manual", "command", "check", "gate"];
+
+fn action_keys() -> impl Iterator<Item = &'static str> {
+    CORE_KEYS
+        .into_iter()
+        .chain(super::parse_data::KEYS.iter().copied())
+        .chain(super::parse_kube::KEYS.iter().copied())
+}
 
 fn step(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Step> {
     let mut f = Fields::new(ctx, node, path)?;
@@ -479,13 +490,16 @@ fn step(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Step> {
 
 /// Exactly one of the action keys names what the step does.
 fn action(ctx: &mut Ctx, f: &mut Fields<'_>, pos: Pos) -> Option<Action> {
-    let present: Vec<&str> = ACTION_KEYS.iter().copied().filter(|k| f.has(k)).collect();
+    let present: Vec<&'static str> = action_keys().filter(|k| f.has(k)).collect();
     match present.len() {
         0 => {
             ctx.err(
                 pos,
                 &f.field("kind"),
-                "missing: give one of manual, command, check, gate",
+                format!(
+                    "missing: give one of {}",
+                    action_keys().collect::<Vec<_>>().join(", ")
+                ),
             );
             return None;
         }
@@ -502,18 +516,19 @@ fn action(ctx: &mut Ctx, f: &mut Fields<'_>, pos: Pos) -> Option<Action> {
         }
     }
     let key = present[0];
-    let node = match key {
-        "manual" => f.get("manual"),
-        "command" => f.get("command"),
-        "check" => f.get("check"),
-        _ => f.get("gate"),
-    }?;
+    // Mark the others used too: they were reported above.
+    for k in &present {
+        f.get(k);
+    }
+    let node = f.get(key)?;
     let path = f.field(key);
     match key {
         "manual" => manual(ctx, node, &path).map(Action::Manual),
         "command" => command(ctx, node, &path).map(Action::Command),
         "check" => check(ctx, node, &path).map(Action::Check),
-        _ => gate(ctx, node, &path).map(Action::Gate),
+        "gate" => gate(ctx, node, &path).map(Action::Gate),
+        k if super::parse_data::KEYS.contains(&k) => super::parse_data::action(ctx, k, node, &path),
+        k => super::parse_kube::action(ctx, k, node, &path),
     }
 }
 
@@ -585,24 +600,38 @@ fn command(ctx: &mut Ctx, node: &Node, path: &str) -> Option<CommandSpec> {
 
 fn check(ctx: &mut Ctx, node: &Node, path: &str) -> Option<CheckSpec> {
     let mut f = Fields::new(ctx, node, path)?;
-    let kinds: Vec<&str> = ["env", "tcp", "http"]
+    let kinds: Vec<&'static str> = ["env", "tcp", "http"]
         .into_iter()
+        .chain(super::parse_data::CHECK_KEYS.iter().copied())
+        .chain(super::parse_kube::CHECK_KEYS.iter().copied())
         .filter(|k| f.has(k))
         .collect();
+    for k in &kinds {
+        f.get(k);
+    }
     let spec = match kinds.as_slice() {
-        ["env"] => Some(CheckSpec::Env {
-            vars: f.string_list(ctx, "env"),
-        }),
-        ["tcp"] => {
-            let n = f.get("tcp")?;
-            tcp(ctx, n, &f.field("tcp")).map(CheckSpec::Tcp)
-        }
-        ["http"] => {
-            let n = f.get("http")?;
-            http(ctx, n, &f.field("http")).map(CheckSpec::Http)
+        [k] => {
+            let n = f.get(k)?;
+            let p = f.field(k);
+            match *k {
+                "env" => Some(CheckSpec::Env {
+                    vars: string_list(ctx, n, &p),
+                }),
+                "tcp" => tcp(ctx, n, &p).map(CheckSpec::Tcp),
+                "http" => http(ctx, n, &p).map(CheckSpec::Http),
+                k if super::parse_data::CHECK_KEYS.contains(&k) => {
+                    super::parse_data::check(ctx, k, n, &p)
+                }
+                k => super::parse_kube::check(ctx, k, n, &p),
+            }
         }
         [] => {
-            ctx.err(node.pos, path, "give one of env, tcp, http");
+            let all: Vec<&str> = ["env", "tcp", "http"]
+                .into_iter()
+                .chain(super::parse_data::CHECK_KEYS.iter().copied())
+                .chain(super::parse_kube::CHECK_KEYS.iter().copied())
+                .collect();
+            ctx.err(node.pos, path, format!("give one of {}", all.join(", ")));
             None
         }
         _ => {
@@ -611,13 +640,6 @@ fn check(ctx: &mut Ctx, node: &Node, path: &str) -> Option<CheckSpec> {
                 path,
                 format!("a check does one thing; found {}", kinds.join(" and ")),
             );
-            for k in kinds {
-                match k {
-                    "env" => f.get("env"),
-                    "tcp" => f.get("tcp"),
-                    _ => f.get("http"),
-                };
-            }
             None
         }
     };
@@ -712,7 +734,7 @@ fn http(ctx: &mut Ctx, node: &Node, path: &str) -> Option<HttpCheck> {
     Some(c)
 }
 
-fn to_json(v: &Value) -> serde_json::Value {
+pub(crate) fn to_json(v: &Value) -> serde_json::Value {
     match v {
         Value::Null => serde_json::Value::Null,
         Value::Bool(b) => (*b).into(),

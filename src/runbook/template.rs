@@ -59,6 +59,8 @@ impl Templated for Action {
             Action::Check(c) => c.visit(f),
             Action::Manual(m) => each(f, "manual.items", m.items.iter_mut()),
             Action::Gate(_) => {}
+            Action::Data(d) => match *d {},
+            Action::Kube(k) => match *k {},
         }
     }
 }
@@ -88,6 +90,8 @@ impl Templated for CheckSpec {
                     f("check.http.body", b);
                 }
             }
+            CheckSpec::Data(d) => match *d {},
+            CheckSpec::Kube(k) => match *k {},
         }
     }
 }

@@ -130,6 +130,10 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
                 out.push(Line::from(format!("☐ {}", state.render_text(item))));
             }
         }
+        Action::Check(CheckSpec::Data(d)) => match *d {},
+        Action::Check(CheckSpec::Kube(k)) => match *k {},
+        Action::Data(d) => match *d {},
+        Action::Kube(k) => match *k {},
         Action::Gate(spec) => {
             let signoffs = state.release.signoffs_for(&step.id);
             let tally = gates::tally(spec, &signoffs, &state.approval_hash);

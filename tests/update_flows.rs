@@ -618,3 +618,38 @@ fn help_lists_every_action_from_the_keymap() {
     update(&mut s, key('x'));
     assert_eq!(s.dialog, None);
 }
+
+#[test]
+fn an_inconclusive_result_pauses_and_never_passes() {
+    let mut s = state_with("staging", "alice", true, advance_to("health"));
+    let i = index(&s, "health");
+    let c = update(&mut s, Msg::Tick(2_000));
+    ack(&mut s, &c);
+    let c = update(
+        &mut s,
+        finished(
+            i,
+            1,
+            Outcome::Inconclusive {
+                reason: "query returned no data".into(),
+            },
+        ),
+    );
+    assert!(
+        matches!(&c[..], [Command::Journal { entry: JournalEntry::StepFinished { status, .. }, .. }] if status == "inconclusive"),
+        "{c:?}"
+    );
+    let c = ack(&mut s, &c);
+    assert!(matches!(
+        s.release.steps[i].status,
+        StepStatus::Inconclusive { .. }
+    ));
+    assert_eq!(
+        s.release.current(&s.runbook),
+        Some(i),
+        "it does not count as settled"
+    );
+    // Headless: stop and wait for a person, the release still running.
+    assert!(c.iter().any(|c| matches!(c, Command::Quit)), "{c:?}");
+    assert_eq!(s.release.status, ReleaseStatus::Running);
+}

@@ -104,7 +104,7 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
         Action::Retry => {
             let i = state.selected;
             match state.release.steps[i].status {
-                StepStatus::Failed { .. } => {
+                StepStatus::Failed { .. } | StepStatus::Inconclusive { .. } => {
                     state.auto = false;
                     request_run(state, i, out);
                 }
@@ -323,6 +323,7 @@ fn finish_step(state: &mut AppState, i: usize, outcome: Outcome, out: &mut Vec<C
     let (status, exit_code, detail) = match &outcome {
         Outcome::Success { exit_code, note } => ("succeeded", *exit_code, note.clone()),
         Outcome::Failure { reason, exit_code } => ("failed", *exit_code, Some(reason.clone())),
+        Outcome::Inconclusive { reason } => ("inconclusive", None, Some(reason.clone())),
     };
     record_end(state, i, attempt, status, exit_code, detail, out);
 }
@@ -399,9 +400,16 @@ fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Command>) {
             if step >= state.release.steps.len() || state.release.steps[step].attempts != attempt {
                 return; // a late report from an attempt that was already settled
             }
-            if let Outcome::Failure { reason, .. } = &outcome {
-                let reason = sanitize::mask(&sanitize::sanitize_line(reason), &state.secrets);
-                state.outputs[step].push(Stream::Info, format!("failed: {reason}"));
+            let said = match &outcome {
+                Outcome::Failure { reason, .. } => Some(format!("failed: {reason}")),
+                Outcome::Inconclusive { reason } => {
+                    Some(format!("inconclusive: {reason} (a person decides)"))
+                }
+                Outcome::Success { .. } => None,
+            };
+            if let Some(text) = said {
+                let text = sanitize::mask(&sanitize::sanitize_line(&text), &state.secrets);
+                state.outputs[step].push(Stream::Info, text);
             }
             finish_step(state, step, outcome, out);
         }
@@ -607,6 +615,16 @@ fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
             }
         }
         StepStatus::Succeeded | StepStatus::Skipped { .. } => advance(state, out),
+        StepStatus::Inconclusive { reason } => {
+            let why = format!(
+                "{} is inconclusive ({reason}): retry or skip with a reason",
+                state.step(i).id
+            );
+            state.auto = false;
+            state.notify(Level::Warn, why);
+            // Never a pass: headless runs stop here for a person (exit 3).
+            waiting(state, i, "an inconclusive result needs a person");
+        }
         _ => {}
     }
 }

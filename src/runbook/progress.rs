@@ -24,6 +24,11 @@ pub enum StepStatus {
     },
     /// Found started but not finished after a crash.
     Interrupted,
+    /// The step could not decide (a metric query errored or had no data):
+    /// it pauses for a person and never counts as a pass.
+    Inconclusive {
+        reason: String,
+    },
 }
 
 impl StepStatus {
@@ -36,6 +41,7 @@ impl StepStatus {
             StepStatus::Failed { .. } => "failed",
             StepStatus::Skipped { .. } => "skipped",
             StepStatus::Interrupted => "interrupted",
+            StepStatus::Inconclusive { .. } => "inconclusive",
         }
     }
 }
@@ -108,6 +114,8 @@ pub enum Outcome {
         reason: String,
         exit_code: Option<i32>,
     },
+    /// Neither pass nor fail: a person decides (retry or skip).
+    Inconclusive { reason: String },
 }
 
 /// A transition that the current state does not allow.
@@ -197,7 +205,10 @@ impl Release {
         let waits = rb.steps().nth(i).is_some_and(|s| s.action.needs_person());
         let run = &mut self.steps[i];
         match run.status {
-            StepStatus::Pending | StepStatus::Failed { .. } | StepStatus::Interrupted => {}
+            StepStatus::Pending
+            | StepStatus::Failed { .. }
+            | StepStatus::Interrupted
+            | StepStatus::Inconclusive { .. } => {}
             StepStatus::Running { .. } => return refuse("the step is already running"),
             StepStatus::Waiting => return refuse("the step is waiting for people"),
             _ => return refuse("the step is already settled"),
@@ -240,6 +251,7 @@ impl Release {
                 run.exit_code = exit_code;
                 run.status = StepStatus::Failed { reason };
             }
+            Outcome::Inconclusive { reason } => run.status = StepStatus::Inconclusive { reason },
         }
         self.settle(rb, now);
         Ok(())

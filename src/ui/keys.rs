@@ -25,7 +25,9 @@ pub fn keys_now(state: &AppState) -> Vec<Action> {
             }
             (StepStatus::Pending, _) if current => keys.push(Action::Run),
             (StepStatus::Running { .. }, _) => keys.push(Action::Cancel),
-            (StepStatus::Failed { .. }, _) if current => keys.push(Action::Retry),
+            (StepStatus::Failed { .. } | StepStatus::Inconclusive { .. }, _) if current => {
+                keys.push(Action::Retry)
+            }
             (StepStatus::Interrupted, _) => keys.push(Action::Retry),
             _ => {}
         }

@@ -46,6 +46,9 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     match &run.status {
         StepStatus::Failed { reason } => status.push_str(&format!(" · {reason}")),
         StepStatus::Skipped { reason } => status.push_str(&format!(" · {reason}")),
+        StepStatus::Inconclusive { reason } => status.push_str(&format!(
+            " · {reason} · never counts as a pass: retry or skip"
+        )),
         StepStatus::Interrupted => {
             status.push_str(" · flightdeck stopped while it ran: choose what to do")
         }

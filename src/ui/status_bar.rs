@@ -55,6 +55,9 @@ fn situation(state: &AppState) -> String {
             StepStatus::Failed { .. } => {
                 format!("{} failed: retry, skip or abort", state.titles[i])
             }
+            StepStatus::Inconclusive { .. } => {
+                format!("{} is inconclusive: retry or skip", state.titles[i])
+            }
             StepStatus::Interrupted => {
                 format!("{} was interrupted: choose what to do", state.titles[i])
             }

@@ -13,6 +13,7 @@ pub fn status_icon(s: &StepStatus) -> &'static str {
         StepStatus::Failed { .. } => "✘",
         StepStatus::Skipped { .. } => "↷",
         StepStatus::Interrupted => "⚠",
+        StepStatus::Inconclusive { .. } => "?",
     }
 }
 
@@ -30,6 +31,9 @@ pub fn status_style(s: &StepStatus) -> Style {
         StepStatus::Skipped { .. } => Style::default().fg(Color::DarkGray),
         StepStatus::Interrupted => Style::default()
             .fg(Color::Magenta)
+            .add_modifier(Modifier::BOLD),
+        StepStatus::Inconclusive { .. } => Style::default()
+            .fg(Color::Yellow)
             .add_modifier(Modifier::BOLD),
     }
 }

@@ -75,5 +75,6 @@ fn status(step: &Step, run: &StoredStepRun) -> StepStatus {
         RunState::Succeeded => StepStatus::Succeeded,
         RunState::Failed => StepStatus::Failed { reason: detail() },
         RunState::Skipped => StepStatus::Skipped { reason: detail() },
+        RunState::Inconclusive => StepStatus::Inconclusive { reason: detail() },
     }
 }

@@ -23,6 +23,8 @@ pub enum RunState {
     Succeeded,
     Failed,
     Skipped,
+    /// A check that could not decide (e.g. a metric query with no data).
+    Inconclusive,
 }
 
 impl RunState {
@@ -32,6 +34,7 @@ impl RunState {
             RunState::Succeeded => "succeeded",
             RunState::Failed => "failed",
             RunState::Skipped => "skipped",
+            RunState::Inconclusive => "inconclusive",
         }
     }
 
@@ -41,6 +44,7 @@ impl RunState {
             "succeeded" => RunState::Succeeded,
             "failed" => RunState::Failed,
             "skipped" => RunState::Skipped,
+            "inconclusive" => RunState::Inconclusive,
             _ => return None,
         })
     }

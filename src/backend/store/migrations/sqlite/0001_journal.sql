@@ -30,7 +30,7 @@ CREATE TABLE step_runs (
     started_at   BIGINT,
     finished_at  BIGINT,
     status       TEXT    NOT NULL
-        CHECK (status IN ('started', 'succeeded', 'failed', 'skipped')),
+        CHECK (status IN ('started', 'succeeded', 'failed', 'skipped', 'inconclusive')),
     exit_code    BIGINT,
     detail       TEXT,
     output       TEXT    NOT NULL DEFAULT '[]',

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # The whole test suite, as README.md gives it and .ci/run calls it.
-# Starts what the tests need on loopback (a throwaway PostgreSQL), runs
-# every test, and stops what it started.
+# Starts what the tests need on loopback (throwaway PostgreSQL, Redis, ...
+# and the Kubernetes control plane from ../shared/k8s), runs every test, and
+# stops what it started.
+#
+# Each tests/support/start-*.sh prints `export NAME=value` lines on stdout
+# and appends the command that stops it to the file in $FD_TEST_CLEANUP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -z "${FLIGHTDECK_TEST_DATABASE_URL:-}" ]; then
-    eval "$(bash tests/support/start-postgres.sh)"
-    pg_pid_file=$(ls -d "${TMPDIR:-/tmp}"/fdpg.*/data/postmaster.pid 2>/dev/null | tail -n 1 || true)
-    cleanup() {
-        if [ -n "$pg_pid_file" ] && [ -f "$pg_pid_file" ]; then
-            kill "$(head -n 1 "$pg_pid_file")" 2>/dev/null || true
-        fi
-    }
-    trap cleanup EXIT
-fi
-export FLIGHTDECK_TEST_DATABASE_URL
-export INSTA_UPDATE="${INSTA_UPDATE:-no}"
+FD_TEST_CLEANUP=$(mktemp)
+export FD_TEST_CLEANUP
+cleanup() {
+    bash "$FD_TEST_CLEANUP" >/dev/null 2>&1 || true
+    rm -f "$FD_TEST_CLEANUP"
+}
+trap cleanup EXIT
 
+for script in tests/support/start-*.sh; do
+    [ -f "$script" ] || continue
+    eval "$(bash "$script")"
+done
+
+export INSTA_UPDATE="${INSTA_UPDATE:-no}"
 cargo test --locked "$@"

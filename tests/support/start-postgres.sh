@@ -24,6 +24,10 @@ fi
 if [ -z "$bindir" ] && command -v initdb >/dev/null 2>&1; then
     bindir="$(dirname "$(command -v initdb)")"
 fi
+if [ -n "${FLIGHTDECK_TEST_DATABASE_URL:-}" ]; then
+    echo "start-postgres: using FLIGHTDECK_TEST_DATABASE_URL as given" >&2
+    exit 0
+fi
 if [ -z "$bindir" ]; then
     echo "start-postgres: no initdb found (apt-get install -y postgresql, or set PG_BINDIR)" >&2
     exit 1
@@ -90,6 +94,9 @@ if [ -z "$up" ]; then
     exit 1
 fi
 
+if [ -n "${FD_TEST_CLEANUP:-}" ]; then
+    echo "${run[*]} \"'$bindir/pg_ctl' -D '$dir/data' -m immediate stop\"; rm -rf '$dir'" >>"$FD_TEST_CLEANUP"
+fi
 echo "start-postgres: cluster in $dir on port $port; stop with:" >&2
 echo "  ${run[*]} \"'$bindir/pg_ctl' -D '$dir/data' stop\"" >&2
 echo "export FLIGHTDECK_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$port/postgres"

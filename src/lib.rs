@@ -10,5 +10,6 @@ pub mod logging;
 pub mod runbook;
 pub mod sanitize;
 pub mod settings;
+pub mod signals;
 pub mod terminal;
 pub mod ui;

@@ -11,6 +11,8 @@ pub enum Msg {
     /// Wall clock, unix milliseconds. Sent on every tick.
     Tick(i64),
     Resize,
+    /// SIGTERM, SIGHUP or SIGINT reached flightdeck: stop cleanly.
+    Shutdown,
     Backend(BackendEvent),
 }
 

@@ -49,6 +49,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
             }
         }
         Msg::Resize => state.dirty = true,
+        Msg::Shutdown => shutdown(state, &mut out),
         Msg::Key(key) => {
             state.dirty = true;
             // A notice answers the last action; the next key starts afresh.
@@ -573,6 +574,10 @@ fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
         end_release(state, state.release.status, out);
         return;
     }
+    if state.quitting {
+        // Stopping: leave the release open to be resumed, move nothing on.
+        return;
+    }
     match &state.release.steps[i].status {
         StepStatus::Failed { reason } => {
             let reason = reason.clone();
@@ -596,7 +601,7 @@ fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
             } else {
                 state.auto = false;
                 let id = state.step(i).id.clone();
-                if state.release.steps[i].attempts > 1 || state.step(i).retries > 0 {
+                if state.headless || state.release.steps[i].attempts > 1 || state.step(i).retries > 0 {
                     state.notify(Level::Error, format!("{id} failed: {reason}"));
                 } else {
                     state.notify(
@@ -1134,7 +1139,8 @@ fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
     };
     let is_manual = matches!(state.step(cur).action, StepAction::Manual(_));
     match state.release.steps[cur].status {
-        StepStatus::Pending if state.auto => start_step(state, cur, out),
+        // A failed step of a resumed release is retried: the operator re-ran it.
+        StepStatus::Pending | StepStatus::Failed { .. } if state.auto => start_step(state, cur, out),
         StepStatus::Waiting if is_manual && state.acks.contains(&state.step(cur).id) => {
             let note = format!("acknowledged by {} with --ack", state.identity.person);
             finish_step(
@@ -1154,4 +1160,18 @@ fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
 /// Quitting waits for running steps to end and journal writes to land.
 pub fn ready_to_exit(state: &AppState) -> bool {
     state.quitting && state.pending.is_empty() && !state.release.is_running_anything()
+}
+
+/// A signal asked flightdeck to stop: cancel what runs (its outcome is
+/// journaled as a failure) and quit once the journal has caught up.
+fn shutdown(state: &mut AppState, out: &mut Vec<Command>) {
+    state.auto = false;
+    for (i, s) in state.release.steps.iter().enumerate() {
+        if matches!(s.status, StepStatus::Running { .. }) {
+            out.push(Command::CancelStep { step: i });
+        }
+    }
+    state.notify(Level::Warn, "stopping: flightdeck received a signal");
+    state.quitting = true;
+    out.push(Command::Quit);
 }

@@ -51,7 +51,7 @@ pub async fn run(
     let result = crate::event_loop::run(
         &mut state,
         initial,
-        futures::stream::pending(),
+        crate::signals::shutdown_stream(),
         channels,
         |_| Ok(()),
         &mut emit,

@@ -36,7 +36,7 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
             _ => None,
         }
     });
-    let mut input = Box::pin(input);
+    let mut input = futures::stream::select(Box::pin(input), crate::signals::shutdown_stream());
     let mut backends = backends;
     let channels = std::mem::replace(&mut backends.channels, dummy_channels());
     let result = crate::event_loop::run(

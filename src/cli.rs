@@ -54,6 +54,9 @@ pub enum Cmd {
     Releases {
         #[arg(long, default_value_t = 20)]
         limit: u32,
+        /// Only gates you can sign now (running releases, waiting gates).
+        #[arg(long)]
+        waiting_for_me: bool,
     },
     /// Show one release: steps, outcomes, sign-offs.
     Show { release: String },
@@ -106,6 +109,23 @@ pub struct ReleaseArgs {
     /// Start a new release even if an unfinished one exists.
     #[arg(long, conflicts_with_all = ["resume", "release"])]
     pub new: bool,
+    /// Start outside the environment's change window or during a freeze,
+    /// giving the reason (journaled in the audit log).
+    #[arg(long, value_name = "REASON")]
+    pub break_glass: Option<String>,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+/// The Kubernetes cluster kube steps use (as kubectl resolves it).
+#[derive(Debug, Clone, Default, Args)]
+pub struct KubeArgs {
+    /// Kubeconfig context (default: the kubeconfig's current context).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Namespace for kube steps that name none (default: the context's).
+    #[arg(long)]
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -123,4 +143,6 @@ pub struct SignArgs {
 pub enum ReportFormat {
     Md,
     Json,
+    /// The deployment checklist record (environment, timestamp, checks).
+    Yaml,
 }

@@ -17,12 +17,20 @@ struct File {
     identity: IdentityFile,
     #[serde(default)]
     journal: Option<String>,
+    /// Path of the shared audit key (team mode: every terminal uses one).
+    #[serde(default)]
+    audit_key: Option<String>,
+    /// Role -> people, for roles the runbook does not list itself.
+    #[serde(default)]
+    roles: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IdentityFile {
     person: Option<String>,
+    /// SSH private key that signs your sign-offs (`ssh-keygen -Y sign`).
+    ssh_key: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -35,6 +43,10 @@ pub struct Settings {
     pub host: String,
     pub keymap: Keymap,
     pub audit_key_path: PathBuf,
+    /// Role membership from the config file (`[roles]`).
+    pub roles: std::collections::BTreeMap<String, Vec<String>>,
+    /// SSH private key for evidence signing (`identity.ssh_key`).
+    pub ssh_key: Option<PathBuf>,
 }
 
 fn dirs() -> Option<ProjectDirs> {
@@ -68,7 +80,27 @@ impl Settings {
             if user.journal.is_some() {
                 file.journal = user.journal;
             }
+            if user.identity.ssh_key.is_some() {
+                file.identity.ssh_key = user.identity.ssh_key;
+            }
+            if user.audit_key.is_some() {
+                file.audit_key = user.audit_key;
+            }
+            file.roles.extend(user.roles);
         }
+        // FLIGHTDECK_AUDIT_KEY_FILE, else `audit_key` in the file, else the config dir.
+        let audit_key_path = std::env::var("FLIGHTDECK_AUDIT_KEY_FILE")
+            .ok()
+            .or(file.audit_key.clone())
+            .filter(|s| !s.is_empty())
+            .map(|p| expand_home(&p))
+            .unwrap_or_else(|| config_dir.join("audit.key"));
+        let ssh_key = file
+            .identity
+            .ssh_key
+            .clone()
+            .filter(|s| !s.is_empty())
+            .map(|p| expand_home(&p));
         let journal = journal_flag
             .map(str::to_string)
             .or_else(|| {
@@ -85,7 +117,9 @@ impl Settings {
             .unwrap_or_else(os_user);
         let keymap = load_keymap(&config_dir.join("keybindings.toml"))?;
         Ok(Settings {
-            audit_key_path: config_dir.join("audit.key"),
+            audit_key_path,
+            roles: file.roles,
+            ssh_key,
             config_dir,
             data_dir,
             journal,
@@ -93,6 +127,14 @@ impl Settings {
             host: hostname(),
             keymap,
         })
+    }
+}
+
+/// `~/x` -> `$HOME/x`; other paths as given.
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(p),
     }
 }
 

@@ -20,10 +20,13 @@ pub enum Action {
     ToggleLogs,
     Help,
     Quit,
+    Rollback,
+    LogScope,
+    LogSearch,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 21] = [
         Action::Up,
         Action::Down,
         Action::Top,
@@ -42,6 +45,9 @@ impl Action {
         Action::ToggleLogs,
         Action::Help,
         Action::Quit,
+        Action::Rollback,
+        Action::LogScope,
+        Action::LogSearch,
     ];
 
     /// The name used in the keybindings file.
@@ -65,6 +71,9 @@ impl Action {
             Action::ToggleLogs => "toggle_logs",
             Action::Help => "help",
             Action::Quit => "quit",
+            Action::Rollback => "rollback",
+            Action::LogScope => "log_scope",
+            Action::LogSearch => "log_search",
         }
     }
 
@@ -89,6 +98,9 @@ impl Action {
             Action::ToggleLogs => "app log",
             Action::Help => "help",
             Action::Quit => "quit",
+            Action::Rollback => "roll back (kube)",
+            Action::LogScope => "pod logs: new/old/all",
+            Action::LogSearch => "search pod logs",
         }
     }
 

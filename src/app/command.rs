@@ -26,6 +26,22 @@ pub enum Command {
     /// Re-read the gate sign-offs others wrote to the journal (e.g. with
     /// `flightdeck approve`); answered by `BackendEvent::Signoffs`.
     RefreshSignoffs { release_id: String },
+    /// Run a kube step's undo outside its run (manual rollback); answered
+    /// by `BackendEvent::Kube` events for that step.
+    KubeRollback {
+        step: usize,
+        action: Action,
+        reason: String,
+    },
+    /// Team mode (lease, take-over); served by the team task.
+    Team(super::team::TeamCommand),
+    /// Post a release event to a runbook `notify:` hook; answered by
+    /// `BackendEvent::Notified`. Never blocks the release.
+    Notify {
+        hook: crate::runbook::data::NotifyHook,
+        event: String,
+        payload: serde_json::Value,
+    },
     /// Leave the event loop (after pending journal writes are acknowledged).
     Quit,
 }

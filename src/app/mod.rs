@@ -2,9 +2,12 @@
 
 pub mod action;
 pub mod command;
+pub mod data_hooks;
 pub mod keymap;
 pub mod msg;
 pub mod output;
+pub mod rollout;
 pub mod setup;
 pub mod state;
+pub mod team;
 pub mod update;

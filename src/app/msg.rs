@@ -42,4 +42,18 @@ pub enum BackendEvent {
     },
     /// Every sign-off of the release, as the journal has them now.
     Signoffs(Vec<Signoff>),
+    /// A `notify:` hook was posted (`error` says why it was not delivered).
+    Notified {
+        event: String,
+        url: String,
+        error: Option<String>,
+        required: bool,
+    },
+    /// Team mode: lease changes and live snapshots of a shared release.
+    Team(super::team::TeamEvent),
+    /// A kube step's live rollout: snapshots, connection, pod logs, rollbacks.
+    Kube {
+        step: usize,
+        event: super::rollout::KubeEvent,
+    },
 }

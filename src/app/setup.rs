@@ -44,6 +44,7 @@ impl AppState {
         let mut outputs = s.outputs;
         outputs.resize(s.release.steps.len(), OutputBuffer::default());
         let selected = s.release.current(&s.runbook).unwrap_or(0);
+        let point_of_no_return = super::data_hooks::point_of_no_return(&s.runbook, &s.release);
         let mut state = AppState {
             runbook: s.runbook,
             runbook_path: s.runbook_path,
@@ -75,6 +76,9 @@ impl AppState {
             signoffs_refreshed_at: 0,
             titles: Vec::new(),
             dirty: true,
+            point_of_no_return,
+            team: Default::default(),
+            kube: Default::default(),
         };
         state.titles = state
             .runbook

@@ -35,7 +35,11 @@ pub enum Confirmable {
     RunStep(usize),
     CancelStep(usize),
     Abort,
+    /// Take over the release whose driver's lease expired.
+    TakeOver,
     Quit,
+    /// Roll a kube step's Deployment back (its undo).
+    Rollback(usize),
 }
 
 /// What to do with a step found interrupted after a crash.
@@ -205,6 +209,13 @@ pub struct AppState {
     pub titles: Vec<String>,
     /// Something changed since the last frame.
     pub dirty: bool,
+    /// The migrate step past which an image rollback alone will not undo
+    /// the release (see `data_hooks`).
+    pub point_of_no_return: Option<String>,
+    /// Who drives this release, and what this terminal may do.
+    pub team: super::team::TeamState,
+    /// The cluster in use and the live rollouts of kube steps.
+    pub kube: super::rollout::KubeState,
 }
 
 impl AppState {

@@ -47,6 +47,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
             if busy && !state.release.status.is_final() {
                 state.dirty = true;
             }
+            super::team::tick(state, &mut out);
         }
         Msg::Resize => state.dirty = true,
         Msg::Shutdown => shutdown(state, &mut out),
@@ -56,6 +57,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
             state.notice = None;
             if state.dialog.is_some() {
                 dialog_key(state, key, &mut out);
+            } else if super::rollout::key(state, &key, &mut out) {
+                // The pod log search box has the keys.
+            } else if super::team::watcher_key(state, &key, &mut out) {
+                // A watcher's key, handled (or refused) by team mode.
             } else if let Some(action) = state.keymap.action_for(&key) {
                 act(state, action, &mut out);
             }
@@ -195,6 +200,9 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
                 );
             }
         }
+        Action::Rollback | Action::LogScope | Action::LogSearch => {
+            super::rollout::act(state, action, out)
+        }
         Action::Quit => {
             if state.release.is_running_anything() {
                 confirm(
@@ -211,7 +219,7 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
     }
 }
 
-fn select(state: &mut AppState, i: usize) {
+pub(crate) fn select(state: &mut AppState, i: usize) {
     if state.selected != i {
         state.selected = i;
         state.scroll = 0;
@@ -233,7 +241,7 @@ fn confirm(state: &mut AppState, what: Confirmable, message: String, risky: bool
     });
 }
 
-fn quit(state: &mut AppState, out: &mut Vec<Command>) {
+pub(crate) fn quit(state: &mut AppState, out: &mut Vec<Command>) {
     state.quitting = true;
     out.push(Command::Quit);
 }
@@ -275,6 +283,7 @@ fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
     let now = state.now;
     match state.release.begin(&state.runbook, i, now) {
         Ok(attempt) => {
+            super::data_hooks::step_began(state, i, attempt, out);
             let step_id = state.step(i).id.clone();
             if state.follow || state.auto {
                 state.selected = i;
@@ -311,7 +320,12 @@ fn journal(state: &mut AppState, entry: JournalEntry, then: After, out: &mut Vec
 }
 
 /// Record a step's end (the UI moves on once the journal confirms it).
-fn finish_step(state: &mut AppState, i: usize, outcome: Outcome, out: &mut Vec<Command>) {
+pub(crate) fn finish_step(
+    state: &mut AppState,
+    i: usize,
+    outcome: Outcome,
+    out: &mut Vec<Command>,
+) {
     let now = state.now;
     let attempt = state.release.steps[i].attempts;
     if let Err(e) = state
@@ -321,6 +335,7 @@ fn finish_step(state: &mut AppState, i: usize, outcome: Outcome, out: &mut Vec<C
         state.notify(Level::Warn, e.0);
         return;
     }
+    super::data_hooks::step_finished(state, i);
     let (status, exit_code, detail) = match &outcome {
         Outcome::Success { exit_code, note } => ("succeeded", *exit_code, note.clone()),
         Outcome::Failure { reason, exit_code } => ("failed", *exit_code, Some(reason.clone())),
@@ -415,6 +430,14 @@ fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Command>) {
             finish_step(state, step, outcome, out);
         }
         BackendEvent::Signoffs(all) => merge_signoffs(state, all, out),
+        BackendEvent::Notified {
+            event,
+            url,
+            error,
+            required,
+        } => super::data_hooks::notified(state, &event, &url, error, required),
+        BackendEvent::Team(ev) => super::team::on_event(state, ev, out),
+        BackendEvent::Kube { step, event } => super::rollout::on_event(state, step, event, out),
         BackendEvent::Journaled { op, error } => {
             let Some(then) = state.pending.remove(&op) else {
                 return;
@@ -498,38 +521,43 @@ fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec<Command>) 
                 waiting(state, i, "checklist to tick");
             }
         }
-        StepAction::Gate(_) => gate_changed(state, i, out),
+        StepAction::Gate(_) => {
+            gate_changed(state, i, out);
+            super::data_hooks::gate_waiting(state, i, out);
+        }
         StepAction::Command(_)
         | StepAction::Check(_)
         | StepAction::Data(_)
-        | StepAction::Kube(_) => match resolve(state, &step.action) {
-            Ok(action) => {
-                let env = state.env_vars.clone();
-                out.push(Command::RunStep {
-                    step: i,
-                    attempt,
-                    action,
-                    timeout: step.timeout,
-                    env,
-                });
+        | StepAction::Kube(_) => {
+            match resolve(state, &step.action).and_then(|a| super::rollout::prepare(state, i, a)) {
+                Ok(action) => {
+                    let env = state.env_vars.clone();
+                    out.push(Command::RunStep {
+                        step: i,
+                        attempt,
+                        action,
+                        timeout: step.timeout,
+                        env,
+                    });
+                }
+                Err(e) => {
+                    state.outputs[i].push(Stream::Info, e.clone());
+                    finish_step(
+                        state,
+                        i,
+                        Outcome::Failure {
+                            reason: e,
+                            exit_code: None,
+                        },
+                        out,
+                    );
+                }
             }
-            Err(e) => {
-                state.outputs[i].push(Stream::Info, e.clone());
-                finish_step(
-                    state,
-                    i,
-                    Outcome::Failure {
-                        reason: e,
-                        exit_code: None,
-                    },
-                    out,
-                );
-            }
-        },
+        }
     }
 }
 
-fn waiting(state: &mut AppState, i: usize, why: &str) {
+pub(crate) fn waiting(state: &mut AppState, i: usize, why: &str) {
     let id = state.step(i).id.clone();
     state.events.push(Event::Waiting {
         step: id,
@@ -581,7 +609,10 @@ fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
     match &state.release.steps[i].status {
         StepStatus::Failed { reason } => {
             let reason = reason.clone();
-            if state.release.retry_left(&state.runbook, i) {
+            if super::rollout::rolled_back(state, i) {
+                // Rolled back (a trigger fired or a person asked): stop here.
+                end_release(state, ReleaseStatus::Failed, out);
+            } else if state.release.retry_left(&state.runbook, i) {
                 let retries = state.step(i).retries;
                 let next = state.release.steps[i].attempts + 1;
                 state.outputs[i].push(
@@ -601,7 +632,10 @@ fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
             } else {
                 state.auto = false;
                 let id = state.step(i).id.clone();
-                if state.headless || state.release.steps[i].attempts > 1 || state.step(i).retries > 0 {
+                if state.headless
+                    || state.release.steps[i].attempts > 1
+                    || state.step(i).retries > 0
+                {
                     state.notify(Level::Error, format!("{id} failed: {reason}"));
                 } else {
                     state.notify(
@@ -651,7 +685,7 @@ fn advance(state: &mut AppState, out: &mut Vec<Command>) {
     }
 }
 
-fn end_release(state: &mut AppState, status: ReleaseStatus, out: &mut Vec<Command>) {
+pub(crate) fn end_release(state: &mut AppState, status: ReleaseStatus, out: &mut Vec<Command>) {
     if state.end_recorded {
         return;
     }
@@ -663,6 +697,7 @@ fn end_release(state: &mut AppState, status: ReleaseStatus, out: &mut Vec<Comman
     }
     state.auto = false;
     state.end_recorded = true;
+    super::data_hooks::release_ended(state, out);
     let status = state.release.status.as_str().to_string();
     let level = if state.release.status == ReleaseStatus::Succeeded {
         Level::Info
@@ -814,7 +849,7 @@ fn signoff_durable(state: &mut AppState, s: Signoff, out: &mut Vec<Command>) {
 
 /// Sign-offs for gate `i` changed (or it just started): pass, fail, or wait.
 pub fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
-    if state.release.steps[i].status != StepStatus::Waiting {
+    if state.release.steps[i].status != StepStatus::Waiting || !super::team::drives(state) {
         return;
     }
     let StepAction::Gate(spec) = &state.step(i).action else {
@@ -839,6 +874,8 @@ pub fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
         );
         // A rejection stops the release.
         end_release(state, ReleaseStatus::Failed, out);
+    } else if super::team::gate_held(state, i, &tally, out) {
+        // Soaking, or expired (failed there).
     } else if tally.satisfied() {
         let who: Vec<String> = tally
             .roles
@@ -922,6 +959,9 @@ fn open_interrupted(state: &mut AppState, i: usize) {
 /// a waiting gate count sign-offs given while nobody watched.
 pub fn on_resume(state: &mut AppState) -> Vec<Command> {
     let mut out = Vec::new();
+    if !super::team::drives(state) {
+        return out;
+    }
     if let Some(i) = state
         .release
         .steps
@@ -1090,6 +1130,8 @@ fn confirmed(state: &mut AppState, what: Confirmable, out: &mut Vec<Command>) {
             out.push(Command::CancelStep { step: i });
         }
         Confirmable::Abort => end_release(state, ReleaseStatus::Aborted, out),
+        Confirmable::TakeOver => super::team::take_over(state, out),
+        Confirmable::Rollback(i) => super::rollout::confirmed_rollback(state, i, out),
         Confirmable::Quit => {
             for (i, s) in state.release.steps.iter().enumerate() {
                 if matches!(s.status, StepStatus::Running { .. }) {
@@ -1140,7 +1182,9 @@ fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
     let is_manual = matches!(state.step(cur).action, StepAction::Manual(_));
     match state.release.steps[cur].status {
         // A failed step of a resumed release is retried: the operator re-ran it.
-        StepStatus::Pending | StepStatus::Failed { .. } if state.auto => start_step(state, cur, out),
+        StepStatus::Pending | StepStatus::Failed { .. } if state.auto => {
+            start_step(state, cur, out)
+        }
         StepStatus::Waiting if is_manual && state.acks.contains(&state.step(cur).id) => {
             let note = format!("acknowledged by {} with --ack", state.identity.person);
             finish_step(
@@ -1159,7 +1203,9 @@ fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
 
 /// Quitting waits for running steps to end and journal writes to land.
 pub fn ready_to_exit(state: &AppState) -> bool {
-    state.quitting && state.pending.is_empty() && !state.release.is_running_anything()
+    state.quitting
+        && state.pending.is_empty()
+        && (!state.release.is_running_anything() || !super::team::drives(state))
 }
 
 /// A signal asked flightdeck to stop: cancel what runs (its outcome is

@@ -51,7 +51,7 @@ impl Checker {
         extra_env: &BTreeMap<String, String>,
         timeout: Option<Duration>,
         mut cancel: CancelSignal,
-        mut sink: impl FnMut(Stream, String),
+        mut sink: impl FnMut(Stream, String) + Send,
     ) -> Outcome {
         // An HTTP check handles its own deadline (to say what it last saw);
         // the slack lets it.
@@ -68,8 +68,10 @@ impl Checker {
                     Ok(client) => check_http(client, http, timeout, &mut sink).await,
                     Err(e) => failure(format!("no HTTP client: {e}")),
                 },
-                CheckSpec::Data(d) => match *d {},
-                CheckSpec::Kube(k) => match *k {},
+                CheckSpec::Data(d) => {
+                    super::data::run_check(d, &self.http, timeout, &mut sink).await
+                }
+                CheckSpec::Kube(k) => crate::backend::kube::check(k, &mut sink).await,
             }
         };
         tokio::select! {

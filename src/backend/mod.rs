@@ -2,6 +2,8 @@
 //! `BackendEvent`s back over channels.
 
 pub mod checks;
+pub mod data;
+pub mod kube;
 pub mod process;
 pub mod runner;
 pub mod store;

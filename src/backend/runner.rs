@@ -82,6 +82,12 @@ pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<Backend
                         handle.cancel();
                     }
                 }
+                Some(Command::KubeRollback { step, action, reason }) => {
+                    tokio::spawn(super::kube::rollback(step, action, reason, tx.clone()));
+                }
+                Some(Command::Notify { hook, event, payload }) => {
+                    tasks.spawn(super::data::notify::hook(hook, event, payload, tx.clone()));
+                }
                 Some(_) => {}
                 None => break,
             },
@@ -140,8 +146,15 @@ async fn run_step(
             (ran.outcome, ran.background)
         }
         Action::Check(spec) => (checker.run(spec, &env, timeout, cancel, sink).await, None),
-        Action::Data(d) => match *d {},
-        Action::Kube(k) => match *k {},
+        Action::Data(d) => {
+            let mut sink = sink;
+            let o = super::data::run_action(d, &env, timeout, cancel, &mut sink).await;
+            (o, None)
+        }
+        Action::Kube(k) => (
+            super::kube::run_step(k, step, timeout, cancel, &tx, sink).await,
+            None,
+        ),
         Action::Manual(_) | Action::Gate(_) => (
             Outcome::Failure {
                 reason: "a person settles this step; nothing runs it".into(),

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use super::{CmdResult, EXIT_OK, Failure, session};
-use crate::app::command::JournalEntry;
 use crate::event_loop::now_ms;
 use crate::runbook::Action;
 use crate::runbook::gates::{self, Decision, Signoff};
@@ -42,16 +41,22 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
     };
     // Bound to what the driver sees now: the runbook file as it is, the
     // release's environment and journaled inputs.
-    let hash = gates::approval_hash(&loaded.content_hash, &stored.environment, &stored.inputs);
+    let hash = crate::backend::data::approval_hash(
+        &loaded.runbook,
+        &loaded.content_hash,
+        &stored.environment,
+        &stored.inputs,
+    );
     let signoffs: Vec<Signoff> = stored
         .signoffs
         .iter()
         .filter(|s| s.gate == args.gate)
         .cloned()
         .collect();
+    let members = gates::members(&loaded.runbook.roles, &settings.roles);
     gates::may_sign(
         spec,
-        &loaded.runbook.roles,
+        &members,
         &signoffs,
         &hash,
         &stored.initiator,
@@ -71,16 +76,12 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
         approved_hash: hash.clone(),
         at: now_ms(),
     };
-    store
-        .apply(
-            &JournalEntry::Signoff {
-                release_id: stored.id.clone(),
-                signoff,
-            },
-            &settings.person,
-            &settings.host,
-        )
-        .await?;
+    // Decided again in the store's write transaction: with many approvers
+    // at once, only what the gate still needs is recorded.
+    let tally = super::team_approve::record(
+        settings, &store, &stored.id, &signoff, spec, &members, &hash,
+    )
+    .await?;
     store.close().await;
     let verb = if decision == Decision::Approve {
         "signed off"
@@ -103,5 +104,6 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
             .collect::<Vec<_>>()
             .join(" ")
     );
+    println!("{tally}");
     Ok(EXIT_OK)
 }

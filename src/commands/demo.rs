@@ -26,6 +26,8 @@ pub async fn run(settings: &Settings, port: u16) -> CmdResult {
         resume: false,
         release: None,
         new: false,
+        break_glass: None,
+        kube: Default::default(),
     };
     let opened = session::open(settings, &args, false, Vec::new()).await?;
     tui::run_opened(settings, opened).await

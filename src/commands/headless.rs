@@ -44,7 +44,7 @@ pub async fn run(
     } else {
         initial.extend(on_resume(&mut state));
     }
-    let mut backends = wiring::spawn(&store, settings);
+    let mut backends = wiring::spawn(&store, settings, &state);
     let channels = std::mem::replace(&mut backends.channels, super::tui::dummy_channels());
     // Kick off: the first Tick makes update drive the release.
     initial.extend(update(&mut state, Msg::Tick(crate::event_loop::now_ms())));

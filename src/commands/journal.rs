@@ -62,6 +62,7 @@ pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdR
             "{}",
             serde_json::to_string_pretty(&json(&r)).unwrap_or_default()
         ),
+        ReportFormat::Yaml => print!("{}", crate::backend::data::report::yaml(&r)),
     }
     Ok(EXIT_OK)
 }
@@ -132,6 +133,7 @@ pub fn markdown(r: &StoredRelease) -> String {
             ));
         }
     }
+    s.push_str(&crate::backend::data::report::markdown(r));
     if !r.resume_choices.is_empty() {
         s.push_str("\n## Decisions after interruptions\n\n");
         for c in &r.resume_choices {
@@ -158,6 +160,7 @@ pub fn json(r: &StoredRelease) -> serde_json::Value {
         "started_at": time(r.started_at),
         "finished_at": r.finished_at.map(time),
         "inputs": r.inputs,
+        "checklist": crate::backend::data::report::json(r),
         "steps": r.steps.iter().map(|s| serde_json::json!({
             "step": s.step_id,
             "attempt": s.attempt,
@@ -180,7 +183,8 @@ pub async fn verify(settings: &Settings) -> CmdResult {
     let key = AuditKey::load_or_create(&settings.audit_key_path)?;
     let store = session::open_store(settings).await?;
     let report = store.verify_audit(&key).await?;
-    store.close().await;
     println!("{report}");
-    Ok(if report.ok() { EXIT_OK } else { EXIT_FAILED })
+    let signatures = super::team_approve::verify_signatures(settings, &store).await?;
+    store.close().await;
+    Ok(if report.ok() { signatures } else { EXIT_FAILED })
 }

@@ -5,6 +5,9 @@ mod demo;
 mod headless;
 mod journal;
 mod session;
+mod team;
+mod team_approve;
+mod team_sign;
 mod tui;
 mod validate;
 mod wiring;
@@ -53,7 +56,11 @@ pub fn main(cli: Cli) -> i32 {
                 acks,
             } => headless::run(&settings, release, headless, acks).await,
             Cmd::Demo { port } => demo::run(&settings, port).await,
-            Cmd::Releases { limit } => journal::releases(&settings, limit).await,
+            Cmd::Releases {
+                waiting_for_me: true,
+                ..
+            } => team_approve::waiting_for_me(&settings).await,
+            Cmd::Releases { limit, .. } => journal::releases(&settings, limit).await,
             Cmd::Show { release } => journal::show(&settings, &release).await,
             Cmd::Report { release, format } => journal::report(&settings, &release, format).await,
             Cmd::Verify => journal::verify(&settings).await,

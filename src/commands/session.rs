@@ -181,6 +181,9 @@ pub async fn open(
         // Secret inputs never reach the journal.
         journaled.inputs = crate::app::setup::journaled_inputs(&l.runbook, &release.inputs);
         let path = std::fs::canonicalize(&l.path).unwrap_or_else(|_| l.path.clone());
+        // Environment policy: earlier environment passed, windows, freezes.
+        let glass =
+            super::team::check_policy(&store, &l, &journaled, args.break_glass.as_deref()).await?;
         store
             .apply(
                 &JournalEntry::ReleaseStarted {
@@ -191,6 +194,7 @@ pub async fn open(
                 &settings.host,
             )
             .await?;
+        super::team::record_break_glass(&store, settings, &release.id, glass).await?;
         (release, Vec::new(), l, false)
     };
     let mut state = AppState::new(Setup {
@@ -208,9 +212,19 @@ pub async fn open(
         outputs,
         now,
     });
+    // Sign-offs also bind to the migration files a migrate step applies.
+    state.approval_hash = crate::backend::data::approval_hash(
+        &state.runbook,
+        &state.release.runbook_hash,
+        &state.release.environment,
+        &crate::app::setup::journaled_inputs(&state.runbook, &state.release.inputs),
+    );
     for n in notices {
         state.notify(Level::Warn, n);
     }
+    crate::backend::kube::client::attach(&mut state, &args.kube);
+    // The deploy lock: drive (holding the lease) or watch.
+    super::team::claim(&store, settings, &mut state, headless).await?;
     Ok(Opened {
         state,
         store,

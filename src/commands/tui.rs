@@ -26,7 +26,7 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
     if resumed {
         initial.extend(on_resume(&mut state));
     }
-    let backends = wiring::spawn(&store, settings);
+    let backends = wiring::spawn(&store, settings, &state);
     let mut guard = TerminalGuard::enter()
         .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
     let input = EventStream::new().filter_map(|e| async move {

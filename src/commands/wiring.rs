@@ -4,10 +4,8 @@ use tokio::sync::mpsc::unbounded_channel;
 use tokio::task::JoinHandle;
 
 use crate::app::msg::BackendEvent;
-use crate::backend::{
-    runner,
-    store::{self, Store},
-};
+use crate::app::state::AppState;
+use crate::backend::{runner, store::Store};
 use crate::event_loop::Channels;
 use crate::settings::Settings;
 
@@ -16,23 +14,23 @@ pub struct Backends {
     tasks: Vec<JoinHandle<()>>,
 }
 
-pub fn spawn(store: &Store, settings: &Settings) -> Backends {
+pub fn spawn(store: &Store, settings: &Settings, state: &AppState) -> Backends {
     let (ev_tx, ev_rx) = unbounded_channel::<BackendEvent>();
     let (journal_tx, journal_rx) = unbounded_channel();
     let (runner_tx, runner_rx) = unbounded_channel();
     let (refresh_tx, mut refresh_rx) = unbounded_channel::<String>();
-    let mut tasks = Vec::new();
-    tasks.push(tokio::spawn(store::run(
-        store.clone(),
-        settings.person.clone(),
-        settings.host.clone(),
-        journal_rx,
-        ev_tx.clone(),
-    )));
-    tasks.push(tokio::spawn(runner::run(runner_rx, ev_tx.clone())));
+    // Team mode wraps the journal writer (lease fencing, sign-off rules) and
+    // the runner (team commands, live output tail); see commands/team.rs.
+    let team = super::team::spawn(store, settings, state, ev_tx.clone(), journal_rx, runner_rx);
+    let mut tasks = team.tasks;
+    tasks.push(tokio::spawn(runner::run(team.runner_rx, team.runner_ev)));
     let reader = store.clone();
+    let notified = team.live;
     tasks.push(tokio::spawn(async move {
         while let Some(id) = refresh_rx.recv().await {
+            if notified {
+                continue; // PostgreSQL: sign-offs arrive by NOTIFY, no polling
+            }
             match reader.load_release(&id).await {
                 Ok(Some(stored)) => {
                     let _ = ev_tx.send(BackendEvent::Signoffs(stored.signoffs));

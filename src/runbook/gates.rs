@@ -84,6 +84,9 @@ pub struct GateTally {
     pub rejection: Option<Signoff>,
     /// Sign-offs bound to another hash: they no longer count.
     pub stale: Vec<Signoff>,
+    /// When the counts were met: the time of the sign-off that completed
+    /// the last role (`None` while any role is short).
+    pub met_at: Option<i64>,
 }
 
 impl GateTally {
@@ -123,11 +126,82 @@ pub fn tally(spec: &GateSpec, signoffs: &[Signoff], current_hash: &str) -> GateT
             r.signed.push(s.person.clone());
         }
     }
+    let met_at = if roles.iter().all(|r| r.missing() == 0) {
+        // The `needed`-th counted sign-off of each role completed it.
+        let mut at_of = BTreeMap::new();
+        for s in signoffs.iter().filter(|s| s.approved_hash == current_hash) {
+            at_of.entry(s.person.as_str()).or_insert(s.at);
+        }
+        roles
+            .iter()
+            .filter_map(|r| {
+                r.needed
+                    .checked_sub(1)
+                    .and_then(|k| r.signed.get(k as usize))
+                    .and_then(|p| at_of.get(p.as_str()).copied())
+            })
+            .max()
+            .or(Some(0))
+    } else {
+        None
+    };
     GateTally {
         roles,
         rejection,
         stale,
+        met_at,
     }
+}
+
+/// Where a waiting gate stands in time (soak and expiry), given when it
+/// started waiting and the clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateTiming {
+    /// A rejection stops it.
+    Rejected,
+    /// Counts met and any soak served: it opens.
+    Open,
+    /// Counts met; it opens at `until` (unix ms).
+    Soaking { until: i64 },
+    /// Counts short; it fails at `deadline` if one is set.
+    Waiting { deadline: Option<i64> },
+    /// Counts still short at the deadline: it fails.
+    Expired { deadline: i64 },
+}
+
+pub fn timing(spec: &GateSpec, t: &GateTally, started_at: Option<i64>, now: i64) -> GateTiming {
+    if t.rejection.is_some() {
+        return GateTiming::Rejected;
+    }
+    let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    if let Some(met) = t.met_at.filter(|_| t.satisfied()) {
+        return match spec.soak {
+            Some(soak) if now < met.saturating_add(ms(soak)) => GateTiming::Soaking {
+                until: met.saturating_add(ms(soak)),
+            },
+            _ => GateTiming::Open,
+        };
+    }
+    let deadline = spec
+        .expires
+        .zip(started_at)
+        .map(|(e, s)| s.saturating_add(ms(e)));
+    match deadline {
+        Some(d) if now >= d => GateTiming::Expired { deadline: d },
+        _ => GateTiming::Waiting { deadline },
+    }
+}
+
+/// Role membership: the runbook's list where it names the role, else the
+/// config file's; a role named in neither is open to anyone. (A person's
+/// own config cannot widen a role the runbook restricts.)
+pub fn members(
+    runbook: &BTreeMap<String, Vec<String>>,
+    config: &BTreeMap<String, Vec<String>>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out = config.clone();
+    out.extend(runbook.iter().map(|(k, v)| (k.clone(), v.clone())));
+    out
 }
 
 /// Why a sign-off is refused.

@@ -2,6 +2,7 @@
 //! machine and gate rules. Pure: no tokio, ratatui, kube or sqlx here.
 
 pub mod data;
+mod data_template;
 pub mod duration;
 pub mod gates;
 pub mod inputs;
@@ -11,7 +12,9 @@ pub mod model;
 mod parse;
 mod parse_data;
 mod parse_kube;
+pub mod policy;
 pub mod progress;
+pub mod rollout;
 pub mod template;
 mod validate;
 pub mod yaml;

@@ -16,6 +16,8 @@ pub struct Runbook {
     /// Role name -> people who hold it. A role absent here may be taken by anyone.
     pub roles: BTreeMap<String, Vec<String>>,
     pub stages: Vec<Stage>,
+    /// Webhooks told about release events (`notify:` at the top level).
+    pub notify: Vec<super::data::NotifyHook>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +28,11 @@ pub struct Environment {
     pub confirm: bool,
     /// Extra variables given to every command and visible as `${env.X}`.
     pub vars: BTreeMap<String, String>,
+    /// The cluster context and namespace kube steps must run on.
+    pub kube: Option<super::kube::KubePin>,
+    /// When a release may start here: earlier environment passed, change
+    /// windows, freezes.
+    pub policy: super::policy::EnvPolicy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +178,10 @@ pub struct HttpCheck {
 pub struct GateSpec {
     /// Role name and the number of distinct people needed for it.
     pub roles: Vec<(String, u32)>,
+    /// Wait this long after the counts are met before the gate opens.
+    pub soak: Option<Duration>,
+    /// Fail the gate if its counts are not met this long after it started waiting.
+    pub expires: Option<Duration>,
 }
 
 impl Runbook {

@@ -274,6 +274,7 @@ pub(crate) fn runbook(ctx: &mut Ctx, root: &Node) -> Runbook {
         inputs: Vec::new(),
         roles: BTreeMap::new(),
         stages: Vec::new(),
+        notify: Vec::new(),
     };
     let Some(mut f) = Fields::new(ctx, root, "") else {
         return rb;
@@ -289,6 +290,9 @@ pub(crate) fn runbook(ctx: &mut Ctx, root: &Node) -> Runbook {
     if let Some(node) = f.get("roles") {
         rb.roles = roles(ctx, node);
     }
+    if let Some(node) = f.get("notify") {
+        rb.notify = super::parse_data::hooks(ctx, node);
+    }
     match f.get("stages") {
         Some(node) => {
             for (i, s) in list(ctx, node, "stages").iter().enumerate() {
@@ -299,6 +303,7 @@ pub(crate) fn runbook(ctx: &mut Ctx, root: &Node) -> Runbook {
         }
         None => ctx.err(root.pos, "stages", "is required"),
     }
+    super::parse_data::link(ctx, &mut rb);
     f.finish(ctx);
     rb
 }
@@ -326,6 +331,10 @@ fn environments(ctx: &mut Ctx, node: &Node) -> Vec<Environment> {
             description: f.string(ctx, "description").unwrap_or_default(),
             confirm: f.bool(ctx, "confirm").unwrap_or(false),
             vars: f.string_map(ctx, "vars"),
+            policy: super::policy::parse(ctx, &mut f),
+            kube: f
+                .get("kube")
+                .and_then(|n| super::parse_kube::pin(ctx, n, &format!("{path}.kube"))),
         });
         f.finish(ctx);
     }
@@ -548,7 +557,7 @@ fn manual(ctx: &mut Ctx, node: &Node, path: &str) -> Option<ManualSpec> {
     Some(spec)
 }
 
-fn command(ctx: &mut Ctx, node: &Node, path: &str) -> Option<CommandSpec> {
+pub(crate) fn command(ctx: &mut Ctx, node: &Node, path: &str) -> Option<CommandSpec> {
     // `command: "make build"` is short for `command: { run: "make build" }`.
     if let Value::Str(s) = &node.value {
         return Some(CommandSpec {
@@ -785,6 +794,12 @@ fn gate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<GateSpec> {
         },
         None => ctx.err(node.pos, &format!("{path}.roles"), "is required"),
     }
+    let soak = f.duration(ctx, "soak");
+    let expires = f.duration(ctx, "expires");
     f.finish(ctx);
-    Some(GateSpec { roles })
+    Some(GateSpec {
+        roles,
+        soak,
+        expires,
+    })
 }

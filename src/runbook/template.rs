@@ -59,8 +59,8 @@ impl Templated for Action {
             Action::Check(c) => c.visit(f),
             Action::Manual(m) => each(f, "manual.items", m.items.iter_mut()),
             Action::Gate(_) => {}
-            Action::Data(d) => match *d {},
-            Action::Kube(k) => match *k {},
+            Action::Data(d) => super::data_template::visit_action(d, f),
+            Action::Kube(k) => k.visit(f),
         }
     }
 }
@@ -90,8 +90,8 @@ impl Templated for CheckSpec {
                     f("check.http.body", b);
                 }
             }
-            CheckSpec::Data(d) => match *d {},
-            CheckSpec::Kube(k) => match *k {},
+            CheckSpec::Data(d) => super::data_template::visit_check(d, f),
+            CheckSpec::Kube(k) => k.visit(f),
         }
     }
 }

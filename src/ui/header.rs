@@ -71,6 +71,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             theme::dim(),
         ));
     }
+    spans.extend(super::team_view::header_spans(state));
     if state.auto {
         spans.push(Span::styled(
             "  ⏵ running to next gate",

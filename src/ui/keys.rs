@@ -6,6 +6,9 @@ use crate::runbook::Action as StepAction;
 use crate::runbook::progress::StepStatus;
 
 pub fn keys_now(state: &AppState) -> Vec<Action> {
+    if let Some(keys) = super::team_view::watcher_keys(state) {
+        return keys;
+    }
     let mut keys = Vec::new();
     let i = state.selected;
     let open = !state.release.status.is_final();

@@ -1,13 +1,16 @@
 //! Views: pure functions from `AppState` to a frame. No state changes here.
 
 mod checklist;
+mod data_view;
 mod dialogs;
 mod header;
 mod help;
 mod keys;
 mod logs;
 mod output;
+mod rollout;
 mod status_bar;
+mod team_view;
 mod theme;
 
 use ratatui::Frame;

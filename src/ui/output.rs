@@ -64,6 +64,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             theme::dim(),
         )));
     }
+    detail.extend(super::data_view::banner(state));
     describe(state, i, &mut detail);
     // Lines wrap: count the rows they take at this width.
     let width = area.width.saturating_sub(2).max(1) as usize;
@@ -80,7 +81,9 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             .block(Block::bordered().title(Span::styled(" Step ", theme::title()))),
         top,
     );
-    render_output(state, i, frame, bottom);
+    if !super::rollout::render(state, i, frame, bottom) {
+        render_output(state, i, frame, bottom);
+    }
 }
 
 fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
@@ -133,10 +136,10 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
                 out.push(Line::from(format!("☐ {}", state.render_text(item))));
             }
         }
-        Action::Check(CheckSpec::Data(d)) => match *d {},
-        Action::Check(CheckSpec::Kube(k)) => match *k {},
-        Action::Data(d) => match *d {},
-        Action::Kube(k) => match *k {},
+        Action::Check(CheckSpec::Data(d)) => super::data_view::describe_check(state, d, out),
+        Action::Check(CheckSpec::Kube(k)) => super::rollout::describe_check(state, k, out),
+        Action::Data(d) => super::data_view::describe_action(state, i, d, out),
+        Action::Kube(k) => super::rollout::describe(state, i, k, out),
         Action::Gate(spec) => {
             let signoffs = state.release.signoffs_for(&step.id);
             let tally = gates::tally(spec, &signoffs, &state.approval_hash);
@@ -197,6 +200,7 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
                     warn,
                 )));
             }
+            out.extend(super::team_view::gate_details(state, i, spec, &tally));
         }
     }
     if let Some(t) = step.timeout {

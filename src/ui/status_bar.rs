@@ -32,6 +32,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         ));
         spans.push(Span::raw(format!(" {}  ", action.label())));
     }
+    spans.extend(super::team_view::key_spans(state));
     frame.render_widget(Paragraph::new(vec![notice, Line::from(spans)]), area);
 }
 

@@ -23,11 +23,26 @@ impl Store {
         actor: &str,
         host: &str,
     ) -> Result<(), StoreError> {
+        self.apply_as(entry, actor, host, None).await
+    }
+
+    /// `apply` by the driver of a release: `fence` is its lease token, checked
+    /// in the write transaction (a stale holder's write is refused).
+    pub async fn apply_as(
+        &self,
+        entry: &JournalEntry,
+        actor: &str,
+        host: &str,
+        fence: Option<i64>,
+    ) -> Result<(), StoreError> {
         check(entry)?;
         let (release_id, kind, detail) = audit_detail(entry);
         let detail_json = detail.to_string();
         let _serial = self.append.lock().await;
         let mut tx = self.begin_write().await?;
+        if let Some(token) = fence {
+            super::lease::check_fence(&mut tx, release_id, token).await?;
+        }
         let (last_seq, prev_mac) = audit::head(&mut tx).await?;
         let seq = last_seq + 1;
         write_rows(&mut tx, entry, seq, host).await?;
@@ -41,6 +56,7 @@ impl Store {
             detail_json: &detail_json,
         };
         audit::append(&mut tx, &self.key, &prev_mac, &fields).await?;
+        super::notify::in_tx(&mut tx, self.backend, release_id, kind).await?;
         tx.commit().await.map_err(StoreError::query(format!(
             "committing {kind} of release {release_id}"
         )))

@@ -18,6 +18,9 @@ pub enum StoreError {
     Invalid(String),
     /// A row in the database does not hold what the schema promises.
     Corrupt(String),
+    /// The write carried a lease token that is no longer the release's
+    /// (another terminal took over): the writer is not the driver any more.
+    Fenced(String),
 }
 
 impl StoreError {
@@ -45,6 +48,9 @@ impl fmt::Display for StoreError {
             }
             StoreError::Invalid(why) => format!("journal entry refused: {why}"),
             StoreError::Corrupt(why) => format!("the journal holds unreadable data: {why}"),
+            StoreError::Fenced(why) => {
+                format!("write refused, you no longer drive this release: {why}")
+            }
         };
         // Driver messages may echo a connection string: redact the lot.
         f.write_str(&redact(&text))

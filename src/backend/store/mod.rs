@@ -10,10 +10,13 @@
 mod apply;
 mod audit;
 mod error;
+pub mod lease;
+pub mod notify;
 mod paths;
 mod rebuild;
 mod records;
 mod task;
+pub mod team;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,0 +1,473 @@
+//! Live rollouts in the UI state: what the kube backend reports per step
+//! (snapshots, connection, pod logs, rollbacks) and what the operator does
+//! with it (log scope and search, manual rollback). Synchronous, no IO.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::Action;
+use super::command::Command;
+use super::msg::Stream;
+use super::state::{AppState, Confirmable, Dialog, Level};
+use crate::runbook::Action as StepAction;
+use crate::runbook::CheckSpec;
+use crate::runbook::kube::{Cluster, KubeCheck};
+use crate::runbook::progress::StepStatus;
+use crate::runbook::rollout::RolloutSnapshot;
+use crate::sanitize;
+
+/// Pod log lines kept per step; older ones are evicted (and counted).
+pub const MAX_LOG_LINES: usize = 10_000;
+
+/// The cluster this session talks to, resolved at start.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClusterInfo {
+    pub kubeconfig: Option<String>,
+    pub context: String,
+    pub namespace: String,
+}
+
+/// How the watches of a step stand.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ConnState {
+    #[default]
+    Connecting,
+    Live,
+    /// A watch broke; it is being re-established (relist on 410 Gone).
+    Reconnecting {
+        error: String,
+    },
+    /// The step's watches ended.
+    Stopped,
+}
+
+/// One line of a pod's log, raw (update sanitizes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// "pod" or "pod/container".
+    pub source: Arc<str>,
+    /// Of the new ReplicaSet.
+    pub new: bool,
+    pub text: String,
+}
+
+/// What the kube backend reports about a step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KubeEvent {
+    /// The step watches this Deployment now (`phase`: "rollout", "undo").
+    Watching {
+        namespace: String,
+        deployment: String,
+        phase: String,
+    },
+    Snapshot(Arc<RolloutSnapshot>),
+    Connection(ConnState),
+    PodLogs {
+        lines: Vec<LogLine>,
+        dropped: u64,
+    },
+    /// A rollback trigger fired (or a person asked): the undo runs now.
+    RollbackStarted {
+        trigger: String,
+        reason: String,
+    },
+    /// A manual rollback (outside the step's run) ended.
+    RollbackDone {
+        ok: bool,
+        detail: String,
+    },
+}
+
+/// Which pods' logs the pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogScope {
+    #[default]
+    New,
+    Old,
+    All,
+}
+
+impl LogScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogScope::New => "new pods",
+            LogScope::Old => "old pods",
+            LogScope::All => "all pods",
+        }
+    }
+
+    fn next(self) -> Self {
+        match self {
+            LogScope::New => LogScope::Old,
+            LogScope::Old => LogScope::All,
+            LogScope::All => LogScope::New,
+        }
+    }
+
+    pub fn shows(self, line: &LogLine) -> bool {
+        match self {
+            LogScope::New => line.new,
+            LogScope::Old => !line.new,
+            LogScope::All => true,
+        }
+    }
+}
+
+/// Sanitized pod logs of a step, bounded.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogView {
+    pub lines: VecDeque<LogLine>,
+    /// Lines the backend dropped because the pods flooded.
+    pub dropped: u64,
+    /// Older lines pushed out of the buffer.
+    pub evicted: u64,
+    pub total: u64,
+    pub scope: LogScope,
+    /// Only lines containing this (case-insensitive) are shown.
+    pub filter: String,
+    /// The `/` search box has the keys.
+    pub editing: bool,
+}
+
+impl LogView {
+    pub fn push(&mut self, line: LogLine) {
+        self.total += 1;
+        if self.lines.len() >= MAX_LOG_LINES {
+            self.lines.pop_front();
+            self.evicted += 1;
+        }
+        self.lines.push_back(line);
+    }
+
+    /// The lines the pane shows: in scope and matching the filter.
+    pub fn visible(&self) -> impl DoubleEndedIterator<Item = &LogLine> {
+        let needle = self.filter.to_lowercase();
+        self.lines.iter().filter(move |l| {
+            self.scope.shows(l)
+                && (needle.is_empty()
+                    || l.text.to_lowercase().contains(&needle)
+                    || l.source.to_lowercase().contains(&needle))
+        })
+    }
+}
+
+/// A step's live rollout as the pane shows it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RolloutView {
+    pub namespace: String,
+    pub deployment: String,
+    /// "rollout" or "undo".
+    pub phase: String,
+    pub snapshot: Arc<RolloutSnapshot>,
+    pub conn: ConnState,
+    pub logs: LogView,
+    /// Why the step rolled back (a trigger or a person): the release stops.
+    pub rollback: Option<String>,
+    /// A manual rollback is running outside the step.
+    pub rolling_back: bool,
+    /// When the last snapshot arrived.
+    pub updated_at: i64,
+}
+
+/// Kubernetes in the UI state: one field of `AppState`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct KubeState {
+    /// `None`: no kubeconfig could be read (`cluster_error` says why).
+    pub cluster: Option<ClusterInfo>,
+    pub cluster_error: Option<String>,
+    pub rollouts: BTreeMap<usize, RolloutView>,
+}
+
+// ---------------------------------------------------------------- launch
+
+/// The namespace and context the environment pins, if any.
+fn pin(state: &AppState) -> Option<crate::runbook::kube::KubePin> {
+    state
+        .runbook
+        .environment(&state.release.environment)
+        .and_then(|e| e.kube.clone())
+}
+
+/// Why kube steps may not run here, if they may not: the environment pins
+/// another context than the one in use.
+pub fn refusal(state: &AppState) -> Option<String> {
+    let pinned = pin(state)?.context?;
+    match &state.kube.cluster {
+        Some(c) if c.context == pinned => None,
+        Some(c) => Some(format!(
+            "environment {} expects kube context {pinned:?}, but the current context is {:?}: run with --context {pinned}",
+            state.release.environment, c.context
+        )),
+        None => Some(format!(
+            "environment {} expects kube context {pinned:?}, but no kubeconfig was found{}",
+            state.release.environment,
+            state
+                .kube
+                .cluster_error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        )),
+    }
+}
+
+fn cluster(state: &AppState) -> Result<Cluster, String> {
+    if let Some(r) = refusal(state) {
+        return Err(r);
+    }
+    let Some(c) = &state.kube.cluster else {
+        return Err(format!(
+            "no Kubernetes cluster: {}",
+            state
+                .kube
+                .cluster_error
+                .as_deref()
+                .unwrap_or("no kubeconfig")
+        ));
+    };
+    let namespace = pin(state)
+        .and_then(|p| p.namespace)
+        .unwrap_or_else(|| c.namespace.clone());
+    Ok(Cluster {
+        kubeconfig: c.kubeconfig.clone(),
+        context: Some(c.context.clone()),
+        namespace,
+    })
+}
+
+/// Fill in the cluster of a kube step (or check) about to run, and its
+/// undo; refuse when the environment pins another context. Other actions
+/// pass through.
+pub fn prepare(state: &AppState, i: usize, action: StepAction) -> Result<StepAction, String> {
+    match action {
+        StepAction::Kube(mut k) => {
+            k.cluster = cluster(state)?;
+            let undo = match &state.step(i).undo {
+                Some(u) => Some(super::update::resolve(state, u)?),
+                None => None,
+            };
+            k.undo = match undo {
+                Some(StepAction::Kube(mut u)) => {
+                    u.cluster = k.cluster.clone();
+                    Some(Box::new(StepAction::Kube(u)))
+                }
+                other => other.map(Box::new),
+            };
+            Ok(StepAction::Kube(k))
+        }
+        StepAction::Check(CheckSpec::Kube(KubeCheck::Access { namespace, .. })) => {
+            let cluster = cluster(state)?;
+            let mut needs = Vec::new();
+            for step in state.runbook.steps() {
+                for a in [Some(&step.action), step.undo.as_ref()]
+                    .into_iter()
+                    .flatten()
+                {
+                    if let StepAction::Kube(k) = a {
+                        let ns = k.namespace.as_deref().unwrap_or(&cluster.namespace);
+                        needs.extend(k.permissions(ns));
+                    }
+                }
+            }
+            needs.sort();
+            needs.dedup();
+            Ok(StepAction::Check(CheckSpec::Kube(KubeCheck::Access {
+                namespace,
+                cluster,
+                needs,
+            })))
+        }
+        other => Ok(other),
+    }
+}
+
+// ---------------------------------------------------------------- events
+
+pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec<Command>) {
+    if step >= state.step_count() {
+        return;
+    }
+    let now = state.now;
+    let view = state.kube.rollouts.entry(step).or_default();
+    match ev {
+        KubeEvent::Watching {
+            namespace,
+            deployment,
+            phase,
+        } => {
+            view.namespace = namespace;
+            view.deployment = deployment;
+            view.phase = phase;
+            view.conn = ConnState::Connecting;
+        }
+        KubeEvent::Snapshot(s) => {
+            view.snapshot = s;
+            view.updated_at = now;
+        }
+        KubeEvent::Connection(c) => view.conn = c,
+        KubeEvent::PodLogs { lines, dropped } => {
+            for mut l in lines {
+                l.text = sanitize::mask(&sanitize::sanitize_line(&l.text), &state.secrets);
+                view.logs.push(l);
+            }
+            view.logs.dropped += dropped;
+            view.logs.total += dropped;
+        }
+        KubeEvent::RollbackStarted { trigger, reason } => {
+            let text = format!("rolling back ({trigger}): {reason}");
+            view.rollback = Some(reason);
+            let text = sanitize::sanitize_line(&text);
+            state.outputs[step].push(Stream::Info, text.clone());
+            state.notify(Level::Error, text);
+        }
+        KubeEvent::RollbackDone { ok, detail } => {
+            view.rolling_back = false;
+            let detail = sanitize::sanitize_line(&detail);
+            state.outputs[step].push(Stream::Info, detail.clone());
+            state.notify(if ok { Level::Warn } else { Level::Error }, detail);
+        }
+    }
+}
+
+/// The step rolled back (a trigger fired or a person asked): the release
+/// stops as failed rather than waiting for a retry.
+pub fn rolled_back(state: &AppState, i: usize) -> bool {
+    state
+        .kube
+        .rollouts
+        .get(&i)
+        .is_some_and(|v| v.rollback.is_some())
+}
+
+/// Does the pane of step `i` show a rollout?
+pub fn has_rollout(state: &AppState, i: usize) -> bool {
+    state.kube.rollouts.contains_key(&i)
+        || matches!(&state.step(i).action, StepAction::Kube(k) if k.watched_deployment().is_some())
+}
+
+// ---------------------------------------------------------------- keys
+
+/// Keys for the log search box, while it is open. True when handled.
+pub fn key(state: &mut AppState, key: &KeyEvent, _out: &mut Vec<Command>) -> bool {
+    let i = state.selected;
+    let Some(view) = state.kube.rollouts.get_mut(&i) else {
+        return false;
+    };
+    if !view.logs.editing {
+        return false;
+    }
+    match key.code {
+        KeyCode::Enter => view.logs.editing = false,
+        KeyCode::Esc => {
+            view.logs.editing = false;
+            view.logs.filter.clear();
+        }
+        KeyCode::Backspace => {
+            view.logs.filter.pop();
+        }
+        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            view.logs.editing = false;
+            view.logs.filter.clear();
+        }
+        KeyCode::Char(c) if view.logs.filter.chars().count() < 200 => view.logs.filter.push(c),
+        _ => {}
+    }
+    true
+}
+
+/// The rollout actions of the keymap.
+pub fn act(state: &mut AppState, action: Action, _out: &mut Vec<Command>) {
+    let i = state.selected;
+    match action {
+        Action::LogScope | Action::LogSearch => {
+            if !has_rollout(state, i) {
+                state.notify(Level::Warn, "pod logs belong to kube rollout steps");
+                return;
+            }
+            let view = state.kube.rollouts.entry(i).or_default();
+            if action == Action::LogScope {
+                view.logs.scope = view.logs.scope.next();
+                let s = view.logs.scope.as_str();
+                state.notify(Level::Info, format!("pod logs: {s}"));
+            } else {
+                view.logs.editing = true;
+            }
+        }
+        Action::Rollback => request_rollback(state, i),
+        _ => {}
+    }
+}
+
+fn request_rollback(state: &mut AppState, i: usize) {
+    let StepAction::Kube(k) = &state.step(i).action else {
+        state.notify(Level::Warn, "only kube steps roll back");
+        return;
+    };
+    let has_undo = state.step(i).undo.is_some();
+    let Some(deployment) = k.deployment().or(has_undo.then_some("")) else {
+        state.notify(
+            Level::Warn,
+            "this step has no undo and changes no Deployment",
+        );
+        return;
+    };
+    let deployment = state.render_text(deployment);
+    if state.release.steps[i].status == StepStatus::Pending {
+        state.notify(Level::Warn, "this step has not run: nothing to roll back");
+        return;
+    }
+    if state.kube.rollouts.get(&i).is_some_and(|v| v.rolling_back) {
+        state.notify(Level::Warn, "a rollback of this step is already running");
+        return;
+    }
+    let undo = match &state.step(i).undo {
+        Some(u) => format!("its undo ({})", u.kind_name()),
+        None => format!("kube.undo of deployment {deployment}"),
+    };
+    state.dialog = Some(Dialog::Confirm {
+        what: Confirmable::Rollback(i),
+        message: format!(
+            "Roll back step {:?} in {}? This runs {undo} and stops the release as failed.",
+            state.step(i).id,
+            state.release.environment
+        ),
+        expect: state.confirm_by_typing(),
+        typed: String::new(),
+    });
+}
+
+/// The person confirmed a manual rollback of step `i`.
+pub fn confirmed_rollback(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
+    let StepAction::Kube(k) = state.step(i).action.clone() else {
+        return;
+    };
+    let undo = match state.step(i).undo.clone() {
+        Some(u) => u,
+        None => match k.default_undo() {
+            Some(u) => StepAction::Kube(u),
+            None => return,
+        },
+    };
+    let action = match super::update::resolve(state, &undo).and_then(|a| prepare(state, i, a)) {
+        Ok(a) => a,
+        Err(e) => {
+            state.notify(Level::Error, format!("cannot roll back: {e}"));
+            return;
+        }
+    };
+    let reason = format!("rolled back by {}", state.identity.person);
+    state.outputs[i].push(Stream::Info, format!("{reason}: running the undo"));
+    let view = state.kube.rollouts.entry(i).or_default();
+    view.rollback = Some(reason.clone());
+    view.rolling_back = true;
+    if matches!(state.release.steps[i].status, StepStatus::Running { .. }) {
+        out.push(Command::CancelStep { step: i });
+    }
+    out.push(Command::KubeRollback {
+        step: i,
+        action,
+        reason,
+    });
+}

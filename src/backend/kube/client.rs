@@ -1,0 +1,107 @@
+//! Which cluster: the kubeconfig resolved the way kubectl resolves it
+//! (`$KUBECONFIG` or `~/.kube/config`, `--context`, `--namespace`), and
+//! clients built from it.
+
+use std::path::Path;
+
+use kube::Client;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use crate::runbook::kube::Cluster;
+
+/// The cluster a session talks to, as resolved at start.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Resolved {
+    pub kubeconfig: Option<String>,
+    pub context: String,
+    pub namespace: String,
+    pub server: String,
+}
+
+fn read(kubeconfig: Option<&str>) -> Result<Kubeconfig, String> {
+    match kubeconfig {
+        Some(p) => Kubeconfig::read_from(Path::new(p)).map_err(|e| format!("{p}: {e}")),
+        None => Kubeconfig::read().map_err(|e| format!("no kubeconfig: {e}")),
+    }
+}
+
+/// Resolve context and namespace as kubectl does: flags win, then the
+/// kubeconfig's current context and its namespace, then `default`.
+pub fn resolve(
+    kubeconfig: Option<&str>,
+    context: Option<&str>,
+    namespace: Option<&str>,
+) -> Result<Resolved, String> {
+    let kc = read(kubeconfig)?;
+    let name = match context {
+        Some(c) => c.to_string(),
+        None => kc
+            .current_context
+            .clone()
+            .ok_or("the kubeconfig has no current context (use --context)")?,
+    };
+    let ctx = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| format!("context {name:?} is not in the kubeconfig"))?;
+    let inner = ctx.context.clone().unwrap_or_default();
+    let server = kc
+        .clusters
+        .iter()
+        .find(|c| c.name == inner.cluster)
+        .and_then(|c| c.cluster.as_ref())
+        .and_then(|c| c.server.clone())
+        .unwrap_or_default();
+    Ok(Resolved {
+        kubeconfig: kubeconfig.map(str::to_string),
+        context: name,
+        namespace: namespace
+            .map(str::to_string)
+            .or(inner.namespace)
+            .unwrap_or_else(|| "default".into()),
+        server,
+    })
+}
+
+/// A client for the cluster. Built per step (a few milliseconds): a client
+/// belongs to the runtime that made it, and steps are few.
+pub async fn client(cluster: &Cluster) -> Result<Client, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kc = read(cluster.kubeconfig.as_deref())?;
+    let options = KubeConfigOptions {
+        context: cluster.context.clone(),
+        ..Default::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kc, &options)
+        .await
+        .map_err(|e| format!("kubeconfig: {e}"))?;
+    Client::try_from(config).map_err(|e| format!("kube client: {e}"))
+}
+
+/// Resolve the session's cluster into the app state (steps refuse later if
+/// there is none, or the environment pins another context).
+pub fn attach(state: &mut crate::app::state::AppState, args: &crate::cli::KubeArgs) {
+    let uses_kube = state.runbook.steps().any(|s| {
+        matches!(
+            s.action,
+            crate::runbook::Action::Kube(_)
+                | crate::runbook::Action::Check(crate::runbook::CheckSpec::Kube(_))
+        )
+    });
+    match resolve(None, args.context.as_deref(), args.namespace.as_deref()) {
+        Ok(r) => {
+            state.kube.cluster = Some(crate::app::rollout::ClusterInfo {
+                kubeconfig: r.kubeconfig,
+                context: r.context,
+                namespace: r.namespace,
+            })
+        }
+        Err(e) => {
+            if uses_kube {
+                tracing::warn!("kube: {e}");
+            }
+            state.kube.cluster_error = Some(e);
+        }
+    }
+}

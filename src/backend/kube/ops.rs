@@ -1,0 +1,346 @@
+//! The changes kube steps make: set images, server-side apply, patch,
+//! restart, scale, undo (as `kubectl rollout undo` does it).
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use kube::api::{Api, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams};
+use kube::discovery::{self, Scope};
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+
+use super::convert::{POD_TEMPLATE_HASH, REVISION, owned_by, same_template};
+use crate::runbook::kube::{KubeOp, PatchType};
+
+pub const FIELD_MANAGER: &str = "flightdeck";
+
+/// What a change did: a line for the output, and the Deployment generation
+/// the watch must see observed (so a stale read never passes for done).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub note: String,
+    pub generation: Option<i64>,
+}
+
+fn err(what: &str, e: impl std::fmt::Display) -> String {
+    format!("{what}: {e}")
+}
+
+/// Make the change `op` describes, in namespace `ns`.
+pub async fn apply(client: &Client, ns: &str, op: &KubeOp) -> Result<Applied, String> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    match op {
+        KubeOp::Rollout {
+            deployment,
+            images,
+            manifests,
+        } => {
+            if !manifests.is_empty() {
+                let mut notes = Vec::new();
+                for m in manifests {
+                    notes.extend(apply_manifest(client, ns, m).await?);
+                }
+                let d = get(&deployments, deployment, ns).await?;
+                return Ok(Applied {
+                    note: format!("applied {}", notes.join(", ")),
+                    generation: d.metadata.generation,
+                });
+            }
+            let d = get(&deployments, deployment, ns).await?;
+            let have: Vec<String> = d
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.spec.as_ref())
+                .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+                .unwrap_or_default();
+            for (c, _) in images {
+                if !have.contains(c) {
+                    return Err(format!(
+                        "deployment {deployment} has no container {c:?} (it has: {})",
+                        have.join(", ")
+                    ));
+                }
+            }
+            let containers: Vec<Value> = images
+                .iter()
+                .map(|(name, image)| json!({ "name": name, "image": image }))
+                .collect();
+            let patch = json!({ "spec": { "template": { "spec": { "containers": containers } } } });
+            let d = deployments
+                .patch(
+                    deployment,
+                    &PatchParams::apply(FIELD_MANAGER),
+                    &Patch::Strategic(patch),
+                )
+                .await
+                .map_err(|e| err(&format!("setting images of deployment {deployment}"), e))?;
+            let list: Vec<String> = images.iter().map(|(c, i)| format!("{c}={i}")).collect();
+            Ok(Applied {
+                note: format!("deployment {deployment}: image {}", list.join(", ")),
+                generation: d.metadata.generation,
+            })
+        }
+        KubeOp::Wait { deployment } => {
+            let d = get(&deployments, deployment, ns).await?;
+            Ok(Applied {
+                note: format!("watching deployment {deployment}"),
+                generation: d.metadata.generation,
+            })
+        }
+        KubeOp::Patch {
+            api_version,
+            kind,
+            name,
+            patch_type,
+            patch,
+        } => {
+            let api = dynamic_api(client, ns, api_version, kind).await?;
+            let params = PatchParams::default();
+            let result = match patch_type {
+                PatchType::Strategic => api.patch(name, &params, &Patch::Strategic(patch)).await,
+                PatchType::Merge => api.patch(name, &params, &Patch::Merge(patch)).await,
+                PatchType::Json => {
+                    let ops = serde_json::from_value(patch.clone())
+                        .map_err(|e| err("not a JSON patch", e))?;
+                    api.patch(name, &params, &Patch::<()>::Json(ops)).await
+                }
+            };
+            let obj = result.map_err(|e| err(&format!("patching {kind} {name}"), e))?;
+            Ok(Applied {
+                note: format!(
+                    "patched {kind} {name} ({} patch, resourceVersion {})",
+                    patch_type.as_str(),
+                    obj.resource_version().unwrap_or_default()
+                ),
+                generation: None,
+            })
+        }
+        KubeOp::Restart { deployment, .. } => {
+            let now = jiff_now();
+            let patch = json!({ "spec": { "template": { "metadata": { "annotations": {
+                "kubectl.kubernetes.io/restartedAt": now
+            } } } } });
+            let d = deployments
+                .patch(
+                    deployment,
+                    &PatchParams::default(),
+                    &Patch::Strategic(patch),
+                )
+                .await
+                .map_err(|e| err(&format!("restarting deployment {deployment}"), e))?;
+            Ok(Applied {
+                note: format!("deployment {deployment} restarted at {now}"),
+                generation: d.metadata.generation,
+            })
+        }
+        KubeOp::Scale {
+            deployment,
+            replicas,
+            ..
+        } => {
+            let n: i32 = replicas
+                .trim()
+                .parse()
+                .map_err(|_| format!("replicas {replicas:?} is not a whole number"))?;
+            let patch = json!({ "spec": { "replicas": n } });
+            let d = deployments
+                .patch(deployment, &PatchParams::default(), &Patch::Merge(patch))
+                .await
+                .map_err(|e| err(&format!("scaling deployment {deployment}"), e))?;
+            Ok(Applied {
+                note: format!("deployment {deployment} scaled to {n}"),
+                generation: d.metadata.generation,
+            })
+        }
+        KubeOp::Undo {
+            deployment,
+            to_revision,
+        } => {
+            let to = match to_revision.as_deref().map(str::trim) {
+                None | Some("") => 0,
+                Some(r) => r
+                    .parse::<i64>()
+                    .map_err(|_| format!("to_revision {r:?} is not a revision number"))?,
+            };
+            undo(client, ns, deployment, to).await
+        }
+    }
+}
+
+async fn get(api: &Api<Deployment>, name: &str, ns: &str) -> Result<Deployment, String> {
+    api.get_opt(name)
+        .await
+        .map_err(|e| err(&format!("reading deployment {name}"), e))?
+        .ok_or_else(|| format!("deployment {name:?} not found in namespace {ns}"))
+}
+
+fn jiff_now() -> String {
+    k8s_openapi::jiff::Timestamp::now().to_string()
+}
+
+/// The Api for any kind, found through discovery (namespaced or cluster-wide).
+async fn dynamic_api(
+    client: &Client,
+    ns: &str,
+    api_version: &str,
+    kind: &str,
+) -> Result<Api<DynamicObject>, String> {
+    let (group, version) = match api_version.rsplit_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let (ar, caps) = discovery::pinned_kind(client, &gvk)
+        .await
+        .map_err(|e| err(&format!("finding {api_version} {kind}"), e))?;
+    Ok(match caps.scope {
+        Scope::Namespaced => Api::namespaced_with(client.clone(), ns, &ar),
+        Scope::Cluster => Api::all_with(client.clone(), &ar),
+    })
+}
+
+/// Server-side apply every document of a manifest file.
+async fn apply_manifest(client: &Client, ns: &str, path: &str) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| err(path, e))?;
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).map_err(|e| err(path, e))?;
+    let mut notes = Vec::new();
+    for doc in docs.into_iter().filter(|d| d.is_object()) {
+        let api_version = doc["apiVersion"].as_str().unwrap_or_default().to_string();
+        let kind = doc["kind"].as_str().unwrap_or_default().to_string();
+        let name = doc["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if api_version.is_empty() || kind.is_empty() || name.is_empty() {
+            return Err(format!(
+                "{path}: each document needs apiVersion, kind and metadata.name"
+            ));
+        }
+        let doc_ns = doc["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or(ns)
+            .to_string();
+        let api = dynamic_api(client, &doc_ns, &api_version, &kind).await?;
+        api.patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&doc),
+        )
+        .await
+        .map_err(|e| err(&format!("{path}: applying {kind} {name}"), e))?;
+        notes.push(format!("{kind}/{name}"));
+    }
+    Ok(notes)
+}
+
+/// `kubectl rollout undo`: copy the pod template of the previous revision's
+/// ReplicaSet (or of revision `to`) into the Deployment.
+pub async fn undo(client: &Client, ns: &str, name: &str, to: i64) -> Result<Applied, String> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let d = get(&deployments, name, ns).await?;
+    if d.spec.as_ref().and_then(|s| s.paused).unwrap_or(false) {
+        return Err(format!(
+            "deployment {name} is paused; resume it before rolling back"
+        ));
+    }
+    let rs_api: Api<ReplicaSet> = Api::namespaced(client.clone(), ns);
+    let selector = d
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.match_labels.as_ref())
+        .map(|l| {
+            l.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let rss = rs_api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| err("listing replica sets", e))?;
+    let mut owned: Vec<(i64, ReplicaSet)> = rss
+        .items
+        .into_iter()
+        .filter(|rs| owned_by(rs, &d))
+        .map(|rs| {
+            let rev = rs
+                .annotations()
+                .get(REVISION)
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0);
+            (rev, rs)
+        })
+        .collect();
+    owned.sort_by_key(|(r, _)| *r);
+    let current = owned.last().map(|(r, _)| *r).unwrap_or(0);
+    let target = if to == 0 {
+        // The previous revision: the highest below the current one.
+        owned
+            .iter()
+            .rev()
+            .find(|(r, _)| *r < current)
+            .ok_or_else(|| format!("deployment {name} has no previous revision to roll back to"))?
+    } else {
+        owned
+            .iter()
+            .find(|(r, _)| *r == to)
+            .ok_or_else(|| format!("deployment {name} has no revision {to}"))?
+    };
+    let (rev, rs) = target;
+    let mut template = rs
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.clone())
+        .ok_or_else(|| format!("replica set {} has no pod template", rs.name_any()))?;
+    if let Some(labels) = template.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
+        labels.remove(POD_TEMPLATE_HASH);
+    }
+    let images: Vec<String> = template
+        .spec
+        .as_ref()
+        .map(|s| {
+            s.containers
+                .iter()
+                .map(|c| c.image.clone().unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(spec) = &d.spec
+        && same_template(&spec.template, &template)
+    {
+        return Ok(Applied {
+            note: format!(
+                "deployment {name}: skipped rollback, the current template already is revision {rev}"
+            ),
+            generation: d.metadata.generation,
+        });
+    }
+    let patch: Value = json!([
+        { "op": "test", "path": "/metadata/resourceVersion", "value": d.resource_version() },
+        { "op": "replace", "path": "/spec/template", "value": template },
+    ]);
+    let ops = serde_json::from_value(patch).map_err(|e| err("building the undo patch", e))?;
+    let patched = deployments
+        .patch(name, &PatchParams::default(), &Patch::<()>::Json(ops))
+        .await
+        .map_err(|e| err(&format!("rolling back deployment {name}"), e))?;
+    Ok(Applied {
+        note: format!(
+            "deployment {name} rolled back to revision {rev} ({})",
+            images.join(", ")
+        ),
+        generation: patched.metadata.generation,
+    })
+}
+
+/// Create a namespaced object from a manifest value (tests and examples).
+pub async fn create_dynamic(client: &Client, ns: &str, doc: &Value) -> Result<(), String> {
+    let api_version = doc["apiVersion"].as_str().unwrap_or_default();
+    let kind = doc["kind"].as_str().unwrap_or_default();
+    let api = dynamic_api(client, ns, api_version, kind).await?;
+    let obj: DynamicObject =
+        serde_json::from_value(doc.clone()).map_err(|e| err("not an object", e))?;
+    api.create(&PostParams::default(), &obj)
+        .await
+        .map_err(|e| err(&format!("creating {kind}"), e))?;
+    Ok(())
+}

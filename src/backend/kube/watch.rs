@@ -1,0 +1,574 @@
+//! Following one Deployment's rollout with `kube::runtime` watchers (no
+//! polling): the Deployment, its ReplicaSets, their pods and the related
+//! Events. Each watch keeps its own store, replaced whole on a relist (410
+//! Gone), so a reconnect neither duplicates nor loses objects. A broken
+//! watch is reported as "reconnecting" until the API server answers again.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep, sleep_until};
+
+use super::convert;
+use super::logs::LogFollower;
+use super::{Reporter, Sink};
+use crate::app::msg::Stream;
+use crate::app::rollout::{ConnState, KubeEvent};
+use crate::backend::process::CancelSignal;
+use crate::runbook::duration::format_duration;
+use crate::runbook::kube::RollbackOn;
+use crate::runbook::rollout::{
+    self, EventSnap, Fired, HealthTracker, Hold, PodSnap, RolloutSnapshot, Verdict,
+};
+
+/// Snapshots go to the UI at most this often (the first of a burst at once).
+pub const EMIT_EVERY: Duration = Duration::from_millis(40);
+/// Events kept per watch (newest).
+const MAX_EVENTS_KEPT: usize = 300;
+/// While a watch is broken, the API server is asked this often whether it is back.
+const PROBE_EVERY: Duration = Duration::from_millis(1000);
+
+/// How a followed rollout ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ended {
+    Complete(String),
+    Failed(String),
+    Fired(Fired),
+}
+
+pub struct Follow<'a> {
+    pub client: &'a Client,
+    pub namespace: &'a str,
+    pub deployment: &'a str,
+    /// "rollout" or "undo", for the pane.
+    pub phase: &'a str,
+    pub rollback_on: Option<&'a RollbackOn>,
+    /// The generation the change produced: anything older is not the rollout.
+    pub min_generation: Option<i64>,
+    pub deadline: Option<(Instant, Duration)>,
+    pub cancel: CancelSignal,
+    pub follow_logs: bool,
+}
+
+/// What the watch tasks send to the loop.
+enum Msg {
+    Deployment(Event<Deployment>),
+    ReplicaSet(Event<ReplicaSet>),
+    Pod(Event<PodSnap>),
+    Event(Event<EventSnap>),
+    Broken(usize, String),
+    Flowing(usize),
+}
+
+/// One kind of object, with the relist buffer of the watcher protocol.
+struct Store<T> {
+    items: HashMap<String, T>,
+    relist: Option<HashMap<String, T>>,
+    /// The first full list has arrived: "absent" now means absent.
+    synced: bool,
+}
+
+impl<T> Default for Store<T> {
+    fn default() -> Self {
+        Store {
+            items: HashMap::new(),
+            relist: None,
+            synced: false,
+        }
+    }
+}
+
+impl<T> Store<T> {
+    fn apply(&mut self, ev: Event<T>, key: impl Fn(&T) -> String) {
+        match ev {
+            Event::Init => self.relist = Some(HashMap::new()),
+            Event::InitApply(o) => {
+                let k = key(&o);
+                self.relist.get_or_insert_with(HashMap::new).insert(k, o);
+            }
+            Event::InitDone => {
+                if let Some(fresh) = self.relist.take() {
+                    self.items = fresh;
+                }
+                self.synced = true;
+            }
+            Event::Apply(o) => {
+                self.items.insert(key(&o), o);
+            }
+            Event::Delete(o) => {
+                self.items.remove(&key(&o));
+            }
+        }
+    }
+}
+
+fn uid<K: kube::Resource>(o: &K) -> String {
+    o.meta()
+        .uid
+        .clone()
+        .unwrap_or_else(|| o.meta().name.clone().unwrap_or_default())
+}
+
+/// The watches of one Deployment's rollout and the stores they fill.
+pub struct Watches {
+    rx: mpsc::UnboundedReceiver<Msg>,
+    tasks: JoinSet<()>,
+    deployment: Store<Deployment>,
+    replica_sets: Store<ReplicaSet>,
+    pods: Store<PodSnap>,
+    events: Store<EventSnap>,
+    broken: [Option<String>; 4],
+    last_broken: Option<Instant>,
+    name: String,
+}
+
+fn config() -> watcher::Config {
+    // Consistent lists (not from the watch cache), so a change just made is
+    // never missing from the first snapshot.
+    watcher::Config::default()
+}
+
+/// Run a watcher, sending its events; on an error report it, wait a little
+/// (0.25 s doubling to 2 s) and let the watcher recover (resume or relist).
+fn spawn_watch<K, T>(
+    tasks: &mut JoinSet<()>,
+    index: usize,
+    api: Api<K>,
+    cfg: watcher::Config,
+    tx: mpsc::UnboundedSender<Msg>,
+    map: impl Fn(K) -> Option<T> + Send + 'static,
+    wrap: fn(Event<T>) -> Msg,
+) where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    T: Send + 'static,
+{
+    tasks.spawn(async move {
+        let mut stream = watcher::watcher(api, cfg).boxed();
+        let mut backoff = Duration::from_millis(250);
+        let mut broken = false;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(ev) => {
+                    if broken {
+                        broken = false;
+                        backoff = Duration::from_millis(250);
+                        let _ = tx.send(Msg::Flowing(index));
+                    }
+                    let mapped = match ev {
+                        Event::Init => Some(Event::Init),
+                        Event::InitDone => Some(Event::InitDone),
+                        Event::InitApply(o) => map(o).map(Event::InitApply),
+                        Event::Apply(o) => map(o).map(Event::Apply),
+                        Event::Delete(o) => map(o).map(Event::Delete),
+                    };
+                    if let Some(ev) = mapped
+                        && tx.send(wrap(ev)).is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    broken = true;
+                    if tx.send(Msg::Broken(index, e.to_string())).is_err() {
+                        return;
+                    }
+                    sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    });
+}
+
+fn selector(d: &Deployment) -> String {
+    let Some(sel) = d.spec.as_ref().map(|s| &s.selector) else {
+        return String::new();
+    };
+    let mut parts: Vec<String> = sel
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for e in sel.match_expressions.iter().flatten() {
+        let values = e.values.clone().unwrap_or_default().join(",");
+        parts.push(match e.operator.as_str() {
+            "In" => format!("{} in ({values})", e.key),
+            "NotIn" => format!("{} notin ({values})", e.key),
+            "Exists" => e.key.clone(),
+            "DoesNotExist" => format!("!{}", e.key),
+            _ => continue,
+        });
+    }
+    parts.join(",")
+}
+
+impl Watches {
+    /// Start watching Deployment `name` (which must exist) in `ns`.
+    pub async fn start(client: &Client, ns: &str, name: &str) -> Result<Watches, String> {
+        let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
+        let d = deployments
+            .get_opt(name)
+            .await
+            .map_err(|e| format!("reading deployment {name}: {e}"))?
+            .ok_or_else(|| format!("deployment {name:?} not found in namespace {ns}"))?;
+        let labels = selector(&d);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut tasks = JoinSet::new();
+        spawn_watch(
+            &mut tasks,
+            0,
+            deployments,
+            config().fields(&format!("metadata.name={name}")),
+            tx.clone(),
+            Some,
+            Msg::Deployment,
+        );
+        spawn_watch(
+            &mut tasks,
+            1,
+            Api::<ReplicaSet>::namespaced(client.clone(), ns),
+            config().labels(&labels),
+            tx.clone(),
+            Some,
+            Msg::ReplicaSet,
+        );
+        spawn_watch(
+            &mut tasks,
+            2,
+            Api::<Pod>::namespaced(client.clone(), ns),
+            config().labels(&labels),
+            tx.clone(),
+            |p: Pod| Some(convert::pod(&p)),
+            Msg::Pod,
+        );
+        let dep_name = name.to_string();
+        spawn_watch(
+            &mut tasks,
+            3,
+            Api::<CoreEvent>::namespaced(client.clone(), ns),
+            config(),
+            tx,
+            move |e: CoreEvent| {
+                let e = convert::event(&e);
+                convert::event_concerns(&e, &dep_name).then_some(e)
+            },
+            Msg::Event,
+        );
+        Ok(Watches {
+            rx,
+            tasks,
+            deployment: Store::default(),
+            replica_sets: Store::default(),
+            pods: Store::default(),
+            events: Store::default(),
+            broken: Default::default(),
+            last_broken: None,
+            name: name.to_string(),
+        })
+    }
+
+    pub fn conn(&self) -> ConnState {
+        match self.broken.iter().flatten().next() {
+            Some(e) => ConnState::Reconnecting { error: e.clone() },
+            None => ConnState::Live,
+        }
+    }
+
+    fn is_broken(&self) -> bool {
+        self.broken.iter().any(Option::is_some)
+    }
+
+    /// Apply one message; true when the stores changed.
+    fn handle(&mut self, msg: Msg) -> bool {
+        match msg {
+            Msg::Deployment(ev) => self.deployment.apply(ev, uid),
+            Msg::ReplicaSet(ev) => self.replica_sets.apply(ev, uid),
+            Msg::Pod(ev) => self.pods.apply(ev, |p| p.uid.clone()),
+            Msg::Event(ev) => {
+                self.events.apply(ev, |e| e.uid.clone());
+                if self.events.items.len() > MAX_EVENTS_KEPT {
+                    let mut by_age: Vec<(i64, String)> = self
+                        .events
+                        .items
+                        .values()
+                        .map(|e| (e.last_ms, e.uid.clone()))
+                        .collect();
+                    by_age.sort();
+                    let cut = by_age.len() - MAX_EVENTS_KEPT;
+                    for (_, k) in by_age.into_iter().take(cut) {
+                        self.events.items.remove(&k);
+                    }
+                }
+            }
+            Msg::Broken(i, e) => {
+                self.broken[i] = Some(e);
+                self.last_broken = Some(Instant::now());
+                return false;
+            }
+            Msg::Flowing(i) => {
+                self.broken[i] = None;
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Every watch has delivered its first list. Before that a missing
+    /// Deployment or ReplicaSet may only not have arrived yet.
+    pub fn synced(&self) -> bool {
+        self.deployment.synced && self.replica_sets.synced && self.pods.synced
+    }
+
+    /// The rollout as the stores have it now.
+    pub fn snapshot(&self) -> RolloutSnapshot {
+        let d = self
+            .deployment
+            .items
+            .values()
+            .find(|d| d.metadata.name.as_deref() == Some(self.name.as_str()));
+        let owned: Vec<&ReplicaSet> = self
+            .replica_sets
+            .items
+            .values()
+            .filter(|rs| d.is_some_and(|d| convert::owned_by(rs, d)))
+            .collect();
+        let names: BTreeSet<&str> = owned
+            .iter()
+            .filter_map(|rs| rs.metadata.name.as_deref())
+            .collect();
+        let pods = self
+            .pods
+            .items
+            .values()
+            .filter(|p| p.replica_set.as_deref().is_some_and(|r| names.contains(r)))
+            .cloned()
+            .collect();
+        let events = self.events.items.values().cloned().collect();
+        convert::snapshot(d, owned, pods, events)
+    }
+
+    /// Wait for the next change (applying a burst of messages at once).
+    /// `None` when the watches ended.
+    async fn changed(&mut self) -> Option<bool> {
+        let first = self.rx.recv().await?;
+        let mut changed = self.handle(first);
+        while let Ok(m) = self.rx.try_recv() {
+            changed |= self.handle(m);
+        }
+        Some(changed)
+    }
+}
+
+impl Drop for Watches {
+    fn drop(&mut self) {
+        self.tasks.abort_all();
+    }
+}
+
+/// The verdict, with a snapshot older than the change counting as not observed.
+fn judge(s: &RolloutSnapshot, min_generation: Option<i64>) -> Verdict {
+    if let (Some(d), Some(min)) = (&s.deployment, min_generation)
+        && d.generation < min
+    {
+        return Verdict::Progressing(Hold::SpecNotObserved);
+    }
+    rollout::verdict(s)
+}
+
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Follow a rollout to its verdict, a fired trigger, the deadline or a cancel.
+pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> Ended {
+    report.send(KubeEvent::Watching {
+        namespace: f.namespace.to_string(),
+        deployment: f.deployment.to_string(),
+        phase: f.phase.to_string(),
+    });
+    let mut w = match Watches::start(f.client, f.namespace, f.deployment).await {
+        Ok(w) => w,
+        Err(e) => {
+            report.send(KubeEvent::Connection(ConnState::Stopped));
+            return Ended::Failed(e);
+        }
+    };
+    let mut logs = f
+        .follow_logs
+        .then(|| LogFollower::new(f.client.clone(), f.namespace, report.clone()));
+    let mut cancel = f.cancel.clone();
+    let mut conn = ConnState::Connecting;
+    let mut last_emit = Instant::now() - EMIT_EVERY;
+    let mut pending = false;
+    let mut last_snapshot = RolloutSnapshot::default();
+    let mut last_words = String::new();
+    let mut health = HealthTracker::default();
+    let health_spec = f.rollback_on.and_then(|r| r.health.clone());
+    let http = health_spec
+        .as_ref()
+        .and_then(|_| crate::backend::checks::http_client().ok());
+    let mut next_health = health_spec.as_ref().map(|_| Instant::now());
+    let mut complete_at: Option<Instant> = None;
+    let mut bake_end: Option<Instant> = None;
+    // Re-judge even if nothing in the cluster changed (health, bake time).
+    let mut force = false;
+    let mut next_probe: Option<Instant> = None;
+    let ended = loop {
+        let emit_at = pending.then_some(last_emit + EMIT_EVERY);
+        tokio::select! {
+            changed = w.changed() => {
+                let Some(changed) = changed else {
+                    break Ended::Failed("the watches ended".into());
+                };
+                pending |= changed;
+                if w.is_broken() && next_probe.is_none() {
+                    next_probe = Some(Instant::now() + PROBE_EVERY);
+                }
+            }
+            _ = until(emit_at) => {}
+            _ = until(next_probe) => {
+                next_probe = None;
+                if w.is_broken() {
+                    let back = f.client.apiserver_version().await.is_ok();
+                    let quiet = w.last_broken.is_none_or(|t| t.elapsed() >= PROBE_EVERY);
+                    if back && quiet {
+                        w.broken = Default::default();
+                    } else {
+                        next_probe = Some(Instant::now() + PROBE_EVERY);
+                    }
+                }
+            }
+            _ = until(next_health) => {
+                if let (Some(spec), Some(client)) = (&health_spec, &http) {
+                    let ok = matches!(
+                        client.get(&spec.url).timeout(spec.every.min(Duration::from_secs(10))).send().await,
+                        Ok(r) if r.status().is_success()
+                    );
+                    health.record(ok);
+                    if !ok {
+                        sink(Stream::Info, format!(
+                            "health check {} failed ({} in a row)", spec.url, health.consecutive_failures
+                        ));
+                    }
+                    next_health = Some(Instant::now() + spec.every);
+                    pending = true;
+                    force = true;
+                }
+            }
+            _ = until(bake_end) => {
+                bake_end = None;
+                pending = true;
+                force = true;
+            }
+            _ = cancel.cancelled() => break Ended::Failed("cancelled".into()),
+            _ = until(f.deadline.map(|d| d.0)) => {
+                let why = rollout::why_stuck(&last_snapshot, crate::event_loop::now_ms())
+                    .map(|w| format!(": {}", w.line()))
+                    .unwrap_or_default();
+                break Ended::Failed(format!(
+                    "timed out after {}{why}",
+                    format_duration(f.deadline.map(|d| d.1).unwrap_or_default())
+                ));
+            }
+        }
+        let now_conn = w.conn();
+        if now_conn != conn {
+            if let ConnState::Reconnecting { error } = &now_conn {
+                sink(Stream::Info, format!("watch broken, reconnecting: {error}"));
+            } else if matches!(conn, ConnState::Reconnecting { .. }) {
+                sink(Stream::Info, "watches resumed".into());
+            }
+            conn = now_conn.clone();
+            report.send(KubeEvent::Connection(now_conn));
+        }
+        if !pending || last_emit.elapsed() < EMIT_EVERY || !w.synced() {
+            continue;
+        }
+        pending = false;
+        last_emit = Instant::now();
+        let snap = w.snapshot();
+        if snap == last_snapshot && !force {
+            continue;
+        }
+        force = false;
+        last_snapshot = snap.clone();
+        let snap = Arc::new(snap);
+        report.send(KubeEvent::Snapshot(snap.clone()));
+        if let Some(l) = &mut logs {
+            l.update(&snap);
+        }
+        if let Some(on) = f.rollback_on
+            && let Some(fired) = rollout::trigger(on, &snap, &health)
+        {
+            break Ended::Fired(fired);
+        }
+        let v = judge(&snap, f.min_generation);
+        let words = v.words(f.deployment);
+        if words != last_words {
+            sink(Stream::Info, words.clone());
+            last_words = words.clone();
+        }
+        match v {
+            Verdict::Complete => {
+                let Some(spec) = &health_spec else {
+                    break Ended::Complete(complete_note(&snap, &words));
+                };
+                // With a health trigger, the rollout bakes for its window.
+                let at = *complete_at.get_or_insert_with(|| {
+                    sink(
+                        Stream::Info,
+                        format!(
+                            "rolled out; watching health for {} before passing",
+                            format_duration(spec.sustained)
+                        ),
+                    );
+                    Instant::now()
+                });
+                if at.elapsed() >= spec.sustained {
+                    break Ended::Complete(format!(
+                        "{}; healthy for {}",
+                        complete_note(&snap, &words),
+                        format_duration(spec.sustained)
+                    ));
+                }
+                // Wake up at the end of the window.
+                bake_end = Some(at + spec.sustained);
+            }
+            Verdict::Failed(_) => break Ended::Failed(words),
+            Verdict::Missing => break Ended::Failed(words),
+            Verdict::Progressing(_) => {}
+        }
+    };
+    report.send(KubeEvent::Connection(ConnState::Stopped));
+    if let Some(l) = logs {
+        l.stop().await;
+    }
+    ended
+}
+
+fn complete_note(s: &RolloutSnapshot, words: &str) -> String {
+    match s.new_replica_set() {
+        Some(rs) => format!(
+            "{words} (revision {}, {})",
+            rs.revision,
+            rs.images
+                .iter()
+                .map(|(c, i)| format!("{c}={i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => words.to_string(),
+    }
+}

@@ -1,0 +1,308 @@
+//! Team mode in the store: sign-offs decided inside the write transaction
+//! (so 50 approvers at once cannot overfill a role or sign twice), the
+//! driver's live output tail for watchers, environment history for
+//! policies, and free-form audit events (break-glass, take-over).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::error::StoreError;
+use super::{Backend, Store};
+use crate::runbook::GateSpec;
+use crate::runbook::gates::{self, Decision, GateTally, Signoff};
+
+/// What a sign-off must satisfy, from the runbook the signer loaded.
+#[derive(Debug, Clone, Copy)]
+pub struct GateRule<'a> {
+    pub spec: &'a GateSpec,
+    /// Role -> people (runbook, else config); a role absent is open.
+    pub members: &'a BTreeMap<String, Vec<String>>,
+    /// The approval hash as the signer computed it (runbook + inputs).
+    pub current_hash: &'a str,
+}
+
+/// A sign-off as stored, with its optional SSH signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedSignoff {
+    pub release_id: String,
+    pub signoff: Signoff,
+    pub signature: Option<String>,
+}
+
+/// One step's live output tail as the driver last published it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveOutput {
+    pub step_id: String,
+    pub attempt: u32,
+    pub lines: Vec<String>,
+}
+
+fn signoff_row(row: &AnyRow) -> Result<SignedSignoff, StoreError> {
+    let c = |e: sqlx::Error| StoreError::Corrupt(format!("a signoffs row: {e}"));
+    let decision: String = row.try_get("decision").map_err(c)?;
+    Ok(SignedSignoff {
+        release_id: row.try_get("release_id").map_err(c)?,
+        signoff: Signoff {
+            gate: row.try_get("gate").map_err(c)?,
+            person: row.try_get("person").map_err(c)?,
+            host: row.try_get("host").map_err(c)?,
+            role: row.try_get("role").map_err(c)?,
+            decision: Decision::parse(&decision)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown decision {decision:?}")))?,
+            comment: row.try_get("comment").map_err(c)?,
+            approved_hash: row.try_get("approved_hash").map_err(c)?,
+            at: row.try_get("at").map_err(c)?,
+        },
+        signature: row.try_get("signature").map_err(c)?,
+    })
+}
+
+const SIGNOFF_COLUMNS: &str =
+    "release_id, gate, person, host, role, decision, comment, approved_hash, at, signature";
+
+impl Store {
+    /// Record `s` if the gate's rules allow it, deciding under the journal's
+    /// write lock (BEGIN IMMEDIATE on SQLite, the advisory lock on
+    /// PostgreSQL): the initiator (as journaled) is refused, one person counts
+    /// once per gate, a full role takes no more, a rejection needs a reason,
+    /// an ended release takes nothing. The unique index on (release, gate,
+    /// person, approved hash) backs this up. Returns the gate's tally after
+    /// the write, or why it was refused (nothing written then).
+    pub async fn record_signoff(
+        &self,
+        release_id: &str,
+        s: &Signoff,
+        signature: Option<&str>,
+        rule: GateRule<'_>,
+    ) -> Result<Result<GateTally, String>, StoreError> {
+        let _serial = self.append.lock().await;
+        let mut tx = self.begin_write().await?;
+        let read = StoreError::query(format!("reading release {release_id}"));
+        let Some(head) = sqlx::query("SELECT status, initiator FROM releases WHERE id = $1")
+            .bind(release_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(&read)?
+        else {
+            return Ok(Err(format!("there is no release {release_id}")));
+        };
+        let status: String = head.try_get("status").map_err(&read)?;
+        let initiator: String = head.try_get("initiator").map_err(&read)?;
+        if status != "running" {
+            return Ok(Err(format!("release {release_id} has already {status}")));
+        }
+        if s.approved_hash != rule.current_hash {
+            return Ok(Err(
+                "the approved hash is not the release's current one (runbook or inputs changed)"
+                    .into(),
+            ));
+        }
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SIGNOFF_COLUMNS} FROM signoffs WHERE release_id = $1 AND gate = $2 \
+             ORDER BY audit_seq"
+        )))
+        .bind(release_id)
+        .bind(&s.gate)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(&read)?;
+        let mut existing: Vec<Signoff> = rows
+            .iter()
+            .map(|r| signoff_row(r).map(|x| x.signoff))
+            .collect::<Result<_, _>>()?;
+        if let Err(refusal) = gates::may_sign(
+            rule.spec,
+            rule.members,
+            &existing,
+            rule.current_hash,
+            &initiator,
+            &s.person,
+            &s.role,
+            s.decision,
+            &s.comment,
+        ) {
+            return Ok(Err(refusal.to_string()));
+        }
+        if existing
+            .iter()
+            .any(|x| x.person == s.person && x.approved_hash == s.approved_hash)
+        {
+            return Ok(Err(format!(
+                "{} already decided at gate {} for this content",
+                s.person, s.gate
+            )));
+        }
+        let seq = self.next_seq(&mut tx).await?;
+        sqlx::query(
+            "INSERT INTO signoffs (audit_seq, release_id, gate, person, host, role, decision, \
+             comment, approved_hash, at, signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(seq)
+        .bind(release_id)
+        .bind(&s.gate)
+        .bind(&s.person)
+        .bind(&s.host)
+        .bind(&s.role)
+        .bind(s.decision.as_str())
+        .bind(&s.comment)
+        .bind(&s.approved_hash)
+        .bind(s.at)
+        .bind(signature)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query(format!(
+            "recording {}'s sign-off at gate {} of release {release_id}",
+            s.person, s.gate
+        )))?;
+        let detail = json!({
+            "gate": s.gate,
+            "person": s.person,
+            "host": s.host,
+            "role": s.role,
+            "decision": s.decision.as_str(),
+            "comment": s.comment,
+            "approved_hash": s.approved_hash,
+            "at": s.at,
+            "signature": signature,
+        })
+        .to_string();
+        self.audit_in(&mut tx, release_id, "signoff", &detail, &s.person, &s.host)
+            .await?;
+        super::notify::in_tx(&mut tx, self.backend, release_id, "signoff").await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::query("committing a sign-off"))?;
+        existing.push(s.clone());
+        Ok(Ok(gates::tally(rule.spec, &existing, rule.current_hash)))
+    }
+
+    /// Every sign-off in the journal with its signature (for `verify`).
+    pub async fn all_signoffs(&self) -> Result<Vec<SignedSignoff>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SIGNOFF_COLUMNS} FROM signoffs ORDER BY audit_seq"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query("reading sign-offs"))?;
+        rows.iter().map(signoff_row).collect()
+    }
+
+    /// Publish the driver's live output tail of a running step. Written only
+    /// while `token` is the release's lease token; returns false otherwise.
+    pub async fn publish_output(
+        &self,
+        release_id: &str,
+        step_id: &str,
+        attempt: u32,
+        lines: &[String],
+        token: i64,
+    ) -> Result<bool, StoreError> {
+        let err = StoreError::query(format!("publishing the output of {step_id}"));
+        let mut tx = match self.backend {
+            Backend::Sqlite => self.begin_write().await?,
+            Backend::Postgres => self.pool.begin().await.map_err(&err)?,
+        };
+        let ok = sqlx::query(
+            "SELECT token FROM release_leases WHERE release_id = $1 AND token = $2 AND released = 0",
+        )
+        .bind(release_id)
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(&err)?
+        .is_some();
+        if !ok {
+            return Ok(false);
+        }
+        let text =
+            serde_json::to_string(&super::apply::bound_output(lines)).expect("lines serialize");
+        sqlx::query(
+            "INSERT INTO live_output (release_id, step_id, attempt, lines, token, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (release_id, step_id) DO UPDATE SET \
+             attempt = excluded.attempt, lines = excluded.lines, token = excluded.token, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(release_id)
+        .bind(step_id)
+        .bind(i64::from(attempt))
+        .bind(text)
+        .bind(token)
+        .bind(chrono::Utc::now().timestamp_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(&err)?;
+        super::notify::in_tx(&mut tx, self.backend, release_id, "output").await?;
+        tx.commit().await.map_err(&err)?;
+        Ok(true)
+    }
+
+    /// The live output tails of a release's steps.
+    pub async fn live_outputs(&self, release_id: &str) -> Result<Vec<LiveOutput>, StoreError> {
+        let rows =
+            sqlx::query("SELECT step_id, attempt, lines FROM live_output WHERE release_id = $1")
+                .bind(release_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(StoreError::query("reading live output"))?;
+        rows.iter()
+            .map(|r| {
+                let c = |e: sqlx::Error| StoreError::Corrupt(format!("a live_output row: {e}"));
+                let lines: String = r.try_get("lines").map_err(c)?;
+                let attempt: i64 = r.try_get("attempt").map_err(c)?;
+                Ok(LiveOutput {
+                    step_id: r.try_get("step_id").map_err(c)?,
+                    attempt: u32::try_from(attempt).unwrap_or(0),
+                    lines: serde_json::from_str(&lines).map_err(|e| {
+                        StoreError::Corrupt(format!("live output is not a list of lines: {e}"))
+                    })?,
+                })
+            })
+            .collect()
+    }
+
+    /// Inputs of every release of `runbook` that succeeded in `environment`.
+    pub async fn succeeded_inputs(
+        &self,
+        runbook: &str,
+        environment: &str,
+    ) -> Result<Vec<BTreeMap<String, String>>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT inputs_json FROM releases WHERE runbook_name = $1 AND environment = $2 \
+             AND status = 'succeeded' ORDER BY started_at DESC",
+        )
+        .bind(runbook)
+        .bind(environment)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query("reading earlier releases"))?;
+        rows.iter()
+            .map(|t| {
+                serde_json::from_str(t)
+                    .map_err(|e| StoreError::Corrupt(format!("release inputs: {e}")))
+            })
+            .collect()
+    }
+
+    /// Journal a free-form event about a release in the audit log (e.g.
+    /// `break_glass`), notifying watchers.
+    pub async fn record_event(
+        &self,
+        release_id: &str,
+        kind: &str,
+        detail: &Value,
+        actor: &str,
+        host: &str,
+    ) -> Result<(), StoreError> {
+        let _serial = self.append.lock().await;
+        let mut tx = self.begin_write().await?;
+        self.audit_in(&mut tx, release_id, kind, &detail.to_string(), actor, host)
+            .await?;
+        super::notify::in_tx(&mut tx, self.backend, release_id, kind).await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::query(format!("recording {kind}")))
+    }
+}

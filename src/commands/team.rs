@@ -1,0 +1,738 @@
+//! Team mode plumbing: claiming the lease when a release opens, and the
+//! tasks that keep it (renewal, take-over), share the release live (NOTIFY
+//! on PostgreSQL, a 1 s re-read on SQLite), fence the driver's journal
+//! writes with its token, publish the running step's output tail, and
+//! record sign-offs under the gate rules in the store.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+
+use super::Failure;
+use crate::app::command::{Command, JournalEntry};
+use crate::app::msg::{BackendEvent, Stream};
+use crate::app::output::OutputBuffer;
+use crate::app::state::{AppState, Level};
+use crate::app::team::{LeaseView, Mode, Snapshot, TeamCommand, TeamEvent};
+use crate::backend::store::lease::{self, Acquired, Claimant, Lease};
+use crate::backend::store::notify::{self, Change};
+use crate::backend::store::team::{GateRule, LiveOutput};
+use crate::backend::store::{self, Backend, Store, StoreError, StoredRelease};
+use crate::event_loop::now_ms;
+use crate::runbook::progress::StepStatus;
+use crate::runbook::{Action, Runbook, gates};
+use crate::settings::Settings;
+
+/// How often a SQLite watcher re-reads the release (no NOTIFY there).
+const SQLITE_POLL: Duration = Duration::from_millis(1000);
+/// How often the driver publishes a running step's output tail.
+const OUTPUT_EVERY: Duration = Duration::from_millis(300);
+/// Lines of live output kept per step.
+const LIVE_LINES: usize = 200;
+
+static CLAIMANT: OnceLock<Claimant> = OnceLock::new();
+
+/// This process as a lease claimant (one session per process).
+pub fn claimant(settings: &Settings) -> Claimant {
+    CLAIMANT
+        .get_or_init(|| Claimant {
+            person: settings.person.clone(),
+            host: settings.host.clone(),
+            session: format!("{:016x}", rand::random::<u64>()),
+            pid: i64::from(std::process::id()),
+        })
+        .clone()
+}
+
+pub fn lease_view(l: &Lease) -> LeaseView {
+    LeaseView {
+        holder: l.holder.clone(),
+        host: l.host.clone(),
+        token: l.token,
+        released: l.released,
+        expires_local: now_ms() + l.remaining_ms(),
+    }
+}
+
+fn lease_words(l: &Lease) -> String {
+    if l.free() {
+        format!(
+            "{}@{}'s lease expired {}s ago",
+            l.holder,
+            l.host,
+            (-l.remaining_ms()).max(0) / 1000
+        )
+    } else {
+        format!(
+            "{}@{} drives it (lease renewed, expires in {}s)",
+            l.holder,
+            l.host,
+            (l.remaining_ms().max(0) + 999) / 1000
+        )
+    }
+}
+
+/// Take the lease of the opened release, or become a watcher. Headless
+/// runs refuse to watch: they exit with a message naming the driver.
+pub async fn claim(
+    store: &Store,
+    settings: &Settings,
+    state: &mut AppState,
+    headless: bool,
+) -> Result<(), Failure> {
+    state.team.live = store.backend() == Backend::Postgres;
+    if state.release.status.is_final() {
+        return Ok(());
+    }
+    let me = claimant(settings);
+    let id = state.release.id.clone();
+    match store
+        .acquire_lease(&id, &me, lease::LEASE_TTL_MS, false)
+        .await?
+    {
+        Acquired::Driving(l) => {
+            state.team.mode = Mode::Driver;
+            state.team.token = Some(l.token);
+            state.team.lease = Some(lease_view(&l));
+        }
+        Acquired::Busy(l) | Acquired::Expired(l) => {
+            if headless {
+                let hint = if l.free() {
+                    format!("take it over in the TUI: flightdeck tui --release {id}, then press T")
+                } else {
+                    format!("watch it with: flightdeck tui --release {id}")
+                };
+                return Err(Failure::failed(format!(
+                    "release {id} is not yours to drive: {}; {hint}",
+                    lease_words(&l)
+                )));
+            }
+            state.team.mode = Mode::Watcher;
+            state.team.lease = Some(lease_view(&l));
+            let snap = load_snapshot(
+                store,
+                state_runbook(state),
+                &state.release.runbook_hash,
+                &id,
+            )
+            .await?;
+            if let Some(snap) = snap {
+                let mut ignored = Vec::new();
+                crate::app::team::on_event(
+                    state,
+                    TeamEvent::Snapshot(Box::new(snap)),
+                    &mut ignored,
+                );
+            }
+            let verb = if l.free() {
+                format!(
+                    "{}; press {} to take over",
+                    lease_words(&l),
+                    crate::app::team::TAKE_OVER_KEY
+                )
+            } else {
+                lease_words(&l)
+            };
+            state.notify(Level::Info, format!("watching release {id}: {verb}"));
+        }
+    }
+    Ok(())
+}
+
+fn state_runbook(state: &AppState) -> &Runbook {
+    &state.runbook
+}
+
+/// The release as the journal holds it, for a watcher (or a new driver).
+pub async fn load_snapshot(
+    store: &Store,
+    rb: &Runbook,
+    runbook_hash: &str,
+    id: &str,
+) -> Result<Option<Snapshot>, StoreError> {
+    let Some(stored) = store.load_release(id).await? else {
+        return Ok(None);
+    };
+    let live = store.live_outputs(id).await?;
+    let driver_live = store.lease(id).await?.is_some_and(|l| !l.free());
+    Ok(Some(snapshot(
+        rb,
+        runbook_hash,
+        &stored,
+        &live,
+        driver_live,
+    )))
+}
+
+/// Rebuild the release from the journal. With a live driver, a step
+/// started and not finished is running (not interrupted), and shows the
+/// driver's published output tail.
+pub fn snapshot(
+    rb: &Runbook,
+    runbook_hash: &str,
+    stored: &StoredRelease,
+    live: &[LiveOutput],
+    driver_live: bool,
+) -> Snapshot {
+    let mut release = store::rebuild(rb, stored);
+    release.runbook_hash = runbook_hash.to_string();
+    let mut outputs: Vec<OutputBuffer> = store::step_outputs(rb, stored)
+        .into_iter()
+        .map(buffer)
+        .collect();
+    for (i, run) in release.steps.iter_mut().enumerate() {
+        if driver_live && run.status == StepStatus::Interrupted {
+            run.status = StepStatus::Running {
+                attempt: run.attempts,
+            };
+            if let Some(l) = live
+                .iter()
+                .find(|l| l.step_id == run.step_id && l.attempt == run.attempts)
+            {
+                outputs[i] = buffer(l.lines.clone());
+            }
+        }
+    }
+    Snapshot { release, outputs }
+}
+
+/// Stored lines back into a buffer (`! ` marks stderr, `» ` flightdeck's own).
+fn buffer(lines: Vec<String>) -> OutputBuffer {
+    let mut b = OutputBuffer::default();
+    for line in lines {
+        if let Some(rest) = line.strip_prefix("! ") {
+            b.push(Stream::Stderr, rest.to_string());
+        } else if let Some(rest) = line.strip_prefix("» ") {
+            b.push(Stream::Info, rest.to_string());
+        } else {
+            b.push(Stream::Stdout, line);
+        }
+    }
+    b
+}
+
+// ---------------------------------------------------------------- tasks
+
+struct Shared {
+    /// The lease token while driving; 0 while watching.
+    token: AtomicI64,
+    /// Writes are fenced (a lease is in play; not for an ended release).
+    fenced: bool,
+    /// Attempt of each step the runner was last told to run.
+    attempts: Mutex<HashMap<usize, u32>>,
+}
+
+#[derive(Clone)]
+struct Ctx {
+    store: Store,
+    me: Claimant,
+    release_id: String,
+    runbook: Arc<Runbook>,
+    runbook_hash: String,
+    approval_hash: String,
+    members: Arc<BTreeMap<String, Vec<String>>>,
+    secrets: Arc<Vec<String>>,
+    ssh_key: Option<std::path::PathBuf>,
+    url: Option<String>,
+    shared: Arc<Shared>,
+    ev: UnboundedSender<BackendEvent>,
+}
+
+/// What wiring needs: the runner's channels (through the team router and
+/// output tap) and the spawned team tasks.
+pub struct Spawned {
+    pub runner_rx: UnboundedReceiver<Command>,
+    pub runner_ev: UnboundedSender<BackendEvent>,
+    pub tasks: Vec<JoinHandle<()>>,
+    /// On PostgreSQL NOTIFY delivers sign-offs: the timed re-read is not needed.
+    pub live: bool,
+}
+
+/// Start the team tasks around the journal writer and the runner.
+pub fn spawn(
+    store: &Store,
+    settings: &Settings,
+    state: &AppState,
+    ev: UnboundedSender<BackendEvent>,
+    journal_rx: UnboundedReceiver<(u64, JournalEntry)>,
+    commands_rx: UnboundedReceiver<Command>,
+) -> Spawned {
+    let live = store.backend() == Backend::Postgres;
+    let shared = Arc::new(Shared {
+        token: AtomicI64::new(state.team.token.unwrap_or(0)),
+        fenced: state.team.mode != Mode::Solo,
+        attempts: Mutex::new(HashMap::new()),
+    });
+    let ctx = Ctx {
+        store: store.clone(),
+        me: claimant(settings),
+        release_id: state.release.id.clone(),
+        runbook: Arc::new(state.runbook.clone()),
+        runbook_hash: state.release.runbook_hash.clone(),
+        approval_hash: state.approval_hash.clone(),
+        members: Arc::new(gates::members(&state.runbook.roles, &settings.roles)),
+        secrets: Arc::new(state.secrets.clone()),
+        ssh_key: settings.ssh_key.clone(),
+        url: live.then(|| settings.journal.clone()),
+        shared,
+        ev: ev.clone(),
+    };
+    let (runner_tx, runner_rx) = unbounded_channel();
+    let (team_tx, team_rx) = unbounded_channel();
+    let (tap_tx, tap_rx) = unbounded_channel();
+    let tasks = vec![
+        tokio::spawn(journal_loop(ctx.clone(), journal_rx)),
+        tokio::spawn(router(ctx.clone(), commands_rx, runner_tx, team_tx)),
+        tokio::spawn(tap_loop(ctx.clone(), tap_rx)),
+        tokio::spawn(team_loop(ctx, team_rx)),
+    ];
+    Spawned {
+        runner_rx,
+        runner_ev: tap_tx,
+        tasks,
+        live,
+    }
+}
+
+/// Journal writes in order: sign-offs through the gate rules in the store,
+/// everything else fenced by the driver's lease token.
+async fn journal_loop(ctx: Ctx, mut rx: UnboundedReceiver<(u64, JournalEntry)>) {
+    let (actor, host) = (ctx.me.person.clone(), ctx.me.host.clone());
+    while let Some((op, entry)) = rx.recv().await {
+        let reply = match &entry {
+            JournalEntry::Signoff {
+                release_id,
+                signoff,
+            } => record_signoff(&ctx, op, release_id, signoff).await,
+            _ => {
+                let fence = if ctx.shared.fenced {
+                    match ctx.shared.token.load(Ordering::SeqCst) {
+                        0 => {
+                            let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::WriteRefused {
+                                op,
+                                why: "you are watching this release; only its driver writes steps"
+                                    .into(),
+                            }));
+                            continue;
+                        }
+                        t => Some(t),
+                    }
+                } else {
+                    None
+                };
+                match ctx.store.apply_as(&entry, &actor, &host, fence).await {
+                    Ok(()) => BackendEvent::Journaled { op, error: None },
+                    Err(StoreError::Fenced(why)) => {
+                        tracing::warn!(op, "fenced journal write: {why}");
+                        ctx.shared.token.store(0, Ordering::SeqCst);
+                        let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::WriteRefused {
+                            op,
+                            why: format!("write refused with your old lease token: {why}"),
+                        }));
+                        BackendEvent::Team(TeamEvent::LeaseLost { why })
+                    }
+                    Err(e) => {
+                        tracing::error!(op, "journal write failed: {e}");
+                        BackendEvent::Journaled {
+                            op,
+                            error: Some(e.to_string()),
+                        }
+                    }
+                }
+            }
+        };
+        let _ = ctx.ev.send(reply);
+    }
+}
+
+async fn record_signoff(
+    ctx: &Ctx,
+    op: u64,
+    release_id: &str,
+    s: &crate::runbook::gates::Signoff,
+) -> BackendEvent {
+    let Some(Action::Gate(spec)) = ctx
+        .runbook
+        .steps()
+        .find(|st| st.id == s.gate)
+        .map(|st| &st.action)
+    else {
+        return BackendEvent::Team(TeamEvent::WriteRefused {
+            op,
+            why: format!("{} is not a gate", s.gate),
+        });
+    };
+    let signature = match &ctx.ssh_key {
+        Some(key) => match super::team_sign::sign(key, &s.approved_hash).await {
+            Ok(sig) => Some(sig),
+            Err(e) => {
+                return BackendEvent::Team(TeamEvent::WriteRefused { op, why: e });
+            }
+        },
+        None => None,
+    };
+    let rule = GateRule {
+        spec,
+        members: &ctx.members,
+        current_hash: &ctx.approval_hash,
+    };
+    match ctx
+        .store
+        .record_signoff(release_id, s, signature.as_deref(), rule)
+        .await
+    {
+        Ok(Ok(_)) => BackendEvent::Journaled { op, error: None },
+        Ok(Err(why)) => BackendEvent::Team(TeamEvent::WriteRefused { op, why }),
+        Err(e) => BackendEvent::Journaled {
+            op,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+/// Commands from the event loop: team ones to the team task, the rest to
+/// the runner (noting each step's attempt for the output tap).
+async fn router(
+    ctx: Ctx,
+    mut rx: UnboundedReceiver<Command>,
+    runner: UnboundedSender<Command>,
+    team: UnboundedSender<TeamCommand>,
+) {
+    while let Some(c) = rx.recv().await {
+        match c {
+            Command::Team(t) => {
+                let _ = team.send(t);
+            }
+            Command::RunStep { step, attempt, .. } => {
+                if let Ok(mut a) = ctx.shared.attempts.lock() {
+                    a.insert(step, attempt);
+                }
+                let _ = runner.send(c);
+            }
+            other => {
+                let _ = runner.send(other);
+            }
+        }
+    }
+}
+
+/// The runner's events pass through here on their way to the loop; while
+/// driving, each running step's output tail is published for watchers.
+async fn tap_loop(ctx: Ctx, mut rx: UnboundedReceiver<BackendEvent>) {
+    struct Tail {
+        attempt: u32,
+        lines: VecDeque<String>,
+        dirty: bool,
+    }
+    let mut tails: HashMap<usize, Tail> = HashMap::new();
+    let mut flush = tokio::time::interval(OUTPUT_EVERY);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            ev = rx.recv() => {
+                let Some(ev) = ev else { break };
+                if let BackendEvent::StepOutput { step, lines, .. } = &ev
+                    && ctx.shared.fenced
+                {
+                    let attempt = ctx
+                        .shared
+                        .attempts
+                        .lock()
+                        .ok()
+                        .and_then(|a| a.get(step).copied())
+                        .unwrap_or(1);
+                    let tail = tails.entry(*step).or_insert(Tail {
+                        attempt,
+                        lines: VecDeque::new(),
+                        dirty: false,
+                    });
+                    if tail.attempt != attempt {
+                        tail.attempt = attempt;
+                        tail.lines.clear();
+                    }
+                    for (stream, raw) in lines {
+                        let line = crate::sanitize::mask(
+                            &crate::sanitize::sanitize_line(raw),
+                            &ctx.secrets,
+                        );
+                        let line = match stream {
+                            Stream::Stdout => line,
+                            Stream::Stderr => format!("! {line}"),
+                            Stream::Info => format!("» {line}"),
+                        };
+                        if tail.lines.len() == LIVE_LINES {
+                            tail.lines.pop_front();
+                        }
+                        tail.lines.push_back(line);
+                    }
+                    tail.dirty = true;
+                }
+                if ctx.ev.send(ev).is_err() {
+                    break;
+                }
+            }
+            _ = flush.tick() => {
+                let token = ctx.shared.token.load(Ordering::SeqCst);
+                if token == 0 {
+                    continue;
+                }
+                for (step, tail) in tails.iter_mut().filter(|(_, t)| t.dirty) {
+                    tail.dirty = false;
+                    let Some(st) = ctx.runbook.steps().nth(*step) else { continue };
+                    let lines: Vec<String> = tail.lines.iter().cloned().collect();
+                    if let Err(e) = ctx
+                        .store
+                        .publish_output(&ctx.release_id, &st.id, tail.attempt, &lines, token)
+                        .await
+                    {
+                        tracing::warn!("publishing output of {} failed: {e}", st.id);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Keep the lease (renew every 3 s), serve take-overs, and follow the
+/// others: NOTIFY on PostgreSQL, a 1 s re-read on SQLite (watchers only;
+/// a SQLite driver re-reads sign-offs through `RefreshSignoffs`).
+async fn team_loop(ctx: Ctx, mut cmds: UnboundedReceiver<TeamCommand>) {
+    let (ch_tx, mut ch_rx) = unbounded_channel::<Change>();
+    let listener = ctx
+        .url
+        .clone()
+        .map(|url| tokio::spawn(notify::listen(url, ctx.release_id.clone(), ch_tx.clone())));
+    drop(ch_tx);
+    let mut renew = tokio::time::interval(Duration::from_millis(lease::RENEW_EVERY_MS));
+    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    renew.tick().await;
+    let mut poll = tokio::time::interval(SQLITE_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let polling = ctx.url.is_none() && ctx.shared.fenced;
+    loop {
+        tokio::select! {
+            cmd = cmds.recv() => match cmd {
+                Some(TeamCommand::TakeOver) => take_over(&ctx).await,
+                None => break,
+            },
+            _ = renew.tick(), if ctx.shared.fenced => renew_lease(&ctx).await,
+            change = ch_rx.recv(), if listener.is_some() => {
+                let Some(change) = change else { continue };
+                let mut kinds = vec![change];
+                while let Ok(more) = ch_rx.try_recv() {
+                    kinds.push(more);
+                }
+                on_changes(&ctx, &kinds).await;
+            }
+            _ = poll.tick(), if polling => {
+                if ctx.shared.token.load(Ordering::SeqCst) == 0 {
+                    refresh_watcher(&ctx).await;
+                }
+            }
+        }
+    }
+    let token = ctx.shared.token.swap(0, Ordering::SeqCst);
+    if token != 0
+        && let Err(e) = ctx
+            .store
+            .release_lease(&ctx.release_id, &ctx.me, token)
+            .await
+    {
+        tracing::warn!("giving the lease back failed: {e}");
+    }
+    if let Some(l) = listener {
+        l.abort();
+    }
+}
+
+async fn renew_lease(ctx: &Ctx) {
+    let token = ctx.shared.token.load(Ordering::SeqCst);
+    if token == 0 {
+        return;
+    }
+    match ctx
+        .store
+        .renew_lease(&ctx.release_id, &ctx.me, token, lease::LEASE_TTL_MS)
+        .await
+    {
+        Ok(l) => {
+            let _ = ctx
+                .ev
+                .send(BackendEvent::Team(TeamEvent::Lease(Some(lease_view(&l)))));
+        }
+        Err(StoreError::Fenced(why)) => lost(ctx, why).await,
+        Err(e) => tracing::warn!("renewing the lease failed: {e}"),
+    }
+}
+
+async fn lost(ctx: &Ctx, why: String) {
+    ctx.shared.token.store(0, Ordering::SeqCst);
+    let _ = ctx
+        .ev
+        .send(BackendEvent::Team(TeamEvent::LeaseLost { why }));
+    refresh_watcher(ctx).await;
+}
+
+async fn on_changes(ctx: &Ctx, changes: &[Change]) {
+    let token = ctx.shared.token.load(Ordering::SeqCst);
+    if token == 0 {
+        refresh_watcher(ctx).await;
+        return;
+    }
+    let kind_is = |k: &str| {
+        changes.iter().any(|c| match c {
+            Change::Resync => true,
+            Change::Write { kind, .. } => kind == k,
+        })
+    };
+    if kind_is("lease")
+        && let Ok(Some(l)) = ctx.store.lease(&ctx.release_id).await
+        && l.token != token
+    {
+        lost(
+            ctx,
+            format!(
+                "{}@{} took over (lease token {}; yours was {token})",
+                l.holder, l.host, l.token
+            ),
+        )
+        .await;
+        return;
+    }
+    if kind_is("signoff") {
+        match ctx.store.load_release(&ctx.release_id).await {
+            Ok(Some(stored)) => {
+                let _ = ctx.ev.send(BackendEvent::Signoffs(stored.signoffs));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("re-reading sign-offs failed: {e}"),
+        }
+    }
+}
+
+/// Reload the release and the lease and hand them to the loop.
+async fn refresh_watcher(ctx: &Ctx) {
+    match load_snapshot(&ctx.store, &ctx.runbook, &ctx.runbook_hash, &ctx.release_id).await {
+        Ok(Some(snap)) => {
+            let _ = ctx
+                .ev
+                .send(BackendEvent::Team(TeamEvent::Snapshot(Box::new(snap))));
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!("reloading the release failed: {e}"),
+    }
+    if let Ok(l) = ctx.store.lease(&ctx.release_id).await {
+        let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::Lease(
+            l.as_ref().map(lease_view),
+        )));
+    }
+}
+
+async fn take_over(ctx: &Ctx) {
+    let fail = |why: String| {
+        let _ = ctx
+            .ev
+            .send(BackendEvent::Team(TeamEvent::TakeOverFailed(why)));
+    };
+    match ctx
+        .store
+        .acquire_lease(&ctx.release_id, &ctx.me, lease::LEASE_TTL_MS, true)
+        .await
+    {
+        Ok(Acquired::Driving(l)) => {
+            ctx.shared.token.store(l.token, Ordering::SeqCst);
+            match ctx.store.load_release(&ctx.release_id).await {
+                Ok(Some(stored)) => {
+                    // We drive now: what the old driver left started is interrupted.
+                    let snap = snapshot(&ctx.runbook, &ctx.runbook_hash, &stored, &[], false);
+                    let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::TookOver {
+                        token: l.token,
+                        lease: lease_view(&l),
+                        snapshot: Box::new(snap),
+                    }));
+                }
+                Ok(None) => fail(format!("release {} vanished", ctx.release_id)),
+                Err(e) => fail(e.to_string()),
+            }
+        }
+        Ok(Acquired::Busy(l)) | Ok(Acquired::Expired(l)) => fail(lease_words(&l)),
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+// ---------------------------------------------------------------- policy
+
+/// May a release with these (journaled) inputs start now in its
+/// environment? `Ok(Some(detail))` when it may only because of
+/// `--break-glass` (journal the detail once the release exists).
+pub async fn check_policy(
+    store: &Store,
+    loaded: &crate::runbook::Loaded,
+    release: &crate::runbook::progress::Release,
+    break_glass: Option<&str>,
+) -> Result<Option<serde_json::Value>, Failure> {
+    use crate::runbook::policy;
+    let rb = &loaded.runbook;
+    let Some(env) = rb.environment(&release.environment) else {
+        return Ok(None);
+    };
+    let history = match &env.policy.requires {
+        Some(req) => store.succeeded_inputs(&rb.name, &req.passed).await?,
+        None => Vec::new(),
+    };
+    let violations =
+        policy::check_start(&env.policy, release.started_at, &release.inputs, &history);
+    if violations.is_empty() {
+        return Ok(None);
+    }
+    let words: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+    let env_name = &release.environment;
+    if let Some(hard) = violations.iter().find(|v| !v.breakable()) {
+        return Err(Failure::failed(format!(
+            "{}: a release may not start in {env_name}: {hard} (release the same inputs there first)",
+            rb.name
+        )));
+    }
+    match break_glass.map(str::trim) {
+        Some(reason) if !reason.is_empty() => Ok(Some(serde_json::json!({
+            "environment": env_name,
+            "reason": reason,
+            "violations": words,
+        }))),
+        Some(_) => Err(Failure::invalid("--break-glass needs a reason")),
+        None => Err(Failure::failed(format!(
+            "{}: a release may not start in {env_name} now: {}. To start anyway, give --break-glass \"REASON\" (journaled in the audit log).",
+            rb.name,
+            words.join("; ")
+        ))),
+    }
+}
+
+/// Journal a break-glass start in the audit log.
+pub async fn record_break_glass(
+    store: &Store,
+    settings: &Settings,
+    release_id: &str,
+    detail: Option<serde_json::Value>,
+) -> Result<(), Failure> {
+    if let Some(detail) = detail {
+        store
+            .record_event(
+                release_id,
+                "break_glass",
+                &detail,
+                &settings.person,
+                &settings.host,
+            )
+            .await?;
+        eprintln!(
+            "flightdeck: BREAK-GLASS start of {release_id} journaled: {}",
+            detail["reason"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(())
+}

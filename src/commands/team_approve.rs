@@ -1,0 +1,202 @@
+//! Approvers away from the driver's keyboard: recording a CLI sign-off
+//! under the store's gate rules, `releases --waiting-for-me`, and checking
+//! sign-off signatures in `verify`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure, session};
+use crate::backend::store::Store;
+use crate::backend::store::team::GateRule;
+use crate::runbook::gates::{self, Decision, GateTally, Signoff};
+use crate::runbook::progress::StepStatus;
+use crate::runbook::{Action, GateSpec};
+use crate::settings::Settings;
+
+/// Sign (if an SSH key is configured) and record `s`; the tally after it,
+/// in words.
+pub async fn record(
+    settings: &Settings,
+    store: &Store,
+    release_id: &str,
+    s: &Signoff,
+    spec: &GateSpec,
+    members: &BTreeMap<String, Vec<String>>,
+    hash: &str,
+) -> Result<String, Failure> {
+    let signature = match &settings.ssh_key {
+        Some(key) => Some(
+            super::team_sign::sign(key, &s.approved_hash)
+                .await
+                .map_err(Failure::failed)?,
+        ),
+        None => None,
+    };
+    let rule = GateRule {
+        spec,
+        members,
+        current_hash: hash,
+    };
+    let tally = store
+        .record_signoff(release_id, s, signature.as_deref(), rule)
+        .await?
+        .map_err(|why| Failure::failed(format!("refused: {why}")))?;
+    let mut text = describe(&s.gate, &tally);
+    if signature.is_some() {
+        text.push_str("\nsigned with your SSH key (flightdeck verify checks it)");
+    }
+    Ok(text)
+}
+
+/// "gate G: approver 2/2, security 0/1 — still needed: 1 × security".
+pub fn describe(gate: &str, t: &GateTally) -> String {
+    let roles: Vec<String> = t
+        .roles
+        .iter()
+        .map(|r| format!("{} {}/{}", r.role, r.signed.len(), r.needed))
+        .collect();
+    let state = if let Some(r) = &t.rejection {
+        format!("rejected by {}: the release stops", r.person)
+    } else if t.satisfied() {
+        "all sign-offs are in".to_string()
+    } else {
+        let missing: Vec<String> = t
+            .roles
+            .iter()
+            .filter(|r| r.missing() > 0)
+            .map(|r| format!("{} × {}", r.missing(), r.role))
+            .collect();
+        format!("still needed: {}", missing.join(", "))
+    };
+    format!("gate {gate}: {} — {state}", roles.join(", "))
+}
+
+/// `flightdeck releases --waiting-for-me`: running releases whose current
+/// step is a gate this person may sign now (and in which roles).
+pub async fn waiting_for_me(settings: &Settings) -> CmdResult {
+    let store = session::open_store(settings).await?;
+    let list = store.list_releases(500).await?;
+    let mut found = 0;
+    for r in list.iter().filter(|r| !r.status.is_final()) {
+        let Some(stored) = store.load_release(&r.id).await? else {
+            continue;
+        };
+        let Ok(loaded) = crate::runbook::load(&PathBuf::from(&stored.runbook_path)) else {
+            continue;
+        };
+        let rb = &loaded.runbook;
+        let release = crate::backend::store::rebuild(rb, &stored);
+        let Some(i) = release.current(rb) else {
+            continue;
+        };
+        let step = rb.steps().nth(i).expect("current step exists");
+        let Action::Gate(spec) = &step.action else {
+            continue;
+        };
+        if release.steps[i].status != StepStatus::Waiting {
+            continue;
+        }
+        // The same hash the driver binds sign-offs to (migration plans included).
+        let hash = crate::backend::data::approval_hash(
+            &loaded.runbook,
+            &loaded.content_hash,
+            &stored.environment,
+            &stored.inputs,
+        );
+        let signoffs = release.signoffs_for(&step.id);
+        let members = gates::members(&rb.roles, &settings.roles);
+        let roles: Vec<&str> = spec
+            .roles
+            .iter()
+            .map(|(role, _)| role.as_str())
+            .filter(|role| {
+                gates::may_sign(
+                    spec,
+                    &members,
+                    &signoffs,
+                    &hash,
+                    &stored.initiator,
+                    &settings.person,
+                    role,
+                    Decision::Approve,
+                    "",
+                )
+                .is_ok()
+            })
+            .collect();
+        if roles.is_empty() {
+            continue;
+        }
+        found += 1;
+        let tally = gates::tally(spec, &signoffs, &hash);
+        println!(
+            "{}  {} · {} · gate {} · you may sign as {} · {}",
+            stored.id,
+            stored.runbook_name,
+            stored.environment,
+            step.id,
+            roles.join(" or "),
+            describe(&step.id, &tally)
+        );
+        println!(
+            "    flightdeck approve {} --gate {} --role {}   (inspect: flightdeck tui --release {})",
+            stored.id, step.id, roles[0], stored.id
+        );
+    }
+    if found == 0 {
+        println!(
+            "nothing is waiting for {} in {}",
+            settings.person,
+            store.target()
+        );
+    }
+    store.close().await;
+    Ok(EXIT_OK)
+}
+
+/// Check every signed sign-off against `allowed_signers` in the config dir.
+/// Prints one line per problem; returns the exit code to merge with the
+/// audit verdict.
+pub async fn verify_signatures(settings: &Settings, store: &Store) -> Result<i32, Failure> {
+    let signed: Vec<_> = store
+        .all_signoffs()
+        .await?
+        .into_iter()
+        .filter(|s| s.signature.is_some())
+        .collect();
+    if signed.is_empty() {
+        return Ok(EXIT_OK);
+    }
+    let allowed = settings.config_dir.join("allowed_signers");
+    if !allowed.exists() {
+        println!(
+            "{} signed sign-offs NOT checked: no {} (OpenSSH allowed_signers: `person key-type key` per line)",
+            signed.len(),
+            allowed.display()
+        );
+        return Ok(EXIT_FAILED);
+    }
+    let mut bad = 0;
+    for s in &signed {
+        let sig = s.signature.as_deref().unwrap_or_default();
+        match super::team_sign::verify(&allowed, &s.signoff.person, sig, &s.signoff.approved_hash)
+            .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => {
+                bad += 1;
+                println!(
+                    "signature BAD: {}'s sign-off of gate {} in release {}: {why}",
+                    s.signoff.person, s.signoff.gate, s.release_id
+                );
+            }
+            Err(e) => return Err(Failure::failed(e)),
+        }
+    }
+    if bad == 0 {
+        println!("sign-off signatures valid: {}", signed.len());
+        Ok(EXIT_OK)
+    } else {
+        Ok(EXIT_FAILED)
+    }
+}

@@ -1,0 +1,160 @@
+//! The API server stops for 30 s in the middle of a watched rollout: the
+//! pane says "reconnecting", and once the server is back the watches
+//! resume with neither duplicate nor lost objects. A test binary of its
+//! own, so it never runs beside the other cluster tests (cargo runs test
+//! binaries one at a time).
+
+#[path = "kube_support.rs"]
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use flightdeck::app::command::Command;
+use flightdeck::app::msg::BackendEvent;
+use flightdeck::app::rollout::{ConnState, KubeEvent};
+use flightdeck::runbook::Action;
+use flightdeck::runbook::kube::KubeOp;
+use flightdeck::runbook::rollout::RolloutSnapshot;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{DeleteParams, ListParams};
+use serde_json::json;
+use support::*;
+
+fn k8s_dir() -> PathBuf {
+    std::env::var_os("FLIGHTDECK_K8S_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/k8s"))
+}
+
+/// Wait for the next kube event of step 1 that `f` accepts.
+async fn until(
+    r: &mut Runner,
+    limit: Duration,
+    mut f: impl FnMut(&KubeEvent) -> bool,
+) -> Vec<KubeEvent> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let ev = tokio::time::timeout_at(deadline, r.events.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "not seen in {limit:?}; saw {:#?}",
+                    seen.iter()
+                        .filter(|e| !matches!(e, KubeEvent::PodLogs { .. }))
+                        .collect::<Vec<_>>()
+                )
+            })
+            .expect("runner ended");
+        match ev {
+            BackendEvent::Kube { step: 1, event } => {
+                let hit = f(&event);
+                seen.push(event);
+                if hit {
+                    return seen;
+                }
+            }
+            BackendEvent::StepFinished {
+                step: 1, outcome, ..
+            } => {
+                panic!("the step ended early: {outcome:?}")
+            }
+            _ => {}
+        }
+    }
+}
+
+fn names(s: &RolloutSnapshot) -> BTreeSet<String> {
+    s.pods.iter().map(|p| p.name.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_survive_the_api_server_stopping_for_30_seconds() {
+    let ns = TestNs::new("apiserver").await;
+    ns.deployment("web", "registry.local/web:v1", 3, json!(null))
+        .await;
+    let mut r = runner();
+    // A rollout that stays stuck (the new pod never gets ready): watched
+    // for as long as the test needs.
+    r.start(
+        1,
+        Action::Kube(ns.action(KubeOp::Rollout {
+            deployment: "web".into(),
+            images: vec![("web".into(), "registry.local/web:v2-unready".into())],
+            manifests: vec![],
+        })),
+        Some(Duration::from_secs(240)),
+    );
+    let mut last = RolloutSnapshot::default();
+    until(&mut r, Duration::from_secs(30), |e| match e {
+        KubeEvent::Snapshot(s) => {
+            last = (**s).clone();
+            s.new_pods().count() == 1 && s.pods.len() == 4
+        }
+        _ => false,
+    })
+    .await;
+    let before = names(&last);
+
+    // Stop the API server for 30 s (in the background: the script blocks).
+    let run_dir = PathBuf::from(kubeconfig()).parent().unwrap().to_path_buf();
+    let script = k8s_dir().join("restart-apiserver.sh");
+    let restart = tokio::process::Command::new("bash")
+        .arg(&script)
+        .arg(&run_dir)
+        .arg("30")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("restart-apiserver.sh");
+    let seen = until(&mut r, Duration::from_secs(30), |e| {
+        matches!(e, KubeEvent::Connection(ConnState::Reconnecting { .. }))
+    })
+    .await;
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, KubeEvent::Connection(ConnState::Reconnecting { .. })))
+    );
+    let status = restart.wait_with_output().await.unwrap().status;
+    assert!(status.success(), "restart-apiserver.sh failed");
+    // Back: "live" again, within a few seconds of the server answering.
+    until(&mut r, Duration::from_secs(30), |e| {
+        matches!(e, KubeEvent::Connection(ConnState::Live))
+    })
+    .await;
+
+    // A change after the restart is seen: the stuck new pod is replaced.
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    let new_pod = last.new_pods().next().unwrap().name.clone();
+    pods.delete(&new_pod, &DeleteParams::default())
+        .await
+        .unwrap();
+    let mut after = RolloutSnapshot::default();
+    until(&mut r, Duration::from_secs(30), |e| match e {
+        KubeEvent::Snapshot(s) => {
+            after = (**s).clone();
+            !names(s).contains(&new_pod) && s.new_pods().count() == 1 && s.pods.len() == 4
+        }
+        _ => false,
+    })
+    .await;
+    // Nothing lost, nothing twice: what the watch shows is what the API lists.
+    let listed: BTreeSet<String> = pods
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .map(|p| p.metadata.name.unwrap())
+        .collect();
+    assert_eq!(names(&after), listed);
+    assert_eq!(after.pods.len(), listed.len(), "no duplicate pods");
+    let old: BTreeSet<_> = before.iter().filter(|n| **n != new_pod).cloned().collect();
+    assert!(old.is_subset(&names(&after)), "old pods kept");
+    assert_eq!(after.replica_sets.len(), 2);
+    r.cmds.send(Command::CancelStep { step: 1 }).unwrap();
+}

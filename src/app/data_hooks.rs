@@ -80,19 +80,7 @@ pub fn release_event(state: &AppState, event: &str, text: &str, out: &mut Vec<Co
 }
 
 fn scope(state: &AppState) -> crate::runbook::interpolate::Scope {
-    let mut s = crate::runbook::interpolate::Scope {
-        inputs: state.release.inputs.clone(),
-        env: state.env.clone(),
-        ..Default::default()
-    };
-    s.release.insert("id".into(), state.release.id.clone());
-    s.release
-        .insert("env".into(), state.release.environment.clone());
-    s.release
-        .insert("runbook".into(), state.release.runbook_name.clone());
-    s.release
-        .insert("initiator".into(), state.release.initiator.clone());
-    s
+    state.scope(state.release.inputs.clone(), true)
 }
 
 fn headline(state: &AppState) -> String {

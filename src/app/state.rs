@@ -229,21 +229,38 @@ impl AppState {
     /// Fill `${inputs.*}` and `${release.*}` into display text; `${env.*}`
     /// stays as written (it may be a secret).
     pub fn render_text(&self, text: &str) -> String {
-        let mut scope = crate::runbook::interpolate::Scope {
-            inputs: crate::app::setup::journaled_inputs(&self.runbook, &self.release.inputs),
+        let inputs = crate::app::setup::journaled_inputs(&self.runbook, &self.release.inputs);
+        self.scope(inputs, false)
+            .render(text)
+            .unwrap_or_else(|_| text.to_string())
+    }
+
+    /// Values for `${...}`: the given inputs and `${release.*}`; with
+    /// `with_env`, also `${env.*}` and `${flightdeck.bin}` (for running).
+    pub fn scope(
+        &self,
+        inputs: BTreeMap<String, String>,
+        with_env: bool,
+    ) -> crate::runbook::interpolate::Scope {
+        let r = &self.release;
+        let mut s = crate::runbook::interpolate::Scope {
+            inputs,
             ..Default::default()
         };
-        scope.release.insert("id".into(), self.release.id.clone());
-        scope
-            .release
-            .insert("env".into(), self.release.environment.clone());
-        scope
-            .release
-            .insert("runbook".into(), self.release.runbook_name.clone());
-        scope
-            .release
-            .insert("initiator".into(), self.release.initiator.clone());
-        scope.render(text).unwrap_or_else(|_| text.to_string())
+        for (k, v) in [
+            ("id", &r.id),
+            ("env", &r.environment),
+            ("runbook", &r.runbook_name),
+            ("initiator", &r.initiator),
+        ] {
+            s.release.insert(k.into(), v.clone());
+        }
+        if with_env {
+            s.env = self.env.clone();
+            s.flightdeck
+                .insert("bin".into(), self.flightdeck_bin.clone());
+        }
+        s
     }
 
     pub fn step_count(&self) -> usize {

@@ -9,7 +9,7 @@ use super::action::Action;
 use super::command::Command;
 use super::output::OutputBuffer;
 use super::state::{AppState, Confirmable, Dialog, Level};
-use super::update::{end_release, finish_step, gate_changed, on_resume, quit, waiting};
+use super::update::{end_release, gate_changed, on_resume, quit, waiting};
 use crate::runbook::Action as StepAction;
 use crate::runbook::gates::{self, GateTally, GateTiming};
 use crate::runbook::progress::{Outcome, Release, ReleaseStatus, StepStatus};
@@ -384,8 +384,7 @@ pub fn gate_held(state: &mut AppState, i: usize, t: &GateTally, out: &mut Vec<Co
                 "gate expired: still missing {} after {after} of waiting",
                 missing.join(", ")
             );
-            state.outputs[i].push(super::msg::Stream::Info, reason.clone());
-            finish_step(
+            super::update::decide(
                 state,
                 i,
                 Outcome::Failure {

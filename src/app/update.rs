@@ -506,9 +506,8 @@ fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec<Command>) 
     match &step.action {
         StepAction::Manual(_) => {
             if state.headless && state.acks.contains(&step.id) {
-                state.outputs[i].push(Stream::Info, "acknowledged with --ack".into());
                 let note = format!("acknowledged by {} with --ack", state.identity.person);
-                finish_step(
+                decide(
                     state,
                     i,
                     Outcome::Success {
@@ -578,21 +577,7 @@ pub fn resolve(state: &AppState, action: &StepAction) -> Result<StepAction, Stri
 }
 
 fn scope(state: &AppState) -> Scope {
-    let mut s = Scope {
-        inputs: state.release.inputs.clone(),
-        env: state.env.clone(),
-        ..Scope::default()
-    };
-    s.release.insert("id".into(), state.release.id.clone());
-    s.release
-        .insert("env".into(), state.release.environment.clone());
-    s.release
-        .insert("runbook".into(), state.release.runbook_name.clone());
-    s.release
-        .insert("initiator".into(), state.release.initiator.clone());
-    s.flightdeck
-        .insert("bin".into(), state.flightdeck_bin.clone());
-    s
+    state.scope(state.release.inputs.clone(), true)
 }
 
 /// An outcome is durable: retry, move on, or stop.
@@ -862,8 +847,7 @@ pub fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
     );
     if let Some(r) = &tally.rejection {
         let reason = format!("rejected by {} ({}): {}", r.person, r.role, r.comment);
-        state.outputs[i].push(Stream::Info, reason.clone());
-        finish_step(
+        decide(
             state,
             i,
             Outcome::Failure {
@@ -883,8 +867,7 @@ pub fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
             .flat_map(|r| r.signed.iter().map(move |p| format!("{p} ({})", r.role)))
             .collect();
         let note = format!("signed off by {}", who.join(", "));
-        state.outputs[i].push(Stream::Info, note.clone());
-        finish_step(
+        decide(
             state,
             i,
             Outcome::Success {
@@ -1035,8 +1018,7 @@ fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Command>) {
                 } else {
                     format!("ticked by {who}: {note}")
                 };
-                state.outputs[i].push(Stream::Info, detail.clone());
-                finish_step(
+                decide(
                     state,
                     i,
                     Outcome::Success {
@@ -1187,7 +1169,7 @@ fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
         }
         StepStatus::Waiting if is_manual && state.acks.contains(&state.step(cur).id) => {
             let note = format!("acknowledged by {} with --ack", state.identity.person);
-            finish_step(
+            decide(
                 state,
                 cur,
                 Outcome::Success {
@@ -1220,4 +1202,17 @@ fn shutdown(state: &mut AppState, out: &mut Vec<Command>) {
     state.notify(Level::Warn, "stopping: flightdeck received a signal");
     state.quitting = true;
     out.push(Command::Quit);
+}
+
+/// Settle step `i` as a person or a rule decided it, saying why in its
+/// output first.
+pub(crate) fn decide(state: &mut AppState, i: usize, outcome: Outcome, out: &mut Vec<Command>) {
+    let why = match &outcome {
+        Outcome::Success { note, .. } => note.clone(),
+        Outcome::Failure { reason, .. } | Outcome::Inconclusive { reason } => Some(reason.clone()),
+    };
+    if let Some(why) = why {
+        state.outputs[i].push(Stream::Info, why);
+    }
+    finish_step(state, i, outcome, out);
 }

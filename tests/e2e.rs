@@ -2,9 +2,12 @@
 //! process, a SIGKILL mid-step seen as interrupted in the TUI (tmux), and the
 //! audit chain catching an edited row.
 
-use std::path::{Path, PathBuf};
+#[path = "support/tmux.rs"]
+mod tmux;
+use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tmux::{Tmux, pid_of};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");
 
@@ -273,112 +276,28 @@ fn editing_the_audit_table_makes_verify_fail() {
 
 // ---------------------------------------------------------------- tmux
 
-struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    fn start() -> Tmux {
-        assert!(
-            Command::new("tmux")
-                .arg("-V")
-                .output()
-                .is_ok_and(|o| o.status.success()),
-            "tmux is required for the end-to-end TUI tests (apt-get install tmux)"
-        );
-        let name = format!("fd-e2e-{}-{}", std::process::id(), rand_suffix());
-        let ok = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &name,
-                "-x",
-                "160",
-                "-y",
-                "45",
-                "bash --norc --noprofile",
-            ])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        Tmux { name }
-    }
-
-    fn send(&self, keys: &[&str]) {
-        let mut c = Command::new("tmux");
-        c.args(["send-keys", "-t", &self.name]).args(keys);
-        assert!(c.status().unwrap().success());
-    }
-
-    fn screen(&self) -> String {
-        let o = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let s = self.screen();
-            if s.contains(text) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                panic!("{text:?} did not appear; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
-    }
-}
-
-fn rand_suffix() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos()
-}
-
-fn pid_of(pattern: &str) -> Option<i32> {
-    let o = Command::new("pgrep")
-        .args(["-n", "-f", pattern])
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&o.stdout).trim().parse().ok()
-}
-
 #[test]
 fn sigkill_mid_command_comes_back_as_interrupted() {
     let sb = Sandbox::new();
-    let tmux = Tmux::start();
+    let tmux = Tmux::start("e2e", 1);
     let rb = std::fs::canonicalize("tests/fixtures/runbooks/long_command.yaml").unwrap();
     let line = format!(
         "{} {BIN} tui {} --env default",
         sb.env_line("alice"),
         rb.display()
     );
-    tmux.send(&[&line, "Enter"]);
-    tmux.wait_for("Quick check");
-    tmux.send(&["g"]);
-    tmux.wait_for("migrating batch 5");
+    tmux.send(0, &[&line, "Enter"]);
+    tmux.wait_for(0, "Quick check", Duration::from_secs(30));
+    tmux.send(0, &["g"]);
+    tmux.wait_for(0, "migrating batch 5", Duration::from_secs(30));
     let pid = pid_of(&format!("{BIN} tui {}", rb.display())).expect("flightdeck is running");
     // SAFETY: sending a signal to a pid we just looked up.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
     // The shell prompt is back (the terminal stays raw after SIGKILL: reset it).
     std::thread::sleep(Duration::from_millis(300));
-    tmux.send(&["stty sane; clear", "Enter"]);
-    tmux.send(&[&line, "Enter"]);
-    let screen = tmux.wait_for("was interrupted");
+    tmux.send(0, &["stty sane; clear", "Enter"]);
+    tmux.send(0, &[&line, "Enter"]);
+    let screen = tmux.wait_for(0, "was interrupted", Duration::from_secs(30));
     assert!(screen.contains("never re-run silently"), "{screen}");
     assert!(
         screen.contains("retry") && screen.contains("mark done"),
@@ -404,12 +323,19 @@ fn sigkill_mid_command_comes_back_as_interrupted() {
         "{report}"
     );
     // Choose "mark done" (journaled), then quit; the terminal is restored.
-    tmux.send(&["Down", "Enter"]);
-    tmux.wait_for("✔");
-    tmux.send(&["q"]);
-    tmux.wait_for("(reopen it with the same command");
-    tmux.send(&["stty -a | grep -o -- ' -\\?icanon' ; echo E''ND", "Enter"]);
-    let s = tmux.wait_for("\nEND");
+    tmux.send(0, &["Down", "Enter"]);
+    tmux.wait_for(0, "✔", Duration::from_secs(30));
+    tmux.send(0, &["q"]);
+    tmux.wait_for(
+        0,
+        "(reopen it with the same command",
+        Duration::from_secs(30),
+    );
+    tmux.send(
+        0,
+        &["stty -a | grep -o -- ' -\\?icanon' ; echo E''ND", "Enter"],
+    );
+    let s = tmux.wait_for(0, "\nEND", Duration::from_secs(30));
     assert!(
         s.contains(" icanon") && !s.contains(" -icanon"),
         "terminal left raw:\n{s}"
@@ -417,9 +343,4 @@ fn sigkill_mid_command_comes_back_as_interrupted() {
     assert!(sb.run("alice", &["verify"]).status.success());
     let md = String::from_utf8(sb.run("alice", &["report", &id]).stdout).unwrap();
     assert!(md.contains("chose **mark done**"), "{md}");
-}
-
-#[allow(dead_code)]
-fn exists(p: &Path) -> bool {
-    p.exists()
 }

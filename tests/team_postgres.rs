@@ -6,9 +6,12 @@
 //! Needs FLIGHTDECK_TEST_DATABASE_URL (a role that may CREATE DATABASE):
 //! `eval "$(bash tests/support/start-postgres.sh)"`.
 
+#[path = "support/tmux.rs"]
+mod tmux;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+use tmux::{Tmux, pid_of};
 
 use flightdeck::app::command::JournalEntry;
 use flightdeck::backend::store::lease::{Acquired, Claimant};
@@ -536,102 +539,11 @@ fn verify_on_postgres_catches_edited_deleted_and_reordered_rows() {
 
 // ---------------------------------------------------------------- tmux
 
-struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    fn start(tag: &str) -> Tmux {
-        assert!(
-            Command::new("tmux")
-                .arg("-V")
-                .output()
-                .is_ok_and(|o| o.status.success()),
-            "tmux is required for the team-mode TUI tests"
-        );
-        let name = format!(
-            "fd-team-{tag}-{}-{}",
-            std::process::id(),
-            rand::random::<u16>()
-        );
-        let ok = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &name,
-                "-x",
-                "200",
-                "-y",
-                "50",
-                "bash --norc --noprofile",
-            ])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        // Pane 1: the second terminal.
-        let ok = Command::new("tmux")
-            .args(["new-window", "-t", &name, "bash --norc --noprofile"])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        Tmux { name }
-    }
-
-    fn target(&self, pane: u8) -> String {
-        format!("{}:{pane}", self.name)
-    }
-
-    fn send(&self, pane: u8, keys: &[&str]) {
-        let mut c = Command::new("tmux");
-        c.args(["send-keys", "-t", &self.target(pane)]).args(keys);
-        assert!(c.status().unwrap().success());
-    }
-
-    fn screen(&self, pane: u8) -> String {
-        let o = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.target(pane)])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    fn wait_for(&self, pane: u8, text: &str, within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let s = self.screen(pane);
-            if s.contains(text) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                panic!("{text:?} did not appear in pane {pane} within {within:?}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
-    }
-}
-
-fn pid_of(pattern: &str) -> Option<i32> {
-    let o = Command::new("pgrep")
-        .args(["-n", "-f", pattern])
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&o.stdout).trim().parse().ok()
-}
-
 #[test]
 fn two_terminals_share_one_release_live() {
     let team = Team::new();
     let rb = team.runbook("live.yaml", GATED);
-    let tmux = Tmux::start("live");
+    let tmux = Tmux::start("team-live", 2);
     let driver = format!(
         "{} {BIN} tui {} --env staging",
         team.env_line("alice"),
@@ -693,7 +605,7 @@ fn two_terminals_share_one_release_live() {
 fn sigkill_of_the_driver_frees_the_release_and_fences_it() {
     let team = Team::new();
     let rb = team.runbook("kill.yaml", &GATED.replace("seq 1 25", "seq 1 600"));
-    let tmux = Tmux::start("kill");
+    let tmux = Tmux::start("team-kill", 2);
     let driver = format!(
         "{} {BIN} tui {} --env staging",
         team.env_line("alice"),
@@ -782,7 +694,7 @@ fn sigkill_of_the_driver_frees_the_release_and_fences_it() {
 fn a_paused_driver_that_wakes_after_a_takeover_is_fenced_and_watches() {
     let team = Team::new();
     let rb = team.runbook("pause.yaml", &GATED.replace("seq 1 25", "seq 1 600"));
-    let tmux = Tmux::start("pause");
+    let tmux = Tmux::start("team-pause", 2);
     let driver = format!(
         "{} {BIN} tui {} --env staging",
         team.env_line("alice"),

@@ -1,0 +1,52 @@
+//! Headless runs drive themselves and stop when a person is needed.
+
+use super::*;
+
+/// Headless runs drive themselves and stop when a person is needed.
+pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
+    if out.iter().any(|c| matches!(c, Command::Quit))
+        || !state.pending.is_empty()
+        || state.release.is_running_anything()
+    {
+        return;
+    }
+    if state.quitting || state.release.status.is_final() || state.journal_error.is_some() {
+        if !state.quitting {
+            quit(state, out);
+        }
+        return;
+    }
+    if !out.is_empty() {
+        return;
+    }
+    let Some(cur) = state.release.current(&state.runbook) else {
+        return;
+    };
+    let is_manual = matches!(state.step(cur).action, StepAction::Manual(_));
+    match state.release.steps[cur].status {
+        // A failed step of a resumed release is retried: the operator re-ran it.
+        StepStatus::Pending | StepStatus::Failed { .. } if state.auto => {
+            start_step(state, cur, out)
+        }
+        StepStatus::Waiting if is_manual && state.acks.contains(&state.step(cur).id) => {
+            let note = format!("acknowledged by {} with --ack", state.identity.person);
+            decide(
+                state,
+                cur,
+                Outcome::Success {
+                    exit_code: None,
+                    note: Some(note),
+                },
+                out,
+            );
+        }
+        _ => quit(state, out),
+    }
+}
+
+/// Quitting waits for running steps to end and journal writes to land.
+pub fn ready_to_exit(state: &AppState) -> bool {
+    state.quitting
+        && state.pending.is_empty()
+        && (!state.release.is_running_anything() || !crate::app::team::drives(state))
+}

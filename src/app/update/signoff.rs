@@ -1,0 +1,212 @@
+//! Gates: the sign-off dialog, durable sign-offs, and counting them.
+
+use super::*;
+
+pub(super) fn open_signoff(state: &mut AppState, decision: Decision, out: &mut Vec<Command>) {
+    let i = state.selected;
+    let StepAction::Gate(_) = &state.step(i).action else {
+        state.notify(Level::Warn, "select a gate to sign off");
+        return;
+    };
+    if state.release.steps[i].status == StepStatus::Pending
+        && state.release.current(&state.runbook) == Some(i)
+    {
+        start_step(state, i, out);
+    }
+    let role = match &state.step(i).action {
+        StepAction::Gate(g) if g.roles.len() == 1 => g.roles[0].0.clone(),
+        _ => "ROLE".into(),
+    };
+    let error = (state.identity.person == state.release.initiator).then(|| {
+        format!(
+            "{} started this release and cannot sign it off. Another person signs here, or from their terminal: flightdeck approve {} --gate {} --role {role}",
+            state.identity.person,
+            state.release.id,
+            state.step(i).id
+        )
+    });
+    state.dialog = Some(Dialog::SignOff {
+        step: i,
+        role: 0,
+        decision,
+        comment: String::new(),
+        error,
+    });
+}
+
+pub(super) fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
+    let Some(Dialog::SignOff {
+        step,
+        role,
+        decision,
+        comment,
+        ..
+    }) = state.dialog.clone()
+    else {
+        return;
+    };
+    let StepAction::Gate(spec) = &state.step(step).action else {
+        return;
+    };
+    let Some((role_name, _)) = spec.roles.get(role).cloned() else {
+        return;
+    };
+    if state.release.steps[step].status != StepStatus::Waiting {
+        set_dialog_error(
+            state,
+            "this gate is not waiting for sign-offs (run it first)".into(),
+        );
+        return;
+    }
+    let signoffs = state.release.signoffs_for(&state.step(step).id);
+    if let Err(refusal) = gates::may_sign(
+        spec,
+        &state.runbook.roles,
+        &signoffs,
+        &state.approval_hash,
+        &state.release.initiator,
+        &state.identity.person,
+        &role_name,
+        decision,
+        &comment,
+    ) {
+        set_dialog_error(state, refusal.to_string());
+        return;
+    }
+    let signoff = Signoff {
+        gate: state.step(step).id.clone(),
+        person: state.identity.person.clone(),
+        host: state.identity.host.clone(),
+        role: role_name,
+        decision,
+        comment: comment.trim().to_string(),
+        approved_hash: state.approval_hash.clone(),
+        at: state.now,
+    };
+    state.dialog = None;
+    state.notify(Level::Info, "recording sign-off…");
+    journal(
+        state,
+        JournalEntry::Signoff {
+            release_id: state.release.id.clone(),
+            signoff: signoff.clone(),
+        },
+        After::Signed(signoff),
+        out,
+    );
+}
+
+pub(super) fn set_dialog_error(state: &mut AppState, msg: String) {
+    if let Some(Dialog::SignOff { error, .. }) = &mut state.dialog {
+        *error = Some(msg);
+    }
+}
+
+/// A sign-off is durable: it counts from now on.
+pub(super) fn signoff_durable(state: &mut AppState, s: Signoff, out: &mut Vec<Command>) {
+    state.events.push(Event::Signoff {
+        gate: s.gate.clone(),
+        person: s.person.clone(),
+        role: s.role.clone(),
+        decision: s.decision.as_str().into(),
+    });
+    let verb = if s.decision == Decision::Approve {
+        "signed off"
+    } else {
+        "rejected"
+    };
+    state.notify(
+        Level::Info,
+        format!("{} {verb} {} as {}", s.person, s.gate, s.role),
+    );
+    let gate = s.gate.clone();
+    state.release.signoffs.push(s);
+    if let Some(i) = state.runbook.step_index(&gate) {
+        gate_changed(state, i, out);
+    }
+}
+
+/// Sign-offs for gate `i` changed (or it just started): pass, fail, or wait.
+pub fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
+    if state.release.steps[i].status != StepStatus::Waiting || !crate::app::team::drives(state) {
+        return;
+    }
+    let StepAction::Gate(spec) = &state.step(i).action else {
+        return;
+    };
+    let tally = gates::tally(
+        spec,
+        &state.release.signoffs_for(&state.step(i).id),
+        &state.approval_hash,
+    );
+    if let Some(r) = &tally.rejection {
+        let reason = format!("rejected by {} ({}): {}", r.person, r.role, r.comment);
+        decide(
+            state,
+            i,
+            Outcome::Failure {
+                reason,
+                exit_code: None,
+            },
+            out,
+        );
+        // A rejection stops the release.
+        end_release(state, ReleaseStatus::Failed, out);
+    } else if crate::app::team::gate_held(state, i, &tally, out) {
+        // Soaking, or expired (failed there).
+    } else if tally.satisfied() {
+        let who: Vec<String> = tally
+            .roles
+            .iter()
+            .flat_map(|r| r.signed.iter().map(move |p| format!("{p} ({})", r.role)))
+            .collect();
+        let note = format!("signed off by {}", who.join(", "));
+        decide(
+            state,
+            i,
+            Outcome::Success {
+                exit_code: None,
+                note: Some(note),
+            },
+            out,
+        );
+    } else {
+        let missing: Vec<String> = tally
+            .roles
+            .iter()
+            .filter(|r| r.missing() > 0)
+            .map(|r| format!("{} × {}", r.missing(), r.role))
+            .collect();
+        waiting(
+            state,
+            i,
+            &format!("sign-off needed: {}", missing.join(", ")),
+        );
+    }
+}
+
+/// Sign-offs written by other processes (e.g. `flightdeck approve`).
+pub fn merge_signoffs(state: &mut AppState, signoffs: Vec<Signoff>, out: &mut Vec<Command>) {
+    let mut changed = Vec::new();
+    for s in signoffs {
+        if !state.release.signoffs.contains(&s) {
+            let verb = if s.decision == Decision::Approve {
+                "signed off"
+            } else {
+                "rejected"
+            };
+            state.notify(
+                Level::Info,
+                format!("{}@{} {verb} {} as {}", s.person, s.host, s.gate, s.role),
+            );
+            changed.push(s.gate.clone());
+            state.release.signoffs.push(s);
+        }
+    }
+    for gate in changed {
+        if let Some(i) = state.runbook.step_index(&gate) {
+            state.dirty = true;
+            gate_changed(state, i, out);
+        }
+    }
+}

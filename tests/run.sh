@@ -9,6 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+bash tests/support/install-deps.sh
+
 FD_TEST_CLEANUP=$(mktemp)
 export FD_TEST_CLEANUP
 cleanup() {

@@ -87,6 +87,12 @@ pub enum Cmd {
         /// Exit after this long.
         #[arg(long)]
         stop_after: Option<String>,
+        /// NAME=VALUE answered by /api/v1/query for queries naming NAME.
+        #[arg(long = "metric", value_name = "NAME=VALUE")]
+        metrics: Vec<String>,
+        /// A path that fails (500; 503 for /health and /ready).
+        #[arg(long = "fail-path", value_name = "PATH")]
+        fail_paths: Vec<String>,
     },
 }
 

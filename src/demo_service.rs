@@ -1,6 +1,14 @@
 //! A tiny HTTP/1.1 service for the demo runbook and for tests: a real
 //! loopback endpoint with health, readiness and a flaky route. One request
 //! per connection (`Connection: close`); bad requests get a 400, never a crash.
+//!
+//! For the guide runbooks it also plays the application (`DemoExtras`): the
+//! smoke-test areas (`/api/auth/login`, `/api/events`, `/api/errors`,
+//! `/api/notifications`), a `/metrics` text page, a Prometheus-compatible
+//! `/api/v1/query` and `/api/v1/query_range` answering configured values
+//! (`--metric name=value`: a query naming `name` gets `value`), and
+//! failure switches (`--fail-path /api/auth/login` answers 500; on `/health`
+//! or `/ready` it answers 503).
 
 use std::io;
 use std::sync::Arc;
@@ -34,16 +42,77 @@ impl Default for DemoOptions {
     }
 }
 
+/// The application side for the guide runbooks (see the module doc). A
+/// metric name may carry labels (`errors{code=~"5.."}=0.01`): the value is
+/// after the last `=`.
+#[derive(Debug, Clone, Default)]
+pub struct DemoExtras {
+    /// Metric name -> value, answered by the query API and `/metrics`.
+    pub metrics: Vec<(String, f64)>,
+    /// Paths that fail (500; 503 for `/health` and `/ready`).
+    pub fail_paths: Vec<String>,
+}
+
+impl DemoExtras {
+    /// From `name=value` and path arguments, as the CLI takes them.
+    pub fn parse(metrics: &[String], fail_paths: &[String]) -> Result<DemoExtras, String> {
+        let mut out = DemoExtras {
+            metrics: Vec::new(),
+            fail_paths: fail_paths.to_vec(),
+        };
+        for m in metrics {
+            let (name, value) = m
+                .rsplit_once('=')
+                .ok_or_else(|| format!("--metric {m:?}: expected NAME=VALUE"))?;
+            let value: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("--metric {m:?}: {value:?} is not a number"))?;
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(format!("--metric {m:?}: empty name"));
+            }
+            out.metrics.push((name.to_string(), value));
+        }
+        for p in &out.fail_paths {
+            if !p.starts_with('/') {
+                return Err(format!("--fail-path {p:?}: a path starts with /"));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The value of the longest configured metric name found in `query`.
+    fn metric_for(&self, query: &str) -> Option<(&str, f64)> {
+        self.metrics
+            .iter()
+            .filter(|(name, _)| query.contains(name.as_str()))
+            .max_by_key(|(name, _)| name.len())
+            .map(|(n, v)| (n.as_str(), *v))
+    }
+
+    fn fails(&self, path: &str) -> bool {
+        self.fail_paths.iter().any(|p| p == path)
+    }
+}
+
 struct State {
     opts: DemoOptions,
+    extras: DemoExtras,
     started: Instant,
     flaky_seen: AtomicBool,
 }
 
 /// Serve forever on `listener`.
 pub async fn serve(listener: TcpListener, opts: DemoOptions) {
+    serve_with(listener, opts, DemoExtras::default()).await
+}
+
+/// Serve forever on `listener`, playing the application side too.
+pub async fn serve_with(listener: TcpListener, opts: DemoOptions, extras: DemoExtras) {
     let state = Arc::new(State {
         opts,
+        extras,
         started: Instant::now(),
         flaky_seen: AtomicBool::new(false),
     });
@@ -73,6 +142,24 @@ pub async fn run_cli(
     ready_after: Duration,
     stop_after: Option<Duration>,
 ) -> io::Result<()> {
+    run_cli_with(
+        addr,
+        version,
+        ready_after,
+        stop_after,
+        DemoExtras::default(),
+    )
+    .await
+}
+
+/// `run_cli` with the application side of `extras`.
+pub async fn run_cli_with(
+    addr: &str,
+    version: &str,
+    ready_after: Duration,
+    stop_after: Option<Duration>,
+    extras: DemoExtras,
+) -> io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     {
@@ -87,9 +174,9 @@ pub async fn run_cli(
     };
     match stop_after {
         Some(limit) => {
-            let _ = timeout(limit, serve(listener, opts)).await;
+            let _ = timeout(limit, serve_with(listener, opts, extras)).await;
         }
-        None => serve(listener, opts).await,
+        None => serve_with(listener, opts, extras).await,
     }
     Ok(())
 }
@@ -98,6 +185,8 @@ struct Reply {
     status: u16,
     body: Value,
     allow: bool,
+    /// A plain-text body instead of `body` (`/metrics`).
+    text: Option<String>,
 }
 
 fn reply(status: u16, body: Value) -> Reply {
@@ -105,6 +194,7 @@ fn reply(status: u16, body: Value) -> Reply {
         status,
         body,
         allow: false,
+        text: None,
     }
 }
 
@@ -118,13 +208,19 @@ async fn handle(mut socket: TcpStream, state: &State) -> io::Result<()> {
             false,
         ),
         Ok(Ok(Head::Request(line))) => match parse_request_line(&line) {
-            Some((method, path)) => (route(&method, &path, state), method == "HEAD"),
+            Some((method, path)) => {
+                let query = request_query(&line);
+                (route(&method, &path, &query, state), method == "HEAD")
+            }
             None => (reply(400, json!({"error": "bad request"})), false),
         },
     };
-    let body = reply.body.to_string();
+    let (body, content_type) = match &reply.text {
+        Some(t) => (t.clone(), "text/plain; version=0.0.4"),
+        None => (reply.body.to_string(), "application/json"),
+    };
     let mut head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n",
         reply.status,
         reason(reply.status),
         body.len()
@@ -210,7 +306,156 @@ fn parse_request_line(line: &str) -> Option<(String, String)> {
     Some((method.to_string(), path.to_string()))
 }
 
-fn route(method: &str, path: &str, state: &State) -> Reply {
+/// The decoded `name=value` pairs of the request line's query string.
+fn request_query(line: &str) -> Vec<(String, String)> {
+    let target = line.split(' ').nth(1).unwrap_or("");
+    let Some((_, q)) = target.split('#').next().unwrap_or("").split_once('?') else {
+        return Vec::new();
+    };
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn query_param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The application routes of the guide runbooks; `None`: not one of them.
+fn app_route(method: &str, path: &str, query: &[(String, String)], state: &State) -> Option<Reply> {
+    let x = &state.extras;
+    let allowed: &[&str] = match path {
+        "/api/auth/login" => &["POST"],
+        "/api/events" => &["GET", "HEAD", "POST"],
+        "/api/errors" | "/api/notifications" | "/metrics" => &["GET", "HEAD"],
+        "/api/v1/query" | "/api/v1/query_range" => &["GET", "HEAD", "POST"],
+        _ => return None,
+    };
+    if !allowed.contains(&method) {
+        return Some(reply(405, json!({"error": "method not allowed"})));
+    }
+    if x.fails(path) {
+        return Some(reply(500, json!({"error": "internal error"})));
+    }
+    Some(match path {
+        "/api/auth/login" => reply(
+            200,
+            json!({"token": "demo-token", "token_type": "Bearer", "expires_in": 3600}),
+        ),
+        "/api/events" if method == "POST" => reply(201, json!({"id": 1, "accepted": true})),
+        "/api/events" => reply(200, json!({"events": [], "total": 0})),
+        "/api/errors" => reply(200, json!({"errors": [], "total": 0})),
+        "/api/notifications" => reply(200, json!({"notifications": [], "unread": 0})),
+        "/metrics" => {
+            let mut text = String::from("# flightdeck demo service\n");
+            for (name, value) in &x.metrics {
+                let name: String = name
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '_' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                text.push_str(&format!("{name} {value}\n"));
+            }
+            Reply {
+                text: Some(text),
+                ..reply(200, Value::Null)
+            }
+        }
+        _ => prom_answer(path == "/api/v1/query_range", query, x),
+    })
+}
+
+/// A Prometheus HTTP API answer: the configured value of the metric the
+/// query names, as a vector (instant) or a matrix (range).
+fn prom_answer(range: bool, query: &[(String, String)], x: &DemoExtras) -> Reply {
+    let Some(q) = query_param(query, "query") else {
+        return reply(
+            400,
+            json!({"status": "error", "errorType": "bad_data", "error": "query is required"}),
+        );
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let Some((name, value)) = x.metric_for(q) else {
+        let kind = if range { "matrix" } else { "vector" };
+        return reply(
+            200,
+            json!({"status": "success", "data": {"resultType": kind, "result": []}}),
+        );
+    };
+    let metric = json!({"__name__": name});
+    if !range {
+        return reply(
+            200,
+            json!({"status": "success", "data": {"resultType": "vector", "result": [
+                {"metric": metric, "value": [now, value.to_string()]}
+            ]}}),
+        );
+    }
+    let num = |k: &str| query_param(query, k).and_then(|v| v.parse::<f64>().ok());
+    let end = num("end").unwrap_or(now);
+    let start = num("start").unwrap_or(end - 300.0).min(end);
+    let step = query_param(query, "step")
+        .and_then(|s| s.trim_end_matches('s').parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .unwrap_or(15.0)
+        .max((end - start) / 1000.0);
+    let mut values = Vec::new();
+    let mut t = start;
+    while t <= end {
+        values.push(json!([t, value.to_string()]));
+        t += step;
+    }
+    reply(
+        200,
+        json!({"status": "success", "data": {"resultType": "matrix", "result": [
+            {"metric": metric, "values": values}
+        ]}}),
+    )
+}
+
+fn route(method: &str, path: &str, query: &[(String, String)], state: &State) -> Reply {
+    if let Some(r) = app_route(method, path, query, state) {
+        return r;
+    }
     let known = matches!(path, "/health" | "/ready" | "/flaky");
     if !known {
         return reply(404, json!({"error": "not found"}));
@@ -219,6 +464,20 @@ fn route(method: &str, path: &str, state: &State) -> Reply {
         return Reply {
             allow: true,
             ..reply(405, json!({"error": "method not allowed"}))
+        };
+    }
+    if state.extras.fails(path) {
+        return match path {
+            "/health" => reply(
+                503,
+                json!({
+                    "status": "degraded",
+                    "version": state.opts.version,
+                    "components": {"database": "failing", "cache": "ok"},
+                }),
+            ),
+            "/ready" => reply(503, json!({"ready": false})),
+            _ => reply(500, json!({"error": "internal error"})),
         };
     }
     match path {
@@ -250,10 +509,12 @@ fn route(method: &str, path: &str, state: &State) -> Reply {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
         431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "",
     }
@@ -273,5 +534,29 @@ mod tests {
         assert_eq!(parse_request_line("get / HTTP/1.1"), None);
         assert_eq!(parse_request_line("GET health HTTP/1.1"), None);
         assert_eq!(parse_request_line("\u{0}\u{1}"), None);
+    }
+
+    #[test]
+    fn queries_and_metrics() {
+        let q =
+            request_query("GET /api/v1/query?query=sum(rate(x_total%5B5m%5D))+%2F+2&a HTTP/1.1");
+        assert_eq!(query_param(&q, "query"), Some("sum(rate(x_total[5m])) / 2"));
+        assert_eq!(query_param(&q, "a"), Some(""));
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        let x = DemoExtras::parse(
+            &["x_total=1".into(), "x_total_errors=0.5".into()],
+            &["/api/errors".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            x.metric_for("rate(x_total_errors[5m])"),
+            Some(("x_total_errors", 0.5))
+        );
+        assert_eq!(x.metric_for("rate(x_total[5m])"), Some(("x_total", 1.0)));
+        assert_eq!(x.metric_for("y"), None);
+        assert!(x.fails("/api/errors"));
+        assert!(DemoExtras::parse(&["nope".into()], &[]).is_err());
+        assert!(DemoExtras::parse(&["a=b".into()], &[]).is_err());
+        assert!(DemoExtras::parse(&[], &["relative".into()]).is_err());
     }
 }

@@ -38,13 +38,14 @@ pub async fn service(
     version: &str,
     ready_after: &str,
     stop_after: Option<&str>,
+    extras: crate::demo_service::DemoExtras,
 ) -> CmdResult {
     let ready_after = parse_duration(ready_after).map_err(Failure::invalid)?;
     let stop_after: Option<Duration> = stop_after
         .map(parse_duration)
         .transpose()
         .map_err(Failure::invalid)?;
-    crate::demo_service::run_cli(listen, version, ready_after, stop_after)
+    crate::demo_service::run_cli_with(listen, version, ready_after, stop_after, extras)
         .await
         .map_err(|e| Failure::failed(format!("demo service: {e}")))?;
     Ok(EXIT_OK)

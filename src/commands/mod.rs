@@ -86,7 +86,19 @@ pub fn main(cli: Cli) -> i32 {
                 version,
                 ready_after,
                 stop_after,
-            } => demo::service(&listen, &version, &ready_after, stop_after.as_deref()).await,
+                metrics,
+                fail_paths,
+            } => {
+                let extras = crate::demo_service::DemoExtras::parse(&metrics, &fail_paths)
+                    .map_err(Failure::invalid);
+                match extras {
+                    Ok(x) => {
+                        demo::service(&listen, &version, &ready_after, stop_after.as_deref(), x)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             Cmd::Validate { .. } => unreachable!("handled above"),
         }
     });

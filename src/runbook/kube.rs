@@ -102,6 +102,16 @@ pub struct RollbackOn {
     /// A new pod that cannot start (fail-fast reasons).
     pub doomed_pod: bool,
     pub health: Option<HealthTrigger>,
+    /// A metric condition (e.g. error rate < 5%) breached for its `sustain`
+    /// window, queried every `interval`. Inconclusive answers never fire it
+    /// and never count as healthy.
+    pub metric: Option<super::data::PromSpec>,
+}
+
+/// Consecutive breaches of a metric condition that fire the trigger.
+pub fn metric_breaches_needed(p: &super::data::PromSpec) -> u32 {
+    let every = p.interval.as_millis().max(1);
+    (p.sustain.unwrap_or_default().as_millis().div_ceil(every) as u32).max(1)
 }
 
 /// A health URL failing for a sustained time.
@@ -327,6 +337,10 @@ impl super::template::Templated for KubeAction {
         }
         if let Some(h) = self.rollback_on.as_mut().and_then(|r| r.health.as_mut()) {
             f("kube.rollback_on.health.http", &mut h.url);
+        }
+        if let Some(m) = self.rollback_on.as_mut().and_then(|r| r.metric.as_mut()) {
+            f("kube.rollback_on.metric.url", &mut m.url);
+            f("kube.rollback_on.metric.query", &mut m.query);
         }
         if let Some(u) = &mut self.undo {
             u.visit(f);

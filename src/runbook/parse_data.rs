@@ -418,7 +418,7 @@ fn load(ctx: &mut Ctx, node: &Node, path: &str) -> Option<LoadSpec> {
     Some(spec)
 }
 
-fn prometheus(ctx: &mut Ctx, node: &Node, path: &str) -> Option<PromSpec> {
+pub(crate) fn prometheus(ctx: &mut Ctx, node: &Node, path: &str) -> Option<PromSpec> {
     let mut f = Fields::new(ctx, node, path)?;
     let url = f.required_string(ctx, "url");
     let query = f.required_string(ctx, "query");

@@ -186,7 +186,12 @@ fn rollback_on(ctx: &mut Ctx, node: &Node, path: &str) -> Option<RollbackOn> {
         crash_loops: f.uint(ctx, "crash_loops"),
         doomed_pod: f.bool(ctx, "doomed_pod").unwrap_or(false),
         health: None,
+        metric: None,
     };
+    if let Some(n) = f.get("metric") {
+        let mpath = f.field("metric");
+        r.metric = super::parse_data::prometheus(ctx, n, &mpath);
+    }
     if let Some(n) = f.get("health") {
         let hpath = f.field("health");
         if let Some(mut h) = Fields::new(ctx, n, &hpath) {

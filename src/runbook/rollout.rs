@@ -596,6 +596,7 @@ pub enum Trigger {
     CrashLoops,
     DoomedPod,
     Health,
+    Metric,
 }
 
 impl Trigger {
@@ -605,6 +606,7 @@ impl Trigger {
             Trigger::CrashLoops => "crash_loops",
             Trigger::DoomedPod => "doomed_pod",
             Trigger::Health => "health",
+            Trigger::Metric => "metric",
         }
     }
 }

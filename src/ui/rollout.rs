@@ -138,6 +138,15 @@ pub fn describe(state: &AppState, _i: usize, k: &KubeAction, out: &mut Vec<Line<
                 crate::runbook::duration::format_duration(h.every)
             ));
         }
+        if let Some(m) = &r.metric {
+            on.push(format!(
+                "{} not {} {} for {}",
+                t(&m.query),
+                m.op.as_str(),
+                m.threshold,
+                crate::runbook::duration::format_duration(m.sustain.unwrap_or_default())
+            ));
+        }
         out.push(Line::from(Span::styled(
             format!("rolls back on: {}", on.join(", ")),
             yellow(),

@@ -126,6 +126,7 @@ pub async fn run_step(
             note: Some(note),
         },
         Ended::Failed(reason) => failure(reason),
+        Ended::Inconclusive(reason) => Outcome::Inconclusive { reason },
         Ended::Fired(fired) => {
             let reason = format!("rollback_on.{}: {}", fired.trigger.as_str(), fired.reason);
             sink(Stream::Info, format!("rollback triggered by {reason}"));
@@ -189,7 +190,7 @@ async fn run_undo(
             .await
             {
                 Ended::Complete(note) => Ok(note),
-                Ended::Failed(e) => Err(e),
+                Ended::Failed(e) | Ended::Inconclusive(e) => Err(e),
                 Ended::Fired(f) => Err(f.reason),
             }
         }

@@ -42,6 +42,18 @@ pub enum Ended {
     Complete(String),
     Failed(String),
     Fired(Fired),
+    /// Rolled out, but a metric trigger never gave a conclusive healthy
+    /// answer: a person decides.
+    Inconclusive(String),
+}
+
+/// The answers of a metric trigger so far.
+#[derive(Default)]
+struct MetricTracker {
+    breaches: u32,
+    /// The last answer: Some(true) healthy, Some(false) breached, None
+    /// inconclusive (or not asked yet).
+    last: Option<bool>,
 }
 
 pub struct Follow<'a> {
@@ -420,6 +432,20 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
         .as_ref()
         .and_then(|_| crate::backend::checks::http_client().ok());
     let mut next_health = health_spec.as_ref().map(|_| Instant::now());
+    let metric_spec = f.rollback_on.and_then(|r| r.metric.clone());
+    let prom_http = metric_spec
+        .as_ref()
+        .and_then(|_| crate::backend::checks::http_client().ok());
+    let mut next_metric = metric_spec.as_ref().map(|_| Instant::now());
+    let mut metric = MetricTracker::default();
+    // With health or metric triggers the rollout bakes this long before passing.
+    let bake_window = [
+        health_spec.as_ref().map(|h| h.sustained),
+        metric_spec.as_ref().map(|m| m.sustain.unwrap_or_default()),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
     let mut complete_at: Option<Instant> = None;
     let mut bake_end: Option<Instant> = None;
     // Re-judge even if nothing in the cluster changed (health, bake time).
@@ -463,6 +489,37 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
                         ));
                     }
                     next_health = Some(Instant::now() + spec.every);
+                    pending = true;
+                    force = true;
+                }
+            }
+            _ = until(next_metric) => {
+                if let (Some(spec), Some(client)) = (&metric_spec, &prom_http) {
+                    use crate::backend::data::prom::{Answer, query};
+                    match query(client, spec).await {
+                        Answer::Values(values) => {
+                            match values.iter().find(|(_, v)| !spec.op.holds(*v, spec.threshold)) {
+                                Some((labels, v)) => {
+                                    metric.breaches += 1;
+                                    metric.last = Some(false);
+                                    sink(Stream::Info, format!(
+                                        "metric {} {labels} = {v} breaks {} {} ({} in a row)",
+                                        spec.query, spec.op.as_str(), spec.threshold, metric.breaches
+                                    ));
+                                }
+                                None => {
+                                    metric.breaches = 0;
+                                    metric.last = Some(true);
+                                }
+                            }
+                        }
+                        Answer::Inconclusive(why) => {
+                            // Neither a breach nor a pass.
+                            metric.last = None;
+                            sink(Stream::Info, format!("metric {} inconclusive: {why}", spec.query));
+                        }
+                    }
+                    next_metric = Some(Instant::now() + spec.interval);
                     pending = true;
                     force = true;
                 }
@@ -514,6 +571,21 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
         {
             break Ended::Fired(fired);
         }
+        if let Some(spec) = &metric_spec
+            && metric.breaches >= crate::runbook::kube::metric_breaches_needed(spec)
+        {
+            break Ended::Fired(Fired {
+                trigger: rollout::Trigger::Metric,
+                reason: format!(
+                    "metric {} broke {} {} in {} checks in a row ({} apart)",
+                    spec.query,
+                    spec.op.as_str(),
+                    spec.threshold,
+                    metric.breaches,
+                    format_duration(spec.interval)
+                ),
+            });
+        }
         let v = judge(&snap, f.min_generation);
         let words = v.words(f.deployment);
         if words != last_words {
@@ -522,29 +594,37 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
         }
         match v {
             Verdict::Complete => {
-                let Some(spec) = &health_spec else {
+                let Some(window) = bake_window else {
                     break Ended::Complete(complete_note(&snap, &words));
                 };
-                // With a health trigger, the rollout bakes for its window.
+                // With health or metric triggers, the rollout bakes for its window.
                 let at = *complete_at.get_or_insert_with(|| {
                     sink(
                         Stream::Info,
                         format!(
-                            "rolled out; watching health for {} before passing",
-                            format_duration(spec.sustained)
+                            "rolled out; watching health and metrics for {} before passing",
+                            format_duration(window)
                         ),
                     );
                     Instant::now()
                 });
-                if at.elapsed() >= spec.sustained {
+                if at.elapsed() >= window {
+                    if let Some(spec) = &metric_spec
+                        && metric.last != Some(true)
+                    {
+                        break Ended::Inconclusive(format!(
+                            "rolled out, but metric {} gave no conclusive healthy answer; a person decides",
+                            spec.query
+                        ));
+                    }
                     break Ended::Complete(format!(
                         "{}; healthy for {}",
                         complete_note(&snap, &words),
-                        format_duration(spec.sustained)
+                        format_duration(window)
                     ));
                 }
                 // Wake up at the end of the window.
-                bake_end = Some(at + spec.sustained);
+                bake_end = Some(at + window);
             }
             Verdict::Failed(_) => break Ended::Failed(words),
             Verdict::Missing => break Ended::Failed(words),

@@ -30,7 +30,7 @@ fn error_rate_below_5_percent(url: String, query: &str) -> RollbackOn {
         crash_loops: None,
         doomed_pod: false,
         health: None,
-        metric: Some(PromSpec {
+        metric: Some(Box::new(PromSpec {
             url,
             query: query.into(),
             op: CmpOp::Lt,
@@ -39,7 +39,7 @@ fn error_rate_below_5_percent(url: String, query: &str) -> RollbackOn {
             step: Duration::from_secs(15),
             sustain: Some(Duration::from_millis(1500)),
             interval: Duration::from_millis(300),
-        }),
+        })),
     }
 }
 

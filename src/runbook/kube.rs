@@ -105,7 +105,7 @@ pub struct RollbackOn {
     /// A metric condition (e.g. error rate < 5%) breached for its `sustain`
     /// window, queried every `interval`. Inconclusive answers never fire it
     /// and never count as healthy.
-    pub metric: Option<super::data::PromSpec>,
+    pub metric: Option<Box<super::data::PromSpec>>,
 }
 
 /// Consecutive breaches of a metric condition that fire the trigger.

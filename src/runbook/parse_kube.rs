@@ -190,7 +190,7 @@ fn rollback_on(ctx: &mut Ctx, node: &Node, path: &str) -> Option<RollbackOn> {
     };
     if let Some(n) = f.get("metric") {
         let mpath = f.field("metric");
-        r.metric = super::parse_data::prometheus(ctx, n, &mpath);
+        r.metric = super::parse_data::prometheus(ctx, n, &mpath).map(Box::new);
     }
     if let Some(n) = f.get("health") {
         let hpath = f.field("health");

@@ -40,7 +40,13 @@ pub fn keys_now(state: &AppState) -> Vec<Action> {
         {
             keys.push(Action::Skip);
         }
-        if !state.auto && state.release.current(&state.runbook).is_some() {
+        // Nothing to run while the current step waits for a person.
+        if !state.auto
+            && state
+                .release
+                .current(&state.runbook)
+                .is_some_and(|c| state.release.steps[c].status != StepStatus::Waiting)
+        {
             keys.push(Action::RunToGate);
         }
         if !state.release.is_running_anything() {

@@ -688,47 +688,9 @@ fn http(ctx: &mut Ctx, node: &Node, path: &str) -> Option<HttpCheck> {
         });
     }
     let mut f = Fields::new(ctx, node, path)?;
-    let method = f
-        .string(ctx, "method")
-        .unwrap_or_else(|| "GET".into())
-        .to_uppercase();
-    if !["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(&method.as_str()) {
-        ctx.err(
-            node.pos,
-            &f.field("method"),
-            format!("unknown HTTP method {method:?}"),
-        );
-    }
-    let expect_status = match f.uint(ctx, "expect_status") {
-        Some(s) if (100..=599).contains(&s) => s as u16,
-        Some(s) => {
-            ctx.err(
-                node.pos,
-                &f.field("expect_status"),
-                format!("{s} is not an HTTP status"),
-            );
-            200
-        }
-        None => 200,
-    };
-    let mut expect_json = Vec::new();
-    if let Some(n) = f.get("expect_json") {
-        match &n.value {
-            Value::Map(entries) => {
-                for (k, v) in entries {
-                    expect_json.push((k.name.clone(), to_json(&v.value)));
-                }
-            }
-            other => ctx.err(
-                n.pos,
-                &f.field("expect_json"),
-                format!(
-                    "expected a mapping of path -> value, found {}",
-                    other.type_name()
-                ),
-            ),
-        }
-    }
+    let method = http_method(ctx, &mut f);
+    let expect_status = http_status(ctx, &mut f, "expect_status");
+    let expect_json = expect_json(ctx, &mut f);
     let c = HttpCheck {
         method,
         url: f.required_string(ctx, "url"),
@@ -802,4 +764,55 @@ fn gate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<GateSpec> {
         soak,
         expires,
     })
+}
+
+/// `method:` of an HTTP request (default GET), checked against the verbs.
+pub(crate) fn http_method(ctx: &mut Ctx, f: &mut Fields<'_>) -> String {
+    let m = f
+        .string(ctx, "method")
+        .unwrap_or_else(|| "GET".into())
+        .to_uppercase();
+    if !["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(&m.as_str()) {
+        ctx.err(
+            f.pos,
+            &f.field("method"),
+            format!("unknown HTTP method {m:?}"),
+        );
+    }
+    m
+}
+
+/// An expected HTTP status (default 200).
+pub(crate) fn http_status(ctx: &mut Ctx, f: &mut Fields<'_>, name: &'static str) -> u16 {
+    match f.uint(ctx, name) {
+        Some(s) if (100..=599).contains(&s) => s as u16,
+        Some(s) => {
+            ctx.err(f.pos, &f.field(name), format!("{s} is not an HTTP status"));
+            200
+        }
+        None => 200,
+    }
+}
+
+/// `expect_json:` dotted paths and the values they must equal.
+pub(crate) fn expect_json(ctx: &mut Ctx, f: &mut Fields<'_>) -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    if let Some(n) = f.get("expect_json") {
+        match &n.value {
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    out.push((k.name.clone(), to_json(&v.value)));
+                }
+            }
+            other => ctx.err(
+                n.pos,
+                &f.field("expect_json"),
+                format!(
+                    "expected a mapping of path -> value, found {}",
+                    other.type_name()
+                ),
+            ),
+        }
+    }
+    out
 }

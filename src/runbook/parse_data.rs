@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::data::*;
 use super::model::{Action, CheckSpec, Runbook};
-use super::parse::{Ctx, Fields, list, to_json};
+use super::parse::{Ctx, Fields, expect_json, http_method as method, http_status as status, list};
 use super::yaml::{Node, Value};
 
 /// Step keys this family owns (`migrate:`, `backup:`, ...).
@@ -75,58 +75,6 @@ fn positive(ctx: &mut Ctx, f: &mut Fields<'_>, name: &'static str, default: u32)
         Some(n) => n,
         None => default,
     }
-}
-
-fn status(ctx: &mut Ctx, f: &mut Fields<'_>, name: &'static str) -> u16 {
-    match f.uint(ctx, name) {
-        Some(s) if (100..=599).contains(&s) => s as u16,
-        Some(s) => {
-            ctx.err(
-                Default::default(),
-                &f.field(name),
-                format!("{s} is not an HTTP status"),
-            );
-            200
-        }
-        None => 200,
-    }
-}
-
-fn method(ctx: &mut Ctx, f: &mut Fields<'_>) -> String {
-    let m = f
-        .string(ctx, "method")
-        .unwrap_or_else(|| "GET".into())
-        .to_uppercase();
-    if !["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(&m.as_str()) {
-        ctx.err(
-            Default::default(),
-            &f.field("method"),
-            format!("unknown HTTP method {m:?}"),
-        );
-    }
-    m
-}
-
-fn expect_json(ctx: &mut Ctx, f: &mut Fields<'_>) -> Vec<(String, serde_json::Value)> {
-    let mut out = Vec::new();
-    if let Some(n) = f.get("expect_json") {
-        match &n.value {
-            Value::Map(entries) => {
-                for (k, v) in entries {
-                    out.push((k.name.clone(), to_json(&v.value)));
-                }
-            }
-            other => ctx.err(
-                n.pos,
-                &f.field("expect_json"),
-                format!(
-                    "expected a mapping of path -> value, found {}",
-                    other.type_name()
-                ),
-            ),
-        }
-    }
-    out
 }
 
 fn postgres(ctx: &mut Ctx, node: &Node, path: &str) -> Option<PostgresCheck> {

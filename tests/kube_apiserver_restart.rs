@@ -1,8 +1,8 @@
 //! The API server stops for 30 s in the middle of a watched rollout: the
 //! pane says "reconnecting", and once the server is back the watches
-//! resume with neither duplicate nor lost objects. A test binary of its
-//! own, so it never runs beside the other cluster tests (cargo runs test
-//! binaries one at a time).
+//! resume with neither duplicate nor lost objects. It starts a control
+//! plane of its own (../shared/k8s/up.sh in a temp dir), so stopping the API
+//! server never slows the shared test cluster the other tests use.
 
 #[path = "kube_support.rs"]
 mod support;
@@ -27,6 +27,43 @@ fn k8s_dir() -> PathBuf {
     std::env::var_os("FLIGHTDECK_K8S_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/k8s"))
+}
+
+/// A control plane for this test alone, stopped on drop.
+struct OwnCluster {
+    run: tempfile::TempDir,
+}
+
+impl OwnCluster {
+    /// Start it and point FLIGHTDECK_TEST_KUBECONFIG at it (this binary
+    /// holds one test, so nothing else reads the variable meanwhile).
+    fn start() -> OwnCluster {
+        let run = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("bash")
+            .arg(k8s_dir().join("up.sh"))
+            .arg(run.path())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .expect("../shared/k8s/up.sh");
+        assert!(
+            out.status.success(),
+            "up.sh failed to start a control plane"
+        );
+        // SAFETY: set before any thread of this test reads the environment.
+        unsafe { std::env::set_var("FLIGHTDECK_TEST_KUBECONFIG", run.path().join("kubeconfig")) };
+        OwnCluster { run }
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg(k8s_dir().join("down.sh"))
+            .arg(self.run.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
 }
 
 /// Wait for the next kube event of step 1 that `f` accepts.
@@ -71,8 +108,20 @@ fn names(s: &RolloutSnapshot) -> BTreeSet<String> {
     s.pods.iter().map(|p| p.name.clone()).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watches_survive_the_api_server_stopping_for_30_seconds() {
+#[test]
+fn watches_survive_the_api_server_stopping_for_30_seconds() {
+    // Fail loudly without the shared cluster, like the other kube tests.
+    let _ = kubeconfig();
+    let _cluster = OwnCluster::start();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(restart_mid_watch());
+}
+
+async fn restart_mid_watch() {
     let ns = TestNs::new("apiserver").await;
     ns.deployment("web", "registry.local/web:v1", 3, json!(null))
         .await;

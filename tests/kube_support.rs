@@ -78,9 +78,10 @@ impl TestNs {
         self.rolled_out(name).await;
     }
 
+    /// Waits up to two minutes: the simulated cluster lags on a loaded CI machine.
     pub async fn rolled_out(&self, name: &str) {
         let api = self.deployments();
-        for _ in 0..200 {
+        for _ in 0..1200 {
             let d = api.get(name).await.unwrap();
             let s = flightdeck::backend::kube::convert::deployment(&d);
             if s.observed_generation >= s.generation

@@ -4,6 +4,8 @@
 //! and a webhook. The journal (`report --format json|yaml`) holds each
 //! result; with Redis stopped its check fails with a clear reason.
 
+#[path = "support/canned.rs"]
+mod canned;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -12,8 +14,6 @@ use std::time::Duration;
 use serde_json::Value;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");
 const RUNBOOK: &str = "tests/fixtures/runbooks/data_flow.yaml";
@@ -26,55 +26,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A server answering every request with `body`, keeping request bodies.
+/// A server answering every request with `body` as JSON, keeping request
+/// bodies; its URL.
 async fn canned(body: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let keep = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut s, _)) = listener.accept().await else {
-                return;
-            };
-            let keep = keep.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let Ok(n) = s.read(&mut chunk).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let len = text
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if buf.len() >= end + 4 + len {
-                            keep.lock().unwrap().push(text[end + 4..].to_string());
-                            break;
-                        }
-                    }
-                }
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = s.write_all(head.as_bytes()).await;
-                let _ = s.write_all(body.as_bytes()).await;
-                let _ = s.shutdown().await;
-            });
-        }
-    });
+    let (addr, seen) = canned::canned(200, "application/json", body.to_string()).await;
     (format!("http://{addr}"), seen)
 }
 

@@ -37,6 +37,8 @@ struct IdentityFile {
 pub struct Settings {
     pub config_dir: PathBuf,
     pub data_dir: PathBuf,
+    /// Where this machine keeps its witnesses of journal heads.
+    pub state_dir: PathBuf,
     /// Journal location: a SQLite path or a postgres:// URL.
     pub journal: String,
     pub person: String,
@@ -55,7 +57,8 @@ fn dirs() -> Option<ProjectDirs> {
 
 impl Settings {
     /// `journal_flag` is `--journal`. Env: FLIGHTDECK_CONFIG_DIR,
-    /// FLIGHTDECK_DATA_DIR, FLIGHTDECK_JOURNAL, FLIGHTDECK_USER.
+    /// FLIGHTDECK_DATA_DIR, FLIGHTDECK_STATE_DIR, FLIGHTDECK_JOURNAL,
+    /// FLIGHTDECK_USER.
     pub fn load(journal_flag: Option<&str>) -> Result<Settings, String> {
         let project = dirs();
         let config_dir = std::env::var_os("FLIGHTDECK_CONFIG_DIR")
@@ -66,6 +69,17 @@ impl Settings {
             .map(PathBuf::from)
             .or_else(|| project.as_ref().map(|p| p.data_dir().to_path_buf()))
             .ok_or("cannot find a data directory; set FLIGHTDECK_DATA_DIR")?;
+        // The state dir (witnesses); platforms without one use the local data dir.
+        let state_dir = std::env::var_os("FLIGHTDECK_STATE_DIR")
+            .map(PathBuf::from)
+            .or_else(|| {
+                project.as_ref().map(|p| {
+                    p.state_dir()
+                        .unwrap_or_else(|| p.data_local_dir())
+                        .to_path_buf()
+                })
+            })
+            .ok_or("cannot find a state directory; set FLIGHTDECK_STATE_DIR")?;
         let mut file: File =
             toml::from_str(DEFAULT_SETTINGS).map_err(|e| format!("shipped settings: {e}"))?;
         let user_file = config_dir.join("flightdeck.toml");
@@ -122,6 +136,7 @@ impl Settings {
             ssh_key,
             config_dir,
             data_dir,
+            state_dir,
             journal,
             person,
             host: hostname(),

@@ -340,8 +340,10 @@ pub fn tick(state: &mut AppState, out: &mut Vec<Command>) {
     if spec.soak.is_none() && spec.expires.is_none() {
         return;
     }
-    let t = gates::tally(
+    let t = gates::counted(
         spec,
+        &state.runbook.roles,
+        &state.release.initiator,
         &state.release.signoffs_for(&state.step(i).id),
         &state.approval_hash,
     );

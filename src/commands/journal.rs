@@ -1,7 +1,7 @@
 //! Reading the journal: `releases`, `show`, `report`, `verify`.
 
 use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure, session};
-use crate::backend::store::{AuditKey, StoredRelease};
+use crate::backend::store::{Store, StoredRelease};
 use crate::cli::ReportFormat;
 use crate::settings::Settings;
 
@@ -40,29 +40,52 @@ pub async fn releases(settings: &Settings, limit: u32) -> CmdResult {
     Ok(EXIT_OK)
 }
 
-async fn load(settings: &Settings, id: &str) -> Result<StoredRelease, Failure> {
+async fn load(settings: &Settings, id: &str) -> Result<(Store, StoredRelease), Failure> {
     let store = session::open_store(settings).await?;
-    store
+    let r = store
         .load_release(id)
         .await?
-        .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the journal")))
+        .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the audit log")))?;
+    Ok((store, r))
 }
 
 pub async fn show(settings: &Settings, id: &str) -> CmdResult {
-    let r = load(settings, id).await?;
+    let (_, r) = load(settings, id).await?;
     print!("{}", markdown(&r));
     Ok(EXIT_OK)
 }
 
+/// The report, with the audit chain's head: a copy of it outside the
+/// database makes a later cut of the tail visible.
 pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdResult {
-    let r = load(settings, id).await?;
+    let (store, r) = load(settings, id).await?;
+    let head = store.chain_head().await?;
     match format {
-        ReportFormat::Md => print!("{}", markdown(&r)),
-        ReportFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&json(&r)).unwrap_or_default()
-        ),
-        ReportFormat::Yaml => print!("{}", crate::backend::data::report::yaml(&r)),
+        ReportFormat::Md => {
+            print!("{}", markdown(&r));
+            if let Some((seq, mac)) = &head {
+                println!(
+                    "\nAudit chain head: entry {seq}, MAC {}…",
+                    &mac[..mac.len().min(16)]
+                );
+            }
+        }
+        ReportFormat::Json => {
+            let mut v = json(&r);
+            if let (Some(obj), Some((seq, mac))) = (v.as_object_mut(), &head) {
+                obj.insert(
+                    "chain_head".into(),
+                    serde_json::json!({ "seq": seq, "mac": mac }),
+                );
+            }
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+        }
+        ReportFormat::Yaml => {
+            print!("{}", crate::backend::data::report::yaml(&r));
+            if let Some((seq, mac)) = &head {
+                println!("chain_head:\n  seq: {seq}\n  mac: {mac}");
+            }
+        }
     }
     Ok(EXIT_OK)
 }
@@ -134,6 +157,32 @@ pub fn markdown(r: &StoredRelease) -> String {
         }
     }
     s.push_str(&crate::backend::data::report::markdown(r));
+    if !r.content_hashes.is_empty() {
+        s.push_str("\n## Content it ran under\n\n");
+        for h in &r.content_hashes {
+            s.push_str(&format!("- `{h}`\n"));
+        }
+    }
+    if !r.break_glass.is_empty() {
+        s.push_str("\n## Break-glass\n\n");
+        for b in &r.break_glass {
+            s.push_str(&format!(
+                "- {}@{} at {} in {}: {} ({})\n",
+                b.person,
+                b.host,
+                time(b.at),
+                b.environment,
+                b.reason,
+                b.violations.join("; ")
+            ));
+        }
+    }
+    if !r.discarded.is_empty() {
+        s.push_str("\n## Not counted (run `flightdeck verify`)\n\n");
+        for d in &r.discarded {
+            s.push_str(&format!("- {d}\n"));
+        }
+    }
     if !r.resume_choices.is_empty() {
         s.push_str("\n## Decisions after interruptions\n\n");
         for c in &r.resume_choices {
@@ -176,15 +225,53 @@ pub fn json(r: &StoredRelease) -> serde_json::Value {
             "decision": x.decision.as_str(), "comment": x.comment, "at": time(x.at),
             "approved_hash": x.approved_hash,
         })).collect::<Vec<_>>(),
+        "content_hashes": r.content_hashes,
+        "break_glass": r.break_glass.iter().map(|b| serde_json::json!({
+            "person": b.person, "host": b.host, "at": time(b.at),
+            "environment": b.environment, "reason": b.reason, "violations": b.violations,
+        })).collect::<Vec<_>>(),
+        "not_counted": r.discarded,
     })
 }
 
+/// Check the chain (every break, not only the first), the index tables
+/// against the fold of the verified entries, and this machine's witness.
 pub async fn verify(settings: &Settings) -> CmdResult {
-    let key = AuditKey::load_or_create(&settings.audit_key_path)?;
     let store = session::open_store(settings).await?;
-    let report = store.verify_audit(&key).await?;
+    let (report, entries) = store.verify_chain().await?;
     println!("{report}");
+    let (records, foreign) = crate::runbook::record::fold_all(&entries);
+    for f in &foreign {
+        println!("  {f}");
+    }
+    let rows = store.disagreements(&records).await?;
+    for d in &rows {
+        println!("  {d}");
+    }
+    let witness = store.check_witness().await?;
+    if let Some(w) = &witness {
+        println!("  {w}");
+    }
+    let findings =
+        report.breaks.len() + foreign.len() + rows.len() + usize::from(witness.is_some());
+    if findings == 0 {
+        println!(
+            "tables agree with the audit log ({} releases){}",
+            records.len(),
+            match &report.head {
+                Some((seq, mac)) =>
+                    format!("; head: entry {seq}, MAC {}…", &mac[..mac.len().min(16)]),
+                None => String::new(),
+            }
+        );
+    } else if report.ok() {
+        println!("FOUND {findings} problem(s) beside an intact chain");
+    }
     let signatures = super::team_approve::verify_signatures(settings, &store).await?;
     store.close().await;
-    Ok(if report.ok() { signatures } else { EXIT_FAILED })
+    Ok(if findings == 0 {
+        signatures
+    } else {
+        EXIT_FAILED
+    })
 }

@@ -23,9 +23,37 @@ pub struct Opened {
     pub resumed: bool,
 }
 
+/// Open the journal with the audit key. Only a first run, on a journal
+/// with no audit entry yet, creates the key: with entries and no key file,
+/// a new key would silently re-sign history, so this stops instead (exit 2).
+/// The store keeps this machine's witness of the journal's head.
 pub async fn open_store(settings: &Settings) -> Result<Store, Failure> {
-    let key = AuditKey::load_or_create(&settings.audit_key_path)?;
-    Ok(Store::open(&settings.journal, key).await?)
+    let path = &settings.audit_key_path;
+    let store = match AuditKey::load(path)? {
+        Some(key) => Store::open(&settings.journal, key).await?,
+        None => {
+            // A throwaway key only to look; it never signs anything.
+            let probe =
+                Store::open(&settings.journal, AuditKey::from_bytes(rand::random())).await?;
+            if probe.has_entries().await? {
+                probe.close().await;
+                return Err(Failure::invalid(format!(
+                    "the audit key {} is missing, but the journal at {} already has audit entries. \
+                     flightdeck will not create a new key for an existing journal (everything would \
+                     then verify against the wrong key). Restore the key file from your backup, or \
+                     point FLIGHTDECK_AUDIT_KEY_FILE (or `audit_key` in flightdeck.toml) at your team's key.",
+                    path.display(),
+                    crate::backend::store::redact(&settings.journal)
+                )));
+            }
+            probe.with_key(AuditKey::load_or_create(path)?)
+        }
+    };
+    let store = store.with_witness(&settings.state_dir);
+    if let Some(finding) = store.observe_head().await? {
+        eprintln!("flightdeck: WARNING: {finding}; run `flightdeck verify`");
+    }
+    Ok(store)
 }
 
 pub fn load_runbook(path: &Path) -> Result<Loaded, Failure> {

@@ -413,10 +413,49 @@ async fn router(
                 }
                 let _ = runner.send(c);
             }
+            Command::Notify {
+                hook,
+                event,
+                mut payload,
+            } => {
+                with_chain_head(&ctx.store, &mut payload).await;
+                let _ = runner.send(Command::Notify {
+                    hook,
+                    event,
+                    payload,
+                });
+            }
             other => {
                 let _ = runner.send(other);
             }
         }
+    }
+}
+
+/// A JSON hook payload carries the audit chain's head as this process
+/// last read it: a copy of the head outside the database (TRUST.md rule 4).
+async fn with_chain_head(store: &Store, payload: &mut serde_json::Value) {
+    let Some(obj) = payload.as_object_mut().filter(|o| o.contains_key("event")) else {
+        return; // Slack's format takes text only
+    };
+    match store.chain_head().await {
+        Ok(Some((seq, mac))) => {
+            store_saw(store, seq, &mac);
+            obj.insert(
+                "chain_head".into(),
+                serde_json::json!({ "seq": seq, "mac": mac }),
+            );
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!("reading the audit head for a hook: {e}"),
+    }
+}
+
+fn store_saw(store: &Store, seq: i64, mac: &str) {
+    if let Some(w) = store.witness()
+        && let Err(e) = w.saw(seq, mac)
+    {
+        tracing::warn!("{e}");
     }
 }
 
@@ -681,7 +720,11 @@ pub async fn check_policy(
         return Ok(None);
     };
     let history = match &env.policy.requires {
-        Some(req) => store.succeeded_inputs(&rb.name, &req.passed).await?,
+        Some(req) => {
+            store
+                .succeeded_inputs(&loaded.content_hash, &req.passed)
+                .await?
+        }
         None => Vec::new(),
     };
     let violations =

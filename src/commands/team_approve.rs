@@ -128,7 +128,7 @@ pub async fn waiting_for_me(settings: &Settings) -> CmdResult {
             continue;
         }
         found += 1;
-        let tally = gates::tally(spec, &signoffs, &hash);
+        let tally = gates::counted(spec, &members, &stored.initiator, &signoffs, &hash);
         println!(
             "{}  {} · {} · gate {} · you may sign as {} · {}",
             stored.id,

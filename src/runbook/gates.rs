@@ -295,3 +295,56 @@ pub fn may_sign(
     }
     Ok(())
 }
+
+/// The sign-offs of a gate that may count, each re-checked against the
+/// rules `may_sign` applied when it was given (a row or entry written past
+/// them does not count): not the initiator, a role of this gate, a member
+/// of that role where membership is listed. The rest come back with why.
+pub fn admissible(
+    spec: &GateSpec,
+    members: &BTreeMap<String, Vec<String>>,
+    initiator: &str,
+    signoffs: &[Signoff],
+) -> (Vec<Signoff>, Vec<(Signoff, Refusal)>) {
+    let mut ok = Vec::new();
+    let mut refused = Vec::new();
+    for s in signoffs {
+        let why = if s.person == initiator {
+            Some(Refusal::Initiator)
+        } else if !spec.roles.iter().any(|(r, _)| *r == s.role) {
+            Some(Refusal::UnknownRole {
+                role: s.role.clone(),
+                roles: spec.roles.iter().map(|(r, _)| r.clone()).collect(),
+            })
+        } else if members
+            .get(&s.role)
+            .is_some_and(|list| !list.iter().any(|m| *m == s.person))
+        {
+            Some(Refusal::NotMember {
+                role: s.role.clone(),
+            })
+        } else if s.decision == Decision::Reject && s.comment.trim().is_empty() {
+            Some(Refusal::EmptyReason)
+        } else {
+            None
+        };
+        match why {
+            Some(why) => refused.push((s.clone(), why)),
+            None => ok.push(s.clone()),
+        }
+    }
+    (ok, refused)
+}
+
+/// The gate's tally over admissible sign-offs only; `tally` then counts
+/// one person once and only sign-offs of the current approved hash.
+pub fn counted(
+    spec: &GateSpec,
+    members: &BTreeMap<String, Vec<String>>,
+    initiator: &str,
+    signoffs: &[Signoff],
+    current_hash: &str,
+) -> GateTally {
+    let (ok, _) = admissible(spec, members, initiator, signoffs);
+    tally(spec, &ok, current_hash)
+}

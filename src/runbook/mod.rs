@@ -14,6 +14,7 @@ mod parse_data;
 mod parse_kube;
 pub mod policy;
 pub mod progress;
+pub mod record;
 pub mod rollout;
 pub mod template;
 mod validate;

@@ -142,7 +142,13 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
         Action::Kube(k) => super::rollout::describe(state, i, k, out),
         Action::Gate(spec) => {
             let signoffs = state.release.signoffs_for(&step.id);
-            let tally = gates::tally(spec, &signoffs, &state.approval_hash);
+            let tally = gates::counted(
+                spec,
+                &state.runbook.roles,
+                &state.release.initiator,
+                &signoffs,
+                &state.approval_hash,
+            );
             for r in &tally.roles {
                 let mark = if r.missing() == 0 { "✔" } else { "…" };
                 let who = if r.signed.is_empty() {

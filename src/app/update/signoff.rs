@@ -134,8 +134,11 @@ pub fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
     let StepAction::Gate(spec) = &state.step(i).action else {
         return;
     };
-    let tally = gates::tally(
+    // Every rule re-checked on what the journal holds, not only at signing.
+    let tally = gates::counted(
         spec,
+        &state.runbook.roles,
+        &state.release.initiator,
         &state.release.signoffs_for(&state.step(i).id),
         &state.approval_hash,
     );

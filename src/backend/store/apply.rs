@@ -55,11 +55,13 @@ impl Store {
             kind,
             detail_json: &detail_json,
         };
-        audit::append(&mut tx, &self.key, &prev_mac, &fields).await?;
+        let mac = audit::append(&mut tx, &self.key, &prev_mac, &fields).await?;
         super::notify::in_tx(&mut tx, self.backend, release_id, kind).await?;
         tx.commit().await.map_err(StoreError::query(format!(
             "committing {kind} of release {release_id}"
-        )))
+        )))?;
+        self.saw_head(seq, &mac);
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ use sha2::Sha256;
 use sqlx::{Any, Row, Transaction};
 
 use super::error::StoreError;
+use crate::runbook::record::Entry;
 
 /// `prev_mac` of the first entry.
 pub const GENESIS_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -28,6 +29,23 @@ impl fmt::Debug for AuditKey {
 impl AuditKey {
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         AuditKey(bytes)
+    }
+
+    /// Read the key (64 hex digits) from `path`; `None` when there is no file.
+    pub fn load(path: &Path) -> Result<Option<Self>, StoreError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text)
+                .map(Some)
+                .map_err(|reason| StoreError::Key {
+                    path: path.to_path_buf(),
+                    reason,
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Key {
+                path: path.to_path_buf(),
+                reason: format!("cannot read: {e}"),
+            }),
+        }
     }
 
     /// Read the key (64 hex digits) from `path`, or create it: 32 random
@@ -85,7 +103,7 @@ impl AuditKey {
     }
 }
 
-fn temp_sibling(path: &Path) -> PathBuf {
+pub(crate) fn temp_sibling(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -93,7 +111,7 @@ fn temp_sibling(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
@@ -101,7 +119,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     b.create(dir)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create_new(true);
     #[cfg(unix)]
@@ -177,7 +195,7 @@ pub(crate) async fn append(
     key: &AuditKey,
     prev_mac: &str,
     entry: &EntryFields<'_>,
-) -> Result<(), StoreError> {
+) -> Result<String, StoreError> {
     let mac = key.mac(prev_mac, entry);
     sqlx::query(
         "INSERT INTO audit_log (seq, release_id, at, actor, host, kind, detail_json, prev_mac, mac) \
@@ -191,11 +209,81 @@ pub(crate) async fn append(
     .bind(entry.kind)
     .bind(entry.detail_json)
     .bind(prev_mac)
-    .bind(mac)
+    .bind(&mac)
     .execute(&mut **tx)
     .await
     .map_err(StoreError::query("appending to the audit log"))?;
-    Ok(())
+    Ok(mac)
+}
+
+/// One `audit_log` row as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct RawEntry {
+    pub seq: i64,
+    pub release_id: Option<String>,
+    pub at: i64,
+    pub actor: String,
+    pub host: String,
+    pub kind: String,
+    pub detail_json: String,
+    pub prev_mac: String,
+    pub mac: String,
+}
+
+/// The columns `RawEntry::from_row` reads, in order.
+pub(crate) const ENTRY_COLUMNS: &str =
+    "seq, release_id, at, actor, host, kind, detail_json, prev_mac, mac";
+
+impl RawEntry {
+    pub(crate) fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(RawEntry {
+            seq: row.try_get(0)?,
+            release_id: row.try_get(1)?,
+            at: row.try_get(2)?,
+            actor: row.try_get(3)?,
+            host: row.try_get(4)?,
+            kind: row.try_get(5)?,
+            detail_json: row.try_get(6)?,
+            prev_mac: row.try_get(7)?,
+            mac: row.try_get(8)?,
+        })
+    }
+
+    fn fields(&self) -> EntryFields<'_> {
+        EntryFields {
+            seq: self.seq,
+            release_id: self.release_id.as_deref(),
+            at: self.at,
+            actor: &self.actor,
+            host: &self.host,
+            kind: &self.kind,
+            detail_json: &self.detail_json,
+        }
+    }
+
+    /// Does the entry match its MAC? Checked from its own stored
+    /// `prev_mac`, so one entry can be checked without the rest of the chain.
+    pub(crate) fn mac_ok(&self, key: &AuditKey) -> bool {
+        macs_equal(&key.mac(&self.prev_mac, &self.fields()), &self.mac)
+    }
+
+    /// The entry for the domain fold, if its MAC holds and its detail parses.
+    pub(crate) fn verified(&self, key: &AuditKey) -> Result<Entry, BrokenWhy> {
+        if !self.mac_ok(key) {
+            return Err(BrokenWhy::MacMismatch);
+        }
+        let detail = serde_json::from_str(&self.detail_json)
+            .map_err(|e| BrokenWhy::Unreadable(format!("detail is not JSON: {e}")))?;
+        Ok(Entry {
+            seq: self.seq,
+            release_id: self.release_id.clone(),
+            at: self.at,
+            actor: self.actor.clone(),
+            host: self.host.clone(),
+            kind: self.kind.clone(),
+            detail,
+        })
+    }
 }
 
 /// The result of `Store::verify_audit`.
@@ -207,11 +295,16 @@ pub struct VerifyReport {
     pub last_seq: i64,
     /// The first entry where the chain breaks; `None` when it holds.
     pub broken: Option<Broken>,
+    /// Every break, in seq order (the walk re-anchors on each stored MAC,
+    /// so one edit gives one finding).
+    pub breaks: Vec<Broken>,
+    /// The last entry's seq and stored MAC.
+    pub head: Option<(i64, String)>,
 }
 
 impl VerifyReport {
     pub fn ok(&self) -> bool {
-        self.broken.is_none()
+        self.breaks.is_empty()
     }
 }
 
@@ -259,110 +352,86 @@ impl fmt::Display for Broken {
 
 impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.broken {
-            None => write!(f, "audit log intact: {} entries", self.entries),
-            Some(b) => write!(
-                f,
-                "audit log BROKEN after reading {} entries: {b}",
-                self.entries
-            ),
+        if self.breaks.is_empty() {
+            return write!(f, "audit log intact: {} entries", self.entries);
         }
+        write!(
+            f,
+            "audit log BROKEN: {} finding(s) in {} entries",
+            self.breaks.len(),
+            self.entries
+        )?;
+        for b in &self.breaks {
+            write!(f, "\n  {b}")?;
+        }
+        Ok(())
     }
 }
 
-/// Walk the chain in seq order and stop at the first break.
+/// Walk the whole chain in seq order, noting every break and going on
+/// from each entry's stored MAC. Returns the report and the entries whose
+/// own MAC holds (the ones a fold may count).
 pub(crate) async fn verify(
     pool: &sqlx::AnyPool,
     key: &AuditKey,
-) -> Result<VerifyReport, StoreError> {
+) -> Result<(VerifyReport, Vec<Entry>), StoreError> {
     use futures::TryStreamExt;
 
-    let mut rows = sqlx::query(
-        "SELECT seq, release_id, at, actor, host, kind, detail_json, prev_mac, mac \
-         FROM audit_log ORDER BY seq",
-    )
+    let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq"
+    )))
     .fetch(pool);
     let mut report = VerifyReport {
         entries: 0,
         last_seq: 0,
         broken: None,
+        breaks: Vec::new(),
+        head: None,
     };
+    let mut verified = Vec::new();
     let mut prev_mac = GENESIS_MAC.to_string();
     let read = StoreError::query("reading the audit log");
     while let Some(row) = rows.try_next().await.map_err(&read)? {
         report.entries += 1;
-        let seq: i64 = match row.try_get(0) {
-            Ok(seq) => seq,
-            Err(e) => {
-                report.broken = Some(Broken {
-                    seq: report.last_seq + 1,
-                    why: BrokenWhy::Unreadable(e.to_string()),
-                });
-                break;
-            }
-        };
         let expected = report.last_seq + 1;
-        report.last_seq = seq;
-        let fields = match read_fields(&row) {
-            Ok(f) => f,
+        let raw = match RawEntry::from_row(&row) {
+            Ok(raw) => raw,
             Err(e) => {
-                report.broken = Some(Broken {
+                let seq = row.try_get::<i64, _>(0).unwrap_or(expected);
+                report.breaks.push(Broken {
                     seq,
                     why: BrokenWhy::Unreadable(e.to_string()),
                 });
-                break;
+                report.last_seq = seq;
+                // Re-anchor on whatever MAC it holds, if any.
+                if let Ok(mac) = row.try_get::<String, _>(8) {
+                    prev_mac = mac;
+                }
+                continue;
             }
         };
-        let (release_id, at, actor, host, kind, detail_json, stored_prev, stored_mac) = fields;
-        let entry = EntryFields {
-            seq,
-            release_id: release_id.as_deref(),
-            at,
-            actor: &actor,
-            host: &host,
-            kind: &kind,
-            detail_json: &detail_json,
-        };
-        let why = if seq != expected {
-            Some(BrokenWhy::SeqGap { expected })
-        } else if stored_prev != prev_mac {
-            Some(BrokenWhy::PrevMacMismatch)
-        } else if !macs_equal(&key.mac(&stored_prev, &entry), &stored_mac) {
-            Some(BrokenWhy::MacMismatch)
-        } else {
-            None
-        };
-        if let Some(why) = why {
-            report.broken = Some(Broken { seq, why });
-            break;
+        let seq = raw.seq;
+        report.last_seq = seq;
+        if seq != expected {
+            report.breaks.push(Broken {
+                seq,
+                why: BrokenWhy::SeqGap { expected },
+            });
+        } else if raw.prev_mac != prev_mac {
+            report.breaks.push(Broken {
+                seq,
+                why: BrokenWhy::PrevMacMismatch,
+            });
         }
-        prev_mac = stored_mac;
+        match raw.verified(key) {
+            Ok(entry) => verified.push(entry),
+            Err(why) => report.breaks.push(Broken { seq, why }),
+        }
+        prev_mac = raw.mac.clone();
+        report.head = Some((seq, raw.mac));
     }
-    Ok(report)
-}
-
-type RawEntry = (
-    Option<String>,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
-
-fn read_fields(row: &sqlx::any::AnyRow) -> Result<RawEntry, sqlx::Error> {
-    Ok((
-        row.try_get(1)?,
-        row.try_get(2)?,
-        row.try_get(3)?,
-        row.try_get(4)?,
-        row.try_get(5)?,
-        row.try_get(6)?,
-        row.try_get(7)?,
-        row.try_get(8)?,
-    ))
+    report.broken = report.breaks.first().cloned();
+    Ok((report, verified))
 }
 
 /// Constant-time comparison, so verify does not leak how much of a MAC matched.

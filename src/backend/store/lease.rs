@@ -244,6 +244,7 @@ impl Store {
             .map_err(StoreError::query(format!(
                 "taking the lease of {release_id}"
             )))?;
+        let mut head = None;
         if kind != "lease_renewed" {
             let detail = json!({
                 "token": token,
@@ -255,8 +256,10 @@ impl Store {
                 })),
             })
             .to_string();
-            self.audit_in(&mut tx, release_id, kind, &detail, &me.person, &me.host)
-                .await?;
+            head = Some(
+                self.audit_in(&mut tx, release_id, kind, &detail, &me.person, &me.host)
+                    .await?,
+            );
         }
         super::notify::in_tx(&mut tx, self.backend, release_id, "lease").await?;
         let lease = read_in(&mut tx, self.backend, release_id)
@@ -265,6 +268,9 @@ impl Store {
         tx.commit().await.map_err(StoreError::query(format!(
             "taking the lease of {release_id}"
         )))?;
+        if let Some((seq, mac)) = head {
+            self.saw_head(seq, &mac);
+        }
         Ok(Acquired::Driving(lease))
     }
 
@@ -354,10 +360,11 @@ impl Store {
         detail_json: &str,
         actor: &str,
         host: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(i64, String), StoreError> {
         let (last_seq, prev_mac) = audit::head(tx).await?;
+        let seq = last_seq + 1;
         let fields = EntryFields {
-            seq: last_seq + 1,
+            seq,
             release_id: Some(release_id),
             at: chrono::Utc::now().timestamp_millis(),
             actor,
@@ -365,7 +372,8 @@ impl Store {
             kind,
             detail_json,
         };
-        audit::append(tx, &self.key, &prev_mac, &fields).await
+        let mac = audit::append(tx, &self.key, &prev_mac, &fields).await?;
+        Ok((seq, mac))
     }
 
     /// The next audit seq inside a write transaction (for rows keyed by it).

@@ -7,8 +7,10 @@
 //! `migrations/`. Backend-specific bits are few and live in `open` and
 //! `begin_write`.
 
+mod agree;
 mod apply;
 mod audit;
+mod chain;
 mod error;
 pub mod lease;
 pub mod notify;
@@ -17,6 +19,7 @@ mod rebuild;
 mod records;
 mod task;
 pub mod team;
+mod witness;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -26,7 +29,9 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Transaction};
 
+pub use agree::Disagreement;
 pub use audit::{AuditKey, Broken, BrokenWhy, GENESIS_MAC, VerifyReport};
+pub use chain::Discarded;
 pub use error::{StoreError, redact};
 pub use paths::{default_audit_key_path, default_journal_path};
 pub use rebuild::{rebuild, step_outputs};
@@ -35,6 +40,7 @@ pub use records::{
     StoredResumeChoice, StoredStepRun,
 };
 pub use task::run;
+pub use witness::{Witness, Witnessed};
 
 /// Which database the journal is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +59,8 @@ pub struct Store {
     append: Arc<tokio::sync::Mutex<()>>,
     /// Where the journal is, redacted: safe to print.
     target: String,
+    /// This machine's witness of the journal's head (commands set it).
+    witness: Option<Arc<witness::Witness>>,
 }
 
 /// Key of the PostgreSQL advisory lock held while appending ("fdaudit").
@@ -138,6 +146,7 @@ impl Store {
             key,
             append: Arc::new(tokio::sync::Mutex::new(())),
             target: shown,
+            witness: None,
         })
     }
 
@@ -155,9 +164,16 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Recompute the audit chain with `key`.
-    pub async fn verify_audit(&self, key: &AuditKey) -> Result<VerifyReport, StoreError> {
-        audit::verify(&self.pool, key).await
+    /// The same journal with another audit key (a first run that just
+    /// created the key for an empty journal).
+    pub fn with_key(mut self, key: AuditKey) -> Store {
+        self.key = key;
+        self
+    }
+
+    /// Does the audit log hold any entry?
+    pub async fn has_entries(&self) -> Result<bool, StoreError> {
+        Ok(self.chain_head().await?.is_some())
     }
 
     /// A write transaction that nobody else can interleave with: on SQLite

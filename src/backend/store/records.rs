@@ -7,48 +7,17 @@ use sqlx::any::AnyRow;
 
 use super::Store;
 use super::error::StoreError;
-use crate::runbook::gates::{Decision, Signoff};
+use crate::runbook::gates::Signoff;
 use crate::runbook::progress::ReleaseStatus;
+pub use crate::runbook::record::BreakGlass;
+use crate::runbook::record::ReleaseRecord;
 
 /// Step output kept per attempt: the last lines, at most this many...
 pub const OUTPUT_MAX_LINES: usize = 200;
 /// ...and at most this many bytes in all.
 pub const OUTPUT_MAX_BYTES: usize = 64 * 1024;
 
-/// A step run's state as journaled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunState {
-    /// Intent written, no outcome yet.
-    Started,
-    Succeeded,
-    Failed,
-    Skipped,
-    /// A check that could not decide (e.g. a metric query with no data).
-    Inconclusive,
-}
-
-impl RunState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunState::Started => "started",
-            RunState::Succeeded => "succeeded",
-            RunState::Failed => "failed",
-            RunState::Skipped => "skipped",
-            RunState::Inconclusive => "inconclusive",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "started" => RunState::Started,
-            "succeeded" => RunState::Succeeded,
-            "failed" => RunState::Failed,
-            "skipped" => RunState::Skipped,
-            "inconclusive" => RunState::Inconclusive,
-            _ => return None,
-        })
-    }
-}
+pub use crate::runbook::record::RunState;
 
 /// One attempt of one step (a row of `step_runs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +66,13 @@ pub struct StoredRelease {
     pub signoffs: Vec<Signoff>,
     /// In journal order.
     pub resume_choices: Vec<StoredResumeChoice>,
+    /// Every content hash the release ran under (empty: never changed).
+    pub content_hashes: Vec<String>,
+    /// Starts outside a change window or freeze, with the reason given.
+    pub break_glass: Vec<BreakGlass>,
+    /// Audit entries of this release that were not counted (MAC fails, or
+    /// they do not fit the release), in words.
+    pub discarded: Vec<String>,
 }
 
 impl StoredRelease {
@@ -148,121 +124,44 @@ fn summary(row: &AnyRow) -> Result<ReleaseSummary, StoreError> {
     })
 }
 
-fn step_run(row: &AnyRow) -> Result<StoredStepRun, StoreError> {
-    let c = corrupt("a step_runs row");
-    let state: String = row.try_get("status").map_err(&c)?;
-    let output: String = row.try_get("output").map_err(&c)?;
-    let attempt: i64 = row.try_get("attempt").map_err(&c)?;
-    let exit_code: Option<i64> = row.try_get("exit_code").map_err(&c)?;
-    Ok(StoredStepRun {
-        step_id: row.try_get("step_id").map_err(&c)?,
-        attempt: u32::try_from(attempt)
-            .map_err(|_| StoreError::Corrupt(format!("attempt {attempt}")))?,
-        started_at: row.try_get("started_at").map_err(&c)?,
-        finished_at: row.try_get("finished_at").map_err(&c)?,
-        state: RunState::parse(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown step status {state:?}")))?,
-        exit_code: exit_code
-            .map(|v| i32::try_from(v).map_err(|_| StoreError::Corrupt(format!("exit code {v}"))))
-            .transpose()?,
-        detail: row.try_get("detail").map_err(&c)?,
-        output: serde_json::from_str(&output).map_err(|e| {
-            StoreError::Corrupt(format!("step output is not a JSON list of lines: {e}"))
-        })?,
-        audit_seq: row.try_get("audit_seq").map_err(&c)?,
-    })
-}
-
-fn signoff(row: &AnyRow) -> Result<Signoff, StoreError> {
-    let c = corrupt("a signoffs row");
-    let decision: String = row.try_get("decision").map_err(&c)?;
-    Ok(Signoff {
-        gate: row.try_get("gate").map_err(&c)?,
-        person: row.try_get("person").map_err(&c)?,
-        host: row.try_get("host").map_err(&c)?,
-        role: row.try_get("role").map_err(&c)?,
-        decision: Decision::parse(&decision)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown decision {decision:?}")))?,
-        comment: row.try_get("comment").map_err(&c)?,
-        approved_hash: row.try_get("approved_hash").map_err(&c)?,
-        at: row.try_get("at").map_err(&c)?,
-    })
-}
-
-fn resume_choice(row: &AnyRow) -> Result<StoredResumeChoice, StoreError> {
-    let c = corrupt("a resume_choices row");
-    Ok(StoredResumeChoice {
-        step_id: row.try_get("step_id").map_err(&c)?,
-        choice: row.try_get("choice").map_err(&c)?,
-        person: row.try_get("person").map_err(&c)?,
-        host: row.try_get("host").map_err(&c)?,
-        at: row.try_get("at").map_err(&c)?,
-    })
-}
-
 impl Store {
-    /// Everything journaled about release `id`, or `None` if there is no such release.
+    /// Everything the audit log records about release `id` (a fold of
+    /// its verified entries; `None` if no verified entry opened it). Step
+    /// output, which the log does not hold, comes from `step_runs`,
+    /// matched by step and attempt: display only.
     pub async fn load_release(&self, id: &str) -> Result<Option<StoredRelease>, StoreError> {
-        let read = StoreError::query(format!("reading release {id}"));
-        let Some(row) = sqlx::query(
-            "SELECT id, runbook_name, runbook_path, runbook_hash, environment, inputs_json, \
-             initiator, host, status, started_at, finished_at FROM releases WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(&read)?
-        else {
+        let (rec, discarded) = self.release_record(id).await?;
+        let Some(rec) = rec else {
             return Ok(None);
         };
-        let head = summary(&row)?;
-        let c = corrupt("a releases row");
-        let inputs: String = row.try_get("inputs_json").map_err(&c)?;
-        let steps = sqlx::query(
-            "SELECT step_id, attempt, started_at, finished_at, status, exit_code, detail, output, audit_seq \
-             FROM step_runs WHERE release_id = $1 ORDER BY audit_seq",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(&read)?;
-        let signoffs = sqlx::query(
-            "SELECT gate, person, host, role, decision, comment, approved_hash, at \
-             FROM signoffs WHERE release_id = $1 ORDER BY audit_seq",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(&read)?;
-        let choices = sqlx::query(
-            "SELECT step_id, choice, person, host, at FROM resume_choices \
-             WHERE release_id = $1 ORDER BY audit_seq",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(&read)?;
-        Ok(Some(StoredRelease {
-            id: head.id,
-            runbook_name: head.runbook_name,
-            runbook_path: row.try_get("runbook_path").map_err(&c)?,
-            runbook_hash: row.try_get("runbook_hash").map_err(&c)?,
-            environment: head.environment,
-            inputs: serde_json::from_str(&inputs).map_err(|e| {
-                StoreError::Corrupt(format!("release inputs are not a JSON map of text: {e}"))
-            })?,
-            initiator: head.initiator,
-            host: row.try_get("host").map_err(&c)?,
-            status: head.status,
-            started_at: head.started_at,
-            finished_at: head.finished_at,
-            steps: steps.iter().map(step_run).collect::<Result<_, _>>()?,
-            signoffs: signoffs.iter().map(signoff).collect::<Result<_, _>>()?,
-            resume_choices: choices
-                .iter()
-                .map(resume_choice)
-                .collect::<Result<_, _>>()?,
-        }))
+        let rows =
+            sqlx::query("SELECT step_id, attempt, output FROM step_runs WHERE release_id = $1")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(StoreError::query(format!(
+                    "reading the output of release {id}"
+                )))?;
+        let mut outputs = BTreeMap::new();
+        let mut notes: Vec<String> = discarded.iter().map(|d| d.to_string()).collect();
+        for row in &rows {
+            let c = corrupt("a step_runs row");
+            let step: String = row.try_get("step_id").map_err(&c)?;
+            let attempt: i64 = row.try_get("attempt").map_err(&c)?;
+            let text: String = row.try_get("output").map_err(&c)?;
+            match serde_json::from_str::<Vec<String>>(&text) {
+                Ok(lines) => {
+                    outputs.insert((step, attempt), lines);
+                }
+                Err(e) => notes.push(format!(
+                    "the stored output of {step} (attempt {attempt}) is unreadable: {e}"
+                )),
+            }
+        }
+        if let Err(e) = self.observe_head().await {
+            tracing::warn!("reading the audit head: {e}");
+        }
+        Ok(stored(rec, &mut outputs, notes))
     }
 
     /// The newest release of this runbook in this environment that is still running.
@@ -312,4 +211,60 @@ impl Store {
         .map_err(StoreError::query("listing releases"))?;
         rows.iter().map(summary).collect()
     }
+}
+
+/// The fold's record as the plain values callers read.
+fn stored(
+    rec: ReleaseRecord,
+    outputs: &mut BTreeMap<(String, i64), Vec<String>>,
+    discarded: Vec<String>,
+) -> Option<StoredRelease> {
+    let h = rec.header?;
+    let mut steps: Vec<StoredStepRun> = rec
+        .attempts
+        .into_iter()
+        .map(|a| StoredStepRun {
+            output: outputs
+                .remove(&(a.step_id.clone(), i64::from(a.attempt)))
+                .unwrap_or_default(),
+            step_id: a.step_id,
+            attempt: a.attempt,
+            started_at: a.started_at,
+            finished_at: a.finished_at,
+            state: a.state,
+            exit_code: a.exit_code,
+            detail: a.detail,
+            audit_seq: a.seq,
+        })
+        .collect();
+    steps.sort_by_key(|s| s.audit_seq);
+    Some(StoredRelease {
+        id: rec.id,
+        runbook_name: h.opened.runbook_name,
+        runbook_path: h.opened.runbook_path,
+        runbook_hash: h.opened.runbook_hash,
+        environment: h.opened.environment,
+        inputs: h.opened.inputs,
+        initiator: h.opened.initiator,
+        host: h.host,
+        status: rec.status,
+        started_at: h.opened.started_at,
+        finished_at: rec.finished_at,
+        steps,
+        signoffs: rec.signoffs.into_iter().map(|s| s.signoff).collect(),
+        resume_choices: rec
+            .resume_choices
+            .into_iter()
+            .map(|c| StoredResumeChoice {
+                step_id: c.step_id,
+                choice: c.choice,
+                person: c.person,
+                host: c.host,
+                at: c.at,
+            })
+            .collect(),
+        content_hashes: rec.content_hashes,
+        break_glass: rec.break_glass,
+        discarded,
+    })
 }

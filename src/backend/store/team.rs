@@ -80,19 +80,23 @@ impl Store {
     ) -> Result<Result<GateTally, String>, StoreError> {
         let _serial = self.append.lock().await;
         let mut tx = self.begin_write().await?;
-        let read = StoreError::query(format!("reading release {release_id}"));
-        let Some(head) = sqlx::query("SELECT status, initiator FROM releases WHERE id = $1")
-            .bind(release_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(&read)?
-        else {
+        // Decided on the record, never on the index tables: the release,
+        // its initiator and the gate's sign-offs as its verified audit
+        // entries tell them (a row copied in by SQL counts for nothing).
+        let (rec, _) = super::chain::release_record(&mut *tx, &self.key, release_id).await?;
+        let Some(rec) = rec else {
             return Ok(Err(format!("there is no release {release_id}")));
         };
-        let status: String = head.try_get("status").map_err(&read)?;
-        let initiator: String = head.try_get("initiator").map_err(&read)?;
-        if status != "running" {
-            return Ok(Err(format!("release {release_id} has already {status}")));
+        let initiator = rec
+            .header
+            .as_ref()
+            .map(|h| h.opened.initiator.clone())
+            .unwrap_or_default();
+        if rec.status.is_final() {
+            return Ok(Err(format!(
+                "release {release_id} has already {}",
+                rec.status.as_str()
+            )));
         }
         if s.approved_hash != rule.current_hash {
             return Ok(Err(
@@ -100,19 +104,8 @@ impl Store {
                     .into(),
             ));
         }
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SIGNOFF_COLUMNS} FROM signoffs WHERE release_id = $1 AND gate = $2 \
-             ORDER BY audit_seq"
-        )))
-        .bind(release_id)
-        .bind(&s.gate)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(&read)?;
-        let mut existing: Vec<Signoff> = rows
-            .iter()
-            .map(|r| signoff_row(r).map(|x| x.signoff))
-            .collect::<Result<_, _>>()?;
+        let recorded = rec.signoffs_for(&s.gate);
+        let (mut existing, _) = gates::admissible(rule.spec, rule.members, &initiator, &recorded);
         if let Err(refusal) = gates::may_sign(
             rule.spec,
             rule.members,
@@ -126,7 +119,7 @@ impl Store {
         ) {
             return Ok(Err(refusal.to_string()));
         }
-        if existing
+        if recorded
             .iter()
             .any(|x| x.person == s.person && x.approved_hash == s.approved_hash)
         {
@@ -169,12 +162,14 @@ impl Store {
             "signature": signature,
         })
         .to_string();
-        self.audit_in(&mut tx, release_id, "signoff", &detail, &s.person, &s.host)
+        let head = self
+            .audit_in(&mut tx, release_id, "signoff", &detail, &s.person, &s.host)
             .await?;
         super::notify::in_tx(&mut tx, self.backend, release_id, "signoff").await?;
         tx.commit()
             .await
             .map_err(StoreError::query("committing a sign-off"))?;
+        self.saw_head(head.0, &head.1);
         existing.push(s.clone());
         Ok(Ok(gates::tally(rule.spec, &existing, rule.current_hash)))
     }
@@ -263,27 +258,30 @@ impl Store {
             .collect()
     }
 
-    /// Inputs of every release of `runbook` that succeeded in `environment`.
+    /// Inputs of every release that succeeded in `environment` under the
+    /// runbook content `runbook_hash`, newest first. Read from the chain
+    /// (verified `release_started` and `release_ended` entries), never
+    /// from the `releases` table: a forged row passes nothing.
     pub async fn succeeded_inputs(
         &self,
-        runbook: &str,
+        runbook_hash: &str,
         environment: &str,
     ) -> Result<Vec<BTreeMap<String, String>>, StoreError> {
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT inputs_json FROM releases WHERE runbook_name = $1 AND environment = $2 \
-             AND status = 'succeeded' ORDER BY started_at DESC",
-        )
-        .bind(runbook)
-        .bind(environment)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::query("reading earlier releases"))?;
-        rows.iter()
-            .map(|t| {
-                serde_json::from_str(t)
-                    .map_err(|e| StoreError::Corrupt(format!("release inputs: {e}")))
+        let entries = self
+            .entries_of_kinds(&["release_started", "release_ended"])
+            .await?;
+        let (records, _) = crate::runbook::record::fold_all(&entries);
+        let mut passed: Vec<(i64, BTreeMap<String, String>)> = records
+            .into_values()
+            .filter(|r| r.status == crate::runbook::progress::ReleaseStatus::Succeeded)
+            .filter_map(|r| r.header)
+            .filter(|h| {
+                h.opened.environment == environment && h.opened.runbook_hash == runbook_hash
             })
-            .collect()
+            .map(|h| (h.opened.started_at, h.opened.inputs))
+            .collect();
+        passed.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+        Ok(passed.into_iter().map(|(_, inputs)| inputs).collect())
     }
 
     /// Journal a free-form event about a release in the audit log (e.g.
@@ -298,11 +296,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let _serial = self.append.lock().await;
         let mut tx = self.begin_write().await?;
-        self.audit_in(&mut tx, release_id, kind, &detail.to_string(), actor, host)
+        let head = self
+            .audit_in(&mut tx, release_id, kind, &detail.to_string(), actor, host)
             .await?;
         super::notify::in_tx(&mut tx, self.backend, release_id, kind).await?;
         tx.commit()
             .await
-            .map_err(StoreError::query(format!("recording {kind}")))
+            .map_err(StoreError::query(format!("recording {kind}")))?;
+        self.saw_head(head.0, &head.1);
+        Ok(())
     }
 }

@@ -1,0 +1,134 @@
+//! Reading the record: a release's audit entries, each checked against its
+//! MAC, folded by the domain (`runbook::record`). An entry that fails its
+//! MAC, or does not fit the release, is skipped and reported, never counted.
+
+use std::fmt;
+
+use sqlx::Any;
+
+use super::Store;
+use super::audit::{self, ENTRY_COLUMNS, RawEntry, VerifyReport};
+use super::error::StoreError;
+use crate::runbook::record::{self, Entry, ReleaseRecord};
+
+/// An entry left out of a fold, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discarded {
+    pub seq: i64,
+    pub why: String,
+}
+
+impl fmt::Display for Discarded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "audit entry {} not counted: {}", self.seq, self.why)
+    }
+}
+
+fn rows_to_entries(
+    rows: &[sqlx::any::AnyRow],
+    key: &super::AuditKey,
+) -> (Vec<Entry>, Vec<Discarded>) {
+    let mut entries = Vec::new();
+    let mut discarded = Vec::new();
+    for row in rows {
+        match RawEntry::from_row(row) {
+            Ok(raw) => match raw.verified(key) {
+                Ok(e) => entries.push(e),
+                Err(why) => discarded.push(Discarded {
+                    seq: raw.seq,
+                    why: audit::Broken { seq: raw.seq, why }.to_string(),
+                }),
+            },
+            Err(e) => discarded.push(Discarded {
+                seq: sqlx::Row::try_get(row, 0).unwrap_or(0),
+                why: format!("unreadable: {e}"),
+            }),
+        }
+    }
+    (entries, discarded)
+}
+
+/// The verified entries of release `id`, in seq order, and those skipped.
+pub(crate) async fn release_entries<'c, E>(
+    ex: E,
+    key: &super::AuditKey,
+    id: &str,
+) -> Result<(Vec<Entry>, Vec<Discarded>), StoreError>
+where
+    E: sqlx::Executor<'c, Database = Any>,
+{
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE release_id = $1 ORDER BY seq"
+    )))
+    .bind(id)
+    .fetch_all(ex)
+    .await
+    .map_err(StoreError::query(format!(
+        "reading the audit entries of release {id}"
+    )))?;
+    Ok(rows_to_entries(&rows, key))
+}
+
+/// Release `id` folded from its verified entries (`None`: no verified
+/// entry opened it), with every entry left out.
+pub(crate) async fn release_record<'c, E>(
+    ex: E,
+    key: &super::AuditKey,
+    id: &str,
+) -> Result<(Option<ReleaseRecord>, Vec<Discarded>), StoreError>
+where
+    E: sqlx::Executor<'c, Database = Any>,
+{
+    let (entries, mut discarded) = release_entries(ex, key, id).await?;
+    let (rec, foreign) = record::fold(id, &entries);
+    discarded.extend(foreign.into_iter().map(|f| Discarded {
+        seq: f.seq,
+        why: f.why,
+    }));
+    discarded.sort_by_key(|d| d.seq);
+    Ok((rec, discarded))
+}
+
+impl Store {
+    /// Recompute the audit chain with `key`.
+    pub async fn verify_audit(&self, key: &super::AuditKey) -> Result<VerifyReport, StoreError> {
+        Ok(audit::verify(&self.pool, key).await?.0)
+    }
+
+    /// Recompute the chain with this store's key; also the entries whose
+    /// own MAC holds, for folding.
+    pub async fn verify_chain(&self) -> Result<(VerifyReport, Vec<Entry>), StoreError> {
+        let out = audit::verify(&self.pool, &self.key).await?;
+        if let Some((seq, mac)) = &out.0.head {
+            self.saw_head(*seq, mac);
+        }
+        Ok(out)
+    }
+
+    /// Release `id` as its verified audit entries tell it.
+    pub async fn release_record(
+        &self,
+        id: &str,
+    ) -> Result<(Option<ReleaseRecord>, Vec<Discarded>), StoreError> {
+        release_record(&self.pool, &self.key, id).await
+    }
+
+    /// Verified entries of the given kinds, across all releases.
+    pub(crate) async fn entries_of_kinds(&self, kinds: &[&str]) -> Result<Vec<Entry>, StoreError> {
+        let list = (1..=kinds.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql =
+            format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE kind IN ({list}) ORDER BY seq");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for k in kinds {
+            q = q.bind(*k);
+        }
+        let rows = q
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query("reading the audit log"))?;
+        Ok(rows_to_entries(&rows, &self.key).0)
+    }
+}

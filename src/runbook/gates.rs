@@ -318,7 +318,7 @@ pub fn admissible(
             })
         } else if members
             .get(&s.role)
-            .is_some_and(|list| !list.iter().any(|m| *m == s.person))
+            .is_some_and(|list| !list.contains(&s.person))
         {
             Some(Refusal::NotMember {
                 role: s.role.clone(),

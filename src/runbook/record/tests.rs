@@ -154,7 +154,7 @@ fn entries_that_do_not_fit_are_foreign_and_change_nothing() {
         other,
         entry(10, "release_ended", json!({"status": "aborted", "at": 41})),
         entry(
-            10,
+            8,
             "resume_choice",
             json!({"step_id": "b", "choice": "c", "person": "p", "at": 1}),
         ),
@@ -162,13 +162,14 @@ fn entries_that_do_not_fit_are_foreign_and_change_nothing() {
     let (rec, foreign) = fold("r1", &entries);
     let rec = rec.unwrap();
     let seqs: Vec<i64> = foreign.iter().map(|f| f.seq).collect();
-    assert_eq!(seqs, vec![1, 3, 4, 6, 7, 9, 10, 10], "{foreign:#?}");
+    assert_eq!(seqs, vec![1, 3, 4, 6, 7, 9, 10, 8], "{foreign:#?}");
     assert!(
         foreign[0].to_string().contains("never opened"),
         "{}",
         foreign[0]
     );
-    assert!(foreign[4].why.contains("person: missing"), "{}", foreign[4]);
+    assert!(foreign[4].why.contains(": missing"), "{}", foreign[4]);
+    assert!(foreign[7].why.contains("out of order"), "{}", foreign[7]);
     assert!(rec.signoffs.is_empty());
     assert_eq!(rec.attempts.len(), 1);
     assert_eq!(rec.status, ReleaseStatus::Succeeded);

@@ -41,12 +41,8 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
     };
     // Bound to what the driver sees now: the runbook file as it is, the
     // release's environment and journaled inputs.
-    let hash = crate::backend::data::approval_hash(
-        &loaded.runbook,
-        &loaded.content_hash,
-        &stored.environment,
-        &stored.inputs,
-    );
+    let content = super::content::approver_content(&store, &stored, &loaded).await?;
+    let hash = content.hash();
     let signoffs: Vec<Signoff> = stored
         .signoffs
         .iter()
@@ -104,6 +100,19 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
             .collect::<Vec<_>>()
             .join(" ")
     );
+    if !content.files.is_empty() {
+        println!(
+            "covers {} referenced file(s): {}",
+            content.files.len(),
+            content.files.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    if let Some(c) = &content.cluster {
+        println!(
+            "cluster: context {} namespace {} at {}",
+            c.context, c.namespace, c.server
+        );
+    }
     println!("{tally}");
     Ok(EXIT_OK)
 }

@@ -5,7 +5,7 @@ use crate::backend::store::{AuditKey, StoredRelease};
 use crate::cli::ReportFormat;
 use crate::settings::Settings;
 
-fn time(ms: i64) -> String {
+pub(crate) fn time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| ms.to_string())
@@ -40,29 +40,42 @@ pub async fn releases(settings: &Settings, limit: u32) -> CmdResult {
     Ok(EXIT_OK)
 }
 
-async fn load(settings: &Settings, id: &str) -> Result<StoredRelease, Failure> {
+async fn load(
+    settings: &Settings,
+    id: &str,
+) -> Result<(StoredRelease, super::content::ContentHistory), Failure> {
     let store = session::open_store(settings).await?;
-    store
+    let r = store
         .load_release(id)
         .await?
-        .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the journal")))
+        .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the journal")))?;
+    let content = super::content::history(&store, &r).await?;
+    Ok((r, content))
 }
 
 pub async fn show(settings: &Settings, id: &str) -> CmdResult {
-    let r = load(settings, id).await?;
-    print!("{}", markdown(&r));
+    let (r, content) = load(settings, id).await?;
+    print!("{}{}", markdown(&r), super::content::markdown(&content));
     Ok(EXIT_OK)
 }
 
 pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdResult {
-    let r = load(settings, id).await?;
+    let (r, content) = load(settings, id).await?;
     match format {
-        ReportFormat::Md => print!("{}", markdown(&r)),
-        ReportFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&json(&r)).unwrap_or_default()
-        ),
-        ReportFormat::Yaml => print!("{}", crate::backend::data::report::yaml(&r)),
+        ReportFormat::Md => print!("{}{}", markdown(&r), super::content::markdown(&content)),
+        ReportFormat::Json => {
+            let mut v = json(&r);
+            v["content"] = super::content::json(&content);
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+        }
+        ReportFormat::Yaml => {
+            let mut y = crate::backend::data::report::yaml(&r);
+            y.push_str("content_hashes:\n");
+            for h in &content.hashes {
+                y.push_str(&format!("  - \"{h}\"\n"));
+            }
+            print!("{y}")
+        }
     }
     Ok(EXIT_OK)
 }

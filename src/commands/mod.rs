@@ -1,6 +1,7 @@
 //! The subcommands. Each returns the process exit code.
 
 mod approve;
+mod content;
 mod demo;
 mod headless;
 mod journal;

@@ -233,7 +233,8 @@ struct Ctx {
     release_id: String,
     runbook: Arc<Runbook>,
     runbook_hash: String,
-    approval_hash: String,
+    /// The content hash sign-offs must carry; moves with `content_changed`.
+    approval_hash: Arc<Mutex<String>>,
     members: Arc<BTreeMap<String, Vec<String>>>,
     secrets: Arc<Vec<String>>,
     ssh_key: Option<std::path::PathBuf>,
@@ -273,7 +274,7 @@ pub fn spawn(
         release_id: state.release.id.clone(),
         runbook: Arc::new(state.runbook.clone()),
         runbook_hash: state.release.runbook_hash.clone(),
-        approval_hash: state.approval_hash.clone(),
+        approval_hash: Arc::new(Mutex::new(state.approval_hash.clone())),
         members: Arc::new(gates::members(&state.runbook.roles, &settings.roles)),
         secrets: Arc::new(state.secrets.clone()),
         ssh_key: settings.ssh_key.clone(),
@@ -325,7 +326,14 @@ async fn journal_loop(ctx: Ctx, mut rx: UnboundedReceiver<(u64, JournalEntry)>) 
                     None
                 };
                 match ctx.store.apply_as(&entry, &actor, &host, fence).await {
-                    Ok(()) => BackendEvent::Journaled { op, error: None },
+                    Ok(()) => {
+                        if let JournalEntry::ContentChanged { new_hash, .. } = &entry
+                            && let Ok(mut h) = ctx.approval_hash.lock()
+                        {
+                            *h = new_hash.clone();
+                        }
+                        BackendEvent::Journaled { op, error: None }
+                    }
                     Err(StoreError::Fenced(why)) => {
                         tracing::warn!(op, "fenced journal write: {why}");
                         ctx.shared.token.store(0, Ordering::SeqCst);
@@ -375,10 +383,15 @@ async fn record_signoff(
         },
         None => None,
     };
+    let current = ctx
+        .approval_hash
+        .lock()
+        .map(|h| h.clone())
+        .unwrap_or_default();
     let rule = GateRule {
         spec,
         members: &ctx.members,
-        current_hash: &ctx.approval_hash,
+        current_hash: &current,
     };
     match ctx
         .store

@@ -97,12 +97,9 @@ pub async fn waiting_for_me(settings: &Settings) -> CmdResult {
             continue;
         }
         // The same hash the driver binds sign-offs to (migration plans included).
-        let hash = crate::backend::data::approval_hash(
-            &loaded.runbook,
-            &loaded.content_hash,
-            &stored.environment,
-            &stored.inputs,
-        );
+        let hash = super::content::approver_content(&store, &stored, &loaded)
+            .await?
+            .hash();
         let signoffs = release.signoffs_for(&step.id);
         let members = gates::members(&rb.roles, &settings.roles);
         let roles: Vec<&str> = spec

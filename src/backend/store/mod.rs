@@ -9,6 +9,7 @@
 
 mod apply;
 mod audit;
+pub mod content;
 mod error;
 pub mod lease;
 pub mod notify;

@@ -198,6 +198,12 @@ pub async fn verify(settings: &Settings) -> CmdResult {
     let report = store.verify_audit(&key).await?;
     println!("{report}");
     let signatures = super::team_approve::verify_signatures(settings, &store).await?;
+    // Sign-offs whose gate requires signed or database identity carry it.
+    let identities = super::identity::verify_identity(settings, &store).await?;
     store.close().await;
-    Ok(if report.ok() { signatures } else { EXIT_FAILED })
+    Ok(if report.ok() && identities == EXIT_OK {
+        signatures
+    } else {
+        EXIT_FAILED
+    })
 }

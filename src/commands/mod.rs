@@ -4,6 +4,7 @@ mod approve;
 mod content;
 mod demo;
 mod headless;
+mod identity;
 mod journal;
 mod session;
 mod team;

@@ -168,13 +168,17 @@ pub async fn open(
                     .join("\n"),
             )
         })?;
+        let id = new_release_id(now);
+        // Signed or database gates: the initiator is named as strongly as
+        // their approvers, so they cannot approve under another name.
+        let initiator = super::identity::initiator(settings, &store, &l, &id, &env).await?;
         let release = Release::new(
-            new_release_id(now),
+            id,
             &l.runbook,
             l.content_hash.clone(),
             env,
             inputs,
-            settings.person.clone(),
+            initiator,
             now,
         );
         let mut journaled = release.clone();

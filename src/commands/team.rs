@@ -238,6 +238,8 @@ struct Ctx {
     members: Arc<BTreeMap<String, Vec<String>>>,
     secrets: Arc<Vec<String>>,
     ssh_key: Option<std::path::PathBuf>,
+    allowed_signers: std::path::PathBuf,
+    environment: String,
     url: Option<String>,
     shared: Arc<Shared>,
     ev: UnboundedSender<BackendEvent>,
@@ -278,6 +280,8 @@ pub fn spawn(
         members: Arc::new(gates::members(&state.runbook.roles, &settings.roles)),
         secrets: Arc::new(state.secrets.clone()),
         ssh_key: settings.ssh_key.clone(),
+        allowed_signers: super::identity::allowed_signers(settings),
+        environment: state.release.environment.clone(),
         url: live.then(|| settings.journal.clone()),
         shared,
         ev: ev.clone(),
@@ -374,15 +378,35 @@ async fn record_signoff(
             why: format!("{} is not a gate", s.gate),
         });
     };
-    let signature = match &ctx.ssh_key {
-        Some(key) => match super::team_sign::sign(key, &s.approved_hash).await {
-            Ok(sig) => Some(sig),
-            Err(e) => {
-                return BackendEvent::Team(TeamEvent::WriteRefused { op, why: e });
-            }
-        },
-        None => None,
+    // Signed or database identity names the person; the screen's claimed
+    // name must be that person, or nothing is recorded.
+    let mode = ctx.runbook.identity_mode(&ctx.environment, &s.gate);
+    let mut bound = s.clone();
+    let signature = match super::identity::bind_person(
+        ctx.ssh_key.as_deref(),
+        &ctx.allowed_signers,
+        &ctx.store,
+        mode,
+        release_id,
+        &mut bound,
+    )
+    .await
+    {
+        Ok(sig) => sig,
+        Err(why) => return BackendEvent::Team(TeamEvent::WriteRefused { op, why }),
     };
+    if bound.person != s.person {
+        return BackendEvent::Team(TeamEvent::WriteRefused {
+            op,
+            why: format!(
+                "gate {} uses {} identity, which names you {}, not {}: sign with `flightdeck approve`",
+                s.gate,
+                mode.as_str(),
+                bound.person,
+                s.person
+            ),
+        });
+    }
     let current = ctx
         .approval_hash
         .lock()
@@ -395,7 +419,7 @@ async fn record_signoff(
     };
     match ctx
         .store
-        .record_signoff(release_id, s, signature.as_deref(), rule)
+        .record_signoff_as(release_id, s, signature.as_deref(), rule, mode)
         .await
     {
         Ok(Ok(_)) => BackendEvent::Journaled { op, error: None },

@@ -11,6 +11,7 @@ mod apply;
 mod audit;
 pub mod content;
 mod error;
+pub mod identity;
 pub mod lease;
 pub mod notify;
 mod paths;

@@ -68,3 +68,22 @@ impl Store {
             .collect()
     }
 }
+
+/// Has every migration of `migrator` been applied already?
+pub(super) async fn schema_current(
+    pool: &sqlx::AnyPool,
+    migrator: &sqlx::migrate::Migrator,
+) -> bool {
+    let applied: Vec<i64> =
+        match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(v) => v,
+            Err(_) => return false,
+        };
+    migrator
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .all(|m| applied.contains(&m.version))
+}

@@ -18,10 +18,12 @@ BEGIN
     IF NEW.db_user IS DISTINCT FROM session_user THEN
         RAISE EXCEPTION 'db_user % is not this session''s role %', NEW.db_user, session_user;
     END IF;
-    IF TG_TABLE_NAME = 'signoffs' AND NEW.identity = 'database'
-       AND NEW.person IS DISTINCT FROM session_user THEN
-        RAISE EXCEPTION 'a database-identity sign-off is by the session''s role %, not %',
-            session_user, NEW.person;
+    -- Nested: plpgsql resolves NEW.identity even behind a false AND.
+    IF TG_TABLE_NAME = 'signoffs' THEN
+        IF NEW.identity = 'database' AND NEW.person IS DISTINCT FROM session_user THEN
+            RAISE EXCEPTION 'a database-identity sign-off is by the session''s role %, not %',
+                session_user, NEW.person;
+        END IF;
     END IF;
     RETURN NEW;
 END

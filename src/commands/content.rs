@@ -46,11 +46,9 @@ pub async fn approver_content(
         cluster,
         &stored.inputs,
     );
-    Ok(
-        tokio::task::spawn_blocking(move || crate::backend::content::read(&req))
-            .await
-            .map_err(|e| Failure::failed(format!("reading the release's content: {e}")))?,
-    )
+    tokio::task::spawn_blocking(move || crate::backend::content::read(&req))
+        .await
+        .map_err(|e| Failure::failed(format!("reading the release's content: {e}")))
 }
 
 /// What `show`/`report` say about content: every hash the release ran

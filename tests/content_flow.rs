@@ -19,13 +19,25 @@ use flightdeck::runbook::content::{
 use flightdeck::runbook::gates::{Decision, Signoff};
 use flightdeck::runbook::progress::{Release, StepStatus};
 
-fn manifest(runbook: &[u8], cluster: Option<&str>) -> ContentManifest {
+/// Content with the demo runbook as loaded (or `runbook` instead), one
+/// referenced file and maybe a cluster.
+fn manifest(runbook: Option<&str>, file: &[u8], cluster: Option<&str>) -> ContentManifest {
     let cluster = cluster.map(|ns| ClusterRef {
         context: "kind".into(),
         namespace: ns.into(),
         server: "https://127.0.0.1:6443".into(),
     });
-    ContentManifest::new(runbook, &[], "staging", cluster, &BTreeMap::new())
+    let files = [("deploy/app.yaml".to_string(), Some(file.to_vec()))];
+    let mut m = ContentManifest::new(b"", &files, "staging", cluster, &BTreeMap::new());
+    m.runbook = match runbook {
+        Some(r) => r.to_string(),
+        None => {
+            flightdeck::runbook::load(Path::new("config/runbooks/demo.yaml"))
+                .unwrap()
+                .content_hash
+        }
+    };
+    m
 }
 
 /// The demo release with every step up to `announce` done and its gate
@@ -93,7 +105,7 @@ fn content(step: usize, manifest: ContentManifest) -> Msg {
 
 #[test]
 fn unchanged_content_lets_the_step_start() {
-    let approved = manifest(b"runbook v1", None);
+    let approved = manifest(None, b"v1", None);
     let mut s = past_the_gate(&approved);
     let announce = s.runbook.step_index("announce").unwrap();
     let c = run_to_gate(&mut s);
@@ -113,12 +125,12 @@ fn unchanged_content_lets_the_step_start() {
 
 #[test]
 fn changed_content_stops_the_step_and_reopens_the_gate() {
-    let approved = manifest(b"runbook v1", Some("prod"));
+    let approved = manifest(None, b"v1", Some("prod"));
     let mut s = past_the_gate(&approved);
     let announce = s.runbook.step_index("announce").unwrap();
     let gate = s.runbook.step_index("release-approval").unwrap();
     run_to_gate(&mut s);
-    let moved = manifest(b"runbook v2", Some("other"));
+    let moved = manifest(None, b"v2", Some("other"));
     let c = update(&mut s, content(announce, moved.clone()));
     let [
         Command::Journal {
@@ -143,13 +155,16 @@ fn changed_content_stops_the_step_and_reopens_the_gate() {
     };
     assert_eq!(old_hash.as_deref(), Some(approved.hash().as_str()));
     assert_eq!(new_hash, &moved.hash());
-    assert_eq!(changed, &vec!["runbook".to_string(), "cluster".to_string()]);
+    assert_eq!(
+        changed,
+        &vec!["file deploy/app.yaml".to_string(), "cluster".to_string()]
+    );
     assert_eq!((step_id.as_str(), *attempt), ("release-approval", 2));
     assert_eq!(s.approval_hash, moved.hash());
     assert_eq!(s.release.steps[announce].status, StepStatus::Pending);
     assert_eq!(s.release.steps[gate].status, StepStatus::Waiting);
     let notice = s.notice.clone().unwrap().text;
-    assert!(notice.contains("runbook, cluster"), "{notice}");
+    assert!(notice.contains("file deploy/app.yaml, cluster"), "{notice}");
     assert!(
         s.events
             .iter()
@@ -183,6 +198,25 @@ fn changed_content_stops_the_step_and_reopens_the_gate() {
         matches!(&c[..], [Command::Journal { entry: JournalEntry::StepFinished { step_id, status, .. }, .. }] if step_id == "release-approval" && status == "succeeded"),
         "{c:?}"
     );
+}
+
+#[test]
+fn a_runbook_edited_under_a_running_session_stops_it() {
+    let approved = manifest(None, b"v1", None);
+    let mut s = past_the_gate(&approved);
+    let announce = s.runbook.step_index("announce").unwrap();
+    run_to_gate(&mut s);
+    // Approvers would sign the file's new content; this session still holds
+    // the steps it loaded, so it must not run them under that approval.
+    let c = update(
+        &mut s,
+        content(announce, manifest(Some("edited"), b"v1", None)),
+    );
+    assert!(c.is_empty(), "{c:?}");
+    assert_eq!(s.approval_hash, approved.hash());
+    assert!(s.notice.clone().unwrap().text.contains("quit and reopen"));
+    assert!(run_to_gate(&mut s).is_empty());
+    assert_eq!(s.release.steps[announce].status, StepStatus::Pending);
 }
 
 #[test]

@@ -23,6 +23,9 @@ pub struct ContentState {
     pub asked: Option<usize>,
     /// The check for this step passed: it may start now.
     pub cleared: Option<usize>,
+    /// The runbook file no longer is the one this session loaded: nothing
+    /// more starts here (a reopened session loads and checks it).
+    pub runbook_moved: bool,
 }
 
 /// The request for the release's content as this session sees it.
@@ -72,6 +75,9 @@ fn needs_check(state: &AppState, i: usize) -> bool {
 /// Called as step `i` is about to start: `true` holds the start back until
 /// the content check answers.
 pub(crate) fn hold(state: &mut AppState, i: usize, out: &mut Vec<Command>) -> bool {
+    if state.content.runbook_moved {
+        return true;
+    }
     if !needs_check(state, i) {
         return false;
     }
@@ -92,6 +98,11 @@ pub(crate) fn hold(state: &mut AppState, i: usize, out: &mut Vec<Command>) -> bo
 /// Is a check outstanding (nothing else may start meanwhile)?
 pub fn checking(state: &AppState) -> bool {
     state.content.asked.is_some()
+}
+
+/// This session may not start anything more (see `runbook_moved`).
+pub fn stopped(state: &AppState) -> bool {
+    state.content.runbook_moved
 }
 
 /// The first passed gate before `step` whose sign-offs do not cover `hash`.
@@ -126,6 +137,22 @@ pub(crate) fn on_content(
         return; // not asked (any more)
     }
     state.content.asked = None;
+    if manifest.runbook != state.release.runbook_hash {
+        // Approving the file's new content must not let this session run
+        // the steps it loaded before: it stops, and a new session checks.
+        state.content.runbook_moved = true;
+        state.auto = false;
+        let text = format!(
+            "the runbook file changed since flightdeck loaded it: {} does not run here; quit and reopen the release to load it (its gates then need sign-offs on the new content)",
+            state.step(step).id
+        );
+        state.outputs[step].push(Stream::Info, text.clone());
+        state.notify(Level::Warn, text);
+        if state.headless {
+            super::update::quit(state, out);
+        }
+        return;
+    }
     let new_hash = manifest.hash();
     let stale = stale_gate(state, step, &new_hash);
     let old_hash = match stale {

@@ -8,6 +8,7 @@ pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
         || !state.pending.is_empty()
         || state.release.is_running_anything()
         || crate::app::content::checking(state)
+        || crate::app::content::stopped(state)
     {
         return;
     }

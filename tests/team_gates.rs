@@ -17,6 +17,7 @@ fn spec(roles: &[(&str, u32)]) -> GateSpec {
         roles: roles.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
         soak: None,
         expires: None,
+        identity: None,
     }
 }
 

@@ -42,6 +42,12 @@ pub enum Command {
         event: String,
         payload: serde_json::Value,
     },
+    /// Read what the content hash covers before step `step` starts (a gate
+    /// passed before it); answered by `BackendEvent::Content`.
+    CheckContent {
+        step: usize,
+        request: crate::runbook::content::ContentRequest,
+    },
     /// Leave the event loop (after pending journal writes are acknowledged).
     Quit,
 }
@@ -88,6 +94,18 @@ pub enum JournalEntry {
     ReleaseEnded {
         release_id: String,
         status: String,
+        at: i64,
+    },
+    /// The content a release runs under: recorded at its start (`old_hash`
+    /// `None`, audit kind `content_recorded`) and whenever it differs from
+    /// what was approved (`content_changed`).
+    ContentChanged {
+        release_id: String,
+        old_hash: Option<String>,
+        new_hash: String,
+        /// What differs, e.g. `runbook`, `file deploy/x.yaml`, `cluster`.
+        changed: Vec<String>,
+        manifest: crate::runbook::content::ContentManifest,
         at: i64,
     },
 }

@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod command;
+pub mod content;
 pub mod data_hooks;
 pub mod keymap;
 pub mod msg;

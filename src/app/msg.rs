@@ -49,6 +49,11 @@ pub enum BackendEvent {
         error: Option<String>,
         required: bool,
     },
+    /// The content as read for `Command::CheckContent`.
+    Content {
+        step: usize,
+        manifest: crate::runbook::content::ContentManifest,
+    },
     /// Team mode: lease changes and live snapshots of a shared release.
     Team(super::team::TeamEvent),
     /// A kube step's live rollout: snapshots, connection, pod logs, rollbacks.

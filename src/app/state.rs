@@ -159,6 +159,15 @@ pub enum Event {
         release: String,
         status: String,
     },
+    /// What a gate approved is no longer what would run: `step` did not
+    /// start and `gate` waits for sign-offs on `new_hash`.
+    ContentChanged {
+        step: String,
+        gate: String,
+        old_hash: String,
+        new_hash: String,
+        changed: Vec<String>,
+    },
     Error {
         message: String,
     },
@@ -216,6 +225,8 @@ pub struct AppState {
     pub team: super::team::TeamState,
     /// The cluster in use and the live rollouts of kube steps.
     pub kube: super::rollout::KubeState,
+    /// Content checks before steps after a passed gate (`app::content`).
+    pub content: super::content::ContentState,
 }
 
 impl AppState {

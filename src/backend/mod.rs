@@ -2,6 +2,7 @@
 //! `BackendEvent`s back over channels.
 
 pub mod checks;
+pub mod content;
 pub mod data;
 pub mod kube;
 pub mod process;

@@ -88,6 +88,13 @@ pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<Backend
                 Some(Command::Notify { hook, event, payload }) => {
                     tasks.spawn(super::data::notify::hook(hook, event, payload, tx.clone()));
                 }
+                Some(Command::CheckContent { step, request }) => {
+                    let tx = tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let manifest = super::content::read(&request);
+                        let _ = tx.send(BackendEvent::Content { step, manifest });
+                    });
+                }
                 Some(_) => {}
                 None => break,
             },

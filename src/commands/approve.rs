@@ -41,12 +41,8 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
     };
     // Bound to what the driver sees now: the runbook file as it is, the
     // release's environment and journaled inputs.
-    let hash = crate::backend::data::approval_hash(
-        &loaded.runbook,
-        &loaded.content_hash,
-        &stored.environment,
-        &stored.inputs,
-    );
+    let content = super::content::approver_content(&store, &stored, &loaded).await?;
+    let hash = content.hash();
     let signoffs: Vec<Signoff> = stored
         .signoffs
         .iter()
@@ -54,19 +50,7 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
         .cloned()
         .collect();
     let members = gates::members(&loaded.runbook.roles, &settings.roles);
-    gates::may_sign(
-        spec,
-        &members,
-        &signoffs,
-        &hash,
-        &stored.initiator,
-        &settings.person,
-        &args.role,
-        decision,
-        &args.comment,
-    )
-    .map_err(|r| Failure::failed(format!("refused: {r}")))?;
-    let signoff = Signoff {
+    let mut signoff = Signoff {
         gate: args.gate.clone(),
         person: settings.person.clone(),
         host: settings.host.clone(),
@@ -76,10 +60,42 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
         approved_hash: hash.clone(),
         at: now_ms(),
     };
+    // Signed or database identity names the person; FLIGHTDECK_USER cannot.
+    let mode = loaded
+        .runbook
+        .identity_mode(&stored.environment, &args.gate);
+    let signature = super::identity::bind_person(
+        settings.ssh_key.as_deref(),
+        &super::identity::allowed_signers(settings),
+        &store,
+        mode,
+        &stored.id,
+        &mut signoff,
+    )
+    .await
+    .map_err(|e| Failure::failed(format!("refused: {e}")))?;
+    gates::may_sign(
+        spec,
+        &members,
+        &signoffs,
+        &hash,
+        &stored.initiator,
+        &signoff.person,
+        &args.role,
+        decision,
+        &args.comment,
+    )
+    .map_err(|r| {
+        Failure::failed(format!(
+            "refused: {r} ({} identity: {})",
+            mode.as_str(),
+            signoff.person
+        ))
+    })?;
     // Decided again in the store's write transaction: with many approvers
     // at once, only what the gate still needs is recorded.
     let tally = super::team_approve::record(
-        settings, &store, &stored.id, &signoff, spec, &members, &hash,
+        &store, &stored.id, &signoff, signature, mode, spec, &members, &hash,
     )
     .await?;
     store.close().await;
@@ -90,7 +106,7 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
     };
     println!(
         "{} {verb} gate {} of release {} as {} (approved hash {}…, runbook {}, {}, inputs: {})",
-        settings.person,
+        signoff.person,
         args.gate,
         stored.id,
         args.role,
@@ -104,6 +120,19 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
             .collect::<Vec<_>>()
             .join(" ")
     );
+    if !content.files.is_empty() {
+        println!(
+            "covers {} referenced file(s): {}",
+            content.files.len(),
+            content.files.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    if let Some(c) = &content.cluster {
+        println!(
+            "cluster: context {} namespace {} at {}",
+            c.context, c.namespace, c.server
+        );
+    }
     println!("{tally}");
     Ok(EXIT_OK)
 }

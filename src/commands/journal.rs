@@ -5,7 +5,7 @@ use crate::backend::store::{Store, StoredRelease};
 use crate::cli::ReportFormat;
 use crate::settings::Settings;
 
-fn time(ms: i64) -> String {
+pub(crate) fn time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| ms.to_string())
@@ -40,29 +40,33 @@ pub async fn releases(settings: &Settings, limit: u32) -> CmdResult {
     Ok(EXIT_OK)
 }
 
-async fn load(settings: &Settings, id: &str) -> Result<(Store, StoredRelease), Failure> {
+async fn load(
+    settings: &Settings,
+    id: &str,
+) -> Result<(Store, StoredRelease, super::content::ContentHistory), Failure> {
     let store = session::open_store(settings).await?;
     let r = store
         .load_release(id)
         .await?
         .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the audit log")))?;
-    Ok((store, r))
+    let content = super::content::history(&store, &r).await?;
+    Ok((store, r, content))
 }
 
 pub async fn show(settings: &Settings, id: &str) -> CmdResult {
-    let (_, r) = load(settings, id).await?;
-    print!("{}", markdown(&r));
+    let (_, r, content) = load(settings, id).await?;
+    print!("{}{}", markdown(&r), super::content::markdown(&content));
     Ok(EXIT_OK)
 }
 
 /// The report, with the audit chain's head: a copy of it outside the
 /// database makes a later cut of the tail visible.
 pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdResult {
-    let (store, r) = load(settings, id).await?;
+    let (store, r, content) = load(settings, id).await?;
     let head = store.chain_head().await?;
     match format {
         ReportFormat::Md => {
-            print!("{}", markdown(&r));
+            print!("{}{}", markdown(&r), super::content::markdown(&content));
             if let Some((seq, mac)) = &head {
                 println!(
                     "\nAudit chain head: entry {seq}, MAC {}…",
@@ -72,6 +76,7 @@ pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdR
         }
         ReportFormat::Json => {
             let mut v = json(&r);
+            v["content"] = super::content::json(&content);
             if let (Some(obj), Some((seq, mac))) = (v.as_object_mut(), &head) {
                 obj.insert(
                     "chain_head".into(),
@@ -81,7 +86,12 @@ pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdR
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
         }
         ReportFormat::Yaml => {
-            print!("{}", crate::backend::data::report::yaml(&r));
+            let mut y = crate::backend::data::report::yaml(&r);
+            y.push_str("content_hashes:\n");
+            for h in &content.hashes {
+                y.push_str(&format!("  - \"{h}\"\n"));
+            }
+            print!("{y}");
             if let Some((seq, mac)) = &head {
                 println!("chain_head:\n  seq: {seq}\n  mac: {mac}");
             }
@@ -268,8 +278,10 @@ pub async fn verify(settings: &Settings) -> CmdResult {
         println!("FOUND {findings} problem(s) beside an intact chain");
     }
     let signatures = super::team_approve::verify_signatures(settings, &store).await?;
+    // Sign-offs whose gate requires signed or database identity carry it.
+    let identities = super::identity::verify_identity(settings, &store).await?;
     store.close().await;
-    Ok(if findings == 0 {
+    Ok(if findings == 0 && identities == EXIT_OK {
         signatures
     } else {
         EXIT_FAILED

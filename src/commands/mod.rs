@@ -1,8 +1,10 @@
 //! The subcommands. Each returns the process exit code.
 
 mod approve;
+mod content;
 mod demo;
 mod headless;
+mod identity;
 mod journal;
 mod session;
 mod team;

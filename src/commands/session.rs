@@ -196,13 +196,17 @@ pub async fn open(
                     .join("\n"),
             )
         })?;
+        let id = new_release_id(now);
+        // Signed or database gates: the initiator is named as strongly as
+        // their approvers, so they cannot approve under another name.
+        let initiator = super::identity::initiator(settings, &store, &l, &id, &env).await?;
         let release = Release::new(
-            new_release_id(now),
+            id,
             &l.runbook,
             l.content_hash.clone(),
             env,
             inputs,
-            settings.person.clone(),
+            initiator,
             now,
         );
         let mut journaled = release.clone();
@@ -240,17 +244,11 @@ pub async fn open(
         outputs,
         now,
     });
-    // Sign-offs also bind to the migration files a migrate step applies.
-    state.approval_hash = crate::backend::data::approval_hash(
-        &state.runbook,
-        &state.release.runbook_hash,
-        &state.release.environment,
-        &crate::app::setup::journaled_inputs(&state.runbook, &state.release.inputs),
-    );
     for n in notices {
         state.notify(Level::Warn, n);
     }
     crate::backend::kube::client::attach(&mut state, &args.kube);
+    record_content(&store, settings, &mut state, resumed).await?;
     // The deploy lock: drive (holding the lease) or watch.
     super::team::claim(&store, settings, &mut state, headless).await?;
     Ok(Opened {
@@ -258,4 +256,44 @@ pub async fn open(
         store,
         resumed,
     })
+}
+
+/// Sign-offs bind to the content as read now (runbook, referenced files,
+/// environment and cluster, inputs). A new release records it, so
+/// approvers elsewhere bind to the same cluster; a resumed one loads what
+/// it recorded, to name what changed when a gate's content no longer holds.
+async fn record_content(
+    store: &Store,
+    settings: &Settings,
+    state: &mut AppState,
+    resumed: bool,
+) -> Result<(), Failure> {
+    let req = crate::app::content::request(state);
+    let manifest = tokio::task::spawn_blocking(move || crate::backend::content::read(&req))
+        .await
+        .map_err(|e| Failure::failed(format!("reading the release's content: {e}")))?;
+    let history: Vec<_> = store
+        .content_records(&state.release.id)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.manifest)
+        .collect();
+    if !resumed {
+        store
+            .apply(
+                &JournalEntry::ContentChanged {
+                    release_id: state.release.id.clone(),
+                    old_hash: None,
+                    new_hash: manifest.hash(),
+                    changed: Vec::new(),
+                    manifest: manifest.clone(),
+                    at: now_ms(),
+                },
+                &settings.person,
+                &settings.host,
+            )
+            .await?;
+    }
+    crate::app::content::set_current(state, manifest, history);
+    Ok(())
 }

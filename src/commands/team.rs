@@ -233,10 +233,13 @@ struct Ctx {
     release_id: String,
     runbook: Arc<Runbook>,
     runbook_hash: String,
-    approval_hash: String,
+    /// The content hash sign-offs must carry; moves with `content_changed`.
+    approval_hash: Arc<Mutex<String>>,
     members: Arc<BTreeMap<String, Vec<String>>>,
     secrets: Arc<Vec<String>>,
     ssh_key: Option<std::path::PathBuf>,
+    allowed_signers: std::path::PathBuf,
+    environment: String,
     url: Option<String>,
     shared: Arc<Shared>,
     ev: UnboundedSender<BackendEvent>,
@@ -273,10 +276,12 @@ pub fn spawn(
         release_id: state.release.id.clone(),
         runbook: Arc::new(state.runbook.clone()),
         runbook_hash: state.release.runbook_hash.clone(),
-        approval_hash: state.approval_hash.clone(),
+        approval_hash: Arc::new(Mutex::new(state.approval_hash.clone())),
         members: Arc::new(gates::members(&state.runbook.roles, &settings.roles)),
         secrets: Arc::new(state.secrets.clone()),
         ssh_key: settings.ssh_key.clone(),
+        allowed_signers: super::identity::allowed_signers(settings),
+        environment: state.release.environment.clone(),
         url: live.then(|| settings.journal.clone()),
         shared,
         ev: ev.clone(),
@@ -325,7 +330,14 @@ async fn journal_loop(ctx: Ctx, mut rx: UnboundedReceiver<(u64, JournalEntry)>) 
                     None
                 };
                 match ctx.store.apply_as(&entry, &actor, &host, fence).await {
-                    Ok(()) => BackendEvent::Journaled { op, error: None },
+                    Ok(()) => {
+                        if let JournalEntry::ContentChanged { new_hash, .. } = &entry
+                            && let Ok(mut h) = ctx.approval_hash.lock()
+                        {
+                            *h = new_hash.clone();
+                        }
+                        BackendEvent::Journaled { op, error: None }
+                    }
                     Err(StoreError::Fenced(why)) => {
                         tracing::warn!(op, "fenced journal write: {why}");
                         ctx.shared.token.store(0, Ordering::SeqCst);
@@ -366,23 +378,48 @@ async fn record_signoff(
             why: format!("{} is not a gate", s.gate),
         });
     };
-    let signature = match &ctx.ssh_key {
-        Some(key) => match super::team_sign::sign(key, &s.approved_hash).await {
-            Ok(sig) => Some(sig),
-            Err(e) => {
-                return BackendEvent::Team(TeamEvent::WriteRefused { op, why: e });
-            }
-        },
-        None => None,
+    // Signed or database identity names the person; the screen's claimed
+    // name must be that person, or nothing is recorded.
+    let mode = ctx.runbook.identity_mode(&ctx.environment, &s.gate);
+    let mut bound = s.clone();
+    let signature = match super::identity::bind_person(
+        ctx.ssh_key.as_deref(),
+        &ctx.allowed_signers,
+        &ctx.store,
+        mode,
+        release_id,
+        &mut bound,
+    )
+    .await
+    {
+        Ok(sig) => sig,
+        Err(why) => return BackendEvent::Team(TeamEvent::WriteRefused { op, why }),
     };
+    if bound.person != s.person {
+        return BackendEvent::Team(TeamEvent::WriteRefused {
+            op,
+            why: format!(
+                "gate {} uses {} identity, which names you {}, not {}: sign with `flightdeck approve`",
+                s.gate,
+                mode.as_str(),
+                bound.person,
+                s.person
+            ),
+        });
+    }
+    let current = ctx
+        .approval_hash
+        .lock()
+        .map(|h| h.clone())
+        .unwrap_or_default();
     let rule = GateRule {
         spec,
         members: &ctx.members,
-        current_hash: &ctx.approval_hash,
+        current_hash: &current,
     };
     match ctx
         .store
-        .record_signoff(release_id, s, signature.as_deref(), rule)
+        .record_signoff_as(release_id, s, signature.as_deref(), rule, mode)
         .await
     {
         Ok(Ok(_)) => BackendEvent::Journaled { op, error: None },

@@ -9,36 +9,31 @@ use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure, session};
 use crate::backend::store::Store;
 use crate::backend::store::team::GateRule;
 use crate::runbook::gates::{self, Decision, GateTally, Signoff};
+use crate::runbook::identity::{IdentityMode, signoff_record};
 use crate::runbook::progress::StepStatus;
 use crate::runbook::{Action, GateSpec};
 use crate::settings::Settings;
 
-/// Sign (if an SSH key is configured) and record `s`; the tally after it,
-/// in words.
+/// Record `s` (its person already bound by `identity::bind_person`, with
+/// the signature that made); the tally after it, in words.
+#[allow(clippy::too_many_arguments)]
 pub async fn record(
-    settings: &Settings,
     store: &Store,
     release_id: &str,
     s: &Signoff,
+    signature: Option<String>,
+    mode: IdentityMode,
     spec: &GateSpec,
     members: &BTreeMap<String, Vec<String>>,
     hash: &str,
 ) -> Result<String, Failure> {
-    let signature = match &settings.ssh_key {
-        Some(key) => Some(
-            super::team_sign::sign(key, &s.approved_hash)
-                .await
-                .map_err(Failure::failed)?,
-        ),
-        None => None,
-    };
     let rule = GateRule {
         spec,
         members,
         current_hash: hash,
     };
     let tally = store
-        .record_signoff(release_id, s, signature.as_deref(), rule)
+        .record_signoff_as(release_id, s, signature.as_deref(), rule, mode)
         .await?
         .map_err(|why| Failure::failed(format!("refused: {why}")))?;
     let mut text = describe(&s.gate, &tally);
@@ -97,12 +92,9 @@ pub async fn waiting_for_me(settings: &Settings) -> CmdResult {
             continue;
         }
         // The same hash the driver binds sign-offs to (migration plans included).
-        let hash = crate::backend::data::approval_hash(
-            &loaded.runbook,
-            &loaded.content_hash,
-            &stored.environment,
-            &stored.inputs,
-        );
+        let hash = super::content::approver_content(&store, &stored, &loaded)
+            .await?
+            .hash();
         let signoffs = release.signoffs_for(&step.id);
         let members = gates::members(&rb.roles, &settings.roles);
         let roles: Vec<&str> = spec
@@ -179,9 +171,19 @@ pub async fn verify_signatures(settings: &Settings, store: &Store) -> Result<i32
     let mut bad = 0;
     for s in &signed {
         let sig = s.signature.as_deref().unwrap_or_default();
-        match super::team_sign::verify(&allowed, &s.signoff.person, sig, &s.signoff.approved_hash)
+        // Over the whole sign-off record; older signatures covered only
+        // the approved hash.
+        let record = signoff_record(&s.release_id, &s.signoff);
+        let verdict = match super::team_sign::verify(&allowed, &s.signoff.person, sig, &record)
             .await
         {
+            Ok(Err(_)) => {
+                super::team_sign::verify(&allowed, &s.signoff.person, sig, &s.signoff.approved_hash)
+                    .await
+            }
+            other => other,
+        };
+        match verdict {
             Ok(Ok(())) => {}
             Ok(Err(why)) => {
                 bad += 1;

@@ -87,3 +87,31 @@ pub async fn verify(
         })
     })
 }
+
+/// The `allowed_signers` principal of the key that made `signature`
+/// (`ssh-keygen -Y find-principals`); an error when the key is not listed.
+pub async fn find_principal(allowed: &Path, signature: &str) -> Result<String, String> {
+    let sig = std::env::temp_dir().join(format!(
+        "flightdeck-principal-{}-{:016x}.sig",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    std::fs::write(&sig, signature).map_err(|e| format!("{}: {e}", sig.display()))?;
+    let allowed_s = allowed.display().to_string();
+    let sig_s = sig.display().to_string();
+    let out = ssh_keygen(
+        &["-Y", "find-principals", "-f", &allowed_s, "-s", &sig_s],
+        b"",
+    )
+    .await;
+    let _ = std::fs::remove_file(&sig);
+    let out = out?;
+    let found = String::from_utf8_lossy(&out.stdout);
+    match found.lines().map(str::trim).find(|l| !l.is_empty()) {
+        Some(p) if out.status.success() => Ok(p.to_string()),
+        _ => Err(format!(
+            "your SSH key is not in {} (ask for it to be added: `PRINCIPAL key-type key` per line)",
+            allowed.display()
+        )),
+    }
+}

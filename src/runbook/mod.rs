@@ -1,10 +1,12 @@
 //! The runbook domain: model, loading and validation, the release state
 //! machine and gate rules. Pure: no tokio, ratatui, kube or sqlx here.
 
+pub mod content;
 pub mod data;
 mod data_template;
 pub mod duration;
 pub mod gates;
+pub mod identity;
 pub mod inputs;
 pub mod interpolate;
 pub mod kube;

@@ -33,6 +33,8 @@ pub struct Environment {
     /// When a release may start here: earlier environment passed, change
     /// windows, freezes.
     pub policy: super::policy::EnvPolicy,
+    /// How sign-offs here name their person (a gate's own mode wins).
+    pub identity: Option<super::identity::IdentityMode>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +184,8 @@ pub struct GateSpec {
     pub soak: Option<Duration>,
     /// Fail the gate if its counts are not met this long after it started waiting.
     pub expires: Option<Duration>,
+    /// How its sign-offs name their person; `None`: the environment's.
+    pub identity: Option<super::identity::IdentityMode>,
 }
 
 impl Runbook {
@@ -195,6 +199,30 @@ impl Runbook {
 
     pub fn environment(&self, name: &str) -> Option<&Environment> {
         self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// How sign-offs of gate `gate` in `environment` name their person:
+    /// the gate's mode, else the environment's, else a claim.
+    pub fn identity_mode(&self, environment: &str, gate: &str) -> super::identity::IdentityMode {
+        let gate_mode = self
+            .steps()
+            .find(|s| s.id == gate)
+            .and_then(|s| match &s.action {
+                Action::Gate(g) => g.identity,
+                _ => None,
+            });
+        gate_mode
+            .or(self.environment(environment).and_then(|e| e.identity))
+            .unwrap_or_default()
+    }
+
+    /// Does any gate of a release in `environment` need signed sign-offs
+    /// (so its initiator must be named by their key too)?
+    pub fn needs_signed_initiator(&self, environment: &str) -> bool {
+        self.steps().any(|s| {
+            matches!(s.action, Action::Gate(_))
+                && self.identity_mode(environment, &s.id) == super::identity::IdentityMode::Signed
+        })
     }
 
     pub fn step_index(&self, id: &str) -> Option<usize> {

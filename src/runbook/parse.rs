@@ -335,6 +335,7 @@ fn environments(ctx: &mut Ctx, node: &Node) -> Vec<Environment> {
             kube: f
                 .get("kube")
                 .and_then(|n| super::parse_kube::pin(ctx, n, &format!("{path}.kube"))),
+            identity: identity_mode(ctx, &mut f),
         });
         f.finish(ctx);
     }
@@ -758,12 +759,44 @@ fn gate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<GateSpec> {
     }
     let soak = f.duration(ctx, "soak");
     let expires = f.duration(ctx, "expires");
+    let identity = identity_mode(ctx, &mut f);
     f.finish(ctx);
     Some(GateSpec {
         roles,
         soak,
         expires,
+        identity,
     })
+}
+
+/// `identity: claim | signed | database` of an environment or a gate.
+fn identity_mode(ctx: &mut Ctx, f: &mut Fields<'_>) -> Option<super::identity::IdentityMode> {
+    let node = f.get("identity")?;
+    let field = f.field("identity");
+    match &node.value {
+        Value::Str(s) => {
+            let mode = super::identity::IdentityMode::parse(s);
+            if mode.is_none() {
+                ctx.err(
+                    node.pos,
+                    &field,
+                    format!("expected claim, signed or database, found {s:?}"),
+                );
+            }
+            mode
+        }
+        other => {
+            ctx.err(
+                node.pos,
+                &field,
+                format!(
+                    "expected claim, signed or database, found {}",
+                    other.type_name()
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// `method:` of an HTTP request (default GET), checked against the verbs.

@@ -227,6 +227,22 @@ impl Release {
         Ok(run.attempts)
     }
 
+    /// A passed gate whose approved content changed: it waits for sign-offs
+    /// on the new content again. The steps after it keep their history;
+    /// the release cannot move past the gate until it passes again.
+    pub fn reopen_gate(&mut self, rb: &Runbook, i: usize, now: i64) -> Result<u32, Refused> {
+        self.check_open()?;
+        let is_gate = rb
+            .steps()
+            .nth(i)
+            .is_some_and(|s| matches!(s.action, super::model::Action::Gate(_)));
+        if !is_gate || self.steps[i].status != StepStatus::Succeeded {
+            return refuse("only a passed gate reopens");
+        }
+        self.steps[i].status = StepStatus::Pending;
+        self.begin(rb, i, now)
+    }
+
     /// Record how a running (or waiting) step ended.
     pub fn finish(
         &mut self,

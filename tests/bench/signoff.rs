@@ -127,6 +127,7 @@ async fn write_latency(store: &Store, release: &Release) -> Vec<Duration> {
         roles: vec![("approver".into(), 100)],
         soak: None,
         expires: None,
+        identity: None,
     };
     let members = BTreeMap::new();
     let h = hash(release);
@@ -182,6 +183,7 @@ async fn notify_to_screen(url: &str, key: AuditKey) -> Vec<Duration> {
         roles: vec![("approver".into(), 100)],
         soak: None,
         expires: None,
+        identity: None,
     };
     let members = BTreeMap::new();
     let h = hash(&release);

@@ -55,6 +55,9 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             finish_step(state, step, outcome, out);
         }
         BackendEvent::Signoffs(all) => merge_signoffs(state, all, out),
+        BackendEvent::Content { step, manifest } => {
+            crate::app::content::on_content(state, step, manifest, out)
+        }
         BackendEvent::Notified {
             event,
             url,

@@ -7,6 +7,8 @@ pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
     if out.iter().any(|c| matches!(c, Command::Quit))
         || !state.pending.is_empty()
         || state.release.is_running_anything()
+        || crate::app::content::checking(state)
+        || crate::app::content::stopped(state)
     {
         return;
     }

@@ -291,7 +291,11 @@ fn request_run(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
 }
 
 /// Begin a step and journal the intent; it runs once that is durable.
-fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
+/// After a passed gate the content is read again first (`app::content`).
+pub(crate) fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
+    if crate::app::content::hold(state, i, out) {
+        return;
+    }
     let now = state.now;
     match state.release.begin(&state.runbook, i, now) {
         Ok(attempt) => {
@@ -324,7 +328,12 @@ fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
     }
 }
 
-fn journal(state: &mut AppState, entry: JournalEntry, then: After, out: &mut Vec<Command>) {
+pub(crate) fn journal(
+    state: &mut AppState,
+    entry: JournalEntry,
+    then: After,
+    out: &mut Vec<Command>,
+) {
     let op = state.next_op;
     state.next_op += 1;
     state.pending.insert(op, then);

@@ -175,6 +175,29 @@ fn audit_detail(entry: &JournalEntry) -> (&str, &'static str, Value) {
             "release_ended",
             json!({ "status": status, "at": at }),
         ),
+        JournalEntry::ContentChanged {
+            release_id,
+            old_hash,
+            new_hash,
+            changed,
+            manifest,
+            at,
+        } => (
+            release_id,
+            // The first record of a release's content is not a change.
+            if old_hash.is_some() {
+                "content_changed"
+            } else {
+                "content_recorded"
+            },
+            json!({
+                "old_hash": old_hash,
+                "new_hash": new_hash,
+                "changed": changed,
+                "at": at,
+                "manifest": manifest,
+            }),
+        ),
     }
 }
 
@@ -342,6 +365,8 @@ async fn write_rows(
                 )));
             }
         }
+        // The audit entry is the whole record (`store::content`).
+        JournalEntry::ContentChanged { .. } => {}
     }
     Ok(())
 }

@@ -11,7 +11,9 @@ mod agree;
 mod apply;
 mod audit;
 mod chain;
+pub mod content;
 mod error;
+pub mod identity;
 pub mod lease;
 pub mod notify;
 mod paths;
@@ -124,22 +126,19 @@ impl Store {
         .connect_with(options)
         .await
         .map_err(open_err)?;
-        let migrated = match backend {
-            Backend::Sqlite => {
-                sqlx::migrate!("src/backend/store/migrations/sqlite")
-                    .run(&pool)
-                    .await
-            }
-            Backend::Postgres => {
-                sqlx::migrate!("src/backend/store/migrations/postgres")
-                    .run(&pool)
-                    .await
-            }
+        let migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("src/backend/store/migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("src/backend/store/migrations/postgres"),
         };
-        migrated.map_err(|e| StoreError::Migrate {
-            target: shown.clone(),
-            reason: e.to_string(),
-        })?;
+        // A least-privilege PostgreSQL role (config/sql/team-roles.sql) may
+        // not create even sqlx's bookkeeping table: a current schema is left
+        // alone.
+        if !(backend == Backend::Postgres && identity::schema_current(&pool, &migrator).await) {
+            migrator.run(&pool).await.map_err(|e| StoreError::Migrate {
+                target: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        }
         Ok(Store {
             pool,
             backend,

@@ -13,6 +13,7 @@ use super::error::StoreError;
 use super::{Backend, Store};
 use crate::runbook::GateSpec;
 use crate::runbook::gates::{self, Decision, GateTally, Signoff};
+use crate::runbook::identity::IdentityMode;
 
 /// What a sign-off must satisfy, from the runbook the signer loaded.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +79,21 @@ impl Store {
         signature: Option<&str>,
         rule: GateRule<'_>,
     ) -> Result<Result<GateTally, String>, StoreError> {
+        self.record_signoff_as(release_id, s, signature, rule, IdentityMode::Claim)
+            .await
+    }
+
+    /// `record_signoff` saying how the person was established (`identity`
+    /// column and audit detail; on PostgreSQL a `database` one must be
+    /// the session's role, which the database checks).
+    pub async fn record_signoff_as(
+        &self,
+        release_id: &str,
+        s: &Signoff,
+        signature: Option<&str>,
+        rule: GateRule<'_>,
+        identity: IdentityMode,
+    ) -> Result<Result<GateTally, String>, StoreError> {
         let _serial = self.append.lock().await;
         let mut tx = self.begin_write().await?;
         // Decided on the record, never on the index tables: the release,
@@ -131,7 +147,8 @@ impl Store {
         let seq = self.next_seq(&mut tx).await?;
         sqlx::query(
             "INSERT INTO signoffs (audit_seq, release_id, gate, person, host, role, decision, \
-             comment, approved_hash, at, signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             comment, approved_hash, at, signature, identity) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(seq)
         .bind(release_id)
@@ -144,6 +161,7 @@ impl Store {
         .bind(&s.approved_hash)
         .bind(s.at)
         .bind(signature)
+        .bind(identity.as_str())
         .execute(&mut *tx)
         .await
         .map_err(StoreError::query(format!(
@@ -160,6 +178,7 @@ impl Store {
             "approved_hash": s.approved_hash,
             "at": s.at,
             "signature": signature,
+            "identity": identity.as_str(),
         })
         .to_string();
         let head = self

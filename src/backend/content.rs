@@ -1,0 +1,95 @@
+//! Reading what a release's content hash covers: the runbook file, the
+//! files it references, and the API server URL of the cluster. The hash
+//! itself is computed by the domain (`runbook::content`).
+
+use std::path::Path;
+
+use crate::runbook::content::{ClusterRef, ClusterSource, ContentManifest, ContentRequest};
+
+/// Most bytes read from one referenced file; a larger one is hashed by its
+/// first bytes and its length (it is still named when it changes size).
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+fn read_file(path: &Path) -> Option<Vec<u8>> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        let f = std::fs::File::open(path).ok()?;
+        f.take(MAX_FILE_BYTES).read_to_end(&mut buf).ok()?;
+        buf.extend(meta.len().to_be_bytes());
+        return Some(buf);
+    }
+    std::fs::read(path).ok()
+}
+
+/// The files of a directory, one level deep, by name.
+fn read_dir(dir: &str) -> Vec<(String, Option<Vec<u8>>)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![(dir.to_string(), None)];
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    let base = dir.trim_end_matches('/');
+    let mut out: Vec<(String, Option<Vec<u8>>)> = names
+        .into_iter()
+        .map(|n| {
+            let p = format!("{base}/{n}");
+            let bytes = read_file(Path::new(&p));
+            (p, bytes)
+        })
+        .collect();
+    // An empty directory still counts (as present, with nothing in it).
+    out.push((format!("{base}/"), Some(Vec::new())));
+    out
+}
+
+fn cluster(source: &ClusterSource) -> Option<ClusterRef> {
+    match source {
+        ClusterSource::Known(c) => Some(c.clone()),
+        ClusterSource::Resolve {
+            kubeconfig,
+            context,
+            namespace,
+        } => {
+            let server = super::kube::client::resolve(kubeconfig.as_deref(), Some(context), None)
+                .map(|r| r.server)
+                .unwrap_or_default();
+            Some(ClusterRef {
+                context: context.clone(),
+                namespace: namespace.clone(),
+                server,
+            })
+        }
+    }
+}
+
+/// Read everything `req` names. A file that cannot be read counts as
+/// missing; an unreadable runbook as empty (its hash then differs).
+pub fn read(req: &ContentRequest) -> ContentManifest {
+    let runbook = std::fs::read(&req.runbook_path).unwrap_or_default();
+    let mut files = Vec::new();
+    for r in &req.paths {
+        if r.path.contains("${") {
+            files.push((r.path.clone(), None));
+        } else if r.dir {
+            files.extend(read_dir(&r.path));
+        } else {
+            files.push((r.path.clone(), read_file(Path::new(&r.path))));
+        }
+    }
+    ContentManifest::new(
+        &runbook,
+        &files,
+        &req.environment,
+        req.cluster.as_ref().and_then(cluster),
+        &req.inputs,
+    )
+}

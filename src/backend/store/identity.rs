@@ -1,0 +1,89 @@
+//! What the store knows about how each sign-off named its person: the
+//! `identity` mode it was recorded under, its signature, and (PostgreSQL)
+//! the role of the session that wrote it.
+
+use sqlx::Row;
+
+use super::error::StoreError;
+use super::{Backend, Store};
+use crate::runbook::gates::{Decision, Signoff};
+
+/// One sign-off row with its identity evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignoffIdentity {
+    pub release_id: String,
+    pub signoff: Signoff,
+    pub signature: Option<String>,
+    /// `claim`, `signed` or `database`, as recorded.
+    pub identity: String,
+    /// The PostgreSQL role that wrote the row (`None` on SQLite).
+    pub db_user: Option<String>,
+}
+
+impl Store {
+    /// The role this session authenticated as (PostgreSQL only).
+    pub async fn session_user(&self) -> Result<Option<String>, StoreError> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let who: String = sqlx::query_scalar("SELECT CAST(session_user AS TEXT)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::query("asking the database who this session is"))?;
+        Ok(Some(who))
+    }
+
+    /// Every sign-off with its identity evidence, in journal order.
+    pub async fn signoff_identities(&self) -> Result<Vec<SignoffIdentity>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT release_id, gate, person, host, role, decision, comment, approved_hash, at, \
+             signature, identity, db_user FROM signoffs ORDER BY audit_seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query("reading sign-offs"))?;
+        rows.iter()
+            .map(|row| {
+                let c = |e: sqlx::Error| StoreError::Corrupt(format!("a signoffs row: {e}"));
+                let decision: String = row.try_get("decision").map_err(c)?;
+                Ok(SignoffIdentity {
+                    release_id: row.try_get("release_id").map_err(c)?,
+                    signoff: Signoff {
+                        gate: row.try_get("gate").map_err(c)?,
+                        person: row.try_get("person").map_err(c)?,
+                        host: row.try_get("host").map_err(c)?,
+                        role: row.try_get("role").map_err(c)?,
+                        decision: Decision::parse(&decision).ok_or_else(|| {
+                            StoreError::Corrupt(format!("unknown decision {decision:?}"))
+                        })?,
+                        comment: row.try_get("comment").map_err(c)?,
+                        approved_hash: row.try_get("approved_hash").map_err(c)?,
+                        at: row.try_get("at").map_err(c)?,
+                    },
+                    signature: row.try_get("signature").map_err(c)?,
+                    identity: row.try_get("identity").map_err(c)?,
+                    db_user: row.try_get("db_user").map_err(c)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Has every migration of `migrator` been applied already?
+pub(super) async fn schema_current(
+    pool: &sqlx::AnyPool,
+    migrator: &sqlx::migrate::Migrator,
+) -> bool {
+    let applied: Vec<i64> =
+        match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(v) => v,
+            Err(_) => return false,
+        };
+    migrator
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .all(|m| applied.contains(&m.version))
+}

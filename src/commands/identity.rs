@@ -1,0 +1,227 @@
+//! Naming the person of a sign-off (and the initiator of a release) as the
+//! gate's identity mode asks: a claim, the SSH key's `allowed_signers`
+//! principal, or the database session's role; and `verify`'s check that
+//! every sign-off carries the evidence its gate required.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{EXIT_FAILED, EXIT_OK, Failure, team_sign};
+use crate::backend::store::{Backend, Store};
+use crate::runbook::gates::Signoff;
+use crate::runbook::identity::{IdentityMode, signoff_record, start_record};
+use crate::runbook::{Loaded, Runbook};
+use crate::settings::Settings;
+
+/// The team's `allowed_signers` (OpenSSH format) in the config dir.
+pub fn allowed_signers(settings: &Settings) -> PathBuf {
+    settings.config_dir.join("allowed_signers")
+}
+
+/// Sign `data` with `key` and name its principal (checked: the signature
+/// must verify for that principal).
+async fn principal_of(key: &Path, allowed: &Path, data: &str) -> Result<(String, String), String> {
+    if !allowed.exists() {
+        return Err(format!(
+            "signed identity needs {} (OpenSSH allowed_signers: `principal key-type key` per line)",
+            allowed.display()
+        ));
+    }
+    let sig = team_sign::sign(key, data).await?;
+    let principal = team_sign::find_principal(allowed, &sig).await?;
+    team_sign::verify(allowed, &principal, &sig, data)
+        .await?
+        .map_err(|why| format!("your signature does not verify as {principal}: {why}"))?;
+    Ok((principal, sig))
+}
+
+/// Set `s.person` as `mode` establishes it and return the signature to
+/// store with it (signed mode; in claim mode an optional one when an SSH key
+/// is configured). `FLIGHTDECK_USER` never changes a signed or database
+/// person.
+pub async fn bind_person(
+    ssh_key: Option<&Path>,
+    allowed: &Path,
+    store: &Store,
+    mode: IdentityMode,
+    release_id: &str,
+    s: &mut Signoff,
+) -> Result<Option<String>, String> {
+    match mode {
+        IdentityMode::Claim => match ssh_key {
+            Some(key) => Ok(Some(
+                team_sign::sign(key, &signoff_record(release_id, s)).await?,
+            )),
+            None => Ok(None),
+        },
+        IdentityMode::Signed => {
+            let key = ssh_key.ok_or_else(|| {
+                format!(
+                    "gate {} needs a signed sign-off: set identity.ssh_key in flightdeck.toml to your SSH private key",
+                    s.gate
+                )
+            })?;
+            let (principal, sig) =
+                principal_of(key, allowed, &signoff_record(release_id, s)).await?;
+            s.person = principal;
+            Ok(Some(sig))
+        }
+        IdentityMode::Database => {
+            let who = store
+                .session_user()
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| {
+                    format!(
+                        "gate {} uses database identity, which needs a PostgreSQL journal",
+                        s.gate
+                    )
+                })?;
+            s.person = who;
+            Ok(None)
+        }
+    }
+}
+
+/// The identity a release's initiator needs: signed if any of its gates
+/// in `environment` is signed, else database if any is, else a claim.
+pub fn initiator_mode(rb: &Runbook, environment: &str) -> IdentityMode {
+    let modes: Vec<IdentityMode> = rb
+        .steps()
+        .filter(|s| matches!(s.action, crate::runbook::Action::Gate(_)))
+        .map(|s| rb.identity_mode(environment, &s.id))
+        .collect();
+    if modes.contains(&IdentityMode::Signed) {
+        IdentityMode::Signed
+    } else if modes.contains(&IdentityMode::Database) {
+        IdentityMode::Database
+    } else {
+        IdentityMode::Claim
+    }
+}
+
+/// Who starts a release: with signed gates, the principal of the
+/// initiator's key (no key: the release does not start); with database
+/// gates, the session's role; else the claimed name.
+pub async fn initiator(
+    settings: &Settings,
+    store: &Store,
+    loaded: &Loaded,
+    release_id: &str,
+    environment: &str,
+) -> Result<String, Failure> {
+    match initiator_mode(&loaded.runbook, environment) {
+        IdentityMode::Claim => Ok(settings.person.clone()),
+        IdentityMode::Signed => {
+            let key = settings.ssh_key.as_deref().ok_or_else(|| {
+                Failure::invalid(format!(
+                    "{}: environment {environment} has gates with signed identity; its releases start only with your SSH key (identity.ssh_key in flightdeck.toml), which names you",
+                    loaded.path.display()
+                ))
+            })?;
+            let data = start_record(release_id, &loaded.runbook.name, environment);
+            principal_of(key, &allowed_signers(settings), &data)
+                .await
+                .map(|(p, _)| p)
+                .map_err(Failure::invalid)
+        }
+        IdentityMode::Database => store
+            .session_user()
+            .await?
+            .ok_or_else(|| {
+                Failure::invalid(format!(
+                    "{}: environment {environment} has gates with database identity, which needs a PostgreSQL journal",
+                    loaded.path.display()
+                ))
+            }),
+    }
+}
+
+/// `verify`: every sign-off whose gate requires signed identity carries a
+/// signature over its whole record that verifies for its person against
+/// `allowed_signers`; every one whose gate requires database identity was
+/// recorded so and written by that person's role. Prints one line per
+/// problem; the exit code to merge with the other verdicts.
+pub async fn verify_identity(settings: &Settings, store: &Store) -> Result<i32, Failure> {
+    let rows = store.signoff_identities().await?;
+    let allowed = allowed_signers(settings);
+    // Release -> (runbook, environment), loaded once.
+    let mut releases: BTreeMap<String, Option<(Runbook, String)>> = BTreeMap::new();
+    let mut bad = 0;
+    let mut checked = 0;
+    for row in &rows {
+        if !releases.contains_key(&row.release_id) {
+            let found = match store.load_release(&row.release_id).await? {
+                Some(r) => match crate::runbook::load(Path::new(&r.runbook_path)) {
+                    Ok(l) => Some((l.runbook, r.environment)),
+                    Err(_) => {
+                        println!(
+                            "identity of sign-offs in release {} checked as recorded: runbook {} unreadable",
+                            r.id, r.runbook_path
+                        );
+                        None
+                    }
+                },
+                None => None,
+            };
+            releases.insert(row.release_id.clone(), found);
+        }
+        let s = &row.signoff;
+        let required = match &releases[&row.release_id] {
+            Some((rb, env)) => rb.identity_mode(env, &s.gate),
+            None => IdentityMode::parse(&row.identity).unwrap_or_default(),
+        };
+        let who = format!(
+            "{}'s sign-off of gate {} in release {}",
+            s.person, s.gate, row.release_id
+        );
+        match required {
+            IdentityMode::Claim => continue,
+            IdentityMode::Signed => {
+                checked += 1;
+                let Some(sig) = &row.signature else {
+                    bad += 1;
+                    println!("signature MISSING: {who} (the gate requires signed identity)");
+                    continue;
+                };
+                if !allowed.exists() {
+                    bad += 1;
+                    println!("signature NOT checked: {who}: no {}", allowed.display());
+                    continue;
+                }
+                let data = signoff_record(&row.release_id, s);
+                match team_sign::verify(&allowed, &s.person, sig, &data).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(why)) => {
+                        bad += 1;
+                        println!("signature BAD: {who}: {why}");
+                    }
+                    Err(e) => return Err(Failure::failed(e)),
+                }
+            }
+            IdentityMode::Database => {
+                checked += 1;
+                if store.backend() != Backend::Postgres {
+                    bad += 1;
+                    println!(
+                        "database identity NOT possible: {who}: the journal is not PostgreSQL"
+                    );
+                } else if row.identity != "database" || row.db_user.as_deref() != Some(&s.person) {
+                    bad += 1;
+                    println!(
+                        "database identity NOT proven: {who} was written by role {} as a {} sign-off",
+                        row.db_user.as_deref().unwrap_or("?"),
+                        row.identity
+                    );
+                }
+            }
+        }
+    }
+    if bad > 0 {
+        return Ok(EXIT_FAILED);
+    }
+    if checked > 0 {
+        println!("sign-off identities as required: {checked}");
+    }
+    Ok(EXIT_OK)
+}

@@ -9,6 +9,7 @@ use crate::runbook::gates::{self, Decision, Signoff};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Decision) -> CmdResult {
+    crate::sanitize::refuse_controls("--comment", &args.comment).map_err(Failure::invalid)?;
     let store = session::open_store(settings).await?;
     let stored = store
         .load_release(&args.release)
@@ -88,7 +89,7 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
     } else {
         "rejected"
     };
-    println!(
+    super::out::say(format!(
         "{} {verb} gate {} of release {} as {} (approved hash {}…, runbook {}, {}, inputs: {})",
         settings.person,
         args.gate,
@@ -103,7 +104,7 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" ")
-    );
-    println!("{tally}");
+    ));
+    super::out::say(format!("{tally}"));
     Ok(EXIT_OK)
 }

@@ -1,5 +1,6 @@
 //! Reading the journal: `releases`, `show`, `report`, `verify`.
 
+use out::{self, cell};
 use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure, session};
 use crate::backend::store::{AuditKey, StoredRelease};
 use crate::cli::ReportFormat;
@@ -24,59 +25,66 @@ pub async fn releases(settings: &Settings, limit: u32) -> CmdResult {
     let store = session::open_store(settings).await?;
     let list = store.list_releases(limit).await?;
     if list.is_empty() {
-        println!("no releases in {}", store.target());
+        out::say(format!("no releases in {}", store.target()));
     }
     for r in list {
-        println!(
+        out::say(format!(
             "{:<26} {:<10} {:<18} {:<12} {:<10} {}",
-            r.id,
+            cell(&r.id),
             r.status.as_str(),
-            r.runbook_name,
-            r.environment,
-            r.initiator,
+            cell(&r.runbook_name),
+            cell(&r.environment),
+            cell(&r.initiator),
             time(r.started_at)
-        );
+        ));
     }
     Ok(EXIT_OK)
 }
 
 async fn load(settings: &Settings, id: &str) -> Result<StoredRelease, Failure> {
     let store = session::open_store(settings).await?;
-    store
+    let r = store
         .load_release(id)
         .await?
-        .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the journal")))
+        .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the journal")))?;
+    // What the journal holds came from people and services: clean it once
+    // here, and every format printed from it is clean.
+    Ok(out::release(&r))
 }
 
 pub async fn show(settings: &Settings, id: &str) -> CmdResult {
     let r = load(settings, id).await?;
-    print!("{}", markdown(&r));
+    print!("{}", out::text(&markdown(&r)));
     Ok(EXIT_OK)
 }
 
 pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdResult {
     let r = load(settings, id).await?;
     match format {
-        ReportFormat::Md => print!("{}", markdown(&r)),
-        ReportFormat::Json => println!(
+        ReportFormat::Md => print!("{}", out::text(&markdown(&r))),
+        ReportFormat::Json => out::say(format!(
             "{}",
             serde_json::to_string_pretty(&json(&r)).unwrap_or_default()
-        ),
-        ReportFormat::Yaml => print!("{}", crate::backend::data::report::yaml(&r)),
+        )),
+        ReportFormat::Yaml => print!("{}", out::text(&crate::backend::data::report::yaml(&r))),
     }
     Ok(EXIT_OK)
 }
 
 pub fn markdown(r: &StoredRelease) -> String {
     let mut s = String::new();
-    s.push_str(&format!("# Release {} — {}\n\n", r.id, r.runbook_name));
-    s.push_str(&format!("- **Environment:** {}\n", r.environment));
+    s.push_str(&format!(
+        "# Release {} — {}\n\n",
+        cell(&r.id),
+        cell(&r.runbook_name)
+    ));
+    s.push_str(&format!("- **Environment:** {}\n", cell(&r.environment)));
     s.push_str(&format!("- **Status:** {}\n", r.status.as_str()));
     s.push_str(&format!(
         "- **Started:** {} by {} on {}\n",
         time(r.started_at),
-        r.initiator,
-        r.host
+        cell(&r.initiator),
+        cell(&r.host)
     ));
     if let Some(f) = r.finished_at {
         s.push_str(&format!(
@@ -87,9 +95,14 @@ pub fn markdown(r: &StoredRelease) -> String {
     }
     s.push_str(&format!(
         "- **Runbook:** `{}` (sha256 {})\n",
-        r.runbook_path, r.runbook_hash
+        cell(&r.runbook_path),
+        r.runbook_hash
     ));
-    let inputs: Vec<String> = r.inputs.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
+    let inputs: Vec<String> = r
+        .inputs
+        .iter()
+        .map(|(k, v)| format!("`{}={}`", cell(k), cell(v)))
+        .collect();
     s.push_str(&format!(
         "- **Inputs:** {}\n\n",
         if inputs.is_empty() {
@@ -102,7 +115,7 @@ pub fn markdown(r: &StoredRelease) -> String {
     for run in &r.steps {
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
-            run.step_id,
+            cell(&run.step_id),
             run.attempt,
             if run.state.as_str() == "started" {
                 "interrupted"
@@ -111,7 +124,7 @@ pub fn markdown(r: &StoredRelease) -> String {
             },
             run.exit_code.map(|c| c.to_string()).unwrap_or_default(),
             took(run.started_at, run.finished_at),
-            run.detail.clone().unwrap_or_default().replace('|', "\\|")
+            cell(run.detail.as_deref().unwrap_or_default())
         ));
     }
     s.push_str("\n## Sign-offs\n\n");
@@ -122,13 +135,13 @@ pub fn markdown(r: &StoredRelease) -> String {
         for x in &r.signoffs {
             s.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} | {} | {}… |\n",
-                x.gate,
-                x.person,
-                x.host,
-                x.role,
+                cell(&x.gate),
+                cell(&x.person),
+                cell(&x.host),
+                cell(&x.role),
                 x.decision.as_str(),
                 time(x.at),
-                x.comment.replace('|', "\\|"),
+                cell(&x.comment),
                 &x.approved_hash[..x.approved_hash.len().min(16)]
             ));
         }
@@ -139,9 +152,9 @@ pub fn markdown(r: &StoredRelease) -> String {
         for c in &r.resume_choices {
             s.push_str(&format!(
                 "- {}: {} chose **{}** at {}\n",
-                c.step_id,
-                c.person,
-                c.choice,
+                cell(&c.step_id),
+                cell(&c.person),
+                cell(&c.choice),
                 time(c.at)
             ));
         }
@@ -183,7 +196,7 @@ pub async fn verify(settings: &Settings) -> CmdResult {
     let key = AuditKey::load_or_create(&settings.audit_key_path)?;
     let store = session::open_store(settings).await?;
     let report = store.verify_audit(&key).await?;
-    println!("{report}");
+    out::say(report.to_string());
     let signatures = super::team_approve::verify_signatures(settings, &store).await?;
     store.close().await;
     Ok(if report.ok() { signatures } else { EXIT_FAILED })

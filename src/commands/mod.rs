@@ -4,6 +4,7 @@ mod approve;
 mod demo;
 mod headless;
 mod journal;
+pub mod out;
 mod session;
 mod team;
 mod team_approve;
@@ -30,7 +31,7 @@ pub fn main(cli: Cli) -> i32 {
     let settings = match Settings::load(journal.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("flightdeck: {e}");
+            super::out::warn(format!("flightdeck: {e}"));
             return EXIT_INVALID;
         }
     };
@@ -43,7 +44,7 @@ pub fn main(cli: Cli) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("flightdeck: cannot start the async runtime: {e}");
+            super::out::warn(format!("flightdeck: cannot start the async runtime: {e}"));
             return EXIT_FAILED;
         }
     };
@@ -71,14 +72,14 @@ pub fn main(cli: Cli) -> i32 {
                 approve::run(&settings, a, crate::runbook::gates::Decision::Reject).await
             }
             Cmd::Paths => {
-                println!("config dir:  {}", settings.config_dir.display());
-                println!("data dir:    {}", settings.data_dir.display());
-                println!(
+                super::out::say(format!("config dir:  {}", settings.config_dir.display()));
+                super::out::say(format!("data dir:    {}", settings.data_dir.display()));
+                super::out::say(format!(
                     "journal:     {}",
                     crate::backend::store::redact(&settings.journal)
-                );
-                println!("audit key:   {}", settings.audit_key_path.display());
-                println!("you are:     {}@{}", settings.person, settings.host);
+                ));
+                super::out::say(format!("audit key:   {}", settings.audit_key_path.display()));
+                super::out::say(format!("you are:     {}@{}", settings.person, settings.host));
                 Ok(EXIT_OK)
             }
             Cmd::DemoService {
@@ -106,7 +107,7 @@ pub fn main(cli: Cli) -> i32 {
         Ok(code) => code,
         Err(e) => {
             crate::terminal::restore();
-            eprintln!("flightdeck: {e}");
+            super::out::warn(format!("flightdeck: {e}"));
             e.code
         }
     }

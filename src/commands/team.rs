@@ -729,10 +729,10 @@ pub async fn record_break_glass(
                 &settings.host,
             )
             .await?;
-        eprintln!(
+        super::out::warn(format!(
             "flightdeck: BREAK-GLASS start of {release_id} journaled: {}",
             detail["reason"].as_str().unwrap_or_default()
-        );
+        ));
     }
     Ok(())
 }

@@ -213,6 +213,8 @@ pub enum Refusal {
     AlreadySigned { role: String },
     RoleFull { role: String },
     EmptyReason,
+    /// The comment holds control characters (the message says which).
+    UnsafeComment(String),
 }
 
 impl std::fmt::Display for Refusal {
@@ -237,6 +239,7 @@ impl std::fmt::Display for Refusal {
                 write!(f, "role {role:?} already has all the sign-offs it needs")
             }
             Refusal::EmptyReason => write!(f, "a rejection needs a reason"),
+            Refusal::UnsafeComment(why) => write!(f, "{why}"),
         }
     }
 }
@@ -255,6 +258,7 @@ pub fn may_sign(
     decision: Decision,
     comment: &str,
 ) -> Result<(), Refusal> {
+    crate::sanitize::refuse_controls("the comment", comment).map_err(Refusal::UnsafeComment)?;
     if person == initiator {
         return Err(Refusal::Initiator);
     }

@@ -1,6 +1,6 @@
 //! Reading the journal: `releases`, `show`, `report`, `verify`.
 
-use out::{self, cell};
+use super::out::{self, cell};
 use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure, session};
 use crate::backend::store::{AuditKey, StoredRelease};
 use crate::cli::ReportFormat;

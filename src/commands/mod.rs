@@ -31,7 +31,7 @@ pub fn main(cli: Cli) -> i32 {
     let settings = match Settings::load(journal.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            super::out::warn(format!("flightdeck: {e}"));
+            out::warn(format!("flightdeck: {e}"));
             return EXIT_INVALID;
         }
     };
@@ -44,7 +44,7 @@ pub fn main(cli: Cli) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            super::out::warn(format!("flightdeck: cannot start the async runtime: {e}"));
+            out::warn(format!("flightdeck: cannot start the async runtime: {e}"));
             return EXIT_FAILED;
         }
     };
@@ -72,14 +72,20 @@ pub fn main(cli: Cli) -> i32 {
                 approve::run(&settings, a, crate::runbook::gates::Decision::Reject).await
             }
             Cmd::Paths => {
-                super::out::say(format!("config dir:  {}", settings.config_dir.display()));
-                super::out::say(format!("data dir:    {}", settings.data_dir.display()));
-                super::out::say(format!(
+                out::say(format!("config dir:  {}", settings.config_dir.display()));
+                out::say(format!("data dir:    {}", settings.data_dir.display()));
+                out::say(format!(
                     "journal:     {}",
                     crate::backend::store::redact(&settings.journal)
                 ));
-                super::out::say(format!("audit key:   {}", settings.audit_key_path.display()));
-                super::out::say(format!("you are:     {}@{}", settings.person, settings.host));
+                out::say(format!(
+                    "audit key:   {}",
+                    settings.audit_key_path.display()
+                ));
+                out::say(format!(
+                    "you are:     {}@{}",
+                    settings.person, settings.host
+                ));
                 Ok(EXIT_OK)
             }
             Cmd::DemoService {
@@ -107,7 +113,7 @@ pub fn main(cli: Cli) -> i32 {
         Ok(code) => code,
         Err(e) => {
             crate::terminal::restore();
-            super::out::warn(format!("flightdeck: {e}"));
+            out::warn(format!("flightdeck: {e}"));
             e.code
         }
     }

@@ -208,10 +208,19 @@ pub fn members(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     Initiator,
-    UnknownRole { role: String, roles: Vec<String> },
-    NotMember { role: String },
-    AlreadySigned { role: String },
-    RoleFull { role: String },
+    UnknownRole {
+        role: String,
+        roles: Vec<String>,
+    },
+    NotMember {
+        role: String,
+    },
+    AlreadySigned {
+        role: String,
+    },
+    RoleFull {
+        role: String,
+    },
     EmptyReason,
     /// The comment holds control characters (the message says which).
     UnsafeComment(String),

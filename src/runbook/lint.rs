@@ -24,7 +24,13 @@ pub fn warnings(rb: &Runbook) -> Vec<Problem> {
 /// A script that uses an input with neither `pattern` nor `type` takes
 /// whatever text it is given; quoting keeps it one word, but the command
 /// itself may still misread it (an option, a path elsewhere).
-fn unconstrained_inputs(rb: &Runbook, step: &Step, action: &Action, path: &str, out: &mut Vec<Problem>) {
+fn unconstrained_inputs(
+    rb: &Runbook,
+    step: &Step,
+    action: &Action,
+    path: &str,
+    out: &mut Vec<Problem>,
+) {
     for (name, template) in action.templates() {
         if context_of(name) != super::interpolate::Context::ShellWord {
             continue;

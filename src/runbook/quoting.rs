@@ -147,7 +147,13 @@ fn reference_at(chars: &[char], i: usize) -> Option<String> {
         return None; // `$${` is a literal `${`
     }
     let end = chars[i..].iter().position(|&c| c == '}')?;
-    Some(chars[i + 2..i + end].iter().collect::<String>().trim().to_string())
+    Some(
+        chars[i + 2..i + end]
+            .iter()
+            .collect::<String>()
+            .trim()
+            .to_string(),
+    )
 }
 
 #[cfg(test)]

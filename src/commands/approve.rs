@@ -105,6 +105,6 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
             .collect::<Vec<_>>()
             .join(" ")
     ));
-    super::out::say(format!("{tally}"));
+    super::out::say(&tally);
     Ok(EXIT_OK)
 }

@@ -66,7 +66,7 @@ pub async fn run(
         ReleaseStatus::Running if state.journal_error.is_some() => EXIT_FAILED,
         ReleaseStatus::Running => {
             if let Some(n) = &state.notice {
-                super::out::warn(format!("{}", n.text));
+                super::out::warn(&n.text);
             }
             super::out::warn(format!(
                 "release {} is waiting for a person; continue with: flightdeck run --headless --release {}",

@@ -62,10 +62,7 @@ pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdR
     let r = load(settings, id).await?;
     match format {
         ReportFormat::Md => print!("{}", out::text(&markdown(&r))),
-        ReportFormat::Json => out::say(format!(
-            "{}",
-            serde_json::to_string_pretty(&json(&r)).unwrap_or_default()
-        )),
+        ReportFormat::Json => out::say(serde_json::to_string_pretty(&json(&r)).unwrap_or_default()),
         ReportFormat::Yaml => print!("{}", out::text(&crate::backend::data::report::yaml(&r))),
     }
     Ok(EXIT_OK)

@@ -247,6 +247,11 @@ fn control_characters_are_refused_where_they_are_entered() {
             text(&out)
         );
     }
+    // An argument the command line refuses is quoted back clean.
+    let out = sb.run("alice", &["show", "x", "--bogus\x1b]2;pwned\x07\x1b[2J"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--bogus"));
+    assert!(!out.stderr.contains(&0x1b), "{}", text(&out));
     // A sign-off comment.
     let out = sb.run(
         "bob",

@@ -34,6 +34,20 @@ pub fn warn(s: impl AsRef<str>) {
     eprintln!("{}", text(s.as_ref()));
 }
 
+/// Print a command-line parse error (or `--help`) without its styling and
+/// sanitized, since it quotes the argument it refused; returns the exit code.
+pub fn clap_error(e: &clap::Error) -> i32 {
+    // `StyledStr`'s Display is the plain text.
+    let message = e.render().to_string();
+    let message = message.trim_end_matches('\n');
+    if e.use_stderr() {
+        warn(message);
+    } else {
+        say(message);
+    }
+    e.exit_code()
+}
+
 /// A release with every text field sanitized (line breaks kept), for the
 /// readers that print it: `show` and `report` in every format.
 pub fn release(r: &StoredRelease) -> StoredRelease {

@@ -442,6 +442,23 @@ stages:
         err.contains("stages[0].steps[0].command.run: ${inputs.v} is inside double quotes"),
         "{err}"
     );
+    // A here-document keeps quotes as text; a default may not hold controls.
+    let heredoc = sb.write(
+        "heredoc.yaml",
+        "name: heredoc\nenvironments: { staging: {} }\ninputs:\n  v: { pattern: 'v[0-9.]+', default: \"v1\\e[2J\" }\nstages:\n  - id: main\n    title: Main\n    steps:\n      - id: go\n        command:\n          run: |\n            cat <<EOF\n            version ${inputs.v}\n            EOF\n",
+    );
+    let out = sb.run("alice", &["validate", heredoc.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("command.run: ${inputs.v} is inside a here-document"),
+        "{err}"
+    );
+    assert!(
+        err.contains("inputs.v.default: the default contains the control character U+001B"),
+        "{err}"
+    );
+    assert!(!out.stderr.contains(&0x1b));
     // The shipped runbooks pass.
     let shipped: Vec<String> =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/config/runbooks"))

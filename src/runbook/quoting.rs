@@ -20,10 +20,14 @@ enum State {
 
 /// References inside quotes in a `sh -c` script. Follows POSIX quoting:
 /// backslash escapes, `'...'`, `"..."`, `$(...)` starting afresh inside
-/// double quotes, and `#` comments. (Here-documents are not followed.)
+/// double quotes, `#` comments, and here-documents (whose bodies keep a
+/// quoted value's quotes as text).
 pub fn in_shell_quotes(script: &str) -> Vec<Quoted> {
     let chars: Vec<char> = script.chars().collect();
     let mut out = Vec::new();
+    // Delimiters of here-documents opened on the current line; their bodies
+    // start at the next newline.
+    let mut heredocs: Vec<(String, bool)> = Vec::new();
     // Each `$(` opens a new level with its own quoting; we return to the
     // enclosing state at its `)`.
     let mut stack: Vec<State> = Vec::new();
@@ -66,6 +70,16 @@ pub fn in_shell_quotes(script: &str) -> Vec<Quoted> {
                     };
                 } else if state == State::Plain {
                     match c {
+                        '<' if chars.get(i + 1) == Some(&'<') && chars.get(i + 2) != Some(&'<') => {
+                            let (delim, strip, next) = heredoc_word(&chars, i + 2);
+                            heredocs.push((delim, strip));
+                            i = next;
+                            continue;
+                        }
+                        '\n' if !heredocs.is_empty() => {
+                            i = heredoc_bodies(&chars, i + 1, &mut heredocs, &mut out);
+                            continue;
+                        }
                         '\'' => state = State::Single,
                         ')' => {
                             if let Some(s) = stack.pop() {
@@ -86,6 +100,67 @@ pub fn in_shell_quotes(script: &str) -> Vec<Quoted> {
         i += 1;
     }
     out
+}
+
+/// The delimiter after `<<` (or `<<-`, which strips leading tabs), without
+/// its quotes, and where the scan goes on.
+fn heredoc_word(chars: &[char], mut i: usize) -> (String, bool, usize) {
+    let strip = chars.get(i) == Some(&'-');
+    if strip {
+        i += 1;
+    }
+    while chars.get(i).is_some_and(|c| *c == ' ' || *c == '\t') {
+        i += 1;
+    }
+    let mut word = String::new();
+    while let Some(&c) = chars.get(i) {
+        if c.is_whitespace() || matches!(c, ';' | '&' | '|' | '<' | '>' | '(' | ')') {
+            break;
+        }
+        if !matches!(c, '\'' | '"' | '\\') {
+            word.push(c);
+        }
+        i += 1;
+    }
+    (word, strip, i)
+}
+
+/// Skip the bodies of the pending here-documents starting at `i` (just
+/// after a newline), noting every reference in them; returns where the
+/// script goes on.
+fn heredoc_bodies(
+    chars: &[char],
+    mut i: usize,
+    pending: &mut Vec<(String, bool)>,
+    out: &mut Vec<Quoted>,
+) -> usize {
+    for (delim, strip) in pending.drain(..) {
+        while i < chars.len() {
+            let end = chars[i..]
+                .iter()
+                .position(|&c| c == '\n')
+                .map_or(chars.len(), |n| i + n);
+            let line: String = chars[i..end].iter().collect();
+            let line = if strip {
+                line.trim_start_matches('\t')
+            } else {
+                &line
+            };
+            i = (end + 1).min(chars.len());
+            if line == delim {
+                break;
+            }
+            let mut j = 0;
+            let lc: Vec<char> = line.chars().collect();
+            while j < lc.len() {
+                if let Some(r) = reference_at(&lc, j) {
+                    out.push(quoted(r, "a here-document"));
+                }
+                j += 1;
+            }
+        }
+    }
+    i
 }
 
 /// References inside SQL string literals or quoted identifiers.
@@ -182,6 +257,21 @@ mod tests {
             names(in_shell_quotes(r#"echo "$(cat ${inputs.f}) ${inputs.g}""#)),
             ["inputs.g in double quotes"]
         );
+    }
+
+    #[test]
+    fn here_document_bodies_found() {
+        let script = "cat <<EOF > f\nv=${inputs.v}\nEOF\necho ${inputs.w}\ncat <<-'END'\n\t${inputs.x}\n\tEND\necho \"${inputs.y}\"";
+        assert_eq!(
+            names(in_shell_quotes(script)),
+            [
+                "inputs.v in a here-document",
+                "inputs.x in a here-document",
+                "inputs.y in double quotes"
+            ]
+        );
+        // `<<<` is a here-string, not a here-document.
+        assert!(in_shell_quotes("cat <<< ${inputs.v}\necho ok").is_empty());
     }
 
     #[test]

@@ -104,6 +104,11 @@ fn quoted_refs(ctx: &mut Ctx, step: &Step, field: &str, name: &str, template: &s
         Context::Plain => return,
     };
     for q in found {
+        let why = if q.quote == "a here-document" {
+            "its quotes would be text there; pass it in `env:` and write \"$NAME\""
+        } else {
+            why
+        };
         ctx.err(
             step.pos,
             field,

@@ -697,6 +697,9 @@ pub async fn check_policy(
             rb.name
         )));
     }
+    if let Some(reason) = break_glass {
+        crate::sanitize::refuse_controls("--break-glass", reason).map_err(Failure::invalid)?;
+    }
     match break_glass.map(str::trim) {
         Some(reason) if !reason.is_empty() => Ok(Some(serde_json::json!({
             "environment": env_name,

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod demo_service;
 pub mod event_loop;
 pub mod logging;
+pub mod private;
 pub mod runbook;
 pub mod sanitize;
 pub mod settings;

@@ -8,12 +8,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// Log to `data_dir/flightdeck.log` and, for the TUI, to tui-logger.
 /// Never to the terminal: it belongs to the TUI or to JSON output.
 pub fn init(data_dir: &Path, tui: bool) {
-    let _ = std::fs::create_dir_all(data_dir);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(data_dir.join("flightdeck.log"))
-        .ok();
+    // Private: the log names people, hosts and what ran (see `private`).
+    let _ = crate::private::create_dir(data_dir);
+    let file = crate::private::open_append(&data_dir.join("flightdeck.log")).ok();
     let file_layer = file.map(|f| {
         tracing_subscriber::fmt::layer()
             .with_ansi(false)

@@ -3,7 +3,9 @@
 use clap::Parser;
 
 fn main() {
-    let cli = flightdeck::cli::Cli::parse();
+    // clap echoes the arguments it refuses: print its message sanitized.
+    let cli = flightdeck::cli::Cli::try_parse()
+        .unwrap_or_else(|e| std::process::exit(flightdeck::commands::out::clap_error(&e)));
     let code = flightdeck::commands::main(cli);
     std::process::exit(code);
 }

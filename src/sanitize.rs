@@ -25,12 +25,7 @@ pub fn sanitize_line(input: &str) -> String {
             '\t' => out.push_str("    "),
             '\r' | '\n' => {}
             c if c.is_control() => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('�')),
-            // Bidi overrides and isolates, zero-width joiners used in spoofing.
-            '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{200e}'
-            | '\u{200f}'
-            | '\u{061c}' => out.push('�'),
+            c if is_bidi(c) => out.push('�'),
             c => out.push(c),
         }
         count += 1;
@@ -69,6 +64,37 @@ fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// Bidi overrides, isolates and marks: they reorder what is shown.
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
+/// A character refused in what people type (inputs, comments, names):
+/// C0 and C1 controls (newline, tab and ESC included), DEL, bidi controls.
+pub fn is_refused(c: char) -> bool {
+    c.is_control() || is_bidi(c)
+}
+
+/// Refuse a value with a refused character, naming the field and the
+/// character (never echoing the value: it may be a secret or a sequence).
+pub fn refuse_controls(field: &str, value: &str) -> Result<(), String> {
+    match value.chars().find(|&c| is_refused(c)) {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "{field} contains the control character U+{:04X}{}; \
+             newlines, escape sequences and bidi controls are not allowed",
+            c as u32,
+            match c {
+                '\n' => " (newline)",
+                '\r' => " (carriage return)",
+                '\t' => " (tab)",
+                '\x1b' => " (ESC)",
+                _ => "",
+            }
+        )),
+    }
+}
+
 /// Replace each secret value with `••••••`.
 pub fn mask(line: &str, secrets: &[String]) -> String {
     let mut out = line.to_string();
@@ -99,6 +125,16 @@ mod tests {
         let s = sanitize_line(&"x".repeat(MAX_LINE_CHARS * 2));
         assert!(s.chars().count() < MAX_LINE_CHARS + 40);
         assert!(s.contains("more chars"));
+    }
+
+    #[test]
+    fn refuses_controls_naming_the_field() {
+        assert!(refuse_controls("comment", "ship it, ok? ünïcode").is_ok());
+        for bad in ["a\nb", "\x1b[2J", "x\u{202e}y", "\u{85}", "\x7f", "tab\t"] {
+            let e = refuse_controls("comment", bad).unwrap_err();
+            assert!(e.starts_with("comment contains"), "{e}");
+            assert!(!e.contains(bad), "{e}");
+        }
     }
 
     #[test]

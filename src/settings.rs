@@ -124,11 +124,18 @@ impl Settings {
             })
             .or(file.journal.filter(|s| !s.is_empty()))
             .unwrap_or_else(|| data_dir.join("journal.db").display().to_string());
-        let person = std::env::var("FLIGHTDECK_USER")
+        let (person, from) = match std::env::var("FLIGHTDECK_USER")
             .ok()
             .filter(|s| !s.is_empty())
-            .or(file.identity.person.filter(|s| !s.is_empty()))
-            .unwrap_or_else(os_user);
+        {
+            Some(p) => (p, "FLIGHTDECK_USER".to_string()),
+            None => match file.identity.person.filter(|s| !s.is_empty()) {
+                Some(p) => (p, format!("identity.person in {}", user_file.display())),
+                None => (os_user(), "the OS user name".to_string()),
+            },
+        };
+        // A name is shown to approvers and kept in the record for years.
+        crate::sanitize::refuse_controls(&from, &person)?;
         let keymap = load_keymap(&config_dir.join("keybindings.toml"))?;
         Ok(Settings {
             audit_key_path,

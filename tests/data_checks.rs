@@ -70,6 +70,7 @@ fn pg(dsn: String) -> PostgresCheck {
     PostgresCheck {
         dsn,
         query: None,
+        params: Vec::new(),
         expect: None,
         max_pool_usage: 80.0,
     }
@@ -99,6 +100,53 @@ async fn postgres_query_is_compared_with_its_expected_result() {
     c.expect = Some("43".into());
     let (o, _) = check(DataCheck::Postgres(c)).await;
     assert_eq!(failed(&o), "query returned 42, expected 43");
+}
+
+/// A templated query gets its values as bind parameters: an input written
+/// as SQL injection is compared as plain text and drops nothing.
+#[tokio::test]
+async fn postgres_query_values_are_bind_parameters() {
+    use flightdeck::runbook::interpolate::Scope;
+    use flightdeck::runbook::template::Templated;
+    let table = format!("fd_values_{}", std::process::id());
+    let url = pg_url();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let create = format!("CREATE TABLE IF NOT EXISTS {table} (v text)");
+    sqlx::query(sqlx::AssertSqlSafe(create))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let evil = format!("'; DROP TABLE {table}; --");
+    let mut scope = Scope::default();
+    scope.inputs.insert("v".into(), evil.clone());
+    let mut c = pg(url);
+    c.query = Some("SELECT ${inputs.v}::text || '!'".into());
+    c.expect = Some("${inputs.v}!".into());
+    let CheckSpec::Data(DataCheck::Postgres(rendered)) = CheckSpec::Data(DataCheck::Postgres(c))
+        .render(&scope)
+        .unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(rendered.query.as_deref(), Some("SELECT $1::text || '!'"));
+    assert_eq!(rendered.params, vec![evil.clone()]);
+    assert_eq!(rendered.expect, Some(format!("{evil}!")));
+    let (o, lines) = check(DataCheck::Postgres(rendered)).await;
+    passed(&o, &lines);
+    // The table is still there.
+    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+        .bind(&table)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(exists.as_deref(), Some(table.as_str()));
+    let drop = format!("DROP TABLE {table}");
+    sqlx::query(sqlx::AssertSqlSafe(drop))
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -108,7 +108,10 @@ async fn backup_migrate_then_restore_gives_back_the_data() {
     let dsn = fresh_db("mig").await;
     seed(&dsn).await;
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("r1-backup.dump").display().to_string();
+    // A directory the backup makes, under the umask a new user has.
+    // SAFETY: umask only sets this process's file-creation mask.
+    unsafe { libc::umask(0o022) };
+    let file = dir.path().join("made/r1-backup.dump").display().to_string();
 
     // Backup: path, size and SHA-256 in the note (and so the journal).
     let (o, lines) = run(DataAction::Backup(BackupSpec {
@@ -121,6 +124,14 @@ async fn backup_migrate_then_restore_gives_back_the_data() {
     let (sha, size) = pg::file_digest(Path::new(&file)).await.unwrap();
     assert_eq!(n, format!("backup {file} size {size} bytes sha256 {sha}"));
     assert!(size > 0);
+    // A dump is the whole database: private, as is the directory made for it.
+    let mode = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode(Path::new(&file)), 0o600);
+    assert_eq!(mode(&dir.path().join("made/r1-backup.dump.sha256")), 0o600);
+    assert_eq!(mode(&dir.path().join("made")), 0o700);
 
     // Migrate: the plan with its SQL comes before applying.
     let (o, lines) = run(migrate(&dsn, Some(2))).await;

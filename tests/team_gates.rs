@@ -311,3 +311,32 @@ stages:
     assert!(runbook::parse_str(&bad, Path::new("soak.yaml")).is_err());
     let _ = gates::Decision::parse("approve");
 }
+
+/// A comment is shown to every approver and kept for years: control
+/// characters are refused wherever it was typed (TUI dialog or CLI).
+#[test]
+fn a_comment_with_control_characters_is_refused() {
+    let g = spec(&[("approver", 1)]);
+    for (decision, comment) in [
+        (Decision::Approve, "ok\x1b]2;pwned\x07"),
+        (Decision::Reject, "no\nreally"),
+    ] {
+        let r = may_sign(
+            &g,
+            &open(),
+            &[],
+            "H",
+            "ini",
+            "ben",
+            "approver",
+            decision,
+            comment,
+        );
+        match r {
+            Err(Refusal::UnsafeComment(why)) => {
+                assert!(why.starts_with("the comment contains"), "{why}")
+            }
+            other => panic!("{comment:?} was not refused: {other:?}"),
+        }
+    }
+}

@@ -9,6 +9,7 @@ use crate::runbook::gates::{self, Decision, Signoff};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Decision) -> CmdResult {
+    crate::sanitize::refuse_controls("--comment", &args.comment).map_err(Failure::invalid)?;
     let store = session::open_store(settings).await?;
     let stored = store
         .load_release(&args.release)
@@ -104,7 +105,7 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
     } else {
         "rejected"
     };
-    println!(
+    super::out::say(format!(
         "{} {verb} gate {} of release {} as {} (approved hash {}…, runbook {}, {}, inputs: {})",
         signoff.person,
         args.gate,
@@ -119,20 +120,20 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" ")
-    );
+    ));
     if !content.files.is_empty() {
-        println!(
+        super::out::say(format!(
             "covers {} referenced file(s): {}",
             content.files.len(),
             content.files.keys().cloned().collect::<Vec<_>>().join(", ")
-        );
+        ));
     }
     if let Some(c) = &content.cluster {
-        println!(
+        super::out::say(format!(
             "cluster: context {} namespace {} at {}",
             c.context, c.namespace, c.server
-        );
+        ));
     }
-    println!("{tally}");
+    super::out::say(&tally);
     Ok(EXIT_OK)
 }

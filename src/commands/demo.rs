@@ -14,10 +14,10 @@ pub const DEMO_RUNBOOK: &str = include_str!("../../config/runbooks/demo.yaml");
 pub async fn run(settings: &Settings, port: u16) -> CmdResult {
     // Written out so the journal (and `flightdeck approve`) can find it.
     let dir = settings.data_dir.join("runbooks");
-    std::fs::create_dir_all(&dir)
+    crate::private::create_dir(&dir)
         .map_err(|e| Failure::failed(format!("{}: {e}", dir.display())))?;
     let path = dir.join("demo.yaml");
-    std::fs::write(&path, DEMO_RUNBOOK)
+    crate::private::write(&path, DEMO_RUNBOOK)
         .map_err(|e| Failure::failed(format!("{}: {e}", path.display())))?;
     let args = ReleaseArgs {
         runbook: Some(path),

@@ -66,12 +66,12 @@ pub async fn run(
         ReleaseStatus::Running if state.journal_error.is_some() => EXIT_FAILED,
         ReleaseStatus::Running => {
             if let Some(n) = &state.notice {
-                eprintln!("{}", n.text);
+                super::out::warn(&n.text);
             }
-            eprintln!(
+            super::out::warn(format!(
                 "release {} is waiting for a person; continue with: flightdeck run --headless --release {}",
                 state.release.id, state.release.id
-            );
+            ));
             EXIT_WAITING
         }
     })

@@ -1,5 +1,6 @@
 //! Reading the journal: `releases`, `show`, `report`, `verify`.
 
+use super::out::{self, cell};
 use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure, session};
 use crate::backend::store::{Store, StoredRelease};
 use crate::cli::ReportFormat;
@@ -24,18 +25,18 @@ pub async fn releases(settings: &Settings, limit: u32) -> CmdResult {
     let store = session::open_store(settings).await?;
     let list = store.list_releases(limit).await?;
     if list.is_empty() {
-        println!("no releases in {}", store.target());
+        out::say(format!("no releases in {}", store.target()));
     }
     for r in list {
-        println!(
+        out::say(format!(
             "{:<26} {:<10} {:<18} {:<12} {:<10} {}",
-            r.id,
+            cell(&r.id),
             r.status.as_str(),
-            r.runbook_name,
-            r.environment,
-            r.initiator,
+            cell(&r.runbook_name),
+            cell(&r.environment),
+            cell(&r.initiator),
             time(r.started_at)
-        );
+        ));
     }
     Ok(EXIT_OK)
 }
@@ -50,12 +51,17 @@ async fn load(
         .await?
         .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the audit log")))?;
     let content = super::content::history(&store, &r).await?;
-    Ok((store, r, content))
+    // What the journal holds came from people and services: clean it once
+    // here, and every format printed from it is clean.
+    Ok((store, out::release(&r), content))
 }
 
 pub async fn show(settings: &Settings, id: &str) -> CmdResult {
     let (_, r, content) = load(settings, id).await?;
-    print!("{}{}", markdown(&r), super::content::markdown(&content));
+    print!(
+        "{}",
+        out::text(&format!("{}{}", markdown(&r), super::content::markdown(&content)))
+    );
     Ok(EXIT_OK)
 }
 
@@ -66,7 +72,7 @@ pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdR
     let head = store.chain_head().await?;
     match format {
         ReportFormat::Md => {
-            print!("{}{}", markdown(&r), super::content::markdown(&content));
+            print!("{}", out::text(&format!("{}{}", markdown(&r), super::content::markdown(&content))));
             if let Some((seq, mac)) = &head {
                 println!(
                     "\nAudit chain head: entry {seq}, MAC {}…",
@@ -83,7 +89,7 @@ pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdR
                     serde_json::json!({ "seq": seq, "mac": mac }),
                 );
             }
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+            out::say(serde_json::to_string_pretty(&v).unwrap_or_default())
         }
         ReportFormat::Yaml => {
             let mut y = crate::backend::data::report::yaml(&r);
@@ -91,7 +97,7 @@ pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdR
             for h in &content.hashes {
                 y.push_str(&format!("  - \"{h}\"\n"));
             }
-            print!("{y}");
+            print!("{}", out::text(&y));
             if let Some((seq, mac)) = &head {
                 println!("chain_head:\n  seq: {seq}\n  mac: {mac}");
             }
@@ -102,14 +108,18 @@ pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdR
 
 pub fn markdown(r: &StoredRelease) -> String {
     let mut s = String::new();
-    s.push_str(&format!("# Release {} — {}\n\n", r.id, r.runbook_name));
-    s.push_str(&format!("- **Environment:** {}\n", r.environment));
+    s.push_str(&format!(
+        "# Release {} — {}\n\n",
+        cell(&r.id),
+        cell(&r.runbook_name)
+    ));
+    s.push_str(&format!("- **Environment:** {}\n", cell(&r.environment)));
     s.push_str(&format!("- **Status:** {}\n", r.status.as_str()));
     s.push_str(&format!(
         "- **Started:** {} by {} on {}\n",
         time(r.started_at),
-        r.initiator,
-        r.host
+        cell(&r.initiator),
+        cell(&r.host)
     ));
     if let Some(f) = r.finished_at {
         s.push_str(&format!(
@@ -120,9 +130,14 @@ pub fn markdown(r: &StoredRelease) -> String {
     }
     s.push_str(&format!(
         "- **Runbook:** `{}` (sha256 {})\n",
-        r.runbook_path, r.runbook_hash
+        cell(&r.runbook_path),
+        r.runbook_hash
     ));
-    let inputs: Vec<String> = r.inputs.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
+    let inputs: Vec<String> = r
+        .inputs
+        .iter()
+        .map(|(k, v)| format!("`{}={}`", cell(k), cell(v)))
+        .collect();
     s.push_str(&format!(
         "- **Inputs:** {}\n\n",
         if inputs.is_empty() {
@@ -135,7 +150,7 @@ pub fn markdown(r: &StoredRelease) -> String {
     for run in &r.steps {
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
-            run.step_id,
+            cell(&run.step_id),
             run.attempt,
             if run.state.as_str() == "started" {
                 "interrupted"
@@ -144,7 +159,7 @@ pub fn markdown(r: &StoredRelease) -> String {
             },
             run.exit_code.map(|c| c.to_string()).unwrap_or_default(),
             took(run.started_at, run.finished_at),
-            run.detail.clone().unwrap_or_default().replace('|', "\\|")
+            cell(run.detail.as_deref().unwrap_or_default())
         ));
     }
     s.push_str("\n## Sign-offs\n\n");
@@ -155,13 +170,13 @@ pub fn markdown(r: &StoredRelease) -> String {
         for x in &r.signoffs {
             s.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} | {} | {}… |\n",
-                x.gate,
-                x.person,
-                x.host,
-                x.role,
+                cell(&x.gate),
+                cell(&x.person),
+                cell(&x.host),
+                cell(&x.role),
                 x.decision.as_str(),
                 time(x.at),
-                x.comment.replace('|', "\\|"),
+                cell(&x.comment),
                 &x.approved_hash[..x.approved_hash.len().min(16)]
             ));
         }
@@ -198,9 +213,9 @@ pub fn markdown(r: &StoredRelease) -> String {
         for c in &r.resume_choices {
             s.push_str(&format!(
                 "- {}: {} chose **{}** at {}\n",
-                c.step_id,
-                c.person,
-                c.choice,
+                cell(&c.step_id),
+                cell(&c.person),
+                cell(&c.choice),
                 time(c.at)
             ));
         }
@@ -249,18 +264,18 @@ pub fn json(r: &StoredRelease) -> serde_json::Value {
 pub async fn verify(settings: &Settings) -> CmdResult {
     let store = session::open_store(settings).await?;
     let (report, entries) = store.verify_chain().await?;
-    println!("{report}");
+    out::say(report.to_string());
     let (records, foreign) = crate::runbook::record::fold_all(&entries);
     for f in &foreign {
-        println!("  {f}");
+        out::say(format!("  {f}"));
     }
     let rows = store.disagreements(&records).await?;
     for d in &rows {
-        println!("  {d}");
+        out::say(format!("  {d}"));
     }
     let witness = store.check_witness().await?;
     if let Some(w) = &witness {
-        println!("  {w}");
+        out::say(format!("  {w}"));
     }
     let findings =
         report.breaks.len() + foreign.len() + rows.len() + usize::from(witness.is_some());

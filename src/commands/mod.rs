@@ -6,6 +6,7 @@ mod demo;
 mod headless;
 mod identity;
 mod journal;
+pub mod out;
 mod session;
 mod team;
 mod team_approve;
@@ -32,7 +33,7 @@ pub fn main(cli: Cli) -> i32 {
     let settings = match Settings::load(journal.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("flightdeck: {e}");
+            out::warn(format!("flightdeck: {e}"));
             return EXIT_INVALID;
         }
     };
@@ -45,7 +46,7 @@ pub fn main(cli: Cli) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("flightdeck: cannot start the async runtime: {e}");
+            out::warn(format!("flightdeck: cannot start the async runtime: {e}"));
             return EXIT_FAILED;
         }
     };
@@ -73,14 +74,20 @@ pub fn main(cli: Cli) -> i32 {
                 approve::run(&settings, a, crate::runbook::gates::Decision::Reject).await
             }
             Cmd::Paths => {
-                println!("config dir:  {}", settings.config_dir.display());
-                println!("data dir:    {}", settings.data_dir.display());
-                println!(
+                out::say(format!("config dir:  {}", settings.config_dir.display()));
+                out::say(format!("data dir:    {}", settings.data_dir.display()));
+                out::say(format!(
                     "journal:     {}",
                     crate::backend::store::redact(&settings.journal)
-                );
-                println!("audit key:   {}", settings.audit_key_path.display());
-                println!("you are:     {}@{}", settings.person, settings.host);
+                ));
+                out::say(format!(
+                    "audit key:   {}",
+                    settings.audit_key_path.display()
+                ));
+                out::say(format!(
+                    "you are:     {}@{}",
+                    settings.person, settings.host
+                ));
                 Ok(EXIT_OK)
             }
             Cmd::DemoService {
@@ -108,7 +115,7 @@ pub fn main(cli: Cli) -> i32 {
         Ok(code) => code,
         Err(e) => {
             crate::terminal::restore();
-            eprintln!("flightdeck: {e}");
+            out::warn(format!("flightdeck: {e}"));
             e.code
         }
     }

@@ -777,6 +777,9 @@ pub async fn check_policy(
             rb.name
         )));
     }
+    if let Some(reason) = break_glass {
+        crate::sanitize::refuse_controls("--break-glass", reason).map_err(Failure::invalid)?;
+    }
     match break_glass.map(str::trim) {
         Some(reason) if !reason.is_empty() => Ok(Some(serde_json::json!({
             "environment": env_name,
@@ -809,10 +812,10 @@ pub async fn record_break_glass(
                 &settings.host,
             )
             .await?;
-        eprintln!(
+        super::out::warn(format!(
             "flightdeck: BREAK-GLASS start of {release_id} journaled: {}",
             detail["reason"].as_str().unwrap_or_default()
-        );
+        ));
     }
     Ok(())
 }

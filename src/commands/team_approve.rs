@@ -121,7 +121,7 @@ pub async fn waiting_for_me(settings: &Settings) -> CmdResult {
         }
         found += 1;
         let tally = gates::counted(spec, &members, &stored.initiator, &signoffs, &hash);
-        println!(
+        super::out::say(format!(
             "{}  {} · {} · gate {} · you may sign as {} · {}",
             stored.id,
             stored.runbook_name,
@@ -129,18 +129,18 @@ pub async fn waiting_for_me(settings: &Settings) -> CmdResult {
             step.id,
             roles.join(" or "),
             describe(&step.id, &tally)
-        );
-        println!(
+        ));
+        super::out::say(format!(
             "    flightdeck approve {} --gate {} --role {}   (inspect: flightdeck tui --release {})",
             stored.id, step.id, roles[0], stored.id
-        );
+        ));
     }
     if found == 0 {
-        println!(
+        super::out::say(format!(
             "nothing is waiting for {} in {}",
             settings.person,
             store.target()
-        );
+        ));
     }
     store.close().await;
     Ok(EXIT_OK)
@@ -161,11 +161,11 @@ pub async fn verify_signatures(settings: &Settings, store: &Store) -> Result<i32
     }
     let allowed = settings.config_dir.join("allowed_signers");
     if !allowed.exists() {
-        println!(
+        super::out::say(format!(
             "{} signed sign-offs NOT checked: no {} (OpenSSH allowed_signers: `person key-type key` per line)",
             signed.len(),
             allowed.display()
-        );
+        ));
         return Ok(EXIT_FAILED);
     }
     let mut bad = 0;
@@ -187,16 +187,16 @@ pub async fn verify_signatures(settings: &Settings, store: &Store) -> Result<i32
             Ok(Ok(())) => {}
             Ok(Err(why)) => {
                 bad += 1;
-                println!(
+                super::out::say(format!(
                     "signature BAD: {}'s sign-off of gate {} in release {}: {why}",
                     s.signoff.person, s.signoff.gate, s.release_id
-                );
+                ));
             }
             Err(e) => return Err(Failure::failed(e)),
         }
     }
     if bad == 0 {
-        println!("sign-off signatures valid: {}", signed.len());
+        super::out::say(format!("sign-off signatures valid: {}", signed.len()));
         Ok(EXIT_OK)
     } else {
         Ok(EXIT_FAILED)

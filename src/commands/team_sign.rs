@@ -63,7 +63,7 @@ pub async fn verify(
         std::process::id(),
         rand::random::<u64>()
     ));
-    std::fs::write(&sig, signature).map_err(|e| format!("{}: {e}", sig.display()))?;
+    crate::private::write(&sig, signature).map_err(|e| format!("{}: {e}", sig.display()))?;
     let allowed_s = allowed.display().to_string();
     let sig_s = sig.display().to_string();
     let out = ssh_keygen(

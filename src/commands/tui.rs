@@ -52,7 +52,7 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
     backends.join().await;
     store.close().await;
     result.map_err(|e| Failure::failed(format!("terminal: {e}")))?;
-    println!(
+    super::out::say(format!(
         "release {} is {}{}",
         state.release.id,
         state.release.status.as_str(),
@@ -61,7 +61,7 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
         } else {
             " (reopen it with the same command, or flightdeck tui --resume)".into()
         }
-    );
+    ));
     Ok(EXIT_OK)
 }
 

@@ -67,6 +67,9 @@ pub struct PostgresCheck {
     /// Run this query; with `expect`, its first column of the first row must
     /// equal `expect` (compared as text).
     pub query: Option<String>,
+    /// Values of the query's `${...}`, bound as `$1`, `$2`, ... (filled when
+    /// the step is rendered; never pasted into the SQL text).
+    pub params: Vec<String>,
     pub expect: Option<String>,
     /// Fail when connections in use are above this percentage of
     /// `max_connections` (default 80, as the Architect guide asks).

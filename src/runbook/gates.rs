@@ -208,11 +208,22 @@ pub fn members(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     Initiator,
-    UnknownRole { role: String, roles: Vec<String> },
-    NotMember { role: String },
-    AlreadySigned { role: String },
-    RoleFull { role: String },
+    UnknownRole {
+        role: String,
+        roles: Vec<String>,
+    },
+    NotMember {
+        role: String,
+    },
+    AlreadySigned {
+        role: String,
+    },
+    RoleFull {
+        role: String,
+    },
     EmptyReason,
+    /// The comment holds control characters (the message says which).
+    UnsafeComment(String),
 }
 
 impl std::fmt::Display for Refusal {
@@ -237,6 +248,7 @@ impl std::fmt::Display for Refusal {
                 write!(f, "role {role:?} already has all the sign-offs it needs")
             }
             Refusal::EmptyReason => write!(f, "a rejection needs a reason"),
+            Refusal::UnsafeComment(why) => write!(f, "{why}"),
         }
     }
 }
@@ -255,6 +267,7 @@ pub fn may_sign(
     decision: Decision,
     comment: &str,
 ) -> Result<(), Refusal> {
+    crate::sanitize::refuse_controls("the comment", comment).map_err(Refusal::UnsafeComment)?;
     if person == initiator {
         return Err(Refusal::Initiator);
     }

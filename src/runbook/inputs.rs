@@ -55,6 +55,8 @@ pub fn resolve(
 }
 
 fn check(spec: &InputSpec, value: &str) -> Result<(), String> {
+    // Values reach commands, the journal and terminals: no control text.
+    crate::sanitize::refuse_controls(&format!("input {:?}", spec.name), value)?;
     let shown = if spec.secret {
         "(secret)".to_string()
     } else {

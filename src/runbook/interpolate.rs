@@ -44,6 +44,44 @@ impl Scope {
     pub fn render(&self, template: &str) -> Result<String, String> {
         walk(template, |r| self.lookup(r))
     }
+
+    /// Render for where the text goes: each value becomes one shell word
+    /// (single-quoted) in `sh -c` scripts, a bind parameter in SQL, or
+    /// itself in plain text. `params` collects the SQL parameters in order.
+    pub fn render_as(
+        &self,
+        template: &str,
+        context: Context,
+        params: &mut Vec<String>,
+    ) -> Result<String, String> {
+        walk(template, |r| {
+            let v = self.lookup(r)?;
+            Some(match context {
+                Context::Plain => v,
+                Context::ShellWord => shell_word(&v),
+                Context::Sql => {
+                    params.push(v);
+                    format!("${}", params.len())
+                }
+            })
+        })
+    }
+}
+
+/// Where a rendered template ends up, which decides how a value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// Text used as it is (URLs, argv elements, environment values).
+    Plain,
+    /// A script for `sh -c`: each value is one single-quoted word.
+    ShellWord,
+    /// SQL: each value is a bind parameter `$1`, `$2`, ...
+    Sql,
+}
+
+/// `value` as one POSIX shell word: single quotes, `'` written as `'\''`.
+pub fn shell_word(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
 }
 
 fn walk(template: &str, mut f: impl FnMut(&Reference) -> Option<String>) -> Result<String, String> {

@@ -389,6 +389,11 @@ fn inputs(ctx: &mut Ctx, node: &Node) -> Vec<InputSpec> {
         let default = f
             .get("default")
             .and_then(|n| scalar_string(ctx, n, &format!("{path}.default")));
+        if let Some(d) = &default
+            && let Err(e) = crate::sanitize::refuse_controls("the default", d)
+        {
+            ctx.err(v.pos, &format!("{path}.default"), e);
+        }
         let required = f.bool(ctx, "required").unwrap_or(default.is_none());
         out.push(InputSpec {
             name: k.name.clone(),

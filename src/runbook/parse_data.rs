@@ -82,6 +82,7 @@ fn postgres(ctx: &mut Ctx, node: &Node, path: &str) -> Option<PostgresCheck> {
         return Some(PostgresCheck {
             dsn: s.clone(),
             query: None,
+            params: Vec::new(),
             expect: None,
             max_pool_usage: 80.0,
         });
@@ -107,6 +108,7 @@ fn postgres(ctx: &mut Ctx, node: &Node, path: &str) -> Option<PostgresCheck> {
     Some(PostgresCheck {
         dsn,
         query,
+        params: Vec::new(),
         expect,
         max_pool_usage,
     })

@@ -2,8 +2,18 @@
 //! validation (are the references defined?) and rendering (fill them in)
 //! walk the same fields and a new step kind lists its fields once.
 
-use super::interpolate::Scope;
+use super::interpolate::{Context, Scope};
 use super::model::*;
+
+/// How a field's values are written when rendered: `run:` scripts get each
+/// value as one quoted shell word, SQL gets bind parameters, the rest plain.
+pub fn context_of(field: &str) -> Context {
+    match field {
+        "command.run" => Context::ShellWord,
+        "check.postgres.query" => Context::Sql,
+        _ => Context::Plain,
+    }
+}
 
 pub trait Templated {
     /// Call `f(field, text)` for each template string, in a stable order.
@@ -16,18 +26,27 @@ pub trait Templated {
     {
         let mut out = self.clone();
         let mut err = None;
-        out.visit(&mut |_, s| {
+        let mut params = Vec::new();
+        out.visit(&mut |field, s| {
             if err.is_none() {
-                match scope.render(s) {
+                match scope.render_as(s, context_of(field), &mut params) {
                     Ok(r) => *s = r,
                     Err(e) => err = Some(e),
                 }
             }
         });
-        match err {
-            Some(e) => Err(e),
-            None => Ok(out),
+        if let Some(e) = err {
+            return Err(e);
         }
+        if let Some(p) = out.sql_params() {
+            *p = params;
+        }
+        Ok(out)
+    }
+
+    /// Where the bind parameters of this action's one SQL field go.
+    fn sql_params(&mut self) -> Option<&mut Vec<String>> {
+        None
     }
 
     /// (field, template) pairs, for validation.
@@ -63,6 +82,13 @@ impl Templated for Action {
             Action::Kube(k) => k.visit(f),
         }
     }
+
+    fn sql_params(&mut self) -> Option<&mut Vec<String>> {
+        match self {
+            Action::Check(c) => c.sql_params(),
+            _ => None,
+        }
+    }
 }
 
 impl Templated for CommandSpec {
@@ -92,6 +118,13 @@ impl Templated for CheckSpec {
             }
             CheckSpec::Data(d) => super::data_template::visit_check(d, f),
             CheckSpec::Kube(k) => k.visit(f),
+        }
+    }
+
+    fn sql_params(&mut self) -> Option<&mut Vec<String>> {
+        match self {
+            CheckSpec::Data(super::data::DataCheck::Postgres(p)) => Some(&mut p.params),
+            _ => None,
         }
     }
 }

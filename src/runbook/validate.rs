@@ -2,10 +2,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::interpolate::references;
+use super::interpolate::{Context, references};
 use super::model::*;
 use super::parse::Ctx;
-use super::template::Templated;
+use super::quoting::{in_shell_quotes, in_sql_quotes};
+use super::template::{Templated, context_of};
 
 pub(crate) fn validate(ctx: &mut Ctx, rb: &Runbook) {
     let mut stage_ids: HashMap<&str, u64> = HashMap::new();
@@ -89,6 +90,33 @@ fn check_id(ctx: &mut Ctx, id: &str, field: &str, pos: super::yaml::Pos) {
     }
 }
 
+/// A `${...}` inside quotes in a script or SQL would be quoted twice.
+fn quoted_refs(ctx: &mut Ctx, step: &Step, field: &str, name: &str, template: &str) {
+    let (found, why) = match context_of(name) {
+        Context::ShellWord => (
+            in_shell_quotes(template),
+            "flightdeck quotes each value as one shell word; write it without quotes",
+        ),
+        Context::Sql => (
+            in_sql_quotes(template),
+            "each value is a bind parameter; write it without quotes (cast with ::type)",
+        ),
+        Context::Plain => return,
+    };
+    for q in found {
+        let why = if q.quote == "a here-document" {
+            "its quotes would be text there; pass it in `env:` and write \"$NAME\""
+        } else {
+            why
+        };
+        ctx.err(
+            step.pos,
+            field,
+            format!("${{{}}} is inside {}: {why}", q.reference, q.quote),
+        );
+    }
+}
+
 fn action_refs(ctx: &mut Ctx, rb: &Runbook, action: &Action, step: &Step, path: &str) {
     if let Action::Check(CheckSpec::Env { vars }) = action
         && vars.is_empty()
@@ -100,8 +128,9 @@ fn action_refs(ctx: &mut Ctx, rb: &Runbook, action: &Action, step: &Step, path: 
         );
     }
     let templates = action.templates();
-    for (field, t) in templates {
-        let field = format!("{path}.{field}");
+    for (name, t) in templates {
+        let field = format!("{path}.{name}");
+        quoted_refs(ctx, step, &field, name, &t);
         match references(&t) {
             Err(e) => ctx.err(step.pos, &field, e),
             Ok(refs) => {

@@ -159,8 +159,12 @@ pub(super) fn edit(text: &mut String, key: KeyEvent) {
         KeyCode::Backspace => {
             text.pop();
         }
+        // What people type here is journaled and shown to others: no
+        // control or bidi characters, even pasted ones.
         KeyCode::Char(c)
-            if !key.modifiers.contains(KeyModifiers::CONTROL) && text.chars().count() < 500 =>
+            if !key.modifiers.contains(KeyModifiers::CONTROL)
+                && !crate::sanitize::is_refused(c)
+                && text.chars().count() < 500 =>
         {
             text.push(c)
         }

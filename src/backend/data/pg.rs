@@ -127,10 +127,13 @@ pub async fn check(c: &PostgresCheck, say: &mut Say<'_>) -> Outcome {
     }
     if let Some(q) = &c.query {
         say.info(format!("query: {q}"));
-        match sqlx::query(sqlx::AssertSqlSafe(q.as_str()))
-            .fetch_optional(&mut conn)
-            .await
-        {
+        // The SQL text is the runbook's; every `${...}` in it became a bind
+        // parameter when the step was rendered, so values never become SQL.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()));
+        for p in &c.params {
+            query = query.bind(p);
+        }
+        match query.fetch_optional(&mut conn).await {
             Ok(row) => {
                 let got = row.as_ref().map(cell_text);
                 match (&c.expect, got) {
@@ -489,9 +492,14 @@ pub async fn file_digest(path: &Path) -> std::io::Result<(String, u64)> {
 pub async fn backup(b: &BackupSpec, say: &mut Say<'_>) -> Outcome {
     let file = PathBuf::from(&b.file);
     if let Some(parent) = file.parent()
-        && let Err(e) = tokio::fs::create_dir_all(parent).await
+        && let Err(e) = crate::private::create_dir(parent)
     {
         return failure(format!("cannot create {}: {e}", parent.display()));
+    }
+    // A dump holds the whole database: created 0600 before pg_dump writes
+    // into it (pg_dump keeps the mode of the file it overwrites).
+    if let Err(e) = crate::private::create_truncate(&file) {
+        return failure(format!("cannot create {}: {e}", file.display()));
     }
     let (dsn, pw) = split_password(&b.dsn);
     say.info(format!(
@@ -514,14 +522,13 @@ pub async fn backup(b: &BackupSpec, say: &mut Say<'_>) -> Outcome {
         Err(e) => return failure(format!("cannot read the backup {}: {e}", file.display())),
     };
     // Beside the dump, so a restore can check it is the file recorded.
-    let _ = tokio::fs::write(
-        sidecar(&file),
+    let _ = crate::private::write(
+        &sidecar(&file),
         format!(
             "{sha}  {}\n",
             file.file_name().unwrap_or_default().to_string_lossy()
         ),
-    )
-    .await;
+    );
     say.info(format!(
         "✓ backup written in {}: {} ({size} bytes)",
         format_duration(start.elapsed()),

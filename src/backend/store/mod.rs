@@ -237,8 +237,21 @@ fn prepare_sqlite_file(path: &Path) -> Result<PathBuf, StoreError> {
     };
     let path = std::path::absolute(path).map_err(|e| fail(e.to_string()))?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
+        crate::private::create_dir(dir)
             .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm
+    // files the database file's mode, so all three stay private.
+    // An existing journal (perhaps from an older version) is made private
+    // when we may; one we may only read is left to SQLite to refuse or read.
+    if path.exists() {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut side = path.clone().into_os_string();
+            side.push(suffix);
+            let _ = crate::private::tighten(Path::new(&side));
+        }
+    } else {
+        crate::private::open_append(&path).map_err(|e| fail(e.to_string()))?;
     }
     Ok(path)
 }

@@ -1,0 +1,108 @@
+//! Everything the CLI prints that may hold text from users, runbooks,
+//! services or the journal passes through here, so an escape sequence in a
+//! comment or an input can never drive the reader's terminal. The character
+//! rules are `sanitize::sanitize_line`'s, the same the TUI uses.
+
+use crate::backend::store::StoredRelease;
+use crate::sanitize::sanitize_line;
+
+/// Multi-line text made safe line by line; line breaks are kept.
+pub fn text(s: &str) -> String {
+    s.split('\n')
+        .map(|l| sanitize_line(l.strip_suffix('\r').unwrap_or(l)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One Markdown table cell (or inline value): line breaks as `<br>`, pipes
+/// escaped, so a value can neither end the row nor add a column.
+pub fn cell(s: &str) -> String {
+    s.split('\n')
+        .map(|l| sanitize_line(l.strip_suffix('\r').unwrap_or(l)))
+        .collect::<Vec<_>>()
+        .join("<br>")
+        .replace('|', "\\|")
+}
+
+/// Print to stdout, sanitized.
+pub fn say(s: impl AsRef<str>) {
+    println!("{}", text(s.as_ref()));
+}
+
+/// Print to stderr, sanitized.
+pub fn warn(s: impl AsRef<str>) {
+    eprintln!("{}", text(s.as_ref()));
+}
+
+/// Print a command-line parse error (or `--help`) without its styling and
+/// sanitized, since it quotes the argument it refused; returns the exit code.
+pub fn clap_error(e: &clap::Error) -> i32 {
+    // `StyledStr`'s Display is the plain text.
+    let message = e.render().to_string();
+    let message = message.trim_end_matches('\n');
+    if e.use_stderr() {
+        warn(message);
+    } else {
+        say(message);
+    }
+    e.exit_code()
+}
+
+/// A release with every text field sanitized (line breaks kept), for the
+/// readers that print it: `show` and `report` in every format.
+pub fn release(r: &StoredRelease) -> StoredRelease {
+    let mut r = r.clone();
+    for s in [
+        &mut r.id,
+        &mut r.runbook_name,
+        &mut r.runbook_path,
+        &mut r.runbook_hash,
+        &mut r.environment,
+        &mut r.initiator,
+        &mut r.host,
+    ] {
+        *s = text(s);
+    }
+    r.inputs = r.inputs.iter().map(|(k, v)| (text(k), text(v))).collect();
+    for run in &mut r.steps {
+        run.step_id = text(&run.step_id);
+        run.detail = run.detail.as_deref().map(text);
+        for l in &mut run.output {
+            *l = text(l);
+        }
+    }
+    for x in &mut r.signoffs {
+        for s in [
+            &mut x.gate,
+            &mut x.person,
+            &mut x.host,
+            &mut x.role,
+            &mut x.comment,
+            &mut x.approved_hash,
+        ] {
+            *s = text(s);
+        }
+    }
+    for c in &mut r.resume_choices {
+        for s in [&mut c.step_id, &mut c.choice, &mut c.person, &mut c.host] {
+            *s = text(s);
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_keeps_lines_and_drops_escapes() {
+        assert_eq!(text("a\x1b[2Jb\nc\x07"), "a␛b\nc␇");
+        assert!(!text("\x1b]2;pwned\x07\x1b[2J").contains('\x1b'));
+    }
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        assert_eq!(cell("a|b\nc\r\nd"), "a\\|b<br>c<br>d");
+    }
+}

@@ -1,6 +1,7 @@
 //! Untrusted text (process output, HTTP bodies, later pod logs and events)
 //! made safe for the terminal: no escape sequences, no control characters,
-//! no bidi overrides, bounded length, secrets masked.
+//! no bidi overrides, bounded length. Secrets are masked by the release's
+//! `runbook::secrets::SecretSet`.
 
 /// Longest line kept, in characters; longer lines are cut with a marker.
 pub const MAX_LINE_CHARS: usize = 2000;
@@ -69,17 +70,6 @@ fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
-/// Replace each secret value with `••••••`.
-pub fn mask(line: &str, secrets: &[String]) -> String {
-    let mut out = line.to_string();
-    for s in secrets {
-        if s.len() >= 3 && out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "••••••");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,13 +89,5 @@ mod tests {
         let s = sanitize_line(&"x".repeat(MAX_LINE_CHARS * 2));
         assert!(s.chars().count() < MAX_LINE_CHARS + 40);
         assert!(s.contains("more chars"));
-    }
-
-    #[test]
-    fn masks_secrets() {
-        assert_eq!(
-            mask("token=hunter22 ok", &["hunter22".into()]),
-            "token=•••••• ok"
-        );
     }
 }

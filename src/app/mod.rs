@@ -7,6 +7,7 @@ pub mod keymap;
 pub mod msg;
 pub mod output;
 pub mod rollout;
+pub mod secrets;
 pub mod setup;
 pub mod state;
 pub mod team;

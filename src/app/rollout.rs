@@ -309,13 +309,14 @@ pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec
         KubeEvent::Connection(c) => view.conn = c,
         KubeEvent::PodLogs { lines, dropped } => {
             for mut l in lines {
-                l.text = sanitize::mask(&sanitize::sanitize_line(&l.text), &state.secrets);
+                l.text = state.secrets.mask(&sanitize::sanitize_line(&l.text));
                 view.logs.push(l);
             }
             view.logs.dropped += dropped;
             view.logs.total += dropped;
         }
         KubeEvent::RollbackStarted { trigger, reason } => {
+            let reason = state.secrets.mask(&reason);
             let text = format!("rolling back ({trigger}): {reason}");
             view.rollback = Some(reason);
             let text = sanitize::sanitize_line(&text);
@@ -324,7 +325,7 @@ pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec
         }
         KubeEvent::RollbackDone { ok, detail } => {
             view.rolling_back = false;
-            let detail = sanitize::sanitize_line(&detail);
+            let detail = state.secrets.mask(&sanitize::sanitize_line(&detail));
             state.outputs[step].push(Stream::Info, detail.clone());
             state.notify(if ok { Level::Warn } else { Level::Error }, detail);
         }

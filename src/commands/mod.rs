@@ -4,6 +4,7 @@ mod approve;
 mod demo;
 mod headless;
 mod journal;
+mod secret_prompt;
 mod session;
 mod team;
 mod team_approve;

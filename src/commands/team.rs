@@ -235,7 +235,7 @@ struct Ctx {
     runbook_hash: String,
     approval_hash: String,
     members: Arc<BTreeMap<String, Vec<String>>>,
-    secrets: Arc<Vec<String>>,
+    secrets: Arc<crate::runbook::secrets::SecretSet>,
     ssh_key: Option<std::path::PathBuf>,
     url: Option<String>,
     shared: Arc<Shared>,
@@ -455,10 +455,7 @@ async fn tap_loop(ctx: Ctx, mut rx: UnboundedReceiver<BackendEvent>) {
                         tail.lines.clear();
                     }
                     for (stream, raw) in lines {
-                        let line = crate::sanitize::mask(
-                            &crate::sanitize::sanitize_line(raw),
-                            &ctx.secrets,
-                        );
+                        let line = ctx.secrets.mask(&crate::sanitize::sanitize_line(raw));
                         let line = match stream {
                             Stream::Stdout => line,
                             Stream::Stderr => format!("! {line}"),

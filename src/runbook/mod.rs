@@ -15,6 +15,7 @@ mod parse_kube;
 pub mod policy;
 pub mod progress;
 pub mod rollout;
+pub mod secrets;
 pub mod template;
 mod validate;
 pub mod yaml;

@@ -340,3 +340,39 @@ fn a_secret_input_is_journaled_as_a_salted_hash_per_release() {
     }
     assert_ne!(seals[0], seals[1], "each release has its own salt");
 }
+
+#[test]
+fn runbook_secrets_parse_with_located_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yaml");
+    std::fs::write(
+        &good,
+        "name: g\nsecrets: [DEPLOY_TOKEN, _X2]\nstages:\n  - id: s\n    title: S\n    steps:\n      - id: a\n        manual: { items: [x] }\n",
+    )
+    .unwrap();
+    let l = flightdeck::runbook::load(&good).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(l.runbook.secrets, vec!["DEPLOY_TOKEN", "_X2"]);
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "name: b\nsecrets:\n  - OK\n  - bad-name\n  - [1]\n  - OK\nstages:\n  - id: s\n    title: S\n    steps:\n      - id: a\n        manual: { items: [x] }\n",
+    )
+    .unwrap();
+    let text = flightdeck::runbook::load(&bad).unwrap_err().to_string();
+    for (pos, field, words) in [
+        ("4:5", "secrets[1]", "not an environment variable name"),
+        ("5:5", "secrets[2]", "expected a string"),
+        ("6:5", "secrets[3]", "listed twice"),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains("bad.yaml") && l.contains(pos) && l.contains(field) && l.contains(words)),
+            "missing {pos} {field} {words:?} in:\n{text}"
+        );
+    }
+    let scalar = dir.path().join("scalar.yaml");
+    std::fs::write(&scalar, "name: c\nsecrets: TOKEN\nstages: []\n").unwrap();
+    let text = flightdeck::runbook::load(&scalar).unwrap_err().to_string();
+    assert!(text.contains("2:10") && text.contains("secrets"), "{text}");
+}

@@ -58,6 +58,9 @@ impl Sandbox {
 const RUNBOOK: &str = r#"
 name: secrets-e2e
 secrets: [DEPLOY_TOKEN]
+notify:
+  - url: "http://127.0.0.1:PORT/hooks/T0/B0/${env.DEPLOY_TOKEN}"
+    on: [started, waiting, succeeded, failed]
 inputs:
   db_password: { secret: true, required: true }
   version: { default: v1 }
@@ -90,6 +93,8 @@ stages:
         continue_on_failure: true
         check:
           http: { url: "http://127.0.0.1:PORT/health?token=${env.DEPLOY_TOKEN}", expect_status: 418 }
+      - id: hold
+        command: { run: 'if [ -n "$HOLD" ]; then sleep 30; fi' }
       - id: pause
         manual: { items: [go on] }
       - id: after
@@ -223,16 +228,27 @@ fn secrets_are_masked_in_every_sink_and_checked_on_resume() {
         .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .and_then(|v| v["release"].as_str().map(str::to_string))
         .expect("release_started first");
-    // The http check's outcome detail names its URL with the token masked.
-    let details: Vec<serde_json::Value> = stream
+    // The http check's outcome detail names its URL with the token masked,
+    // and so do the lines both http checks print.
+    let events: Vec<serde_json::Value> = stream
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["event"] == "step_finished" && v["step"].as_str().is_some_and(|s| s.starts_with("http")))
         .collect();
-    assert_eq!(details.len(), 2, "{stream}");
-    for d in &details {
-        let detail = d["detail"].as_str().unwrap_or_default();
-        assert!(detail.contains("token=***"), "{d}");
+    let ok = events
+        .iter()
+        .find(|v| v["event"] == "step_finished" && v["step"] == "http-ok")
+        .expect("http-ok finished");
+    assert!(
+        ok["detail"].as_str().unwrap_or_default().contains("health?token=***"),
+        "{ok}"
+    );
+    for step in ["http-ok", "http-bad"] {
+        assert!(
+            events.iter().any(|v| v["event"] == "output"
+                && v["step"] == step
+                && v["line"].as_str().unwrap_or_default().contains("health?token=***")),
+            "{step}: {stream}"
+        );
     }
 
     // Resume without the secret: refused, nothing runs.
@@ -290,25 +306,44 @@ fn secrets_are_masked_in_every_sink_and_checked_on_resume() {
     assert!(bytes.contains("sha256:"), "the secret input is kept as a salted hash");
     assert_clean("the journal files", &bytes);
     let log = file_bytes(&sb.data().join("flightdeck.log"));
+    assert!(log.contains("notified http://127.0.0.1:"), "{log}");
     assert_clean("the app log", &log);
 }
 
 #[test]
-fn a_wal_written_mid_release_holds_no_secret() {
-    // The first run ends waiting at a checklist; read the WAL as it is
-    // left then, before any later run checkpoints it.
+fn the_journal_files_hold_no_secret_while_a_release_runs() {
+    // SQLite checkpoints its WAL when flightdeck closes the journal: read
+    // the files while a step still runs, after the secrets were echoed.
     let sb = Sandbox::new(http_server());
     let runbook = sb.runbook.display().to_string();
     let set = format!("db_password={DB_PASSWORD}");
-    let out = sb.run(&["run", &runbook, "--headless", "--set", &set]);
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let mut child = sb
+        .cmd()
+        .args(["run", &runbook, "--headless", "--set", &set])
+        .env("HOLD", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let journal = sb.data().join("journal.db");
-    for path in [
-        journal.clone(),
-        PathBuf::from(format!("{}-wal", journal.display())),
-    ] {
-        assert_clean(&path.display().to_string(), &file_bytes(&path));
+    let wal = PathBuf::from(format!("{}-wal", journal.display()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = String::new();
+    while std::time::Instant::now() < deadline {
+        seen = file_bytes(&journal) + &file_bytes(&wal);
+        if seen.contains("raw *** *** ***") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(wal.exists(), "no WAL beside the journal while it runs");
+    assert!(
+        seen.contains("raw *** *** ***"),
+        "the echo step's masked output never reached the journal files"
+    );
+    assert_clean("the journal and its WAL mid-release", &seen);
 }
 
 #[test]

@@ -239,14 +239,20 @@ fn secrets_are_masked_in_every_sink_and_checked_on_resume() {
         .find(|v| v["event"] == "step_finished" && v["step"] == "http-ok")
         .expect("http-ok finished");
     assert!(
-        ok["detail"].as_str().unwrap_or_default().contains("health?token=***"),
+        ok["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("health?token=***"),
         "{ok}"
     );
     for step in ["http-ok", "http-bad"] {
         assert!(
             events.iter().any(|v| v["event"] == "output"
                 && v["step"] == step
-                && v["line"].as_str().unwrap_or_default().contains("health?token=***")),
+                && v["line"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("health?token=***")),
             "{step}: {stream}"
         );
     }
@@ -285,7 +291,13 @@ fn secrets_are_masked_in_every_sink_and_checked_on_resume() {
         .env("FLIGHTDECK_SECRET_DB_PASSWORD", DB_PASSWORD)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(stdout(&out).contains("after ***"), "{}", stdout(&out));
     assert_clean("the resumed stream", &stdout(&out));
 
@@ -301,9 +313,18 @@ fn secrets_are_masked_in_every_sink_and_checked_on_resume() {
     assert_clean("show", &stdout(&show));
     let journal = sb.data().join("journal.db");
     let mut bytes = file_bytes(&journal);
-    bytes.push_str(&file_bytes(&PathBuf::from(format!("{}-wal", journal.display()))));
-    assert!(bytes.contains("raw *** *** ***"), "the journal keeps masked output");
-    assert!(bytes.contains("sha256:"), "the secret input is kept as a salted hash");
+    bytes.push_str(&file_bytes(&PathBuf::from(format!(
+        "{}-wal",
+        journal.display()
+    ))));
+    assert!(
+        bytes.contains("raw *** *** ***"),
+        "the journal keeps masked output"
+    );
+    assert!(
+        bytes.contains("sha256:"),
+        "the secret input is kept as a salted hash"
+    );
     assert_clean("the journal files", &bytes);
     let log = file_bytes(&sb.data().join("flightdeck.log"));
     assert!(log.contains("notified http://127.0.0.1:"), "{log}");
@@ -401,8 +422,10 @@ fn runbook_secrets_parse_with_located_errors() {
         ("6:5", "secrets[3]", "listed twice"),
     ] {
         assert!(
-            text.lines()
-                .any(|l| l.contains("bad.yaml") && l.contains(pos) && l.contains(field) && l.contains(words)),
+            text.lines().any(|l| l.contains("bad.yaml")
+                && l.contains(pos)
+                && l.contains(field)
+                && l.contains(words)),
             "missing {pos} {field} {words:?} in:\n{text}"
         );
     }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use super::state::AppState;
 use crate::runbook::data::{DataAction, DataCheck};
-use crate::runbook::secrets::{SecretSet, secret_param, seal};
+use crate::runbook::secrets::{SecretSet, seal, secret_param};
 use crate::runbook::template::Templated;
 use crate::runbook::{Action, CheckSpec, Program, Runbook};
 

@@ -36,11 +36,8 @@ impl AppState {
         env.extend(env_vars.clone());
         // A fresh salt; `session` puts the journal's seals in place of
         // these when it resumes a release.
-        let sealed_inputs = super::secrets::seal_inputs(
-            &s.runbook,
-            &s.release.inputs,
-            &super::secrets::new_salt(),
-        );
+        let sealed_inputs =
+            super::secrets::seal_inputs(&s.runbook, &s.release.inputs, &super::secrets::new_salt());
         let approval_hash = approval_hash(
             &s.release.runbook_hash,
             &s.release.environment,

@@ -212,7 +212,10 @@ pub async fn check_http(
     // not reach the screen, whatever echoes them.
     let red = http_secrets(check);
     let mut say = |line: String| {
-        sink(Stream::Info, red.mask(&redact_with(&line, secret.as_deref())));
+        sink(
+            Stream::Info,
+            red.mask(&redact_with(&line, secret.as_deref())),
+        );
     };
     let shown = redact_url(&check.url);
     let Ok(method) = Method::from_bytes(check.method.to_ascii_uppercase().as_bytes()) else {

@@ -39,9 +39,11 @@ pub fn ask(release: &str, name: &str, why: Option<&str>) -> Option<String> {
                         .areas(row);
                     f.render_widget(Clear, area);
                     f.render_widget(
-                        Paragraph::new(lines)
-                            .wrap(Wrap { trim: false })
-                            .block(Block::default().borders(Borders::ALL).title(" Secret input ")),
+                        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+                            Block::default()
+                                .borders(Borders::ALL)
+                                .title(" Secret input "),
+                        ),
                         area,
                     );
                 })

@@ -242,8 +242,12 @@ fn urls(text: &str) -> Vec<&str> {
         let at = from + i;
         let start = text[..at]
             .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-            .map_or(0, |j| j + text[j..].chars().next().map_or(1, char::len_utf8));
-        let end = text[at + 3..].find(ends_url).map_or(text.len(), |j| at + 3 + j);
+            .map_or(0, |j| {
+                j + text[j..].chars().next().map_or(1, char::len_utf8)
+            });
+        let end = text[at + 3..]
+            .find(ends_url)
+            .map_or(text.len(), |j| at + 3 + j);
         out.push(&text[start..end]);
         from = end.max(at + 3);
     }
@@ -260,8 +264,9 @@ struct Parts {
 
 fn host_like(s: &str) -> bool {
     !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']' | '%'))
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']' | '%')
+        })
 }
 
 /// Split the text after `scheme://`. The userinfo ends at the LAST `@`
@@ -273,7 +278,12 @@ fn parts(rest: &str) -> Parts {
             .find(['/', '?', '#'])
             .map_or(rest.len(), |j| from + j)
     };
-    for (at, _) in rest.match_indices('@').collect::<Vec<_>>().into_iter().rev() {
+    for (at, _) in rest
+        .match_indices('@')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
         let userinfo = &rest[..at];
         let user = userinfo.split(':').next().unwrap_or("");
         if user.contains(['/', '?', '#']) {
@@ -383,7 +393,9 @@ pub fn redact_urls(text: &str) -> String {
     let mut from = 0;
     while let Some(i) = text[from..].find("://") {
         let start = from + i + 3;
-        let end = text[start..].find(ends_url).map_or(text.len(), |j| start + j);
+        let end = text[start..]
+            .find(ends_url)
+            .map_or(text.len(), |j| start + j);
         let rest = &text[start..end];
         out.push_str(&text[last..start]);
         out.push_str(&redact_one(rest));
@@ -635,10 +647,7 @@ mod tests {
         assert_eq!(redact_webhook("http://h/"), "http://h/");
         let mut w = SecretSet::new();
         w.add_webhook("http://127.0.0.1:9/hooks/T000/B000/sekrit");
-        assert_eq!(
-            w.mask("sent /hooks/T000/B000/sekrit"),
-            "sent ***"
-        );
+        assert_eq!(w.mask("sent /hooks/T000/B000/sekrit"), "sent ***");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use super::{Say, failure, success};
 use crate::runbook::data::NotifySpec;
-use crate::runbook::secrets::redact_webhook;
 use crate::runbook::progress::Outcome;
+use crate::runbook::secrets::redact_webhook;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Before retry n (1-based): 0.5s, 1s, 2s, ...

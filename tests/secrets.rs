@@ -434,3 +434,76 @@ fn runbook_secrets_parse_with_located_errors() {
     let text = flightdeck::runbook::load(&scalar).unwrap_err().to_string();
     assert!(text.contains("2:10") && text.contains("secrets"), "{text}");
 }
+
+/// `url` with its database name replaced (query string kept).
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .expect("psql runs");
+    assert!(out.status.success(), "psql {sql}: {}", stderr(&out));
+}
+
+#[test]
+fn a_postgres_journal_holds_no_secret() {
+    let server = std::env::var("FLIGHTDECK_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "FLIGHTDECK_TEST_DATABASE_URL is not set: start a throwaway server with \
+             `eval \"$(tests/support/start-postgres.sh)\"` and run again"
+        )
+    });
+    let name = format!("fd_secrets_{}", std::process::id());
+    psql(&server, &format!("DROP DATABASE IF EXISTS {name}"));
+    psql(&server, &format!("CREATE DATABASE {name}"));
+    let url = with_database(&server, &name);
+
+    let sb = Sandbox::new(http_server());
+    let runbook = sb.runbook.display().to_string();
+    let set = format!("db_password={DB_PASSWORD}");
+    let first = sb
+        .cmd()
+        .args(["run", &runbook, "--headless", "--set", &set])
+        .env("FLIGHTDECK_JOURNAL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(3), "{}", stderr(&first));
+    assert_clean("the headless stream", &stdout(&first));
+    let release = stdout(&first)
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| v["release"].as_str().map(str::to_string))
+        .unwrap();
+    let resumed = sb
+        .cmd()
+        .args(["run", "--headless", "--release", &release, "--ack", "pause"])
+        .env("FLIGHTDECK_JOURNAL", &url)
+        .env("FLIGHTDECK_SECRET_DB_PASSWORD", DB_PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+
+    // Every row of every table, as pg_dump writes them.
+    let dump = Command::new("pg_dump")
+        .args(["--data-only", &url])
+        .output()
+        .expect("pg_dump runs");
+    assert!(dump.status.success(), "{}", stderr(&dump));
+    let rows = stdout(&dump);
+    psql(&server, &format!("DROP DATABASE IF EXISTS {name}"));
+    assert!(rows.contains("raw *** *** ***"), "masked output is journaled");
+    assert!(rows.contains("sha256:"), "the secret input is sealed");
+    assert_clean("the PostgreSQL journal", &rows);
+}

@@ -11,6 +11,10 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
+
+#[path = "support/tmux.rs"]
+mod tmux;
 
 const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");
 
@@ -503,7 +507,57 @@ fn a_postgres_journal_holds_no_secret() {
     assert!(dump.status.success(), "{}", stderr(&dump));
     let rows = stdout(&dump);
     psql(&server, &format!("DROP DATABASE IF EXISTS {name}"));
-    assert!(rows.contains("raw *** *** ***"), "masked output is journaled");
+    assert!(
+        rows.contains("raw *** *** ***"),
+        "masked output is journaled"
+    );
     assert!(rows.contains("sha256:"), "the secret input is sealed");
     assert_clean("the PostgreSQL journal", &rows);
+}
+
+#[test]
+fn the_tui_asks_for_a_secret_input_before_a_resumed_release_runs() {
+    let sb = Sandbox::new(http_server());
+    let runbook = sb.runbook.display().to_string();
+    let set = format!("db_password={DB_PASSWORD}");
+    let first = sb.run(&["run", &runbook, "--headless", "--set", &set]);
+    assert_eq!(first.status.code(), Some(3), "{}", stderr(&first));
+    let release = stdout(&first)
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| v["release"].as_str().map(str::to_string))
+        .unwrap();
+    let line = format!(
+        "env -u FLIGHTDECK_SECRET_DB_PASSWORD -u FLIGHTDECK_JOURNAL FLIGHTDECK_CONFIG_DIR={} FLIGHTDECK_DATA_DIR={} FLIGHTDECK_USER=alice API_KEY='{API_KEY}' DEPLOY_TOKEN={DEPLOY_TOKEN} {BIN} tui --release {release}",
+        sb.dir.path().join("config").display(),
+        sb.data().display(),
+    );
+    let t = tmux::Tmux::start("secrets", 1);
+    let wait = Duration::from_secs(30);
+
+    // Esc leaves: nothing runs.
+    t.send(0, &[&line, "Enter"]);
+    let screen = t.wait_for(0, "Secret input", wait);
+    assert!(screen.contains("db_password"), "{screen}");
+    t.send(0, &["Escape"]);
+    t.wait_for(0, "nothing was run", wait);
+
+    // A wrong value is refused on the spot; what is typed is never shown.
+    t.send(0, &["clear", "Enter"]);
+    t.send(0, &[&line, "Enter"]);
+    t.wait_for(0, "Secret input", wait);
+    t.send(0, &["-l", "not-the-one"]);
+    t.send(0, &["Enter"]);
+    let screen = t.wait_for(0, "not the value this release started with", wait);
+    assert!(!screen.contains("not-the-one"), "{screen}");
+    // The right one opens the release where it stopped.
+    t.send(0, &["-l", DB_PASSWORD]);
+    let screen = t.wait_for(0, &"•".repeat(DB_PASSWORD.len()), wait);
+    assert!(!screen.contains(DB_PASSWORD), "{screen}");
+    t.send(0, &["Enter"]);
+    let screen = t.wait_for(0, "waiting for a person", wait);
+    assert!(!screen.contains(DB_PASSWORD), "{screen}");
+    t.send(0, &["q"]);
+    t.wait_for(0, "(reopen it with the same command", wait);
 }

@@ -15,11 +15,20 @@ pub const MASK: &str = "***";
 /// Shorter values are not masked: they would hide ordinary words.
 pub const MIN_SECRET_CHARS: usize = 4;
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct SecretSet {
     /// Every form to hide, longest first (so a form containing another is
     /// masked whole).
     forms: Vec<String>,
+    /// All forms in one automaton: a line is scanned once, not once per
+    /// form (output floods go through here).
+    matcher: Option<aho_corasick::AhoCorasick>,
+}
+
+impl PartialEq for SecretSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.forms == other.forms
+    }
 }
 
 impl SecretSet {
@@ -55,8 +64,16 @@ impl SecretSet {
                 self.forms.push(f);
             }
         }
+        self.rebuild();
+    }
+
+    fn rebuild(&mut self) {
         self.forms
             .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.matcher = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&self.forms)
+            .ok();
     }
 
     /// Remember the credentials in every URL inside `text`: the userinfo
@@ -103,20 +120,23 @@ impl SecretSet {
                 self.forms.push(f.clone());
             }
         }
-        self.forms
-            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.rebuild();
     }
 
     /// `text` with every known secret form and every credential-shaped
     /// part replaced by `***`.
     pub fn mask(&self, text: &str) -> String {
-        let mut out = std::borrow::Cow::Borrowed(text);
-        for f in &self.forms {
-            if out.contains(f.as_str()) {
-                out = std::borrow::Cow::Owned(out.replace(f.as_str(), MASK));
+        match &self.matcher {
+            Some(m) if m.is_match(text) => {
+                let mut out = String::with_capacity(text.len());
+                m.replace_all_with(text, &mut out, |_, _, dst| {
+                    dst.push_str(MASK);
+                    true
+                });
+                redact_urls(&out)
             }
+            _ => redact_urls(text),
         }
-        redact_urls(&out)
     }
 
     /// The same as `mask` (the name the data step backends use).
@@ -385,7 +405,12 @@ fn webhook_host(host: &str) -> bool {
 /// password (`user:***@`), secret-looking query values (`token=***`), and the
 /// path of known webhook hosts; and `password=...` anywhere.
 pub fn redact_urls(text: &str) -> String {
-    if !text.contains("://") && !text.to_ascii_lowercase().contains("password=") {
+    let password = |t: &str| {
+        t.as_bytes()
+            .windows(9)
+            .any(|w| w.eq_ignore_ascii_case(b"password="))
+    };
+    if !text.contains("://") && !password(text) {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());

@@ -1,6 +1,7 @@
 //! Untrusted text (process output, HTTP bodies, later pod logs and events)
 //! made safe for the terminal: no escape sequences, no control characters,
-//! no bidi overrides, bounded length, secrets masked.
+//! no bidi overrides, bounded length. Secrets are masked by the release's
+//! `runbook::secrets::SecretSet`.
 
 /// Longest line kept, in characters; longer lines are cut with a marker.
 pub const MAX_LINE_CHARS: usize = 2000;
@@ -95,17 +96,6 @@ pub fn refuse_controls(field: &str, value: &str) -> Result<(), String> {
     }
 }
 
-/// Replace each secret value with `••••••`.
-pub fn mask(line: &str, secrets: &[String]) -> String {
-    let mut out = line.to_string();
-    for s in secrets {
-        if s.len() >= 3 && out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "••••••");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,13 +125,5 @@ mod tests {
             assert!(e.starts_with("comment contains"), "{e}");
             assert!(!e.contains(bad), "{e}");
         }
-    }
-
-    #[test]
-    fn masks_secrets() {
-        assert_eq!(
-            mask("token=hunter22 ok", &["hunter22".into()]),
-            "token=•••••• ok"
-        );
     }
 }

@@ -48,7 +48,7 @@ pub fn request(state: &AppState) -> ContentRequest {
         &state.runbook_path,
         &state.release.environment,
         cluster,
-        &super::setup::journaled_inputs(&state.runbook, &state.release.inputs),
+        &state.journaled_inputs(),
     )
 }
 

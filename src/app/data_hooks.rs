@@ -146,10 +146,13 @@ pub fn notified(
     error: Option<String>,
     required: bool,
 ) {
+    // Text from a backend: masked here, before the status line or the log.
+    let url = state.secrets.mask(&crate::sanitize::sanitize_line(url));
     let Some(e) = error else {
         tracing::info!("notified {url} of {event}");
         return;
     };
+    let e = state.secrets.mask(&crate::sanitize::sanitize_line(&e));
     let level = if required { Level::Error } else { Level::Warn };
     state.notify(level, format!("could not notify {url} of {event}: {e}"));
 }

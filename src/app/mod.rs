@@ -8,6 +8,7 @@ pub mod keymap;
 pub mod msg;
 pub mod output;
 pub mod rollout;
+pub mod secrets;
 pub mod setup;
 pub mod state;
 pub mod team;

@@ -302,20 +302,24 @@ pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec
             view.phase = phase;
             view.conn = ConnState::Connecting;
         }
-        KubeEvent::Snapshot(s) => {
+        KubeEvent::Snapshot(mut s) => {
+            if snapshot_holds_secret(&state.secrets, &s) {
+                mask_snapshot(&state.secrets, std::sync::Arc::make_mut(&mut s));
+            }
             view.snapshot = s;
             view.updated_at = now;
         }
         KubeEvent::Connection(c) => view.conn = c,
         KubeEvent::PodLogs { lines, dropped } => {
             for mut l in lines {
-                l.text = sanitize::mask(&sanitize::sanitize_line(&l.text), &state.secrets);
+                l.text = state.secrets.mask(&sanitize::sanitize_line(&l.text));
                 view.logs.push(l);
             }
             view.logs.dropped += dropped;
             view.logs.total += dropped;
         }
         KubeEvent::RollbackStarted { trigger, reason } => {
+            let reason = state.secrets.mask(&reason);
             let text = format!("rolling back ({trigger}): {reason}");
             view.rollback = Some(reason);
             let text = sanitize::sanitize_line(&text);
@@ -324,7 +328,7 @@ pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec
         }
         KubeEvent::RollbackDone { ok, detail } => {
             view.rolling_back = false;
-            let detail = sanitize::sanitize_line(&detail);
+            let detail = state.secrets.mask(&sanitize::sanitize_line(&detail));
             state.outputs[step].push(Stream::Info, detail.clone());
             state.notify(if ok { Level::Warn } else { Level::Error }, detail);
         }
@@ -470,4 +474,50 @@ pub fn confirmed_rollback(state: &mut AppState, i: usize, out: &mut Vec<Command>
         action,
         reason,
     });
+}
+
+/// Whether any cluster text in `s` would change when masked (the snapshot
+/// is shared: copy it only then).
+fn snapshot_holds_secret(
+    secrets: &crate::runbook::secrets::SecretSet,
+    s: &crate::runbook::rollout::RolloutSnapshot,
+) -> bool {
+    let changes = |t: &str| secrets.mask(t) != t;
+    s.deployment
+        .iter()
+        .flat_map(|d| d.conditions.iter())
+        .chain(s.pods.iter().flat_map(|p| p.conditions.iter()))
+        .any(|c| changes(&c.message))
+        || s.pods
+            .iter()
+            .flat_map(|p| p.containers.iter())
+            .filter_map(|c| c.waiting_message.as_deref())
+            .any(changes)
+        || s.events.iter().any(|e| changes(&e.message))
+}
+
+/// Cluster text (event and condition messages, a container's waiting
+/// message) enters here: mask secrets before the screen or a verdict sees it.
+fn mask_snapshot(
+    secrets: &crate::runbook::secrets::SecretSet,
+    s: &mut crate::runbook::rollout::RolloutSnapshot,
+) {
+    let mut conditions: Vec<&mut crate::runbook::rollout::Condition> = Vec::new();
+    if let Some(d) = s.deployment.as_mut() {
+        conditions.extend(d.conditions.iter_mut());
+    }
+    for p in s.pods.iter_mut() {
+        conditions.extend(p.conditions.iter_mut());
+        for c in p.containers.iter_mut() {
+            if let Some(m) = c.waiting_message.as_mut() {
+                *m = secrets.mask(m);
+            }
+        }
+    }
+    for c in conditions {
+        c.message = secrets.mask(&c.message);
+    }
+    for e in s.events.iter_mut() {
+        e.message = secrets.mask(&e.message);
+    }
 }

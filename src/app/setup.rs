@@ -7,7 +7,6 @@ use super::output::OutputBuffer;
 use super::state::{AppState, Identity};
 use crate::runbook::Runbook;
 use crate::runbook::gates::approval_hash;
-use crate::runbook::inputs::secret_values;
 use crate::runbook::progress::Release;
 
 pub struct Setup {
@@ -35,11 +34,14 @@ impl AppState {
             .unwrap_or_default();
         let mut env = s.process_env;
         env.extend(env_vars.clone());
-        let secrets = secret_values(&s.runbook, &s.release.inputs);
+        // A fresh salt; `session` puts the journal's seals in place of
+        // these when it resumes a release.
+        let sealed_inputs =
+            super::secrets::seal_inputs(&s.runbook, &s.release.inputs, &super::secrets::new_salt());
         let approval_hash = approval_hash(
             &s.release.runbook_hash,
             &s.release.environment,
-            &journaled_inputs(&s.runbook, &s.release.inputs),
+            &journaled_inputs(&s.release.inputs, &sealed_inputs),
         );
         let mut outputs = s.outputs;
         outputs.resize(s.release.steps.len(), OutputBuffer::default());
@@ -53,7 +55,8 @@ impl AppState {
             env,
             env_vars,
             flightdeck_bin: s.flightdeck_bin,
-            secrets,
+            secrets: Default::default(),
+            sealed_inputs,
             outputs,
             selected,
             follow: true,
@@ -86,20 +89,21 @@ impl AppState {
             .steps()
             .map(|st| state.render_text(&st.title))
             .collect();
+        state.secrets = super::secrets::release_secrets(&state);
         state
     }
 }
 
-/// Inputs as the journal keeps them: secret values replaced. Approvals bind
-/// to these, so an approver in another process computes the same hash.
+/// Inputs as the journal keeps them: each secret value replaced by its
+/// salted hash (`sealed`), never the value.
 pub fn journaled_inputs(
-    rb: &Runbook,
     inputs: &BTreeMap<String, String>,
+    sealed: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
     let mut out = inputs.clone();
-    for spec in rb.inputs.iter().filter(|i| i.secret) {
-        if let Some(v) = out.get_mut(&spec.name) {
-            *v = "(secret)".into();
+    for (name, seal) in sealed {
+        if let Some(v) = out.get_mut(name) {
+            *v = seal.clone();
         }
     }
     out

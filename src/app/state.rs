@@ -184,8 +184,11 @@ pub struct AppState {
     /// Values of `vars` from the runbook environment, passed to commands.
     pub env_vars: BTreeMap<String, String>,
     pub flightdeck_bin: String,
-    /// Values never shown: secret inputs.
-    pub secrets: Vec<String>,
+    /// Values never shown (see `app::secrets`): every text entering from a
+    /// backend is masked with this before any sink sees it.
+    pub secrets: crate::runbook::secrets::SecretSet,
+    /// Secret inputs as the journal keeps them: name -> salted hash.
+    pub sealed_inputs: BTreeMap<String, String>,
     pub outputs: Vec<OutputBuffer>,
     pub selected: usize,
     /// The selection follows the step that runs.
@@ -240,7 +243,12 @@ impl AppState {
     /// Fill `${inputs.*}` and `${release.*}` into display text; `${env.*}`
     /// stays as written (it may be a secret).
     pub fn render_text(&self, text: &str) -> String {
-        let inputs = crate::app::setup::journaled_inputs(&self.runbook, &self.release.inputs);
+        let mut inputs = self.release.inputs.clone();
+        for (name, v) in inputs.iter_mut() {
+            if self.sealed_inputs.contains_key(name) {
+                *v = "(secret)".into();
+            }
+        }
         self.scope(inputs, false)
             .render(text)
             .unwrap_or_else(|_| text.to_string())
@@ -272,6 +280,13 @@ impl AppState {
                 .insert("bin".into(), self.flightdeck_bin.clone());
         }
         s
+    }
+
+    /// The release's inputs as the journal keeps them (secret inputs
+    /// sealed). Approvals bind to these, so an approver in another process
+    /// computes the same hash.
+    pub fn journaled_inputs(&self) -> BTreeMap<String, String> {
+        crate::app::setup::journaled_inputs(&self.release.inputs, &self.sealed_inputs)
     }
 
     pub fn step_count(&self) -> usize {

@@ -208,13 +208,14 @@ pub async fn check_http(
     sink: &mut impl FnMut(Stream, String),
 ) -> Outcome {
     let secret = userinfo(&check.url).map(str::to_string);
-    // Credentials in the URL must not reach the screen, whatever echoes them.
+    // Credentials in the URL (userinfo, `?token=`) and in auth headers must
+    // not reach the screen, whatever echoes them.
+    let red = http_secrets(check);
     let mut say = |line: String| {
-        let line = match &secret {
-            Some(s) => line.replace(s.as_str(), "***"),
-            None => line,
-        };
-        sink(Stream::Info, line);
+        sink(
+            Stream::Info,
+            red.mask(&redact_with(&line, secret.as_deref())),
+        );
     };
     let shown = redact_url(&check.url);
     let Ok(method) = Method::from_bytes(check.method.to_ascii_uppercase().as_bytes()) else {
@@ -239,7 +240,7 @@ pub async fn check_http(
         let attempt = attempt(client, check, method.clone(), per_request).await;
         let Some(reason) = attempt.failure.clone() else {
             attempt.lines.into_iter().for_each(&mut say);
-            return success(format!("{shown} answered as expected"));
+            return success(red.mask(&format!("{shown} answered as expected")));
         };
         let out_of_time = deadline.is_some_and(|d| Instant::now() + RETRY_EVERY >= d);
         if !check.wait || out_of_time {
@@ -255,7 +256,7 @@ pub async fn check_http(
                 ),
                 _ => reason,
             };
-            return failure(redact_with(&reason, secret.as_deref()));
+            return failure(red.mask(&redact_with(&reason, secret.as_deref())));
         }
         say(format!(
             "attempt {number}: {reason}; retrying in {}",
@@ -458,18 +459,27 @@ fn body_excerpt(body: &[u8]) -> Vec<String> {
     out
 }
 
-/// The `user:password` part of a URL, if any.
-fn userinfo(url: &str) -> Option<&str> {
-    let start = url.find("://")? + 3;
-    let rest = &url[start..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let at = rest[..authority_end].rfind('@')?;
-    Some(&rest[..at])
+/// The credentials of an http check: in its URL, and the values of headers
+/// that carry them (`Authorization`, `X-Api-Key`, ...).
+pub fn http_secrets(check: &HttpCheck) -> crate::runbook::secrets::SecretSet {
+    let mut set = crate::runbook::secrets::SecretSet::new();
+    set.add_url(&check.url);
+    for (name, value) in &check.headers {
+        set.add_header(name, value);
+    }
+    set
 }
 
-/// The URL with any `user:password@` replaced by `***@`.
+/// The `user:password` part of a URL, if any (up to the last `@` of the
+/// authority: a password with `/`, `?`, `#` or `@` in it is found whole).
+fn userinfo(url: &str) -> Option<&str> {
+    crate::runbook::secrets::url_userinfo(url)
+}
+
+/// The URL with any `user:password@` replaced by `***@`, and secret-looking
+/// query values (`?token=...`) by `***`.
 pub fn redact_url(url: &str) -> String {
-    redact_with(url, userinfo(url))
+    crate::runbook::secrets::redact_urls(&redact_with(url, userinfo(url)))
 }
 
 fn redact_with(text: &str, secret: Option<&str>) -> String {
@@ -509,6 +519,10 @@ mod tests {
         );
         assert_eq!(redact_url("http://h/a@b"), "http://h/a@b");
         assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(
+            redact_url("http://u:p/?#@x@h:1/a?token=t0k3n&b=1"),
+            "http://***@h:1/a?token=***&b=1"
+        );
     }
 
     #[test]

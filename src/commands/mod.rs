@@ -7,6 +7,7 @@ mod headless;
 mod identity;
 mod journal;
 pub mod out;
+mod secret_prompt;
 mod session;
 mod team;
 mod team_approve;

@@ -105,11 +105,28 @@ pub fn new_release_id(now_ms: i64) -> String {
     )
 }
 
+/// Asks a person for a secret input on resume: `(release, input name, why
+/// the last answer was refused)` -> the value, or None when they gave up.
+pub type AskSecret<'a> = &'a mut dyn FnMut(&str, &str, Option<&str>) -> Option<String>;
+
 pub async fn open(
     settings: &Settings,
     args: &ReleaseArgs,
     headless: bool,
     acks: Vec<String>,
+) -> Result<Opened, Failure> {
+    open_with(settings, args, headless, acks, None).await
+}
+
+/// `open`, with a way to ask for secret inputs a resumed release needs
+/// (the TUI's prompt); without one they come from `--set NAME=...` or
+/// `FLIGHTDECK_SECRET_<NAME>`.
+pub async fn open_with(
+    settings: &Settings,
+    args: &ReleaseArgs,
+    headless: bool,
+    acks: Vec<String>,
+    ask: Option<AskSecret<'_>>,
 ) -> Result<Opened, Failure> {
     let store = open_store(settings).await?;
     let now = now_ms();
@@ -150,6 +167,7 @@ pub async fn open(
         host: settings.host.clone(),
     };
     let mut notices = Vec::new();
+    let mut sealed = BTreeMap::new();
     let (release, outputs, loaded, resumed) = if let Some(id) = resume_id {
         let stored = store
             .load_release(&id)
@@ -166,10 +184,25 @@ pub async fn open(
             );
         }
         let given = parse_sets(&args.inputs)?;
-        if given.iter().any(|(k, v)| stored.inputs.get(k) != Some(v)) {
+        let secret = |k: &str| l.runbook.inputs.iter().any(|i| i.secret && i.name == k);
+        if given
+            .iter()
+            .any(|(k, v)| !secret(k) && stored.inputs.get(k) != Some(v))
+        {
             notices.push("resuming with the release's original inputs; --set values were ignored (use --new for a new release)".into());
         }
         let mut release = store::rebuild(&l.runbook, &stored);
+        // The journal holds secret inputs sealed: ask for each again and
+        // check it before anything runs.
+        let mut ask = ask;
+        for spec in l.runbook.inputs.iter().filter(|i| i.secret) {
+            let Some(kept) = stored.inputs.get(&spec.name) else {
+                continue;
+            };
+            let value = secret_again(&id, &spec.name, kept, &given, &mut ask, &mut notices)?;
+            release.inputs.insert(spec.name.clone(), value);
+            sealed.insert(spec.name.clone(), kept.clone());
+        }
         release.runbook_hash = l.content_hash.clone();
         let outputs = store::step_outputs(&l.runbook, &stored)
             .into_iter()
@@ -210,8 +243,13 @@ pub async fn open(
             now,
         );
         let mut journaled = release.clone();
-        // Secret inputs never reach the journal.
-        journaled.inputs = crate::app::setup::journaled_inputs(&l.runbook, &release.inputs);
+        // Secret inputs never reach the journal: a salted hash stands in.
+        sealed = crate::app::secrets::seal_inputs(
+            &l.runbook,
+            &release.inputs,
+            &crate::app::secrets::new_salt(),
+        );
+        journaled.inputs = crate::app::setup::journaled_inputs(&release.inputs, &sealed);
         let path = std::fs::canonicalize(&l.path).unwrap_or_else(|_| l.path.clone());
         // Environment policy: earlier environment passed, windows, freezes.
         let glass =
@@ -244,6 +282,10 @@ pub async fn open(
         outputs,
         now,
     });
+    state.sealed_inputs = sealed;
+    // The unsealed values are known now: mask them everywhere.
+    state.secrets = crate::app::secrets::release_secrets(&state);
+    crate::logging::mask_secrets(&state.secrets);
     for n in notices {
         state.notify(Level::Warn, n);
     }
@@ -296,4 +338,64 @@ async fn record_content(
     }
     crate::app::content::set_current(state, manifest, history);
     Ok(())
+}
+
+/// The value of a secret input for a resumed release: from `--set`, from
+/// `FLIGHTDECK_SECRET_<NAME>`, or asked for; checked against the salted
+/// hash the journal keeps. A mismatch is an error and nothing runs.
+fn secret_again(
+    release: &str,
+    name: &str,
+    kept: &str,
+    given: &BTreeMap<String, String>,
+    ask: &mut Option<AskSecret<'_>>,
+    notices: &mut Vec<String>,
+) -> Result<String, Failure> {
+    use crate::runbook::secrets::{is_sealed, matches_sealed};
+    let var = crate::app::secrets::secret_env_var(name);
+    let offered = given
+        .get(name)
+        .cloned()
+        .or_else(|| std::env::var(&var).ok().filter(|v| !v.is_empty()));
+    let legacy = !is_sealed(kept);
+    let check = |v: &str| legacy || matches_sealed(kept, v);
+    let refused = |how: &str| {
+        Failure::invalid(format!(
+            "release {release}: the secret input {name:?} {how} does not match the one the release started with; nothing was run"
+        ))
+    };
+    let value = match (offered, ask.as_mut()) {
+        (Some(v), _) if check(&v) => v,
+        (Some(_), _) => return Err(refused(&format!("given (--set {name}=... or {var})"))),
+        (None, Some(ask)) => {
+            let mut why = None;
+            let mut tries = 0;
+            loop {
+                let Some(v) = ask(release, name, why) else {
+                    return Err(Failure::invalid(format!(
+                        "release {release}: the secret input {name:?} is needed to resume; nothing was run"
+                    )));
+                };
+                if check(&v) {
+                    break v;
+                }
+                tries += 1;
+                if tries == 3 {
+                    return Err(refused("typed"));
+                }
+                why = Some("that is not the value this release started with");
+            }
+        }
+        (None, None) => {
+            return Err(Failure::invalid(format!(
+                "release {release} needs its secret input {name:?} again to resume: pass --set {name}=... or set {var}; nothing was run"
+            )));
+        }
+    };
+    if legacy {
+        notices.push(format!(
+            "the secret input {name:?} could not be checked (journaled before salted hashes)"
+        ));
+    }
+    Ok(value)
 }

@@ -236,7 +236,7 @@ struct Ctx {
     /// The content hash sign-offs must carry; moves with `content_changed`.
     approval_hash: Arc<Mutex<String>>,
     members: Arc<BTreeMap<String, Vec<String>>>,
-    secrets: Arc<Vec<String>>,
+    secrets: Arc<crate::runbook::secrets::SecretSet>,
     ssh_key: Option<std::path::PathBuf>,
     allowed_signers: std::path::PathBuf,
     environment: String,
@@ -531,10 +531,7 @@ async fn tap_loop(ctx: Ctx, mut rx: UnboundedReceiver<BackendEvent>) {
                         tail.lines.clear();
                     }
                     for (stream, raw) in lines {
-                        let line = crate::sanitize::mask(
-                            &crate::sanitize::sanitize_line(raw),
-                            &ctx.secrets,
-                        );
+                        let line = ctx.secrets.mask(&crate::sanitize::sanitize_line(raw));
                         let line = match stream {
                             Stream::Stdout => line,
                             Stream::Stderr => format!("! {line}"),

@@ -11,7 +11,10 @@ use crate::settings::Settings;
 use crate::terminal::TerminalGuard;
 
 pub async fn run(settings: &Settings, args: ReleaseArgs) -> CmdResult {
-    let opened = session::open(settings, &args, false, Vec::new()).await?;
+    // A resumed release asks for its secret inputs first (when neither
+    // --set nor FLIGHTDECK_SECRET_<NAME> gave them).
+    let mut ask = super::secret_prompt::ask;
+    let opened = session::open_with(settings, &args, false, Vec::new(), Some(&mut ask)).await?;
     run_opened(settings, opened).await
 }
 

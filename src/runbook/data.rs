@@ -296,92 +296,16 @@ pub fn notify_payload(
 
 // ------------------------------------------------------------ secrets
 
-/// The password of a URL-shaped DSN (`scheme://user:password@host/...`).
-pub fn url_password(url: &str) -> Option<&str> {
-    let start = url.find("://")? + 3;
-    let rest = &url[start..];
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let at = rest[..end].rfind('@')?;
-    let userinfo = &rest[..at];
-    let (_, pw) = userinfo.split_once(':')?;
-    (!pw.is_empty()).then_some(pw)
-}
+pub use super::secrets::{percent_decode, url_password};
 
-/// The URL with its password replaced by `***`.
+/// The URL with its password (and secret-looking query values) replaced
+/// by `***`.
 pub fn redact_url(url: &str) -> String {
-    match url_password(url) {
-        Some(pw) => {
-            let start = url.find("://").map_or(0, |i| i + 3);
-            let (head, tail) = url.split_at(start);
-            // Only the first occurrence within the authority.
-            format!("{head}{}", tail.replacen(&format!(":{pw}@"), ":***@", 1))
-        }
-        None => url.to_string(),
-    }
+    super::secrets::redact_urls(url)
 }
 
-/// Replaces known secret values in every line before it is shown,
-/// journaled or logged.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Redactor {
-    secrets: Vec<String>,
-}
-
-impl Redactor {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Remember a secret value (its percent-decoded form too).
-    pub fn add(&mut self, secret: &str) {
-        if secret.is_empty() {
-            return;
-        }
-        for s in [secret.to_string(), percent_decode(secret)] {
-            if !self.secrets.contains(&s) {
-                self.secrets.push(s);
-            }
-        }
-        // Longest first, so a secret containing another is masked whole.
-        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    }
-
-    /// Remember the password of a URL, if it has one.
-    pub fn add_url(&mut self, url: &str) {
-        if let Some(pw) = url_password(url) {
-            self.add(pw);
-        }
-    }
-
-    pub fn apply(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), "***");
-            }
-        }
-        out
-    }
-}
-
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = s.get(i + 1..i + 3)
-            && let Ok(b) = u8::from_str_radix(hex, 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+/// The data steps' name for the release's `SecretSet`: one type masks.
+pub type Redactor = super::secrets::SecretSet;
 
 // ------------------------------------------------------------ migrations
 

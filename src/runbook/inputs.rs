@@ -89,13 +89,3 @@ fn check(spec: &InputSpec, value: &str) -> Result<(), String> {
     }
     Ok(())
 }
-
-/// Values that must never be shown: secret inputs.
-pub fn secret_values(rb: &Runbook, inputs: &BTreeMap<String, String>) -> Vec<String> {
-    rb.inputs
-        .iter()
-        .filter(|s| s.secret)
-        .filter_map(|s| inputs.get(&s.name).cloned())
-        .filter(|v| !v.is_empty())
-        .collect()
-}

@@ -20,6 +20,7 @@ pub mod progress;
 pub mod quoting;
 pub mod record;
 pub mod rollout;
+pub mod secrets;
 pub mod template;
 mod validate;
 pub mod yaml;

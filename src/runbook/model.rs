@@ -18,6 +18,9 @@ pub struct Runbook {
     pub stages: Vec<Stage>,
     /// Webhooks told about release events (`notify:` at the top level).
     pub notify: Vec<super::data::NotifyHook>,
+    /// Names of process environment variables whose values are secrets
+    /// (`secrets:` at the top level): masked wherever text is shown or kept.
+    pub secrets: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -275,6 +275,7 @@ pub(crate) fn runbook(ctx: &mut Ctx, root: &Node) -> Runbook {
         roles: BTreeMap::new(),
         stages: Vec::new(),
         notify: Vec::new(),
+        secrets: Vec::new(),
     };
     let Some(mut f) = Fields::new(ctx, root, "") else {
         return rb;
@@ -292,6 +293,9 @@ pub(crate) fn runbook(ctx: &mut Ctx, root: &Node) -> Runbook {
     }
     if let Some(node) = f.get("notify") {
         rb.notify = super::parse_data::hooks(ctx, node);
+    }
+    if let Some(node) = f.get("secrets") {
+        rb.secrets = secret_names(ctx, node);
     }
     match f.get("stages") {
         Some(node) => {
@@ -405,6 +409,45 @@ fn inputs(ctx: &mut Ctx, node: &Node) -> Vec<InputSpec> {
             secret: f.bool(ctx, "secret").unwrap_or(false),
         });
         f.finish(ctx);
+    }
+    out
+}
+
+/// `secrets: [NAME, ...]`: environment variable names, each once.
+fn secret_names(ctx: &mut Ctx, node: &Node) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let Value::Seq(items) = &node.value else {
+        ctx.err(
+            node.pos,
+            "secrets",
+            format!(
+                "expected a list of environment variable names, found {}",
+                node.value.type_name()
+            ),
+        );
+        return out;
+    };
+    for (i, n) in items.iter().enumerate() {
+        let field = format!("secrets[{i}]");
+        let Some(name) = as_string(ctx, n, &field) else {
+            continue;
+        };
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            ctx.err(
+                n.pos,
+                &field,
+                format!("{name:?} is not an environment variable name (letters, digits, _)"),
+            );
+        } else if out.contains(&name) {
+            ctx.err(n.pos, &field, format!("{name:?} is listed twice"));
+        } else {
+            out.push(name);
+        }
     }
     out
 }

@@ -15,7 +15,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             }
             let id = state.step(step).id.clone();
             for (stream, raw) in lines {
-                let line = sanitize::mask(&sanitize::sanitize_line(&raw), &state.secrets);
+                let line = state.secrets.mask(&sanitize::sanitize_line(&raw));
                 if state.headless {
                     state.events.push(Event::Output {
                         step: id.clone(),
@@ -41,6 +41,9 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             if step >= state.release.steps.len() || state.release.steps[step].attempts != attempt {
                 return; // a late report from an attempt that was already settled
             }
+            // Masked here, once: the outcome goes on to the journal, the
+            // audit log, the status line and the headless stream.
+            let outcome = mask_outcome(&state.secrets, outcome);
             let said = match &outcome {
                 Outcome::Failure { reason, .. } => Some(format!("failed: {reason}")),
                 Outcome::Inconclusive { reason } => {
@@ -49,7 +52,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
                 Outcome::Success { .. } => None,
             };
             if let Some(text) = said {
-                let text = sanitize::mask(&sanitize::sanitize_line(&text), &state.secrets);
+                let text = sanitize::sanitize_line(&text);
                 state.outputs[step].push(Stream::Info, text);
             }
             finish_step(state, step, outcome, out);
@@ -86,6 +89,27 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             }
             after_journaled(state, then, out);
         }
+    }
+}
+
+/// An outcome's texts, sanitized and with every secret masked.
+pub(crate) fn mask_outcome(
+    secrets: &crate::runbook::secrets::SecretSet,
+    outcome: Outcome,
+) -> Outcome {
+    let clean = |t: &str| secrets.mask(&sanitize::sanitize_line(t));
+    match outcome {
+        Outcome::Success { exit_code, note } => Outcome::Success {
+            exit_code,
+            note: note.map(|n| clean(&n)),
+        },
+        Outcome::Failure { reason, exit_code } => Outcome::Failure {
+            reason: clean(&reason),
+            exit_code,
+        },
+        Outcome::Inconclusive { reason } => Outcome::Inconclusive {
+            reason: clean(&reason),
+        },
     }
 }
 

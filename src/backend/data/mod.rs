@@ -111,7 +111,7 @@ pub fn action_secrets(a: &DataAction) -> Redactor {
         DataAction::Smoke(s) => r.add_url(&s.base_url),
         DataAction::Load(l) => r.add_url(&l.url),
         DataAction::Prometheus(p) => r.add_url(&p.url),
-        DataAction::Notify(n) => r.add_url(&n.url),
+        DataAction::Notify(n) => r.add_webhook(&n.url),
     }
     r
 }

@@ -7,8 +7,9 @@ use reqwest::Client;
 use serde_json::{Value, json};
 
 use super::{Say, failure, success};
-use crate::runbook::data::{NotifySpec, redact_url};
+use crate::runbook::data::NotifySpec;
 use crate::runbook::progress::Outcome;
+use crate::runbook::secrets::redact_webhook;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Before retry n (1-based): 0.5s, 1s, 2s, ...
@@ -32,14 +33,14 @@ pub async fn post(
         attempt += 1;
         let why = match client.post(url).json(body).timeout(TIMEOUT).send().await {
             Ok(r) if r.status().is_success() => return Ok(attempt),
-            Ok(r) => format!("{} answered {}", redact_url(url), r.status()),
+            Ok(r) => format!("{} answered {}", redact_webhook(url), r.status()),
             Err(e) => {
                 let e = e.without_url();
                 let mut c: &dyn std::error::Error = &e;
                 while let Some(n) = c.source() {
                     c = n;
                 }
-                format!("{} did not answer: {c}", redact_url(url))
+                format!("{} did not answer: {c}", redact_webhook(url))
             }
         };
         if attempt > retries {
@@ -52,7 +53,7 @@ pub async fn post(
 
 pub async fn step(client: &Client, n: &NotifySpec, say: &mut Say<'_>) -> Outcome {
     let body = payload(n.format, "notify", &n.message, json!({}));
-    say.info(format!("POST {} ({:?})", redact_url(&n.url), n.format));
+    say.info(format!("POST {} ({:?})", redact_webhook(&n.url), n.format));
     let result = post(client, &n.url, &body, n.retries, |a, why| {
         say.info(format!("attempt {a}: {why}; retrying"))
     })
@@ -60,7 +61,7 @@ pub async fn step(client: &Client, n: &NotifySpec, say: &mut Say<'_>) -> Outcome
     match result {
         Ok(attempts) => {
             say.info(format!("✓ delivered (attempt {attempts})"));
-            success(format!("notified {}", redact_url(&n.url)))
+            success(format!("notified {}", redact_webhook(&n.url)))
         }
         Err(e) if n.required => failure(format!("notification failed: {e}")),
         Err(e) => {
@@ -86,7 +87,7 @@ pub async fn hook(
         Err(e) => {
             let _ = tx.send(crate::app::msg::BackendEvent::Notified {
                 event,
-                url: redact_url(&hook.url),
+                url: redact_webhook(&hook.url),
                 error: Some(format!("no HTTP client: {e}")),
                 required: hook.required,
             });
@@ -98,14 +99,14 @@ pub async fn hook(
     })
     .await;
     let mut red = crate::runbook::data::Redactor::new();
-    red.add_url(&hook.url);
+    red.add_webhook(&hook.url);
     let error = result.err().map(|e| red.apply(&e));
     if let Some(e) = &error {
         tracing::warn!("notify {event}: {e}");
     }
     let _ = tx.send(crate::app::msg::BackendEvent::Notified {
         event,
-        url: redact_url(&hook.url),
+        url: redact_webhook(&hook.url),
         error,
         required: hook.required,
     });

@@ -67,52 +67,11 @@ impl std::error::Error for StoreError {
 }
 
 /// Mask credentials in any URL inside `text`: `user:pass@` becomes
-/// `user:***@`, and a `password=...` query parameter becomes `password=***`.
+/// `user:***@` (the userinfo ends at the last `@` of the authority, so a
+/// password holding `/`, `?`, `#` or `@` is masked whole), and secret-looking
+/// query values such as `password=...` become `***`.
 pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        // The authority ends at the first '/', '?', '#' or whitespace.
-        let end = tail
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
-            .unwrap_or(tail.len());
-        let authority = &tail[..end];
-        match authority.rfind('@') {
-            Some(at) => {
-                let userinfo = &authority[..at];
-                match userinfo.find(':') {
-                    Some(colon) => {
-                        out.push_str(&userinfo[..colon]);
-                        out.push_str(":***");
-                    }
-                    None => out.push_str(userinfo),
-                }
-                out.push_str(&authority[at..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    redact_password_params(&out)
-}
-
-fn redact_password_params(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.to_ascii_lowercase().find("password=") {
-        let (head, tail) = rest.split_at(i + "password=".len());
-        out.push_str(head);
-        out.push_str("***");
-        let end = tail
-            .find(|c: char| c == '&' || c.is_whitespace())
-            .unwrap_or(tail.len());
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
+    crate::runbook::secrets::redact_urls(text)
 }
 
 #[cfg(test)]
@@ -130,6 +89,10 @@ mod tests {
             "postgresql://db/fd?user=a&password=***&sslmode=require"
         );
         assert_eq!(redact("postgres://u@db/fd"), "postgres://u@db/fd");
+        assert_eq!(
+            redact("postgres://fd:a/b?c#d@e@127.0.0.1:5432/fd: refused"),
+            "postgres://fd:***@127.0.0.1:5432/fd: refused"
+        );
         assert_eq!(redact("sqlite:///tmp/a b.db"), "sqlite:///tmp/a b.db");
     }
 }

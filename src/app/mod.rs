@@ -6,6 +6,7 @@ pub mod data_hooks;
 pub mod keymap;
 pub mod msg;
 pub mod output;
+pub mod processes;
 pub mod rollout;
 pub mod setup;
 pub mod state;

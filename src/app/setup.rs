@@ -79,6 +79,7 @@ impl AppState {
             point_of_no_return,
             team: Default::default(),
             kube: Default::default(),
+            processes: Default::default(),
         };
         state.titles = state
             .runbook

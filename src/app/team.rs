@@ -54,6 +54,10 @@ pub struct TeamState {
     pub lease: Option<LeaseView>,
     /// Why this terminal stopped driving (kept on screen).
     pub lost: Option<String>,
+    /// The lease could not be renewed before its local deadline: this
+    /// terminal is not the driver until renewal succeeds again, so it starts
+    /// no step (what runs is left alone).
+    pub lapsed: Option<String>,
     /// The journal is on PostgreSQL (live via NOTIFY) rather than SQLite.
     pub live: bool,
 }
@@ -75,6 +79,13 @@ pub enum TeamEvent {
     LeaseLost {
         why: String,
     },
+    /// Renewal kept failing until the local deadline passed: stop starting
+    /// steps until `LeaseRegained`.
+    LeaseLapsed {
+        why: String,
+    },
+    /// Renewal succeeded again after `LeaseLapsed`: drive on.
+    LeaseRegained,
     /// The take-over succeeded: drive from this snapshot with this token.
     TookOver {
         token: i64,
@@ -243,6 +254,7 @@ pub fn on_event(state: &mut AppState, ev: TeamEvent, out: &mut Vec<Command>) {
             }
             state.team.mode = Mode::Watcher;
             state.team.token = None;
+            state.team.lapsed = None;
             state.auto = false;
             for (i, s) in state.release.steps.iter().enumerate() {
                 if matches!(s.status, StepStatus::Running { .. }) {
@@ -260,6 +272,22 @@ pub fn on_event(state: &mut AppState, ev: TeamEvent, out: &mut Vec<Command>) {
             state.team.lost = Some(text.clone());
             state.notify(Level::Error, text);
         }
+        TeamEvent::LeaseLapsed { why } => {
+            if state.team.mode != Mode::Driver {
+                return;
+            }
+            let text = format!("you are not the driver now: {why}; no new step starts until the lease is renewed");
+            state.team.lapsed = Some(why);
+            state.notify(Level::Error, text);
+        }
+        TeamEvent::LeaseRegained => {
+            if state.team.lapsed.take().is_some() && state.team.mode == Mode::Driver {
+                state.notify(Level::Info, "the lease is renewed: you drive again");
+                if state.auto && !state.headless {
+                    super::update::advance(state, out);
+                }
+            }
+        }
         TeamEvent::TookOver {
             token,
             lease,
@@ -269,6 +297,7 @@ pub fn on_event(state: &mut AppState, ev: TeamEvent, out: &mut Vec<Command>) {
             state.team.token = Some(token);
             state.team.lease = Some(lease);
             state.team.lost = None;
+            state.team.lapsed = None;
             state.journal_error = None;
             state.end_recorded = state.release.status.is_final();
             apply_snapshot(state, *snapshot);

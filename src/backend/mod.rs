@@ -4,6 +4,9 @@
 pub mod checks;
 pub mod data;
 pub mod kube;
+pub mod lifeline;
 pub mod process;
 pub mod runner;
+pub mod services;
 pub mod store;
+pub mod team;

@@ -4,6 +4,7 @@ mod approve;
 mod demo;
 mod headless;
 mod journal;
+mod lingering;
 mod session;
 mod team;
 mod team_approve;
@@ -54,7 +55,8 @@ pub fn main(cli: Cli) -> i32 {
                 release,
                 headless,
                 acks,
-            } => headless::run(&settings, release, headless, acks).await,
+                retries,
+            } => headless::run(&settings, release, headless, acks, retries).await,
             Cmd::Demo { port } => demo::run(&settings, port).await,
             Cmd::Releases {
                 waiting_for_me: true,

@@ -223,6 +223,9 @@ pub async fn open(
         state.notify(Level::Warn, n);
     }
     crate::backend::kube::client::attach(&mut state, &args.kube);
+    if resumed {
+        super::lingering::find(&store, &mut state).await;
+    }
     // The deploy lock: drive (holding the lease) or watch.
     super::team::claim(&store, settings, &mut state, headless).await?;
     Ok(Opened {

@@ -19,6 +19,7 @@ use crate::app::output::OutputBuffer;
 use crate::app::state::{AppState, Level};
 use crate::app::team::{LeaseView, Mode, Snapshot, TeamCommand, TeamEvent};
 use crate::backend::store::lease::{self, Acquired, Claimant, Lease};
+use crate::backend::team::lease_clock::LeaseClock;
 use crate::backend::store::notify::{self, Change};
 use crate::backend::store::team::{GateRule, LiveOutput};
 use crate::backend::store::{self, Backend, Store, StoreError, StoredRelease};
@@ -513,13 +514,37 @@ async fn team_loop(ctx: Ctx, mut cmds: UnboundedReceiver<TeamCommand>) {
     let mut poll = tokio::time::interval(SQLITE_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let polling = ctx.url.is_none() && ctx.shared.fenced;
+    let ttl = Duration::from_millis(lease::LEASE_TTL_MS as u64);
+    let driving = ctx.shared.fenced && ctx.shared.token.load(Ordering::SeqCst) != 0;
+    let mut clock = LeaseClock::new(driving, tokio::time::Instant::now(), ttl);
+    // One renewal in flight at a time, awaited beside the deadline: a
+    // journal that does not answer must not hold the deadline up.
+    let mut renewing: Option<Renewal> = None;
     loop {
+        let deadline = clock.deadline();
         tokio::select! {
             cmd = cmds.recv() => match cmd {
-                Some(TeamCommand::TakeOver) => take_over(&ctx).await,
+                Some(TeamCommand::TakeOver) => {
+                    take_over(&ctx).await;
+                    let token = ctx.shared.token.load(Ordering::SeqCst);
+                    if token != 0 && clock.deadline().is_none() && !clock.lapsed() {
+                        clock = LeaseClock::new(true, tokio::time::Instant::now(), ttl);
+                    }
+                }
                 None => break,
             },
-            _ = renew.tick(), if ctx.shared.fenced => renew_lease(&ctx).await,
+            _ = renew.tick(), if ctx.shared.fenced && renewing.is_none() => {
+                renewing = start_renewal(&ctx);
+            }
+            (sent_at, result) = async { renewing.as_mut().expect("guarded").await }, if renewing.is_some() => {
+                renewing = None;
+                renewed(&ctx, &mut clock, sent_at, result).await;
+            }
+            _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
+                let why = clock.lapse();
+                tracing::warn!("{why}");
+                let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::LeaseLapsed { why }));
+            }
             change = ch_rx.recv(), if listener.is_some() => {
                 let Some(change) = change else { continue };
                 let mut kinds = vec![change];
@@ -533,6 +558,9 @@ async fn team_loop(ctx: Ctx, mut cmds: UnboundedReceiver<TeamCommand>) {
                     refresh_watcher(&ctx).await;
                 }
             }
+        }
+        if ctx.shared.token.load(Ordering::SeqCst) == 0 {
+            clock.stop();
         }
     }
     let token = ctx.shared.token.swap(0, Ordering::SeqCst);
@@ -549,23 +577,50 @@ async fn team_loop(ctx: Ctx, mut cmds: UnboundedReceiver<TeamCommand>) {
     }
 }
 
-async fn renew_lease(ctx: &Ctx) {
+type Renewal = std::pin::Pin<
+    Box<dyn std::future::Future<Output = (tokio::time::Instant, Result<Lease, StoreError>)> + Send>,
+>;
+
+fn start_renewal(ctx: &Ctx) -> Option<Renewal> {
     let token = ctx.shared.token.load(Ordering::SeqCst);
     if token == 0 {
+        return None;
+    }
+    let ctx = ctx.clone();
+    Some(Box::pin(async move {
+        let sent_at = tokio::time::Instant::now();
+        let result = ctx
+            .store
+            .renew_lease(&ctx.release_id, &ctx.me, token, lease::LEASE_TTL_MS)
+            .await;
+        (sent_at, result)
+    }))
+}
+
+async fn renewed(
+    ctx: &Ctx,
+    clock: &mut LeaseClock,
+    sent_at: tokio::time::Instant,
+    result: Result<Lease, StoreError>,
+) {
+    if ctx.shared.token.load(Ordering::SeqCst) == 0 {
         return;
     }
-    match ctx
-        .store
-        .renew_lease(&ctx.release_id, &ctx.me, token, lease::LEASE_TTL_MS)
-        .await
-    {
+    match result {
         Ok(l) => {
+            if clock.renewed(sent_at, l.remaining_ms()) {
+                tracing::info!("the lease is renewed again");
+                let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::LeaseRegained));
+            }
             let _ = ctx
                 .ev
                 .send(BackendEvent::Team(TeamEvent::Lease(Some(lease_view(&l)))));
         }
         Err(StoreError::Fenced(why)) => lost(ctx, why).await,
-        Err(e) => tracing::warn!("renewing the lease failed: {e}"),
+        Err(e) => {
+            tracing::warn!("renewing the lease failed: {e}");
+            clock.failed(e.to_string());
+        }
     }
 }
 

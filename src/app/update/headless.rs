@@ -7,6 +7,7 @@ pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
     if out.iter().any(|c| matches!(c, Command::Quit))
         || !state.pending.is_empty()
         || state.release.is_running_anything()
+        || !state.processes.restarting.is_empty()
     {
         return;
     }
@@ -19,6 +20,10 @@ pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
     if !out.is_empty() {
         return;
     }
+    // Not the driver for now (lease lapsed): start nothing, wait to regain it.
+    if state.team.lapsed.is_some() {
+        return;
+    }
     let Some(cur) = state.release.current(&state.runbook) else {
         return;
     };
@@ -27,6 +32,25 @@ pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
         // A failed step of a resumed release is retried: the operator re-ran it.
         StepStatus::Pending | StepStatus::Failed { .. } if state.auto => {
             start_step(state, cur, out)
+        }
+        // `--retry STEP` decides an interrupted step, unless it still runs.
+        StepStatus::Interrupted
+            if !state.processes.lingering.contains_key(&cur)
+                && state.processes.retries.remove(&state.step(cur).id) =>
+        {
+            let choice = if matches!(state.step(cur).action, StepAction::Check(_)) {
+                ResumeChoice::Recheck
+            } else {
+                ResumeChoice::Retry
+            };
+            let entry = JournalEntry::ResumeChoice {
+                release_id: state.release.id.clone(),
+                step_id: state.step(cur).id.clone(),
+                choice: choice.as_str().into(),
+                person: format!("{} (--retry)", state.identity.person),
+                at: state.now,
+            };
+            journal(state, entry, After::Resumed { step: cur, choice }, out);
         }
         StepStatus::Waiting if is_manual && state.acks.contains(&state.step(cur).id) => {
             let note = format!("acknowledged by {} with --ack", state.identity.person);

@@ -13,6 +13,7 @@ mod error;
 pub mod lease;
 pub mod notify;
 mod paths;
+mod processes;
 mod rebuild;
 mod records;
 mod task;
@@ -28,6 +29,7 @@ use sqlx::{Any, AnyPool, Transaction};
 
 pub use audit::{AuditKey, Broken, BrokenWhy, GENESIS_MAC, VerifyReport};
 pub use error::{StoreError, redact};
+pub use processes::StepProcess;
 pub use paths::{default_audit_key_path, default_journal_path};
 pub use rebuild::{rebuild, step_outputs};
 pub use records::{

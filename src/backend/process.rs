@@ -109,7 +109,7 @@ pub async fn run_command_reporting(
         outcome: Outcome::Failure { reason, exit_code },
         background: None,
     };
-    let mut cmd = match build(spec, extra_env) {
+    let cmd = match build(spec, extra_env) {
         Ok(cmd) => cmd,
         Err(reason) => return fail(reason, None),
     };

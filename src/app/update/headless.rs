@@ -28,6 +28,7 @@ pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
         return;
     };
     let is_manual = matches!(state.step(cur).action, StepAction::Manual(_));
+    let cur_id = state.step(cur).id.clone();
     match state.release.steps[cur].status {
         // A failed step of a resumed release is retried: the operator re-ran it.
         StepStatus::Pending | StepStatus::Failed { .. } if state.auto => {
@@ -36,7 +37,7 @@ pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
         // `--retry STEP` decides an interrupted step, unless it still runs.
         StepStatus::Interrupted
             if !state.processes.lingering.contains_key(&cur)
-                && state.processes.retries.remove(&state.step(cur).id) =>
+                && state.processes.retries.remove(&cur_id) =>
         {
             let choice = if matches!(state.step(cur).action, StepAction::Check(_)) {
                 ResumeChoice::Recheck
@@ -45,7 +46,7 @@ pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
             };
             let entry = JournalEntry::ResumeChoice {
                 release_id: state.release.id.clone(),
-                step_id: state.step(cur).id.clone(),
+                step_id: cur_id,
                 choice: choice.as_str().into(),
                 person: format!("{} (--retry)", state.identity.person),
                 at: state.now,

@@ -63,9 +63,10 @@ fn tag() -> String {
     format!("9{}{}", std::process::id(), rand::random::<u16>() % 1000)
 }
 
+/// Live processes whose whole command line matches `pattern`.
 fn running(pattern: &str) -> Vec<i32> {
     let o = Command::new("pgrep")
-        .args(["-f", pattern])
+        .args(["-f", &format!("^{pattern}$")])
         .output()
         .unwrap();
     String::from_utf8_lossy(&o.stdout)

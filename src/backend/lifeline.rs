@@ -80,7 +80,8 @@ pub async fn spawn_tied(mut cmd: Command) -> io::Result<Child> {
 
 /// Waits for a line on stdin; EOF without one means flightdeck died: kill
 /// the group. Signals that stop flightdeck (HUP, INT, TERM) must not stop it.
-const WATCHDOG: &str = r#"trap '' HUP INT TERM; if read -r line; then exit 0; fi; kill -9 -- "-$1""#;
+/// (No `--` before the negative pgid: dash's `kill` refuses it.)
+const WATCHDOG: &str = r#"trap '' HUP INT TERM; if read -r line; then exit 0; fi; kill -9 "-$1""#;
 
 /// The watchdog of one process group; dropping it without
 /// [`Lifeline::release`] kills the group (as flightdeck's death would).

@@ -76,7 +76,10 @@ fn running(pattern: &str) -> Vec<i32> {
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()
-                .and_then(|s| s.rfind(')').map(|i| s[i + 1..].trim_start().starts_with('Z')))
+                .and_then(|s| {
+                    s.rfind(')')
+                        .map(|i| s[i + 1..].trim_start().starts_with('Z'))
+                })
                 == Some(false)
         })
         .collect()
@@ -146,20 +149,18 @@ stages:
         ),
     );
     let tmux = Tmux::start("orphans", 1);
-    let line = format!(
-        "{} {BIN} tui {} --env default",
-        sb.env_line(),
-        rb.display()
-    );
+    let line = format!("{} {BIN} tui {} --env default", sb.env_line(), rb.display());
     tmux.send(0, &[&line, "Enter"]);
     tmux.wait_for(0, "Slow step", Duration::from_secs(30));
     tmux.send(0, &["g"]);
     tmux.wait_for(0, "spawned", Duration::from_secs(30));
     let svc = format!("sleep {t}1");
     let pattern = format!("sleep {t}[123]");
-    wait_until("the service and both sleeps run", Duration::from_secs(10), || {
-        running(&pattern).len() == 3
-    });
+    wait_until(
+        "the service and both sleeps run",
+        Duration::from_secs(10),
+        || running(&pattern).len() == 3,
+    );
     let steps = audit(&sb.journal(), "step_process");
     assert_eq!(steps.len(), 2, "{steps:?}");
     let pgids: Vec<i32> = steps
@@ -203,9 +204,11 @@ stages:
         "(reopen it with the same command",
         Duration::from_secs(30),
     );
-    wait_until("the service stops with its driver", Duration::from_secs(10), || {
-        running(&svc).is_empty()
-    });
+    wait_until(
+        "the service stops with its driver",
+        Duration::from_secs(10),
+        || running(&svc).is_empty(),
+    );
     assert!(sb.run(&["verify"]).status.success());
 }
 
@@ -330,4 +333,92 @@ stages:
     assert_eq!(choices.len(), 1);
     assert_eq!(choices[0]["choice"], "retry");
     assert!(sb.run(&["verify"]).status.success());
+}
+
+#[test]
+fn a_step_whose_processes_somehow_survive_is_still_running_on_resume() {
+    let sb = Sandbox::new();
+    let t = tag();
+    let rb = sb.runbook(
+        "survive.yaml",
+        &format!(
+            "name: survive
+stages:
+  - id: main
+    steps:
+      - id: slow
+        title: Slow
+        command: 'echo begun; sleep {t}5 & sleep {t}6'
+"
+        ),
+    );
+    let mut child = sb
+        .cmd()
+        .args(["run", rb.to_str().unwrap(), "--headless"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut release = String::new();
+    let mut pgid = 0;
+    for line in lines.by_ref() {
+        let e: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if e["event"] == "release_started" {
+            release = e["release"].as_str().unwrap().to_string();
+        }
+        if let Some(pid) = e["line"]
+            .as_str()
+            .and_then(|l| l.strip_prefix("started pid "))
+        {
+            pgid = pid.parse().unwrap();
+            break;
+        }
+    }
+    let pattern = format!("sleep {t}[56]");
+    wait_until("both sleeps run", Duration::from_secs(10), || {
+        running(&pattern).len() == 2
+    });
+    // Something outside flightdeck's reach: its watchdog is gone too.
+    let watchdog = running(&format!("sh -c .* flightdeck-watchdog {pgid}"));
+    assert_eq!(watchdog.len(), 1, "one watchdog per group");
+    // SAFETY: signalling processes this test started.
+    unsafe {
+        assert_eq!(libc::kill(watchdog[0], libc::SIGKILL), 0);
+        assert_eq!(libc::kill(child.id() as i32, libc::SIGKILL), 0);
+    }
+    let _ = child.wait();
+    assert!(group_alive(pgid));
+    // PDEATHSIG alone still took the group leader down.
+    wait_until(
+        "the group leader dies with flightdeck",
+        Duration::from_secs(10),
+        || {
+            std::fs::read_to_string(format!("/proc/{pgid}/stat")).map_or(true, |s| {
+                s.rfind(')')
+                    .is_some_and(|i| s[i + 1..].trim_start().starts_with('Z'))
+            })
+        },
+    );
+
+    for args in [vec![], vec!["--retry", "slow"]] {
+        let mut all = vec!["run", "--headless", "--release", &release];
+        all.extend(args);
+        let out = sb.run(&all);
+        assert_eq!(out.status.code(), Some(3), "{all:?}");
+        let ev = events(&out);
+        let running_words = format!("still running, pid {pgid}");
+        assert!(
+            ev.iter().any(|e| e["event"] == "waiting"
+                && e["step"] == "slow"
+                && e["reason"].as_str().unwrap_or("").contains(&running_words)),
+            "{ev:?}"
+        );
+        assert!(!ev.iter().any(|e| e["event"] == "step_started"), "{ev:?}");
+    }
+    // SAFETY: the group this test's step left behind.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    wait_until("the group is gone", Duration::from_secs(10), || {
+        running(&pattern).is_empty()
+    });
 }

@@ -219,7 +219,10 @@ fn headless_resume_stops_at_an_interrupted_step_unless_retry_names_it() {
         }),
     );
     assert!(
-        matches!(entries(&c)[..], [JournalEntry::ServiceStarted { pid: Some(777), .. }]),
+        matches!(
+            entries(&c)[..],
+            [JournalEntry::ServiceStarted { pid: Some(777), .. }]
+        ),
         "{c:?}"
     );
     let c = ack(&mut s, &c);
@@ -230,9 +233,7 @@ fn headless_resume_stops_at_an_interrupted_step_unless_retry_names_it() {
     s.processes.retries.insert("slow".into());
     let c = on_resume(&mut s);
     assert!(
-        !s.events
-            .iter()
-            .any(|e| matches!(e, Event::Waiting { .. })),
+        !s.events.iter().any(|e| matches!(e, Event::Waiting { .. })),
         "{:?}",
         s.events
     );
@@ -256,7 +257,10 @@ fn headless_resume_stops_at_an_interrupted_step_unless_retry_names_it() {
     );
     let c = ack(&mut s, &c);
     assert!(
-        matches!(entries(&c)[..], [JournalEntry::StepStarted { attempt: 2, .. }]),
+        matches!(
+            entries(&c)[..],
+            [JournalEntry::StepStarted { attempt: 2, .. }]
+        ),
         "{c:?}"
     );
 }
@@ -278,7 +282,14 @@ fn a_service_that_does_not_start_again_stops_a_headless_run() {
         }),
     );
     assert!(
-        matches!(entries(&c)[..], [JournalEntry::ServiceStarted { pid: None, error: Some(_), .. }]),
+        matches!(
+            entries(&c)[..],
+            [JournalEntry::ServiceStarted {
+                pid: None,
+                error: Some(_),
+                ..
+            }]
+        ),
         "{c:?}"
     );
     assert!(c.contains(&Command::Quit), "{c:?}");
@@ -290,7 +301,10 @@ fn a_lingering_step_offers_wait_or_kill_before_any_retry() {
     let mut s = state_with(false, svc_done_slow_interrupted);
     s.processes.lingering.insert(1, 4242);
     let _ = on_resume(&mut s);
-    let Some(Dialog::Interrupted { step: 1, choices, .. }) = &s.dialog else {
+    let Some(Dialog::Interrupted {
+        step: 1, choices, ..
+    }) = &s.dialog
+    else {
         panic!("{:?}", s.dialog)
     };
     assert_eq!(choices, &vec![ResumeChoice::Wait, ResumeChoice::Kill]);

@@ -276,7 +276,9 @@ pub fn on_event(state: &mut AppState, ev: TeamEvent, out: &mut Vec<Command>) {
             if state.team.mode != Mode::Driver {
                 return;
             }
-            let text = format!("you are not the driver now: {why}; no new step starts until the lease is renewed");
+            let text = format!(
+                "you are not the driver now: {why}; no new step starts until the lease is renewed"
+            );
             state.team.lapsed = Some(why);
             state.notify(Level::Error, text);
         }

@@ -19,6 +19,7 @@
 //! supported.
 
 use std::io::{self, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Stdio;
 use std::sync::OnceLock;
 use std::sync::mpsc;
@@ -78,6 +79,18 @@ pub async fn spawn_tied(mut cmd: Command) -> io::Result<Child> {
         .map_err(|_| io::Error::other("the spawner thread dropped the request"))?
 }
 
+/// A pipe whose ends close on exec, so no other child inherits the writer
+/// (which would keep the watchdog from ever seeing EOF).
+fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 just opened both; nothing else owns them.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
 /// Waits for a line on stdin; EOF without one means flightdeck died: kill
 /// the group. Signals that stop flightdeck (HUP, INT, TERM) must not stop it.
 /// (No `--` before the negative pgid: dash's `kill` refuses it.)
@@ -87,7 +100,7 @@ const WATCHDOG: &str = r#"trap '' HUP INT TERM; if read -r line; then exit 0; fi
 /// [`Lifeline::release`] kills the group (as flightdeck's death would).
 #[derive(Debug)]
 pub struct Lifeline {
-    pipe: Option<io::PipeWriter>,
+    pipe: Option<std::fs::File>,
 }
 
 impl Lifeline {
@@ -96,7 +109,7 @@ impl Lifeline {
         if pgid <= 1 {
             return Err(io::Error::other(format!("not a process group: {pgid}")));
         }
-        let (read, write) = io::pipe()?;
+        let (read, write) = cloexec_pipe()?;
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
             .arg(WATCHDOG)
@@ -111,7 +124,9 @@ impl Lifeline {
             .kill_on_drop(false);
         // Dropped at once: tokio reaps it in the background when it exits.
         cmd.spawn()?;
-        Ok(Lifeline { pipe: Some(write) })
+        Ok(Lifeline {
+            pipe: Some(std::fs::File::from(write)),
+        })
     }
 
     /// The group is gone (or handed over): let the watchdog exit quietly.

@@ -46,7 +46,10 @@ pub(super) async fn start(
         _ => (None, Some("it did not keep running".to_string())),
     };
     if let Some(e) = &error {
-        tracing::warn!(step, "restarting a background service failed: {e}; last output: {last:?}");
+        tracing::warn!(
+            step,
+            "restarting a background service failed: {e}; last output: {last:?}"
+        );
     }
     // Never matches a running attempt: only hands the service over.
     let _ = done.send(Done {

@@ -23,8 +23,7 @@ pub async fn find(store: &Store, state: &mut AppState) {
         }
         let latest = procs
             .iter()
-            .filter(|p| p.step_id == run.step_id && p.attempt == run.attempts)
-            .next_back();
+            .rfind(|p| p.step_id == run.step_id && p.attempt == run.attempts);
         if let Some(p) = latest
             && p.host == state.identity.host
             && group_has_members(p.pgid)

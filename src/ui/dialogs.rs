@@ -183,7 +183,9 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
             ];
             if let Some(running) = crate::app::update::still_running(state, *step) {
                 l.push(Line::styled(
-                    format!("Its processes are {running}: wait for them or kill them before a retry."),
+                    format!(
+                        "Its processes are {running}: wait for them or kill them before a retry."
+                    ),
                     ratatui::style::Style::default().fg(ratatui::style::Color::Yellow),
                 ));
             }

@@ -28,7 +28,8 @@ pub fn header_spans(state: &AppState) -> Vec<Span<'static>> {
     match t.mode {
         Mode::Solo => Vec::new(),
         Mode::Driver if t.lapsed.is_some() => vec![Span::styled(
-            "  ◇ NOT DRIVING: lease not renewed in time; no new step starts until it is".to_string(),
+            "  ◇ NOT DRIVING: lease not renewed in time; no new step starts until it is"
+                .to_string(),
             Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
         )],
         Mode::Driver => vec![Span::styled(

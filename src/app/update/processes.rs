@@ -243,7 +243,9 @@ fn service_failed(state: &mut AppState, i: usize, error: String, out: &mut Vec<C
 /// Why no step may start now, if something holds them back.
 pub(super) fn held_back(state: &AppState) -> Option<String> {
     if let Some(why) = &state.team.lapsed {
-        return Some(format!("you are not the driver now ({why}); no step starts"));
+        return Some(format!(
+            "you are not the driver now ({why}); no step starts"
+        ));
     }
     if !state.processes.restarting.is_empty() {
         return Some("background services are starting again; a moment".into());

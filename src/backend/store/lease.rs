@@ -411,7 +411,10 @@ mod tests {
         let pid = child.id() as i32;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while !is_zombie(pid) {
-            assert!(std::time::Instant::now() < deadline, "never became a zombie");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never became a zombie"
+            );
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         // SAFETY: signal 0 only checks existence.

@@ -29,8 +29,8 @@ use sqlx::{Any, AnyPool, Transaction};
 
 pub use audit::{AuditKey, Broken, BrokenWhy, GENESIS_MAC, VerifyReport};
 pub use error::{StoreError, redact};
-pub use processes::StepProcess;
 pub use paths::{default_audit_key_path, default_journal_path};
+pub use processes::StepProcess;
 pub use rebuild::{rebuild, step_outputs};
 pub use records::{
     OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES, ReleaseSummary, RunState, StoredRelease,

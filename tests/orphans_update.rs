@@ -378,7 +378,6 @@ fn a_driver_whose_lease_lapsed_starts_no_step_until_renewed() {
         r.steps[0].attempts = 1;
     });
     s.team.mode = Mode::Driver;
-    s.team.token = Some(3);
     s.selected = 1;
     let c = update(
         &mut s,
@@ -422,7 +421,6 @@ fn a_headless_driver_whose_lease_lapsed_waits_instead_of_running() {
         r.steps[0].attempts = 1;
     });
     s.team.mode = Mode::Driver;
-    s.team.token = Some(3);
     let _ = update(
         &mut s,
         Msg::Backend(BackendEvent::Team(TeamEvent::LeaseLapsed {

@@ -1,6 +1,6 @@
 //! Team mode in the UI (SEMANTICS.md, "Deploy lock"): one terminal drives a
 //! release, the others watch it fill up live and may sign off. Pure like
-//! `update`: the team task (commands/team.rs) holds the lease and sends
+//! `update`: the team task (commands/team.rs; its token in backend/team/fence.rs) holds the lease and sends
 //! `TeamEvent`s; this decides what they mean on screen.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -49,8 +49,6 @@ impl LeaseView {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TeamState {
     pub mode: Mode,
-    /// The fencing token while driving.
-    pub token: Option<i64>,
     pub lease: Option<LeaseView>,
     /// Why this terminal stopped driving (kept on screen).
     pub lost: Option<String>,
@@ -253,7 +251,6 @@ pub fn on_event(state: &mut AppState, ev: TeamEvent, out: &mut Vec<Command>) {
                 return;
             }
             state.team.mode = Mode::Watcher;
-            state.team.token = None;
             state.team.lapsed = None;
             state.auto = false;
             for (i, s) in state.release.steps.iter().enumerate() {
@@ -296,7 +293,6 @@ pub fn on_event(state: &mut AppState, ev: TeamEvent, out: &mut Vec<Command>) {
             snapshot,
         } => {
             state.team.mode = Mode::Driver;
-            state.team.token = Some(token);
             state.team.lease = Some(lease);
             state.team.lost = None;
             state.team.lapsed = None;

@@ -5,7 +5,6 @@
 //! record sign-offs under the gate rules in the store.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -22,6 +21,7 @@ use crate::backend::store::lease::{self, Acquired, Claimant, Lease};
 use crate::backend::store::notify::{self, Change};
 use crate::backend::store::team::{GateRule, LiveOutput};
 use crate::backend::store::{self, Backend, Store, StoreError, StoredRelease};
+use crate::backend::team::fence::{self, Fence};
 use crate::backend::team::lease_clock::LeaseClock;
 use crate::event_loop::now_ms;
 use crate::runbook::progress::StepStatus;
@@ -97,10 +97,11 @@ pub async fn claim(
     {
         Acquired::Driving(l) => {
             state.team.mode = Mode::Driver;
-            state.team.token = Some(l.token);
+            fence::of(&id).store(l.token);
             state.team.lease = Some(lease_view(&l));
         }
         Acquired::Busy(l) | Acquired::Expired(l) => {
+            fence::of(&id).store(0);
             if headless {
                 let hint = if l.free() {
                     format!("take it over in the TUI: flightdeck tui --release {id}, then press T")
@@ -219,8 +220,8 @@ fn buffer(lines: Vec<String>) -> OutputBuffer {
 // ---------------------------------------------------------------- tasks
 
 struct Shared {
-    /// The lease token while driving; 0 while watching.
-    token: AtomicI64,
+    /// The lease token while driving, 0 while watching: its only holder.
+    token: Arc<Fence>,
     /// Writes are fenced (a lease is in play; not for an ended release).
     fenced: bool,
     /// Attempt of each step the runner was last told to run.
@@ -264,7 +265,7 @@ pub fn spawn(
 ) -> Spawned {
     let live = store.backend() == Backend::Postgres;
     let shared = Arc::new(Shared {
-        token: AtomicI64::new(state.team.token.unwrap_or(0)),
+        token: fence::of(&state.release.id),
         fenced: state.team.mode != Mode::Solo,
         attempts: Mutex::new(HashMap::new()),
     });
@@ -311,7 +312,7 @@ async fn journal_loop(ctx: Ctx, mut rx: UnboundedReceiver<(u64, JournalEntry)>) 
             } => record_signoff(&ctx, op, release_id, signoff).await,
             _ => {
                 let fence = if ctx.shared.fenced {
-                    match ctx.shared.token.load(Ordering::SeqCst) {
+                    match ctx.shared.token.load() {
                         0 => {
                             let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::WriteRefused {
                                 op,
@@ -329,7 +330,7 @@ async fn journal_loop(ctx: Ctx, mut rx: UnboundedReceiver<(u64, JournalEntry)>) 
                     Ok(()) => BackendEvent::Journaled { op, error: None },
                     Err(StoreError::Fenced(why)) => {
                         tracing::warn!(op, "fenced journal write: {why}");
-                        ctx.shared.token.store(0, Ordering::SeqCst);
+                        ctx.shared.token.store(0);
                         let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::WriteRefused {
                             op,
                             why: format!("write refused with your old lease token: {why}"),
@@ -477,7 +478,7 @@ async fn tap_loop(ctx: Ctx, mut rx: UnboundedReceiver<BackendEvent>) {
                 }
             }
             _ = flush.tick() => {
-                let token = ctx.shared.token.load(Ordering::SeqCst);
+                let token = ctx.shared.token.load();
                 if token == 0 {
                     continue;
                 }
@@ -515,7 +516,7 @@ async fn team_loop(ctx: Ctx, mut cmds: UnboundedReceiver<TeamCommand>) {
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let polling = ctx.url.is_none() && ctx.shared.fenced;
     let ttl = Duration::from_millis(lease::LEASE_TTL_MS as u64);
-    let driving = ctx.shared.fenced && ctx.shared.token.load(Ordering::SeqCst) != 0;
+    let driving = ctx.shared.fenced && ctx.shared.token.load() != 0;
     let mut clock = LeaseClock::new(driving, tokio::time::Instant::now(), ttl);
     // One renewal in flight at a time, awaited beside the deadline: a
     // journal that does not answer must not hold the deadline up.
@@ -526,7 +527,7 @@ async fn team_loop(ctx: Ctx, mut cmds: UnboundedReceiver<TeamCommand>) {
             cmd = cmds.recv() => match cmd {
                 Some(TeamCommand::TakeOver) => {
                     take_over(&ctx).await;
-                    let token = ctx.shared.token.load(Ordering::SeqCst);
+                    let token = ctx.shared.token.load();
                     if token != 0 && clock.deadline().is_none() && !clock.lapsed() {
                         clock = LeaseClock::new(true, tokio::time::Instant::now(), ttl);
                     }
@@ -554,16 +555,16 @@ async fn team_loop(ctx: Ctx, mut cmds: UnboundedReceiver<TeamCommand>) {
                 on_changes(&ctx, &kinds).await;
             }
             _ = poll.tick(), if polling => {
-                if ctx.shared.token.load(Ordering::SeqCst) == 0 {
+                if ctx.shared.token.load() == 0 {
                     refresh_watcher(&ctx).await;
                 }
             }
         }
-        if ctx.shared.token.load(Ordering::SeqCst) == 0 {
+        if ctx.shared.token.load() == 0 {
             clock.stop();
         }
     }
-    let token = ctx.shared.token.swap(0, Ordering::SeqCst);
+    let token = ctx.shared.token.swap(0);
     if token != 0
         && let Err(e) = ctx
             .store
@@ -582,7 +583,7 @@ type Renewal = std::pin::Pin<
 >;
 
 fn start_renewal(ctx: &Ctx) -> Option<Renewal> {
-    let token = ctx.shared.token.load(Ordering::SeqCst);
+    let token = ctx.shared.token.load();
     if token == 0 {
         return None;
     }
@@ -603,7 +604,7 @@ async fn renewed(
     sent_at: tokio::time::Instant,
     result: Result<Lease, StoreError>,
 ) {
-    if ctx.shared.token.load(Ordering::SeqCst) == 0 {
+    if ctx.shared.token.load() == 0 {
         return;
     }
     match result {
@@ -625,7 +626,7 @@ async fn renewed(
 }
 
 async fn lost(ctx: &Ctx, why: String) {
-    ctx.shared.token.store(0, Ordering::SeqCst);
+    ctx.shared.token.store(0);
     let _ = ctx
         .ev
         .send(BackendEvent::Team(TeamEvent::LeaseLost { why }));
@@ -633,7 +634,7 @@ async fn lost(ctx: &Ctx, why: String) {
 }
 
 async fn on_changes(ctx: &Ctx, changes: &[Change]) {
-    let token = ctx.shared.token.load(Ordering::SeqCst);
+    let token = ctx.shared.token.load();
     if token == 0 {
         refresh_watcher(ctx).await;
         return;
@@ -699,7 +700,7 @@ async fn take_over(ctx: &Ctx) {
         .await
     {
         Ok(Acquired::Driving(l)) => {
-            ctx.shared.token.store(l.token, Ordering::SeqCst);
+            ctx.shared.token.store(l.token);
             match ctx.store.load_release(&ctx.release_id).await {
                 Ok(Some(stored)) => {
                     // We drive now: what the old driver left started is interrupted.

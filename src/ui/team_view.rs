@@ -35,7 +35,7 @@ pub fn header_spans(state: &AppState) -> Vec<Span<'static>> {
         Mode::Driver => vec![Span::styled(
             format!(
                 "  ◆ you drive (lease token {}{})",
-                t.token.unwrap_or(0),
+                t.lease.as_ref().map_or(0, |l| l.token),
                 if t.live { ", live" } else { "" }
             ),
             Style::default().fg(Color::Green),

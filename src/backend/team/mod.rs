@@ -1,4 +1,5 @@
-//! Team mode's backend side (issue 10 part 5 moves the lease here; for now
-//! it holds the driver's local view of its lease deadline).
+//! Team mode's backend side: the lease token a driver writes with (only
+//! here, never in the app's state) and its local view of the lease deadline.
 
+pub mod fence;
 pub mod lease_clock;

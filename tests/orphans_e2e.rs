@@ -121,9 +121,19 @@ fn audit(journal: &Path, kind: &str) -> Vec<serde_json::Value> {
         })
 }
 
+/// Has process group `pgid` a live (not zombie) member? kill(2) would count
+/// zombies, which an init that never reaps (containers) leaves around.
 fn group_alive(pgid: i32) -> bool {
-    // SAFETY: signal 0 only checks existence.
-    unsafe { libc::kill(-pgid, 0) == 0 }
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            return false;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            return false;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        f.len() > 2 && f[0] != "Z" && f[0] != "X" && f[2] == pgid.to_string()
+    })
 }
 
 #[test]
@@ -416,9 +426,37 @@ stages:
         );
         assert!(!ev.iter().any(|e| e["event"] == "step_started"), "{ev:?}");
     }
+    // The TUI says so and offers wait or kill; kill ends the group, then
+    // the usual choices come back.
+    let tmux = Tmux::start("survive", 1);
+    let line = format!("{} {BIN} tui --release {release}", sb.env_line());
+    tmux.send(0, &[&line, "Enter"]);
+    let screen = tmux.wait_for(
+        0,
+        &format!("still running, pid {pgid}"),
+        Duration::from_secs(30),
+    );
+    assert!(
+        screen.contains("wait") && screen.contains("kill"),
+        "{screen}"
+    );
+    assert!(!screen.contains("mark done"), "{screen}");
+    tmux.send(0, &["Down"]);
+    tmux.send(0, &["Enter"]);
+    tmux.wait_for(0, "mark done", Duration::from_secs(30));
+    assert!(running(&pattern).is_empty());
+    assert!(!group_alive(pgid));
+    let choices = audit(&sb.journal(), "resume_choice");
+    assert_eq!(choices.len(), 1, "{choices:?}");
+    assert_eq!(choices[0]["choice"], "kill");
+    tmux.send(0, &["Escape"]);
+    tmux.send(0, &["q"]);
+    tmux.wait_for(
+        0,
+        "(reopen it with the same command",
+        Duration::from_secs(30),
+    );
+    // Whatever happened above, leave nothing behind.
     // SAFETY: the group this test's step left behind.
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    wait_until("the group is gone", Duration::from_secs(10), || {
-        running(&pattern).is_empty()
-    });
 }

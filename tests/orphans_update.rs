@@ -438,3 +438,39 @@ fn a_headless_driver_whose_lease_lapsed_waits_instead_of_running() {
         "{c:?}"
     );
 }
+
+#[test]
+fn waiting_for_a_lingering_step_journals_nothing_and_reopens_when_gone() {
+    let mut s = state_with(false, svc_done_slow_interrupted);
+    s.processes.lingering.insert(1, 4242);
+    let _ = on_resume(&mut s);
+    let c = update(&mut s, key(KeyCode::Enter));
+    assert!(
+        matches!(
+            &c[..],
+            [Command::EndProcess {
+                step: 1,
+                pgid: 4242,
+                kill: false,
+                ..
+            }]
+        ),
+        "{c:?}"
+    );
+    assert!(s.dialog.is_none());
+    // Retry is refused while it still runs: the dialog offers wait/kill again.
+    let c = update(&mut s, key(KeyCode::Char('r')));
+    assert!(entries(&c).is_empty(), "{c:?}");
+    let Some(Dialog::Interrupted { choices, .. }) = &s.dialog else {
+        panic!("{:?}", s.dialog)
+    };
+    assert_eq!(choices, &vec![ResumeChoice::Wait, ResumeChoice::Kill]);
+    // Asking to wait again sends nothing new.
+    let c = update(&mut s, key(KeyCode::Enter));
+    assert!(c.is_empty(), "{c:?}");
+    let _ = update(&mut s, Msg::Backend(BackendEvent::ProcessGone { step: 1 }));
+    let Some(Dialog::Interrupted { choices, .. }) = &s.dialog else {
+        panic!("{:?}", s.dialog)
+    };
+    assert!(choices.contains(&ResumeChoice::Retry), "{choices:?}");
+}

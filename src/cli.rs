@@ -38,6 +38,10 @@ pub enum Cmd {
         /// Tick this manual checklist step (repeatable).
         #[arg(long = "ack", value_name = "STEP")]
         acks: Vec<String>,
+        /// Run this interrupted step again on resume (repeatable); without
+        /// it a headless resume stops at an interrupted step (exit 3).
+        #[arg(long = "retry", value_name = "STEP")]
+        retries: Vec<String>,
     },
     /// The bundled demo runbook, in the TUI, on embedded defaults.
     Demo {

@@ -327,6 +327,9 @@ async fn a_flood_arrives_batched_and_counted() {
     assert!(matches!(outcome, Outcome::Success { .. }), "{outcome:?}");
     let (mut delivered, mut dropped, mut batches) = (0u64, 0u64, 0);
     for event in &seen {
+        if matches!(event, BackendEvent::StepSpawned { step: 7, .. }) {
+            continue;
+        }
         let BackendEvent::StepOutput {
             step,
             lines,

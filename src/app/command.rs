@@ -23,6 +23,22 @@ pub enum Command {
     },
     /// SIGTERM, then SIGKILL after the grace period.
     CancelStep { step: usize },
+    /// Start a `background` command step again (a resumed release's service);
+    /// answered by `BackendEvent::ServiceStarted`.
+    StartService {
+        step: usize,
+        action: Action,
+        env: BTreeMap<String, String>,
+    },
+    /// Report `BackendEvent::ProcessGone` once process group `pgid` (left
+    /// running by interrupted step `step`) has no live member; with `kill`,
+    /// SIGTERM it first and SIGKILL after `grace`.
+    EndProcess {
+        step: usize,
+        pgid: i32,
+        kill: bool,
+        grace: Duration,
+    },
     /// Re-read the gate sign-offs others wrote to the journal (e.g. with
     /// `flightdeck approve`); answered by `BackendEvent::Signoffs`.
     RefreshSignoffs { release_id: String },
@@ -106,6 +122,37 @@ pub enum JournalEntry {
         /// What differs, e.g. `runbook`, `file deploy/x.yaml`, `cluster`.
         changed: Vec<String>,
         manifest: crate::runbook::content::ContentManifest,
+        at: i64,
+    },
+    /// The step's process group exists: pid of its leader (= pgid), so a
+    /// resume can tell whether anything of it still runs. Journaled right
+    /// after the spawn, as the intent (`StepStarted`) precedes it.
+    StepProcess {
+        release_id: String,
+        step_id: String,
+        attempt: u32,
+        pid: i32,
+        pgid: i32,
+        at: i64,
+    },
+    /// A signal (SIGTERM, SIGHUP, SIGINT) stopped the step: no outcome, so
+    /// a resume finds it interrupted and never re-runs it silently.
+    StepInterrupted {
+        release_id: String,
+        step_id: String,
+        attempt: u32,
+        reason: String,
+        at: i64,
+        /// Bounded, sanitized tail of the step's output.
+        output: Vec<String>,
+    },
+    /// A resumed release started a background service again (`pid`), or
+    /// failed to (`error`).
+    ServiceStarted {
+        release_id: String,
+        step_id: String,
+        pid: Option<i32>,
+        error: Option<String>,
         at: i64,
     },
 }

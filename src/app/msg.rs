@@ -40,6 +40,18 @@ pub enum BackendEvent {
         attempt: u32,
         outcome: Outcome,
     },
+    /// A command step's process group exists (pid = pgid of its leader).
+    StepSpawned { step: usize, attempt: u32, pid: i32 },
+    /// A background service of a resumed release runs again (`pid`), or
+    /// could not be started (`error`).
+    ServiceStarted {
+        step: usize,
+        pid: Option<i32>,
+        error: Option<String>,
+    },
+    /// The processes an interrupted step left running are gone (waited
+    /// for or killed).
+    ProcessGone { step: usize },
     /// Every sign-off of the release, as the journal has them now.
     Signoffs(Vec<Signoff>),
     /// A `notify:` hook was posted (`error` says why it was not delivered).

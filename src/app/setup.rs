@@ -83,6 +83,7 @@ impl AppState {
             team: Default::default(),
             kube: Default::default(),
             content: Default::default(),
+            processes: Default::default(),
         };
         state.titles = state
             .runbook

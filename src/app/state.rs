@@ -49,6 +49,10 @@ pub enum ResumeChoice {
     Retry,
     MarkDone,
     Skip,
+    /// The step's processes still run: wait until they end.
+    Wait,
+    /// The step's processes still run: stop them (SIGTERM, then SIGKILL).
+    Kill,
 }
 
 impl ResumeChoice {
@@ -58,6 +62,8 @@ impl ResumeChoice {
             ResumeChoice::Retry => "retry",
             ResumeChoice::MarkDone => "mark done",
             ResumeChoice::Skip => "skip",
+            ResumeChoice::Wait => "wait",
+            ResumeChoice::Kill => "kill",
         }
     }
 }
@@ -230,6 +236,8 @@ pub struct AppState {
     pub kube: super::rollout::KubeState,
     /// Content checks before steps after a passed gate (`app::content`).
     pub content: super::content::ContentState,
+    /// Processes around steps: interrupted, lingering, restarting services.
+    pub processes: super::processes::ProcessState,
 }
 
 impl AppState {

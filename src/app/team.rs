@@ -1,6 +1,6 @@
 //! Team mode in the UI (SEMANTICS.md, "Deploy lock"): one terminal drives a
 //! release, the others watch it fill up live and may sign off. Pure like
-//! `update`: the team task (commands/team.rs) holds the lease and sends
+//! `update`: the team task (commands/team.rs; its token in backend/team/fence.rs) holds the lease and sends
 //! `TeamEvent`s; this decides what they mean on screen.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -49,11 +49,13 @@ impl LeaseView {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TeamState {
     pub mode: Mode,
-    /// The fencing token while driving.
-    pub token: Option<i64>,
     pub lease: Option<LeaseView>,
     /// Why this terminal stopped driving (kept on screen).
     pub lost: Option<String>,
+    /// The lease could not be renewed before its local deadline: this
+    /// terminal is not the driver until renewal succeeds again, so it starts
+    /// no step (what runs is left alone).
+    pub lapsed: Option<String>,
     /// The journal is on PostgreSQL (live via NOTIFY) rather than SQLite.
     pub live: bool,
 }
@@ -75,6 +77,13 @@ pub enum TeamEvent {
     LeaseLost {
         why: String,
     },
+    /// Renewal kept failing until the local deadline passed: stop starting
+    /// steps until `LeaseRegained`.
+    LeaseLapsed {
+        why: String,
+    },
+    /// Renewal succeeded again after `LeaseLapsed`: drive on.
+    LeaseRegained,
     /// The take-over succeeded: drive from this snapshot with this token.
     TookOver {
         token: i64,
@@ -242,7 +251,7 @@ pub fn on_event(state: &mut AppState, ev: TeamEvent, out: &mut Vec<Command>) {
                 return;
             }
             state.team.mode = Mode::Watcher;
-            state.team.token = None;
+            state.team.lapsed = None;
             state.auto = false;
             for (i, s) in state.release.steps.iter().enumerate() {
                 if matches!(s.status, StepStatus::Running { .. }) {
@@ -260,15 +269,33 @@ pub fn on_event(state: &mut AppState, ev: TeamEvent, out: &mut Vec<Command>) {
             state.team.lost = Some(text.clone());
             state.notify(Level::Error, text);
         }
+        TeamEvent::LeaseLapsed { why } => {
+            if state.team.mode != Mode::Driver {
+                return;
+            }
+            let text = format!(
+                "you are not the driver now: {why}; no new step starts until the lease is renewed"
+            );
+            state.team.lapsed = Some(why);
+            state.notify(Level::Error, text);
+        }
+        TeamEvent::LeaseRegained => {
+            if state.team.lapsed.take().is_some() && state.team.mode == Mode::Driver {
+                state.notify(Level::Info, "the lease is renewed: you drive again");
+                if state.auto && !state.headless {
+                    super::update::advance(state, out);
+                }
+            }
+        }
         TeamEvent::TookOver {
             token,
             lease,
             snapshot,
         } => {
             state.team.mode = Mode::Driver;
-            state.team.token = Some(token);
             state.team.lease = Some(lease);
             state.team.lost = None;
+            state.team.lapsed = None;
             state.journal_error = None;
             state.end_recorded = state.release.status.is_final();
             apply_snapshot(state, *snapshot);

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until, timeout_at};
 
+use super::lifeline::Lifeline;
 use crate::app::msg::Stream;
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::Outcome;
@@ -88,18 +89,31 @@ pub async fn run_command(
     spec: &CommandSpec,
     extra_env: &BTreeMap<String, String>,
     timeout: Option<Duration>,
+    cancel: CancelSignal,
+    sink: impl FnMut(Stream, String),
+) -> Ran {
+    run_command_reporting(spec, extra_env, timeout, cancel, sink, |_| {}).await
+}
+
+/// [`run_command`], telling `spawned` the pid (= pgid) of the group leader
+/// as soon as it exists, so it can be journaled while the step runs.
+pub async fn run_command_reporting(
+    spec: &CommandSpec,
+    extra_env: &BTreeMap<String, String>,
+    timeout: Option<Duration>,
     mut cancel: CancelSignal,
     mut sink: impl FnMut(Stream, String),
+    spawned: impl FnOnce(i32),
 ) -> Ran {
     let fail = |reason: String, exit_code| Ran {
         outcome: Outcome::Failure { reason, exit_code },
         background: None,
     };
-    let mut cmd = match build(spec, extra_env) {
+    let cmd = match build(spec, extra_env) {
         Ok(cmd) => cmd,
         Err(reason) => return fail(reason, None),
     };
-    let mut child = match cmd.spawn() {
+    let mut child = match super::lifeline::spawn_tied(cmd).await {
         Ok(child) => child,
         Err(e) => return fail(format!("could not start {}: {e}", program_name(spec)), None),
     };
@@ -107,7 +121,16 @@ pub async fn run_command(
         return fail("the process vanished as it started".into(), None);
     };
     let mut group = Group::new(pid as i32, spec.grace);
+    match Lifeline::tie(pid as i32) {
+        Ok(l) => group.lifeline = Some(l),
+        // PDEATHSIG still covers the leader; say what is not covered.
+        Err(e) => sink(
+            Stream::Info,
+            format!("could not start the watchdog of process group {pid}: {e}"),
+        ),
+    }
     sink(Stream::Info, format!("started pid {pid}"));
+    spawned(pid as i32);
 
     let (line_tx, mut lines) = mpsc::channel::<Line>(1024);
     let readers: Vec<JoinHandle<()>> = [
@@ -387,6 +410,8 @@ struct Group {
     grace: Duration,
     kill_at: Option<Instant>,
     done: bool,
+    /// Kills the group if flightdeck dies first.
+    lifeline: Option<Lifeline>,
 }
 
 impl Group {
@@ -396,6 +421,7 @@ impl Group {
             grace,
             kill_at: None,
             done: false,
+            lifeline: None,
         }
     }
 
@@ -437,12 +463,19 @@ impl Drop for Group {
         if !self.done {
             self.kill();
         }
+        // Gone (or just killed): the watchdog has nothing left to do.
+        if let Some(l) = self.lifeline.as_mut() {
+            l.release();
+        }
     }
 }
 
 /// Is any live process left in the group? kill(2) also counts zombies, and
 /// a container's init may never reap them, so /proc has the last word.
-fn group_has_members(pgid: i32) -> bool {
+pub fn group_has_members(pgid: i32) -> bool {
+    if pgid <= 1 {
+        return false;
+    }
     // SAFETY: signal 0 only checks existence.
     if unsafe { libc::kill(-pgid, 0) } != 0 {
         return io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);

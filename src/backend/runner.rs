@@ -11,7 +11,9 @@ use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
 use super::checks::Checker;
-use super::process::{Background, CancelHandle, CancelSignal, cancel_pair, cut_line, run_command};
+use super::process::{
+    Background, CancelHandle, CancelSignal, cancel_pair, cut_line, run_command_reporting,
+};
 use crate::app::command::Command;
 use crate::app::msg::{BackendEvent, Stream};
 use crate::runbook::Action;
@@ -27,10 +29,10 @@ const INFO_RESERVE: usize = 50;
 
 /// A step task tells the loop it is done (before its `StepFinished`, so a
 /// retry sent on seeing that is never refused as "already running").
-struct Done {
-    step: usize,
-    attempt: u32,
-    background: Option<Background>,
+pub(super) struct Done {
+    pub step: usize,
+    pub attempt: u32,
+    pub background: Option<Background>,
 }
 
 /// Run until `rx` closes, then stop everything this runner started.
@@ -40,6 +42,7 @@ pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<Backend
     let mut background: Vec<Background> = Vec::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let mut tasks = JoinSet::new();
+    let mut watchers = Vec::new();
     // Which step each task runs, to report a task that panicked.
     let mut task_steps: HashMap<tokio::task::Id, (usize, u32)> = HashMap::new();
     loop {
@@ -82,6 +85,13 @@ pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<Backend
                         handle.cancel();
                     }
                 }
+                Some(Command::StartService { step, action, env }) => {
+                    tasks.spawn(super::services::start(step, action, env, tx.clone(), done_tx.clone()));
+                }
+                Some(Command::EndProcess { step, pgid, kill, grace }) => {
+                    // Not in `tasks`: waiting for a foreign group must not hold up shutdown.
+                    watchers.push(tokio::spawn(super::services::end_group(step, pgid, kill, grace, tx.clone())));
+                }
                 Some(Command::KubeRollback { step, action, reason }) => {
                     tokio::spawn(super::kube::rollback(step, action, reason, tx.clone()));
                 }
@@ -102,6 +112,9 @@ pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<Backend
     }
     for (_, handle) in running.values() {
         handle.cancel();
+    }
+    for w in watchers {
+        w.abort();
     }
     while tasks.join_next().await.is_some() {}
     while let Ok(done) = done_rx.try_recv() {
@@ -149,7 +162,10 @@ async fn run_step(
     let sink = |stream, line| lock(&batch).push(stream, line);
     let (outcome, background) = match &action {
         Action::Command(spec) => {
-            let ran = run_command(spec, &env, timeout, cancel, sink).await;
+            let spawned = |pid| {
+                let _ = tx.send(BackendEvent::StepSpawned { step, attempt, pid });
+            };
+            let ran = run_command_reporting(spec, &env, timeout, cancel, sink, spawned).await;
             (ran.outcome, ran.background)
         }
         Action::Check(spec) => (checker.run(spec, &env, timeout, cancel, sink).await, None),

@@ -15,6 +15,7 @@ pub async fn run(
     args: ReleaseArgs,
     headless: bool,
     acks: Vec<String>,
+    retries: Vec<String>,
 ) -> CmdResult {
     if !headless {
         return Err(Failure::invalid(
@@ -27,6 +28,16 @@ pub async fn run(
         store,
         resumed,
     } = opened;
+    if let Some(bad) = retries
+        .iter()
+        .find(|id| !state.runbook.steps().any(|s| &s.id == *id))
+    {
+        store.close().await;
+        return Err(Failure::invalid(format!(
+            "--retry {bad}: the runbook has no step {bad:?}"
+        )));
+    }
+    state.processes.retries = retries.into_iter().collect();
     let mut out = std::io::stdout().lock();
     let mut emit = |e: Event| {
         if let Ok(line) = serde_json::to_string(&e) {

@@ -8,6 +8,7 @@ mod identity;
 mod journal;
 pub mod out;
 mod secret_prompt;
+mod lingering;
 mod session;
 mod team;
 mod team_approve;
@@ -58,7 +59,8 @@ pub fn main(cli: Cli) -> i32 {
                 release,
                 headless,
                 acks,
-            } => headless::run(&settings, release, headless, acks).await,
+                retries,
+            } => headless::run(&settings, release, headless, acks, retries).await,
             Cmd::Demo { port } => demo::run(&settings, port).await,
             Cmd::Releases {
                 waiting_for_me: true,

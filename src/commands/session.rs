@@ -291,6 +291,9 @@ pub async fn open_with(
     }
     crate::backend::kube::client::attach(&mut state, &args.kube);
     record_content(&store, settings, &mut state, resumed).await?;
+    if resumed {
+        super::lingering::find(&store, &mut state).await;
+    }
     // The deploy lock: drive (holding the lease) or watch.
     super::team::claim(&store, settings, &mut state, headless).await?;
     Ok(Opened {

@@ -5,7 +5,6 @@
 //! record sign-offs under the gate rules in the store.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -22,6 +21,8 @@ use crate::backend::store::lease::{self, Acquired, Claimant, Lease};
 use crate::backend::store::notify::{self, Change};
 use crate::backend::store::team::{GateRule, LiveOutput};
 use crate::backend::store::{self, Backend, Store, StoreError, StoredRelease};
+use crate::backend::team::fence::{self, Fence};
+use crate::backend::team::lease_clock::LeaseClock;
 use crate::event_loop::now_ms;
 use crate::runbook::progress::StepStatus;
 use crate::runbook::{Action, Runbook, gates};
@@ -96,10 +97,11 @@ pub async fn claim(
     {
         Acquired::Driving(l) => {
             state.team.mode = Mode::Driver;
-            state.team.token = Some(l.token);
+            fence::of(&id).store(l.token);
             state.team.lease = Some(lease_view(&l));
         }
         Acquired::Busy(l) | Acquired::Expired(l) => {
+            fence::of(&id).store(0);
             if headless {
                 let hint = if l.free() {
                     format!("take it over in the TUI: flightdeck tui --release {id}, then press T")
@@ -218,8 +220,8 @@ fn buffer(lines: Vec<String>) -> OutputBuffer {
 // ---------------------------------------------------------------- tasks
 
 struct Shared {
-    /// The lease token while driving; 0 while watching.
-    token: AtomicI64,
+    /// The lease token while driving, 0 while watching: its only holder.
+    token: Arc<Fence>,
     /// Writes are fenced (a lease is in play; not for an ended release).
     fenced: bool,
     /// Attempt of each step the runner was last told to run.
@@ -266,7 +268,7 @@ pub fn spawn(
 ) -> Spawned {
     let live = store.backend() == Backend::Postgres;
     let shared = Arc::new(Shared {
-        token: AtomicI64::new(state.team.token.unwrap_or(0)),
+        token: fence::of(&state.release.id),
         fenced: state.team.mode != Mode::Solo,
         attempts: Mutex::new(HashMap::new()),
     });
@@ -315,7 +317,7 @@ async fn journal_loop(ctx: Ctx, mut rx: UnboundedReceiver<(u64, JournalEntry)>) 
             } => record_signoff(&ctx, op, release_id, signoff).await,
             _ => {
                 let fence = if ctx.shared.fenced {
-                    match ctx.shared.token.load(Ordering::SeqCst) {
+                    match ctx.shared.token.load() {
                         0 => {
                             let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::WriteRefused {
                                 op,
@@ -340,7 +342,7 @@ async fn journal_loop(ctx: Ctx, mut rx: UnboundedReceiver<(u64, JournalEntry)>) 
                     }
                     Err(StoreError::Fenced(why)) => {
                         tracing::warn!(op, "fenced journal write: {why}");
-                        ctx.shared.token.store(0, Ordering::SeqCst);
+                        ctx.shared.token.store(0);
                         let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::WriteRefused {
                             op,
                             why: format!("write refused with your old lease token: {why}"),
@@ -549,7 +551,7 @@ async fn tap_loop(ctx: Ctx, mut rx: UnboundedReceiver<BackendEvent>) {
                 }
             }
             _ = flush.tick() => {
-                let token = ctx.shared.token.load(Ordering::SeqCst);
+                let token = ctx.shared.token.load();
                 if token == 0 {
                     continue;
                 }
@@ -586,13 +588,37 @@ async fn team_loop(ctx: Ctx, mut cmds: UnboundedReceiver<TeamCommand>) {
     let mut poll = tokio::time::interval(SQLITE_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let polling = ctx.url.is_none() && ctx.shared.fenced;
+    let ttl = Duration::from_millis(lease::LEASE_TTL_MS as u64);
+    let driving = ctx.shared.fenced && ctx.shared.token.load() != 0;
+    let mut clock = LeaseClock::new(driving, tokio::time::Instant::now(), ttl);
+    // One renewal in flight at a time, awaited beside the deadline: a
+    // journal that does not answer must not hold the deadline up.
+    let mut renewing: Option<Renewal> = None;
     loop {
+        let deadline = clock.deadline();
         tokio::select! {
             cmd = cmds.recv() => match cmd {
-                Some(TeamCommand::TakeOver) => take_over(&ctx).await,
+                Some(TeamCommand::TakeOver) => {
+                    take_over(&ctx).await;
+                    let token = ctx.shared.token.load();
+                    if token != 0 && clock.deadline().is_none() && !clock.lapsed() {
+                        clock = LeaseClock::new(true, tokio::time::Instant::now(), ttl);
+                    }
+                }
                 None => break,
             },
-            _ = renew.tick(), if ctx.shared.fenced => renew_lease(&ctx).await,
+            _ = renew.tick(), if ctx.shared.fenced && renewing.is_none() => {
+                renewing = start_renewal(&ctx);
+            }
+            (sent_at, result) = async { renewing.as_mut().expect("guarded").await }, if renewing.is_some() => {
+                renewing = None;
+                renewed(&ctx, &mut clock, sent_at, result).await;
+            }
+            _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
+                let why = clock.lapse();
+                tracing::warn!("{why}");
+                let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::LeaseLapsed { why }));
+            }
             change = ch_rx.recv(), if listener.is_some() => {
                 let Some(change) = change else { continue };
                 let mut kinds = vec![change];
@@ -602,13 +628,16 @@ async fn team_loop(ctx: Ctx, mut cmds: UnboundedReceiver<TeamCommand>) {
                 on_changes(&ctx, &kinds).await;
             }
             _ = poll.tick(), if polling => {
-                if ctx.shared.token.load(Ordering::SeqCst) == 0 {
+                if ctx.shared.token.load() == 0 {
                     refresh_watcher(&ctx).await;
                 }
             }
         }
+        if ctx.shared.token.load() == 0 {
+            clock.stop();
+        }
     }
-    let token = ctx.shared.token.swap(0, Ordering::SeqCst);
+    let token = ctx.shared.token.swap(0);
     if token != 0
         && let Err(e) = ctx
             .store
@@ -622,28 +651,55 @@ async fn team_loop(ctx: Ctx, mut cmds: UnboundedReceiver<TeamCommand>) {
     }
 }
 
-async fn renew_lease(ctx: &Ctx) {
-    let token = ctx.shared.token.load(Ordering::SeqCst);
+type Renewal = std::pin::Pin<
+    Box<dyn std::future::Future<Output = (tokio::time::Instant, Result<Lease, StoreError>)> + Send>,
+>;
+
+fn start_renewal(ctx: &Ctx) -> Option<Renewal> {
+    let token = ctx.shared.token.load();
     if token == 0 {
+        return None;
+    }
+    let ctx = ctx.clone();
+    Some(Box::pin(async move {
+        let sent_at = tokio::time::Instant::now();
+        let result = ctx
+            .store
+            .renew_lease(&ctx.release_id, &ctx.me, token, lease::LEASE_TTL_MS)
+            .await;
+        (sent_at, result)
+    }))
+}
+
+async fn renewed(
+    ctx: &Ctx,
+    clock: &mut LeaseClock,
+    sent_at: tokio::time::Instant,
+    result: Result<Lease, StoreError>,
+) {
+    if ctx.shared.token.load() == 0 {
         return;
     }
-    match ctx
-        .store
-        .renew_lease(&ctx.release_id, &ctx.me, token, lease::LEASE_TTL_MS)
-        .await
-    {
+    match result {
         Ok(l) => {
+            if clock.renewed(sent_at, l.remaining_ms()) {
+                tracing::info!("the lease is renewed again");
+                let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::LeaseRegained));
+            }
             let _ = ctx
                 .ev
                 .send(BackendEvent::Team(TeamEvent::Lease(Some(lease_view(&l)))));
         }
         Err(StoreError::Fenced(why)) => lost(ctx, why).await,
-        Err(e) => tracing::warn!("renewing the lease failed: {e}"),
+        Err(e) => {
+            tracing::warn!("renewing the lease failed: {e}");
+            clock.failed(e.to_string());
+        }
     }
 }
 
 async fn lost(ctx: &Ctx, why: String) {
-    ctx.shared.token.store(0, Ordering::SeqCst);
+    ctx.shared.token.store(0);
     let _ = ctx
         .ev
         .send(BackendEvent::Team(TeamEvent::LeaseLost { why }));
@@ -651,7 +707,7 @@ async fn lost(ctx: &Ctx, why: String) {
 }
 
 async fn on_changes(ctx: &Ctx, changes: &[Change]) {
-    let token = ctx.shared.token.load(Ordering::SeqCst);
+    let token = ctx.shared.token.load();
     if token == 0 {
         refresh_watcher(ctx).await;
         return;
@@ -717,7 +773,7 @@ async fn take_over(ctx: &Ctx) {
         .await
     {
         Ok(Acquired::Driving(l)) => {
-            ctx.shared.token.store(l.token, Ordering::SeqCst);
+            ctx.shared.token.store(l.token);
             match ctx.store.load_release(&ctx.release_id).await {
                 Ok(Some(stored)) => {
                     // We drive now: what the old driver left started is interrupted.

@@ -180,8 +180,16 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
                     theme::title(),
                 )),
                 Line::raw("flightdeck stopped while this step ran; it is never re-run silently."),
-                Line::raw(""),
             ];
+            if let Some(running) = crate::app::update::still_running(state, *step) {
+                l.push(Line::styled(
+                    format!(
+                        "Its processes are {running}: wait for them or kill them before a retry."
+                    ),
+                    ratatui::style::Style::default().fg(ratatui::style::Color::Yellow),
+                ));
+            }
+            l.push(Line::raw(""));
             for (k, c) in choices.iter().enumerate() {
                 let text = format!(" {} ", c.as_str());
                 l.push(if k == *selected {

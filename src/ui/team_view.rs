@@ -27,10 +27,15 @@ pub fn header_spans(state: &AppState) -> Vec<Span<'static>> {
         .add_modifier(Modifier::BOLD);
     match t.mode {
         Mode::Solo => Vec::new(),
+        Mode::Driver if t.lapsed.is_some() => vec![Span::styled(
+            "  ◇ NOT DRIVING: lease not renewed in time; no new step starts until it is"
+                .to_string(),
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        )],
         Mode::Driver => vec![Span::styled(
             format!(
                 "  ◆ you drive (lease token {}{})",
-                t.token.unwrap_or(0),
+                t.lease.as_ref().map_or(0, |l| l.token),
                 if t.live { ", live" } else { "" }
             ),
             Style::default().fg(Color::Green),

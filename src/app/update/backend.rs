@@ -41,6 +41,9 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             if step >= state.release.steps.len() || state.release.steps[step].attempts != attempt {
                 return; // a late report from an attempt that was already settled
             }
+            if super::processes::step_ended(state, step, out) {
+                return;
+            }
             // Masked here, once: the outcome goes on to the journal, the
             // audit log, the status line and the headless stream.
             let outcome = mask_outcome(&state.secrets, outcome);
@@ -57,6 +60,13 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             }
             finish_step(state, step, outcome, out);
         }
+        BackendEvent::StepSpawned { step, attempt, pid } => {
+            super::processes::step_spawned(state, step, attempt, pid, out)
+        }
+        BackendEvent::ServiceStarted { step, pid, error } => {
+            super::processes::service_started(state, step, pid, error, out)
+        }
+        BackendEvent::ProcessGone { step } => super::processes::process_gone(state, step),
         BackendEvent::Signoffs(all) => merge_signoffs(state, all, out),
         BackendEvent::Content { step, manifest } => {
             crate::app::content::on_content(state, step, manifest, out)
@@ -150,6 +160,8 @@ pub(super) fn after_journaled(state: &mut AppState, then: After, out: &mut Vec<C
                     reason: String::new(),
                 })
             }
+            ResumeChoice::Wait => super::processes::end_lingering(state, step, false, out),
+            ResumeChoice::Kill => super::processes::end_lingering(state, step, true, out),
         },
     }
 }
@@ -309,7 +321,7 @@ pub(super) fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command
     }
 }
 
-pub(super) fn advance(state: &mut AppState, out: &mut Vec<Command>) {
+pub(crate) fn advance(state: &mut AppState, out: &mut Vec<Command>) {
     if state.release.status == ReleaseStatus::Succeeded {
         end_release(state, ReleaseStatus::Succeeded, out);
         return;

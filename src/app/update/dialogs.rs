@@ -116,6 +116,11 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
             KeyCode::Enter => {
                 let (i, choice) = (*step, choices[*selected]);
                 state.dialog = None;
+                if choice == ResumeChoice::Wait {
+                    // Waiting changes nothing: no journal entry.
+                    super::processes::end_lingering(state, i, false, out);
+                    return;
+                }
                 let entry = JournalEntry::ResumeChoice {
                     release_id: state.release.id.clone(),
                     step_id: state.step(i).id.clone(),

@@ -4,12 +4,14 @@
 mod backend;
 mod dialogs;
 mod headless;
+mod processes;
 mod resume;
 mod signoff;
 
 pub use self::backend::*;
 use self::dialogs::*;
 pub use self::headless::*;
+pub use self::processes::still_running;
 pub use self::resume::*;
 pub use self::signoff::*;
 
@@ -293,6 +295,10 @@ fn request_run(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
 /// Begin a step and journal the intent; it runs once that is durable.
 /// After a passed gate the content is read again first (`app::content`).
 pub(crate) fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
+    if let Some(why) = processes::held_back(state) {
+        state.notify(Level::Warn, why);
+        return;
+    }
     if crate::app::content::hold(state, i, out) {
         return;
     }
@@ -397,15 +403,12 @@ fn record_end(
     journal(state, entry, After::Finished { step: i }, out);
 }
 
-/// A signal asked flightdeck to stop: cancel what runs (its outcome is
-/// journaled as a failure) and quit once the journal has caught up.
+/// A signal asked flightdeck to stop: cancel what runs (journaled as
+/// interrupted, so a resume asks before running it again) and quit once the
+/// journal has caught up.
 fn shutdown(state: &mut AppState, out: &mut Vec<Command>) {
     state.auto = false;
-    for (i, s) in state.release.steps.iter().enumerate() {
-        if matches!(s.status, StepStatus::Running { .. }) {
-            out.push(Command::CancelStep { step: i });
-        }
-    }
+    processes::cancel_for_signal(state, out);
     state.notify(Level::Warn, "stopping: flightdeck received a signal");
     state.quitting = true;
     out.push(Command::Quit);

@@ -3,6 +3,15 @@
 use super::*;
 
 pub(super) fn open_interrupted(state: &mut AppState, i: usize) {
+    if let Some(choices) = processes::lingering_choices(state, i) {
+        state.selected = i;
+        state.dialog = Some(Dialog::Interrupted {
+            step: i,
+            choices,
+            selected: 0,
+        });
+        return;
+    }
     let mut choices = Vec::new();
     if matches!(state.step(i).action, StepAction::Check(_)) {
         choices.push(ResumeChoice::Recheck);
@@ -28,6 +37,7 @@ pub fn on_resume(state: &mut AppState) -> Vec<Command> {
     if !crate::app::team::drives(state) {
         return out;
     }
+    processes::restart_services(state, &mut out);
     if let Some(i) = state
         .release
         .steps
@@ -36,12 +46,16 @@ pub fn on_resume(state: &mut AppState) -> Vec<Command> {
     {
         if state.headless {
             let id = state.step(i).id.clone();
-            state.events.push(Event::Waiting {
-                step: id,
-                reason:
-                    "interrupted by a crash: open it in the TUI to re-check, retry or mark it done"
-                        .into(),
-            });
+            let reason = match processes::still_running(state, i) {
+                Some(running) => format!(
+                    "interrupted, and its processes are {running}: wait for them or kill them in the TUI before a retry"
+                ),
+                None if state.processes.retries.contains(&id) => return out,
+                None => format!(
+                    "interrupted: open it in the TUI to re-check, retry or mark it done, or run again with --retry {id}"
+                ),
+            };
+            state.events.push(Event::Waiting { step: id, reason });
         } else {
             open_interrupted(state, i);
         }

@@ -198,6 +198,47 @@ fn audit_detail(entry: &JournalEntry) -> (&str, &'static str, Value) {
                 "manifest": manifest,
             }),
         ),
+        JournalEntry::StepProcess {
+            release_id,
+            step_id,
+            attempt,
+            pid,
+            pgid,
+            at,
+        } => (
+            release_id,
+            "step_process",
+            json!({ "step_id": step_id, "attempt": attempt, "pid": pid, "pgid": pgid, "at": at }),
+        ),
+        JournalEntry::StepInterrupted {
+            release_id,
+            step_id,
+            attempt,
+            reason,
+            at,
+            output,
+        } => (
+            release_id,
+            "step_interrupted",
+            json!({
+                "step_id": step_id,
+                "attempt": attempt,
+                "reason": reason,
+                "at": at,
+                "output_lines": output.len(),
+            }),
+        ),
+        JournalEntry::ServiceStarted {
+            release_id,
+            step_id,
+            pid,
+            error,
+            at,
+        } => (
+            release_id,
+            "service_started",
+            json!({ "step_id": step_id, "pid": pid, "error": error, "at": at }),
+        ),
     }
 }
 
@@ -367,6 +408,32 @@ async fn write_rows(
         }
         // The audit entry is the whole record (`store::content`).
         JournalEntry::ContentChanged { .. } => {}
+        // The audit entry is the record; no table row of their own.
+        JournalEntry::StepProcess { .. } | JournalEntry::ServiceStarted { .. } => {}
+        JournalEntry::StepInterrupted {
+            release_id,
+            step_id,
+            attempt,
+            output,
+            ..
+        } => {
+            // The run stays `started` (so a resume finds it interrupted);
+            // only its output tail is kept, as an outcome would keep it.
+            let output = serde_json::to_string(&bound_output(output)).expect("lines serialize");
+            sqlx::query(
+                "UPDATE step_runs SET output = $1 \
+                 WHERE release_id = $2 AND step_id = $3 AND attempt = $4",
+            )
+            .bind(output)
+            .bind(release_id)
+            .bind(step_id)
+            .bind(i64::from(*attempt))
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::query(format!(
+                "recording the interruption of step {step_id} (attempt {attempt}) of release {release_id}"
+            )))?;
+        }
     }
     Ok(())
 }

@@ -156,7 +156,9 @@ pub(crate) async fn check_fence(
     Ok(())
 }
 
-/// Is process `pid` alive on this host?
+/// Is process `pid` alive on this host? A zombie (dead, not yet reaped;
+/// a container's init may never reap it) is not: kill(2) still finds it,
+/// so /proc's state has the last word.
 fn pid_alive(pid: i64) -> bool {
     let Ok(pid) = i32::try_from(pid) else {
         return false;
@@ -166,7 +168,20 @@ fn pid_alive(pid: i64) -> bool {
     }
     // SAFETY: signal 0 only checks that the process exists.
     let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let exists = rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    exists && !is_zombie(pid)
+}
+
+/// "pid (comm) state ...": comm may hold spaces or ')', so the state is the
+/// first field after the last ')'. Unreadable: not known to be a zombie.
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let rest = &stat[stat.rfind(')')? + 1..];
+            rest.split_whitespace().next().map(|s| s == "Z" || s == "X")
+        })
+        .unwrap_or(false)
 }
 
 impl Store {
@@ -395,6 +410,27 @@ mod tests {
         assert!(!pid_alive(0));
         assert!(!pid_alive(-5));
         assert!(!pid_alive(i64::from(i32::MAX)));
+    }
+
+    #[test]
+    fn a_zombie_is_dead() {
+        // A child that exited and is not reaped yet is a zombie.
+        let child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !is_zombie(pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never became a zombie"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // SAFETY: signal 0 only checks existence.
+        assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "kill(2) still finds it");
+        assert!(!pid_alive(i64::from(pid)));
+        let mut child = child;
+        child.wait().unwrap();
+        assert!(!pid_alive(i64::from(pid)));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod lease;
 pub mod notify;
 mod paths;
+mod processes;
 mod rebuild;
 mod records;
 mod task;
@@ -36,6 +37,7 @@ pub use audit::{AuditKey, Broken, BrokenWhy, GENESIS_MAC, VerifyReport};
 pub use chain::Discarded;
 pub use error::{StoreError, redact};
 pub use paths::{default_audit_key_path, default_journal_path};
+pub use processes::StepProcess;
 pub use rebuild::{rebuild, step_outputs};
 pub use records::{
     OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES, ReleaseSummary, RunState, StoredRelease,

@@ -133,6 +133,11 @@ impl Sandbox {
 
     /// The binary under `umask 022`, as a new user's shell would run it.
     fn run(&self, user: &str, args: &[&str]) -> Output {
+        self.run_on(None, user, args)
+    }
+
+    /// `run` with the journal at `journal` (default: the data dir's SQLite).
+    fn run_on(&self, journal: Option<&str>, user: &str, args: &[&str]) -> Output {
         let mut c = Command::new("sh");
         c.arg("-c")
             .arg("umask 022; exec \"$@\"")
@@ -144,6 +149,9 @@ impl Sandbox {
             .env("FLIGHTDECK_DATA_DIR", self.path("data"))
             .env("FLIGHTDECK_USER", user)
             .env_remove("FLIGHTDECK_JOURNAL");
+        if let Some(j) = journal {
+            c.env("FLIGHTDECK_JOURNAL", j);
+        }
         c.output().unwrap()
     }
 
@@ -247,6 +255,20 @@ fn control_characters_are_refused_where_they_are_entered() {
             text(&out)
         );
     }
+    // ... and from identity.person in the config file.
+    std::fs::create_dir_all(sb.path("config")).unwrap();
+    sb.write(
+        "config/flightdeck.toml",
+        "[identity]\nperson = \"eve\\u001b[2J\"\n",
+    );
+    let out = sb.run_on(None, "", &["releases"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("identity.person in"),
+        "{}",
+        text(&out)
+    );
+    std::fs::remove_file(sb.path("config/flightdeck.toml")).unwrap();
     // An argument the command line refuses is quoted back clean.
     let out = sb.run("alice", &["show", "x", "--bogus\x1b]2;pwned\x07\x1b[2J"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -299,12 +321,51 @@ const EVIL: &str = "\x1b]2;pwned\x07\x1b[2J";
 #[tokio::test]
 async fn show_report_and_releases_print_no_escape_bytes() {
     let sb = Sandbox::new();
+    let journal = sb.path("data/journal.db").display().to_string();
+    hostile_journal_prints_clean(&sb, &journal, None).await;
+}
+
+/// The same on a PostgreSQL journal (a fresh database, dropped after).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_report_and_releases_print_no_escape_bytes_on_postgres() {
+    use sqlx::Connection;
+    let server = std::env::var("FLIGHTDECK_TEST_DATABASE_URL")
+        .expect("FLIGHTDECK_TEST_DATABASE_URL: source /work/services.env or tests/support/start-postgres.sh");
+    let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+    let name = format!("fd_values_{}", rand::random::<u32>());
+    let create = format!("CREATE DATABASE {name}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (base, query) = server.split_once('?').unwrap_or((server.as_str(), ""));
+    let host_end = base
+        .rfind('/')
+        .filter(|&i| i > base.find("://").unwrap() + 2);
+    let url = format!(
+        "{}/{name}{}",
+        &base[..host_end.unwrap_or(base.len())],
+        if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        }
+    );
+    let sb = Sandbox::new();
+    hostile_journal_prints_clean(&sb, &url, Some(&url)).await;
+    let drop = format!("DROP DATABASE {name} WITH (FORCE)");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
+async fn hostile_journal_prints_clean(sb: &Sandbox, target: &str, journal: Option<&str>) {
     let rb_path = sb.write("journal-values.yaml", GATE_RUNBOOK);
     let rb = runbook::parse_str(GATE_RUNBOOK, &rb_path).unwrap().runbook;
-    std::fs::create_dir_all(sb.path("data")).unwrap();
+    sqlx::any::install_default_drivers();
     let key = AuditKey::load_or_create(&sb.path("config/audit.key")).unwrap();
-    let journal = sb.path("data/journal.db");
-    let store = Store::open(journal.to_str().unwrap(), key).await.unwrap();
+    let store = Store::open(target, key).await.unwrap();
     let rid = "r20260101-000000-e5c4";
     let inputs = BTreeMap::from([("note".to_string(), format!("a{EVIL}b|c\nd"))]);
     let release = Release::new(
@@ -364,7 +425,7 @@ async fn show_report_and_releases_print_no_escape_bytes() {
         ("releases", vec!["releases"]),
     ];
     for (what, args) in runs {
-        let out = sb.run("carol", &args);
+        let out = sb.run_on(journal, "carol", &args);
         assert_eq!(out.status.code(), Some(0), "{what}: {}", text(&out));
         for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
             assert!(

@@ -262,6 +262,19 @@ impl AppState {
             .unwrap_or_else(|_| text.to_string())
     }
 
+    /// A `run:` script as it will run: each value one quoted shell word
+    /// (so `$(...)` in an input is shown as the text it is).
+    pub fn render_script(&self, script: &str) -> String {
+        let inputs = crate::app::setup::journaled_inputs(&self.runbook, &self.release.inputs);
+        self.scope(inputs, false)
+            .render_as(
+                script,
+                crate::runbook::interpolate::Context::ShellWord,
+                &mut Vec::new(),
+            )
+            .unwrap_or_else(|_| script.to_string())
+    }
+
     /// Values for `${...}`: the given inputs and `${release.*}`; with
     /// `with_env`, also `${env.*}` and `${flightdeck.bin}` (for running).
     pub fn scope(

@@ -41,7 +41,9 @@ pub async fn run(
     let mut out = std::io::stdout().lock();
     let mut emit = |e: Event| {
         if let Ok(line) = serde_json::to_string(&e) {
-            let _ = writeln!(out, "{line}");
+            // JSON escapes controls but not bidi overrides; these can only
+            // be inside strings, where the sanitizer's mark keeps it JSON.
+            let _ = writeln!(out, "{}", super::out::text(&line));
             let _ = out.flush();
         }
     };

@@ -4,24 +4,35 @@
 //! rules are `sanitize::sanitize_line`'s, the same the TUI uses.
 
 use crate::backend::store::StoredRelease;
-use crate::sanitize::sanitize_line;
+use crate::sanitize::{MAX_LINE_CHARS, sanitize_line};
 
 /// Multi-line text made safe line by line; line breaks are kept.
 pub fn text(s: &str) -> String {
-    s.split('\n')
-        .map(|l| sanitize_line(l.strip_suffix('\r').unwrap_or(l)))
-        .collect::<Vec<_>>()
-        .join("\n")
+    s.split('\n').map(line).collect::<Vec<_>>().join("\n")
 }
 
 /// One Markdown table cell (or inline value): line breaks as `<br>`, pipes
 /// escaped, so a value can neither end the row nor add a column.
 pub fn cell(s: &str) -> String {
     s.split('\n')
-        .map(|l| sanitize_line(l.strip_suffix('\r').unwrap_or(l)))
+        .map(line)
         .collect::<Vec<_>>()
         .join("<br>")
         .replace('|', "\\|")
+}
+
+/// One line, sanitized in pieces shorter than `sanitize_line`'s limit: a
+/// record (a long JSON line, a long detail) is printed whole, not cut.
+fn line(l: &str) -> String {
+    let l = l.strip_suffix('\r').unwrap_or(l);
+    let chars: Vec<char> = l.chars().collect();
+    if chars.len() <= MAX_LINE_CHARS {
+        return sanitize_line(l);
+    }
+    chars
+        .chunks(MAX_LINE_CHARS / 2)
+        .map(|c| sanitize_line(&c.iter().collect::<String>()))
+        .collect()
 }
 
 /// Print to stdout, sanitized.
@@ -99,6 +110,18 @@ mod tests {
     fn text_keeps_lines_and_drops_escapes() {
         assert_eq!(text("a\x1b[2Jb\nc\x07"), "a␛b\nc␇");
         assert!(!text("\x1b]2;pwned\x07\x1b[2J").contains('\x1b'));
+    }
+
+    #[test]
+    fn long_lines_are_kept_whole() {
+        let long = format!(
+            "{{\"detail\": \"{}\x1b[2J\"}}",
+            "x".repeat(MAX_LINE_CHARS * 3)
+        );
+        let t = text(&long);
+        assert!(!t.contains('\x1b'));
+        assert_eq!(t.chars().count(), long.chars().count() - 3);
+        assert!(t.ends_with("x␛\"}"));
     }
 
     #[test]

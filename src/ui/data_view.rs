@@ -129,7 +129,7 @@ pub fn describe_action(state: &AppState, i: usize, a: &DataAction, out: &mut Vec
             }
             if let Some(tool) = &m.tool {
                 let cmd = match &tool.program {
-                    Program::Shell(s) => state.render_text(s),
+                    Program::Shell(s) => state.render_script(s),
                     Program::Argv(a) => a.join(" "),
                 };
                 out.push(dim(format!("applied by: $ {cmd}")));

@@ -92,7 +92,7 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
         Action::Command(c) => {
             // Inputs filled in; ${env.*} stays as written (it may be secret).
             let shown = match &c.program {
-                Program::Shell(s) => state.render_text(s.trim_end()),
+                Program::Shell(s) => state.render_script(s.trim_end()),
                 Program::Argv(a) => a
                     .iter()
                     .map(|x| state.render_text(x))

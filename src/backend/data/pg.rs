@@ -126,7 +126,10 @@ pub async fn check(c: &PostgresCheck, say: &mut Say<'_>) -> Outcome {
         Err(e) => say.info(format!("pool headroom not checked: {}", describe(&e))),
     }
     if let Some(q) = &c.query {
-        say.info(format!("query: {q}"));
+        match c.params.len() {
+            0 => say.info(format!("query: {q}")),
+            n => say.info(format!("query: {q} ({n} bound values)")),
+        }
         // The SQL text is the runbook's; every `${...}` in it became a bind
         // parameter when the step was rendered, so values never become SQL.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()));

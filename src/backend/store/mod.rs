@@ -242,10 +242,10 @@ fn prepare_sqlite_file(path: &Path) -> Result<PathBuf, StoreError> {
         crate::private::create_dir(dir)
             .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
     }
-    // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm
-    // files the database file's mode, so all three stay private.
-    // An existing journal (perhaps from an older version) is made private
-    // when we may; one we may only read is left to SQLite to refuse or read.
+    // A new journal is created 0600 before SQLite opens it: SQLite gives
+    // the -wal and -shm files the database file's mode, so all three stay
+    // private. An existing one (perhaps from an older version) is made
+    // private when we may; one we may only read is left to SQLite.
     if path.exists() {
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let mut side = path.clone().into_os_string();

@@ -1,6 +1,7 @@
 //! Running a step's command: in its own process group (so signals reach
 //! grandchildren), output read line by line, cancel and timeout as SIGTERM
-//! to the group then SIGKILL after the spec's grace.
+//! to the group then SIGKILL after the spec's grace. The group dies with
+//! flightdeck, however flightdeck dies (see `lifeline`).
 
 use std::collections::BTreeMap;
 use std::future::Future;

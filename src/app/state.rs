@@ -251,13 +251,7 @@ impl AppState {
     /// Fill `${inputs.*}` and `${release.*}` into display text; `${env.*}`
     /// stays as written (it may be a secret).
     pub fn render_text(&self, text: &str) -> String {
-        let mut inputs = self.release.inputs.clone();
-        for (name, v) in inputs.iter_mut() {
-            if self.sealed_inputs.contains_key(name) {
-                *v = "(secret)".into();
-            }
-        }
-        self.scope(inputs, false)
+        self.scope(self.shown_inputs(), false)
             .render(text)
             .unwrap_or_else(|_| text.to_string())
     }
@@ -265,14 +259,24 @@ impl AppState {
     /// A `run:` script as it will run: each value one quoted shell word
     /// (so `$(...)` in an input is shown as the text it is).
     pub fn render_script(&self, script: &str) -> String {
-        let inputs = crate::app::setup::journaled_inputs(&self.runbook, &self.release.inputs);
-        self.scope(inputs, false)
+        self.scope(self.shown_inputs(), false)
             .render_as(
                 script,
                 crate::runbook::interpolate::Context::ShellWord,
                 &mut Vec::new(),
             )
             .unwrap_or_else(|_| script.to_string())
+    }
+
+    /// The inputs as a screen may show them: secret ones as `(secret)`.
+    fn shown_inputs(&self) -> BTreeMap<String, String> {
+        let mut inputs = self.release.inputs.clone();
+        for (name, v) in inputs.iter_mut() {
+            if self.sealed_inputs.contains_key(name) {
+                *v = "(secret)".into();
+            }
+        }
+        inputs
     }
 
     /// Values for `${...}`: the given inputs and `${release.*}`; with

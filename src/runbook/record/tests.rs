@@ -193,6 +193,7 @@ fn the_tally_recounts_every_rule() {
         roles: vec![("approver".into(), 2)],
         soak: None,
         expires: None,
+        identity: None,
     };
     let members = BTreeMap::from([(
         "approver".to_string(),

@@ -227,3 +227,31 @@ fn the_key_names_the_person_and_the_initiator_cannot_sign() {
         text(&out)
     );
 }
+
+#[test]
+fn identity_modes_parse_with_located_errors() {
+    let ok = flightdeck::runbook::parse_str(RUNBOOK, Path::new("signed.yaml")).unwrap();
+    use flightdeck::runbook::identity::IdentityMode;
+    assert_eq!(
+        ok.runbook.identity_mode("production", "approval"),
+        IdentityMode::Signed
+    );
+    assert!(ok.runbook.needs_signed_initiator("production"));
+    // A gate's own mode wins over its environment's.
+    let gate_wins = RUNBOOK.replace("approver: 1", "approver: 1\n          identity: database");
+    let l = flightdeck::runbook::parse_str(&gate_wins, Path::new("g.yaml")).unwrap();
+    assert_eq!(
+        l.runbook.identity_mode("production", "approval"),
+        IdentityMode::Database
+    );
+    let bad = RUNBOOK.replace("identity: signed", "identity: strong");
+    let err = flightdeck::runbook::parse_str(&bad, Path::new("bad.yaml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "bad.yaml:4:15: environments.production.identity: expected claim, signed or database"
+        ),
+        "{err}"
+    );
+}

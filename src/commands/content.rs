@@ -104,3 +104,25 @@ pub fn json(h: &ContentHistory) -> serde_json::Value {
         })).collect::<Vec<_>>(),
     })
 }
+
+/// How `content` differs from what the release last recorded, in words
+/// (`None` when it is the same, or nothing was recorded): an approver in
+/// another directory or with other files sees it before signing.
+pub async fn drift(
+    store: &Store,
+    stored: &StoredRelease,
+    content: &ContentManifest,
+) -> Result<Option<String>, Failure> {
+    let records = store.content_records(&stored.id).await?;
+    let Some(last) = records.iter().rev().find_map(|r| r.manifest.as_ref()) else {
+        return Ok(None);
+    };
+    if last.hash() == content.hash() {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "the content you approve differs from what release {} last recorded ({}): the driver counts only sign-offs on the content it runs; approve from the driver's working directory with the same files",
+        stored.id,
+        crate::runbook::content::changed(last, content).join(", ")
+    )))
+}

@@ -196,12 +196,13 @@ fn record(
     let new_hash = manifest.hash();
     if let Some(g) = stale {
         let gate = state.step(g).id.clone();
-        let text = format!(
+        // Paths come from the runbook: shown only as plain text.
+        let text = crate::sanitize::sanitize_line(&format!(
             "content changed since gate {gate} was approved ({}): {} does not run; the gate needs fresh sign-offs on {}…",
             changed.join(", "),
             state.step(step).id,
             &new_hash[..12]
-        );
+        ));
         state.outputs[g].push(Stream::Info, text.clone());
         state.notify(Level::Warn, text);
         state.events.push(Event::ContentChanged {

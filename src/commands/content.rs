@@ -79,13 +79,13 @@ pub fn markdown(h: &ContentHistory) -> String {
     let changes: Vec<&ContentRecord> = h.records.iter().filter(|r| r.old_hash.is_some()).collect();
     if !changes.is_empty() {
         s.push_str("\nChanges:\n\n");
+        let short = |h: &str| h.chars().take(12).collect::<String>();
         for c in changes {
             s.push_str(&format!(
                 "- {}: `{}…` → `{}…` ({})\n",
                 super::journal::time(c.at),
-                &c.old_hash.as_deref().unwrap_or_default()
-                    [..12.min(c.old_hash.as_deref().unwrap_or_default().len())],
-                &c.new_hash[..12.min(c.new_hash.len())],
+                short(c.old_hash.as_deref().unwrap_or_default()),
+                short(&c.new_hash),
                 c.changed.join(", ")
             ));
         }

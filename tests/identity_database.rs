@@ -185,6 +185,28 @@ fn scenario(server: &str, db: &str, alice: &str, bob: &str) {
         "must be owner",
     );
 
+    // A row the database owner writes straight into the table, bound to
+    // the right content but with no database identity, opens nothing.
+    let hash = ok(&psql(
+        &owner,
+        "SELECT CAST(detail_json AS json)->>'new_hash' FROM audit_log WHERE kind = 'content_recorded'",
+    ));
+    ok(&psql(
+        &owner,
+        &insert("carol", "claim", "DEFAULT").replace("'x'", &format!("'{hash}'")),
+    ));
+    let out = fd.run(
+        &owner,
+        "driver",
+        &["run", "--headless", "--release", &release],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(!dir.path().join("work/shipped.txt").exists());
+    ok(&psql(
+        &owner,
+        "DELETE FROM signoffs WHERE audit_seq = 999999",
+    ));
+
     // `approve` as bob records bob, whatever FLIGHTDECK_USER claims.
     let out = fd.run(
         &as_bob,

@@ -255,3 +255,35 @@ fn identity_modes_parse_with_located_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn a_forged_row_does_not_open_a_signed_gate() {
+    let team = Team::new();
+    let release = start(&team);
+    let out = Command::new("sqlite3")
+        .arg(team.journal())
+        .arg("SELECT json_extract(detail_json, '$.new_hash') FROM audit_log WHERE kind = 'content_recorded'")
+        .output()
+        .unwrap();
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(hash.len(), 64, "{out:?}");
+    // Bound to the right content, claiming bob, with no or a made-up signature.
+    for (seq, signature, identity) in [
+        (999998, "NULL", "'claim'"),
+        (999999, "'forged'", "'signed'"),
+    ] {
+        team.sql(&format!(
+            "INSERT INTO signoffs (audit_seq, release_id, gate, person, host, role, decision, \
+             comment, approved_hash, at, signature, identity) VALUES ({seq}, '{release}', \
+             'approval', 'bob', 'h', 'approver', 'approve', '', '{hash}', 1, {signature}, {identity})"
+        ));
+        let out = team.run(
+            "alice",
+            "alice",
+            &["run", "--headless", "--release", &release],
+        );
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+        assert!(!team.root().join("work/shipped.txt").exists());
+        team.sql(&format!("DELETE FROM signoffs WHERE audit_seq = {seq}"));
+    }
+}

@@ -23,6 +23,9 @@ pub struct ContentState {
     pub asked: Option<usize>,
     /// The check for this step passed: it may start now.
     pub cleared: Option<usize>,
+    /// Open the checklist dialog of this step once it starts (ticked while
+    /// its content was being checked).
+    pub tick_after: Option<usize>,
     /// The runbook file no longer is the one this session loaded: nothing
     /// more starts here (a reopened session loads and checks it).
     pub runbook_moved: bool,
@@ -180,6 +183,15 @@ pub(crate) fn on_content(
         None => {
             state.content.cleared = Some(step);
             super::update::start_step(state, step, out);
+            if state.content.tick_after.take() == Some(step)
+                && state.release.steps[step].status == StepStatus::Waiting
+                && state.dialog.is_none()
+            {
+                state.dialog = Some(super::state::Dialog::Tick {
+                    step,
+                    note: String::new(),
+                });
+            }
         }
     }
 }

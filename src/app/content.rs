@@ -175,8 +175,10 @@ pub(crate) fn on_content(
         };
         record(state, step, stale, old_hash, &manifest, changed, out);
     }
-    state.approval_hash = new_hash;
-    state.content.history.push(manifest.clone());
+    state.approval_hash = new_hash.clone();
+    if !state.content.history.iter().any(|m| m.hash() == new_hash) {
+        state.content.history.push(manifest.clone());
+    }
     state.content.current = Some(manifest);
     match stale {
         Some(g) => reopen(state, g, out),

@@ -246,3 +246,23 @@ fn scenario(server: &str, db: &str, alice: &str, bob: &str) {
         text(&out)
     );
 }
+
+#[test]
+fn database_identity_needs_a_postgresql_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("work")).unwrap();
+    std::fs::write(dir.path().join("work/runbook.yaml"), RUNBOOK).unwrap();
+    let fd = Fd { dir: dir.path() };
+    let journal = dir.path().join("journal.db").display().to_string();
+    let out = fd.run(
+        &journal,
+        "alice",
+        &["run", "runbook.yaml", "--headless", "--env", "production"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("needs a PostgreSQL journal"),
+        "{}",
+        text(&out)
+    );
+}

@@ -189,6 +189,12 @@ fn the_key_names_the_person_and_the_initiator_cannot_sign() {
     assert!(out.status.success(), "{}", text(&out));
     let signoffs = report(&team)["signoffs"].clone();
     assert_eq!(signoffs[0]["person"], "bob", "{signoffs}");
+    let identity = report(&team)["signoff_identity"][0].clone();
+    assert_eq!(
+        (identity["identity"].as_str(), identity["signed"].as_bool()),
+        (Some("signed"), Some(true)),
+        "{identity}"
+    );
 
     let out = team.run(
         "alice",

@@ -328,3 +328,60 @@ pub async fn admissible(
     }
     out
 }
+
+/// How each sign-off of a release named its person, for `show`/`report`
+/// (TRUST.md: say which identity a sign-off had).
+pub async fn report_rows(
+    store: &Store,
+    release_id: &str,
+) -> Result<Vec<crate::backend::store::identity::SignoffIdentity>, Failure> {
+    Ok(store.release_signoff_identities(release_id).await?)
+}
+
+pub fn markdown(rows: &[crate::backend::store::identity::SignoffIdentity]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "\n## Sign-off identity\n\n| gate | person | identity | evidence |\n|---|---|---|---|\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            r.signoff.gate,
+            r.signoff.person,
+            r.identity,
+            evidence(r)
+        ));
+    }
+    s
+}
+
+fn evidence(r: &crate::backend::store::identity::SignoffIdentity) -> String {
+    let mut parts = Vec::new();
+    if r.signature.is_some() {
+        parts.push("SSH signature".to_string());
+    }
+    if let Some(u) = &r.db_user {
+        parts.push(format!("written by database role {u}"));
+    }
+    if parts.is_empty() {
+        "none (a claim)".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+pub fn json(rows: &[crate::backend::store::identity::SignoffIdentity]) -> serde_json::Value {
+    rows.iter()
+        .map(|r| {
+            serde_json::json!({
+                "gate": r.signoff.gate,
+                "person": r.signoff.person,
+                "identity": r.identity,
+                "signed": r.signature.is_some(),
+                "db_user": r.db_user,
+            })
+        })
+        .collect()
+}

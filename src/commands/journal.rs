@@ -40,32 +40,55 @@ pub async fn releases(settings: &Settings, limit: u32) -> CmdResult {
     Ok(EXIT_OK)
 }
 
-async fn load(
-    settings: &Settings,
-    id: &str,
-) -> Result<(StoredRelease, super::content::ContentHistory), Failure> {
+/// What `show`/`report` add to the release: content hashes and how each
+/// sign-off named its person.
+struct Extra {
+    content: super::content::ContentHistory,
+    identities: Vec<crate::backend::store::identity::SignoffIdentity>,
+}
+
+impl Extra {
+    fn markdown(&self) -> String {
+        format!(
+            "{}{}",
+            super::content::markdown(&self.content),
+            super::identity::markdown(&self.identities)
+        )
+    }
+}
+
+async fn load(settings: &Settings, id: &str) -> Result<(StoredRelease, Extra), Failure> {
     let store = session::open_store(settings).await?;
     let r = store
         .load_release(id)
         .await?
         .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the journal")))?;
     let content = super::content::history(&store, &r).await?;
-    Ok((r, content))
+    let identities = super::identity::report_rows(&store, &r.id).await?;
+    Ok((
+        r,
+        Extra {
+            content,
+            identities,
+        },
+    ))
 }
 
 pub async fn show(settings: &Settings, id: &str) -> CmdResult {
-    let (r, content) = load(settings, id).await?;
-    print!("{}{}", markdown(&r), super::content::markdown(&content));
+    let (r, extra) = load(settings, id).await?;
+    print!("{}{}", markdown(&r), extra.markdown());
     Ok(EXIT_OK)
 }
 
 pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdResult {
-    let (r, content) = load(settings, id).await?;
+    let (r, extra) = load(settings, id).await?;
+    let content = &extra.content;
     match format {
-        ReportFormat::Md => print!("{}{}", markdown(&r), super::content::markdown(&content)),
+        ReportFormat::Md => print!("{}{}", markdown(&r), extra.markdown()),
         ReportFormat::Json => {
             let mut v = json(&r);
-            v["content"] = super::content::json(&content);
+            v["content"] = super::content::json(content);
+            v["signoff_identity"] = super::identity::json(&extra.identities);
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
         }
         ReportFormat::Yaml => {

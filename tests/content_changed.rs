@@ -225,8 +225,9 @@ fn sqlite_edited_manifest() {
     edited_manifest_stops_until_signed_again(&Sandbox::new(None));
 }
 
-#[test]
-fn postgres_edited_runbook() {
+/// Run `scenario` against a fresh PostgreSQL database (skipped without
+/// FLIGHTDECK_TEST_DATABASE_URL).
+fn on_postgres(scenario: fn(&Sandbox)) {
     let Ok(server) = std::env::var("FLIGHTDECK_TEST_DATABASE_URL") else {
         eprintln!("FLIGHTDECK_TEST_DATABASE_URL not set: PostgreSQL part skipped");
         return;
@@ -246,13 +247,21 @@ fn postgres_edited_runbook() {
     };
     admin(&format!("CREATE DATABASE {name}"));
     let url = with_database(&server, &name);
-    let result = std::panic::catch_unwind(|| {
-        edited_runbook_stops_until_signed_again(&Sandbox::new(Some(url)))
-    });
+    let result = std::panic::catch_unwind(|| scenario(&Sandbox::new(Some(url))));
     admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
+}
+
+#[test]
+fn postgres_edited_runbook() {
+    on_postgres(edited_runbook_stops_until_signed_again);
+}
+
+#[test]
+fn postgres_edited_manifest() {
+    on_postgres(edited_manifest_stops_until_signed_again);
 }
 
 fn with_database(url: &str, name: &str) -> String {

@@ -283,3 +283,68 @@ stages:
     );
     assert_eq!(req.cluster, None);
 }
+
+#[test]
+fn ticking_a_checklist_after_a_gate_opens_its_dialog_once_checked() {
+    let text = "name: t\nstages:\n  - id: s\n    title: S\n    steps:\n      - id: approval\n        gate: { roles: { approver: 1 } }\n      - id: look\n        manual: { items: [Looked] }\n";
+    let loaded = flightdeck::runbook::parse_str(text, Path::new("t.yaml")).unwrap();
+    let mut release = Release::new(
+        "r-tick".into(),
+        &loaded.runbook,
+        loaded.content_hash.clone(),
+        "default".into(),
+        BTreeMap::new(),
+        "alice".into(),
+        1_000,
+    );
+    release.steps[0].status = StepStatus::Succeeded;
+    release.steps[0].attempts = 1;
+    let mut approved = ContentManifest::new(b"", &[], "default", None, &BTreeMap::new());
+    approved.runbook = loaded.content_hash.clone();
+    release.signoffs.push(Signoff {
+        gate: "approval".into(),
+        person: "bob".into(),
+        host: "h".into(),
+        role: "approver".into(),
+        decision: Decision::Approve,
+        comment: String::new(),
+        approved_hash: approved.hash(),
+        at: 900,
+    });
+    let mut s = AppState::new(Setup {
+        runbook: loaded.runbook,
+        runbook_path: "t.yaml".into(),
+        release,
+        identity: Identity {
+            person: "alice".into(),
+            host: "ops-1".into(),
+        },
+        process_env: BTreeMap::new(),
+        flightdeck_bin: "/usr/bin/flightdeck".into(),
+        keymap: Keymap::defaults(),
+        headless: false,
+        acks: BTreeSet::new(),
+        outputs: Vec::new(),
+        now: 1_000,
+    });
+    flightdeck::app::content::set_current(&mut s, approved.clone(), vec![]);
+    s.selected = 1;
+    let c = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE)),
+    );
+    assert!(
+        matches!(&c[..], [Command::CheckContent { step: 1, .. }]),
+        "{c:?}"
+    );
+    assert!(s.dialog.is_none());
+    update(&mut s, content(1, approved));
+    assert!(
+        matches!(
+            s.dialog,
+            Some(flightdeck::app::state::Dialog::Tick { step: 1, .. })
+        ),
+        "{:?}",
+        s.dialog
+    );
+}

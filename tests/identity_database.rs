@@ -185,6 +185,28 @@ fn scenario(server: &str, db: &str, alice: &str, bob: &str) {
         "must be owner",
     );
 
+    // A row the database owner writes straight into the table, bound to
+    // the right content but with no database identity, opens nothing.
+    let hash = ok(&psql(
+        &owner,
+        "SELECT CAST(detail_json AS json)->>'new_hash' FROM audit_log WHERE kind = 'content_recorded'",
+    ));
+    ok(&psql(
+        &owner,
+        &insert("carol", "claim", "DEFAULT").replace("'x'", &format!("'{hash}'")),
+    ));
+    let out = fd.run(
+        &owner,
+        "driver",
+        &["run", "--headless", "--release", &release],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(!dir.path().join("work/shipped.txt").exists());
+    ok(&psql(
+        &owner,
+        "DELETE FROM signoffs WHERE audit_seq = 999999",
+    ));
+
     // `approve` as bob records bob, whatever FLIGHTDECK_USER claims.
     let out = fd.run(
         &as_bob,
@@ -220,6 +242,26 @@ fn scenario(server: &str, db: &str, alice: &str, bob: &str) {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         text(&out).contains("database identity NOT proven: carol's sign-off"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn database_identity_needs_a_postgresql_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("work")).unwrap();
+    std::fs::write(dir.path().join("work/runbook.yaml"), RUNBOOK).unwrap();
+    let fd = Fd { dir: dir.path() };
+    let journal = dir.path().join("journal.db").display().to_string();
+    let out = fd.run(
+        &journal,
+        "alice",
+        &["run", "runbook.yaml", "--headless", "--env", "production"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("needs a PostgreSQL journal"),
         "{}",
         text(&out)
     );

@@ -189,6 +189,12 @@ fn the_key_names_the_person_and_the_initiator_cannot_sign() {
     assert!(out.status.success(), "{}", text(&out));
     let signoffs = report(&team)["signoffs"].clone();
     assert_eq!(signoffs[0]["person"], "bob", "{signoffs}");
+    let identity = report(&team)["signoff_identity"][0].clone();
+    assert_eq!(
+        (identity["identity"].as_str(), identity["signed"].as_bool()),
+        (Some("signed"), Some(true)),
+        "{identity}"
+    );
 
     let out = team.run(
         "alice",
@@ -226,4 +232,64 @@ fn the_key_names_the_person_and_the_initiator_cannot_sign() {
         "{}",
         text(&out)
     );
+}
+
+#[test]
+fn identity_modes_parse_with_located_errors() {
+    let ok = flightdeck::runbook::parse_str(RUNBOOK, Path::new("signed.yaml")).unwrap();
+    use flightdeck::runbook::identity::IdentityMode;
+    assert_eq!(
+        ok.runbook.identity_mode("production", "approval"),
+        IdentityMode::Signed
+    );
+    assert!(ok.runbook.needs_signed_initiator("production"));
+    // A gate's own mode wins over its environment's.
+    let gate_wins = RUNBOOK.replace("approver: 1", "approver: 1\n          identity: database");
+    let l = flightdeck::runbook::parse_str(&gate_wins, Path::new("g.yaml")).unwrap();
+    assert_eq!(
+        l.runbook.identity_mode("production", "approval"),
+        IdentityMode::Database
+    );
+    let bad = RUNBOOK.replace("identity: signed", "identity: strong");
+    let err = flightdeck::runbook::parse_str(&bad, Path::new("bad.yaml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "bad.yaml:4:15: environments.production.identity: expected claim, signed or database"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_forged_row_does_not_open_a_signed_gate() {
+    let team = Team::new();
+    let release = start(&team);
+    let out = Command::new("sqlite3")
+        .arg(team.journal())
+        .arg("SELECT json_extract(detail_json, '$.new_hash') FROM audit_log WHERE kind = 'content_recorded'")
+        .output()
+        .unwrap();
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(hash.len(), 64, "{out:?}");
+    // Bound to the right content, claiming bob, with no or a made-up signature.
+    for (seq, signature, identity) in [
+        (999998, "NULL", "'claim'"),
+        (999999, "'forged'", "'signed'"),
+    ] {
+        team.sql(&format!(
+            "INSERT INTO signoffs (audit_seq, release_id, gate, person, host, role, decision, \
+             comment, approved_hash, at, signature, identity) VALUES ({seq}, '{release}', \
+             'approval', 'bob', 'h', 'approver', 'approve', '', '{hash}', 1, {signature}, {identity})"
+        ));
+        let out = team.run(
+            "alice",
+            "alice",
+            &["run", "--headless", "--release", &release],
+        );
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+        assert!(!team.root().join("work/shipped.txt").exists());
+        team.sql(&format!("DELETE FROM signoffs WHERE audit_seq = {seq}"));
+    }
 }

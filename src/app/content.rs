@@ -23,6 +23,9 @@ pub struct ContentState {
     pub asked: Option<usize>,
     /// The check for this step passed: it may start now.
     pub cleared: Option<usize>,
+    /// Open the checklist dialog of this step once it starts (ticked while
+    /// its content was being checked).
+    pub tick_after: Option<usize>,
     /// The runbook file no longer is the one this session loaded: nothing
     /// more starts here (a reopened session loads and checks it).
     pub runbook_moved: bool,
@@ -172,14 +175,25 @@ pub(crate) fn on_content(
         };
         record(state, step, stale, old_hash, &manifest, changed, out);
     }
-    state.approval_hash = new_hash;
-    state.content.history.push(manifest.clone());
+    state.approval_hash = new_hash.clone();
+    if !state.content.history.iter().any(|m| m.hash() == new_hash) {
+        state.content.history.push(manifest.clone());
+    }
     state.content.current = Some(manifest);
     match stale {
         Some(g) => reopen(state, g, out),
         None => {
             state.content.cleared = Some(step);
             super::update::start_step(state, step, out);
+            if state.content.tick_after.take() == Some(step)
+                && state.release.steps[step].status == StepStatus::Waiting
+                && state.dialog.is_none()
+            {
+                state.dialog = Some(super::state::Dialog::Tick {
+                    step,
+                    note: String::new(),
+                });
+            }
         }
     }
 }
@@ -196,12 +210,13 @@ fn record(
     let new_hash = manifest.hash();
     if let Some(g) = stale {
         let gate = state.step(g).id.clone();
-        let text = format!(
+        // Paths come from the runbook: shown only as plain text.
+        let text = crate::sanitize::sanitize_line(&format!(
             "content changed since gate {gate} was approved ({}): {} does not run; the gate needs fresh sign-offs on {}…",
             changed.join(", "),
             state.step(step).id,
             &new_hash[..12]
-        );
+        ));
         state.outputs[g].push(Stream::Info, text.clone());
         state.notify(Level::Warn, text);
         state.events.push(Event::ContentChanged {

@@ -44,6 +44,9 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
     // release's environment and journaled inputs.
     let content = super::content::approver_content(&store, &stored, &loaded).await?;
     let hash = content.hash();
+    if let Some(warning) = super::content::drift(&store, &stored, &content).await? {
+        eprintln!("warning: {warning}");
+    }
     let signoffs: Vec<Signoff> = stored
         .signoffs
         .iter()

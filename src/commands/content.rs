@@ -79,13 +79,13 @@ pub fn markdown(h: &ContentHistory) -> String {
     let changes: Vec<&ContentRecord> = h.records.iter().filter(|r| r.old_hash.is_some()).collect();
     if !changes.is_empty() {
         s.push_str("\nChanges:\n\n");
+        let short = |h: &str| h.chars().take(12).collect::<String>();
         for c in changes {
             s.push_str(&format!(
                 "- {}: `{}…` → `{}…` ({})\n",
                 super::journal::time(c.at),
-                &c.old_hash.as_deref().unwrap_or_default()
-                    [..12.min(c.old_hash.as_deref().unwrap_or_default().len())],
-                &c.new_hash[..12.min(c.new_hash.len())],
+                short(c.old_hash.as_deref().unwrap_or_default()),
+                short(&c.new_hash),
                 c.changed.join(", ")
             ));
         }
@@ -103,4 +103,26 @@ pub fn json(h: &ContentHistory) -> serde_json::Value {
             "at": super::journal::time(c.at),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// How `content` differs from what the release last recorded, in words
+/// (`None` when it is the same, or nothing was recorded): an approver in
+/// another directory or with other files sees it before signing.
+pub async fn drift(
+    store: &Store,
+    stored: &StoredRelease,
+    content: &ContentManifest,
+) -> Result<Option<String>, Failure> {
+    let records = store.content_records(&stored.id).await?;
+    let Some(last) = records.iter().rev().find_map(|r| r.manifest.as_ref()) else {
+        return Ok(None);
+    };
+    if last.hash() == content.hash() {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "the content you approve differs from what release {} last recorded ({}): the driver counts only sign-offs on the content it runs; approve from the driver's working directory with the same files",
+        stored.id,
+        crate::runbook::content::changed(last, content).join(", ")
+    )))
 }

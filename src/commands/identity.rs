@@ -225,3 +225,163 @@ pub async fn verify_identity(settings: &Settings, store: &Store) -> Result<i32, 
     }
     Ok(EXIT_OK)
 }
+
+/// Signatures already checked in this process (release, record, signature
+/// digest): a refresh every second must not run ssh-keygen every time.
+fn verified_cache() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// Does this row carry the evidence its gate's mode requires?
+async fn has_evidence(allowed: &Path, mode: IdentityMode, row: &SignoffRow<'_>) -> bool {
+    let s = row.signoff;
+    match mode {
+        IdentityMode::Claim => true,
+        IdentityMode::Database => {
+            row.identity == "database" && row.db_user == Some(s.person.as_str())
+        }
+        IdentityMode::Signed => {
+            let Some(sig) = row.signature else {
+                return false;
+            };
+            let data = signoff_record(row.release_id, s);
+            let key = format!("{}\u{0}{data}\u{0}{}\u{0}{sig}", row.release_id, s.person);
+            if verified_cache()
+                .lock()
+                .map(|c| c.contains(&key))
+                .unwrap_or(false)
+            {
+                return true;
+            }
+            let ok = matches!(
+                team_sign::verify(allowed, &s.person, sig, &data).await,
+                Ok(Ok(()))
+            );
+            if ok && let Ok(mut c) = verified_cache().lock() {
+                c.insert(key);
+            }
+            ok
+        }
+    }
+}
+
+struct SignoffRow<'a> {
+    release_id: &'a str,
+    signoff: &'a Signoff,
+    signature: Option<&'a str>,
+    identity: &'a str,
+    db_user: Option<&'a str>,
+}
+
+/// The sign-offs that may count for the driver: those of gates whose mode
+/// is a claim, and those of signed or database gates that carry valid
+/// evidence (a row written straight into the table without it never opens
+/// a gate). Cheap when no gate of `environment` needs more than a claim.
+pub async fn admissible(
+    store: &Store,
+    allowed: &Path,
+    rb: &Runbook,
+    environment: &str,
+    release_id: &str,
+    signoffs: Vec<Signoff>,
+) -> Vec<Signoff> {
+    let strict = |s: &Signoff| rb.identity_mode(environment, &s.gate) != IdentityMode::Claim;
+    if !signoffs.iter().any(strict) {
+        return signoffs;
+    }
+    let rows = match store.release_signoff_identities(release_id).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!("reading sign-off identities failed: {e}; counting claims only");
+            return signoffs.into_iter().filter(|s| !strict(s)).collect();
+        }
+    };
+    let mut out = Vec::new();
+    for s in signoffs {
+        let mode = rb.identity_mode(environment, &s.gate);
+        let mut ok = mode == IdentityMode::Claim;
+        for row in rows.iter().filter(|r| r.signoff == s) {
+            if ok {
+                break;
+            }
+            let view = SignoffRow {
+                release_id,
+                signoff: &row.signoff,
+                signature: row.signature.as_deref(),
+                identity: &row.identity,
+                db_user: row.db_user.as_deref(),
+            };
+            ok = has_evidence(allowed, mode, &view).await;
+        }
+        if ok {
+            out.push(s);
+        } else {
+            tracing::warn!(
+                "{}'s sign-off of gate {} in release {release_id} lacks the {} identity its gate requires; not counted",
+                s.person,
+                s.gate,
+                mode.as_str()
+            );
+        }
+    }
+    out
+}
+
+/// How each sign-off of a release named its person, for `show`/`report`
+/// (TRUST.md: say which identity a sign-off had).
+pub async fn report_rows(
+    store: &Store,
+    release_id: &str,
+) -> Result<Vec<crate::backend::store::identity::SignoffIdentity>, Failure> {
+    Ok(store.release_signoff_identities(release_id).await?)
+}
+
+pub fn markdown(rows: &[crate::backend::store::identity::SignoffIdentity]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "\n## Sign-off identity\n\n| gate | person | identity | evidence |\n|---|---|---|---|\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            r.signoff.gate,
+            r.signoff.person,
+            r.identity,
+            evidence(r)
+        ));
+    }
+    s
+}
+
+fn evidence(r: &crate::backend::store::identity::SignoffIdentity) -> String {
+    let mut parts = Vec::new();
+    if r.signature.is_some() {
+        parts.push("SSH signature".to_string());
+    }
+    if let Some(u) = &r.db_user {
+        parts.push(format!("written by database role {u}"));
+    }
+    if parts.is_empty() {
+        "none (a claim)".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+pub fn json(rows: &[crate::backend::store::identity::SignoffIdentity]) -> serde_json::Value {
+    rows.iter()
+        .map(|r| {
+            serde_json::json!({
+                "gate": r.signoff.gate,
+                "person": r.signoff.person,
+                "identity": r.identity,
+                "signed": r.signature.is_some(),
+                "db_user": r.db_user,
+            })
+        })
+        .collect()
+}

@@ -41,38 +41,58 @@ pub async fn releases(settings: &Settings, limit: u32) -> CmdResult {
     Ok(EXIT_OK)
 }
 
-async fn load(
-    settings: &Settings,
-    id: &str,
-) -> Result<(Store, StoredRelease, super::content::ContentHistory), Failure> {
+/// What `show`/`report` add to the release: content hashes and how each
+/// sign-off named its person.
+struct Extra {
+    content: super::content::ContentHistory,
+    identities: Vec<crate::backend::store::identity::SignoffIdentity>,
+}
+
+impl Extra {
+    fn markdown(&self) -> String {
+        format!(
+            "{}{}",
+            super::content::markdown(&self.content),
+            super::identity::markdown(&self.identities)
+        )
+    }
+}
+
+async fn load(settings: &Settings, id: &str) -> Result<(Store, StoredRelease, Extra), Failure> {
     let store = session::open_store(settings).await?;
     let r = store
         .load_release(id)
         .await?
         .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the audit log")))?;
     let content = super::content::history(&store, &r).await?;
+    let identities = super::identity::report_rows(&store, &r.id).await?;
     // What the journal holds came from people and services: clean it once
     // here, and every format printed from it is clean.
-    Ok((store, out::release(&r), content))
+    Ok((
+        store,
+        out::release(&r),
+        Extra {
+            content,
+            identities,
+        },
+    ))
 }
 
 pub async fn show(settings: &Settings, id: &str) -> CmdResult {
-    let (_, r, content) = load(settings, id).await?;
-    print!(
-        "{}",
-        out::text(&format!("{}{}", markdown(&r), super::content::markdown(&content)))
-    );
+    let (_, r, extra) = load(settings, id).await?;
+    print!("{}", out::text(&format!("{}{}", markdown(&r), extra.markdown())));
     Ok(EXIT_OK)
 }
 
 /// The report, with the audit chain's head: a copy of it outside the
 /// database makes a later cut of the tail visible.
 pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdResult {
-    let (store, r, content) = load(settings, id).await?;
+    let (store, r, extra) = load(settings, id).await?;
+    let content = &extra.content;
     let head = store.chain_head().await?;
     match format {
         ReportFormat::Md => {
-            print!("{}", out::text(&format!("{}{}", markdown(&r), super::content::markdown(&content))));
+            print!("{}", out::text(&format!("{}{}", markdown(&r), extra.markdown())));
             if let Some((seq, mac)) = &head {
                 println!(
                     "\nAudit chain head: entry {seq}, MAC {}…",
@@ -82,7 +102,8 @@ pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdR
         }
         ReportFormat::Json => {
             let mut v = json(&r);
-            v["content"] = super::content::json(&content);
+            v["content"] = super::content::json(content);
+            v["signoff_identity"] = super::identity::json(&extra.identities);
             if let (Some(obj), Some((seq, mac))) = (v.as_object_mut(), &head) {
                 obj.insert(
                     "chain_head".into(),

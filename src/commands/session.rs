@@ -169,7 +169,7 @@ pub async fn open_with(
     let mut notices = Vec::new();
     let mut sealed = BTreeMap::new();
     let (release, outputs, loaded, resumed) = if let Some(id) = resume_id {
-        let stored = store
+        let mut stored = store
             .load_release(&id)
             .await?
             .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the journal")))?;
@@ -177,6 +177,16 @@ pub async fn open_with(
             Some(l) => l,
             None => load_runbook(&PathBuf::from(&stored.runbook_path))?,
         };
+        // Signed and database gates count only sign-offs with their evidence.
+        stored.signoffs = super::identity::admissible(
+            &store,
+            &super::identity::allowed_signers(settings),
+            &l.runbook,
+            &stored.environment,
+            &stored.id,
+            std::mem::take(&mut stored.signoffs),
+        )
+        .await;
         if l.content_hash != stored.runbook_hash {
             notices.push(
                 "the runbook changed since this release started: earlier sign-offs no longer count"

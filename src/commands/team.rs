@@ -120,6 +120,7 @@ pub async fn claim(
                 state_runbook(state),
                 &state.release.runbook_hash,
                 &id,
+                &super::identity::allowed_signers(settings),
             )
             .await?;
             if let Some(snap) = snap {
@@ -155,10 +156,12 @@ pub async fn load_snapshot(
     rb: &Runbook,
     runbook_hash: &str,
     id: &str,
+    allowed_signers: &std::path::Path,
 ) -> Result<Option<Snapshot>, StoreError> {
-    let Some(stored) = store.load_release(id).await? else {
+    let Some(mut stored) = store.load_release(id).await? else {
         return Ok(None);
     };
+    stored.signoffs = admissible_of(store, allowed_signers, rb, &stored).await;
     let live = store.live_outputs(id).await?;
     let driver_live = store.lease(id).await?.is_some_and(|l| !l.free());
     Ok(Some(snapshot(
@@ -735,7 +738,9 @@ async fn on_changes(ctx: &Ctx, changes: &[Change]) {
     if kind_is("signoff") {
         match ctx.store.load_release(&ctx.release_id).await {
             Ok(Some(stored)) => {
-                let _ = ctx.ev.send(BackendEvent::Signoffs(stored.signoffs));
+                let signoffs =
+                    admissible_of(&ctx.store, &ctx.allowed_signers, &ctx.runbook, &stored).await;
+                let _ = ctx.ev.send(BackendEvent::Signoffs(signoffs));
             }
             Ok(None) => {}
             Err(e) => tracing::warn!("re-reading sign-offs failed: {e}"),
@@ -745,7 +750,15 @@ async fn on_changes(ctx: &Ctx, changes: &[Change]) {
 
 /// Reload the release and the lease and hand them to the loop.
 async fn refresh_watcher(ctx: &Ctx) {
-    match load_snapshot(&ctx.store, &ctx.runbook, &ctx.runbook_hash, &ctx.release_id).await {
+    match load_snapshot(
+        &ctx.store,
+        &ctx.runbook,
+        &ctx.runbook_hash,
+        &ctx.release_id,
+        &ctx.allowed_signers,
+    )
+    .await
+    {
         Ok(Some(snap)) => {
             let _ = ctx
                 .ev
@@ -775,7 +788,10 @@ async fn take_over(ctx: &Ctx) {
         Ok(Acquired::Driving(l)) => {
             ctx.shared.token.store(l.token);
             match ctx.store.load_release(&ctx.release_id).await {
-                Ok(Some(stored)) => {
+                Ok(Some(mut stored)) => {
+                    stored.signoffs =
+                        admissible_of(&ctx.store, &ctx.allowed_signers, &ctx.runbook, &stored)
+                            .await;
                     // We drive now: what the old driver left started is interrupted.
                     let snap = snapshot(&ctx.runbook, &ctx.runbook_hash, &stored, &[], false);
                     let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::TookOver {
@@ -871,4 +887,22 @@ pub async fn record_break_glass(
         ));
     }
     Ok(())
+}
+
+/// The release's sign-offs that may count (`identity::admissible`).
+async fn admissible_of(
+    store: &Store,
+    allowed: &std::path::Path,
+    rb: &Runbook,
+    stored: &crate::backend::store::StoredRelease,
+) -> Vec<crate::runbook::gates::Signoff> {
+    super::identity::admissible(
+        store,
+        allowed,
+        rb,
+        &stored.environment,
+        &stored.id,
+        stored.signoffs.clone(),
+    )
+    .await
 }

@@ -26,6 +26,9 @@ pub fn spawn(store: &Store, settings: &Settings, state: &AppState) -> Backends {
     tasks.push(tokio::spawn(runner::run(team.runner_rx, team.runner_ev)));
     let reader = store.clone();
     let notified = team.live;
+    // Signed and database gates count only sign-offs with their evidence.
+    let runbook = state.runbook.clone();
+    let allowed = super::identity::allowed_signers(settings);
     tasks.push(tokio::spawn(async move {
         while let Some(id) = refresh_rx.recv().await {
             if notified {
@@ -33,7 +36,16 @@ pub fn spawn(store: &Store, settings: &Settings, state: &AppState) -> Backends {
             }
             match reader.load_release(&id).await {
                 Ok(Some(stored)) => {
-                    let _ = ev_tx.send(BackendEvent::Signoffs(stored.signoffs));
+                    let signoffs = super::identity::admissible(
+                        &reader,
+                        &allowed,
+                        &runbook,
+                        &stored.environment,
+                        &stored.id,
+                        stored.signoffs,
+                    )
+                    .await;
+                    let _ = ev_tx.send(BackendEvent::Signoffs(signoffs));
                 }
                 Ok(None) => {}
                 Err(e) => tracing::warn!("re-reading sign-offs failed: {e}"),

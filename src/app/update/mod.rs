@@ -165,6 +165,9 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
                             step: i,
                             note: String::new(),
                         });
+                    } else if crate::app::content::checking(state) {
+                        // The dialog opens once the content check lets it start.
+                        state.content.tick_after = Some(i);
                     }
                 } else {
                     state.notify(Level::Warn, "this checklist is not the current step");

@@ -35,13 +35,34 @@ impl Store {
 
     /// Every sign-off with its identity evidence, in journal order.
     pub async fn signoff_identities(&self) -> Result<Vec<SignoffIdentity>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT release_id, gate, person, host, role, decision, comment, approved_hash, at, \
-             signature, identity, db_user FROM signoffs ORDER BY audit_seq",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::query("reading sign-offs"))?;
+        self.identities_where(None).await
+    }
+
+    /// The sign-offs of one release with their identity evidence.
+    pub async fn release_signoff_identities(
+        &self,
+        release_id: &str,
+    ) -> Result<Vec<SignoffIdentity>, StoreError> {
+        self.identities_where(Some(release_id)).await
+    }
+
+    async fn identities_where(
+        &self,
+        release_id: Option<&str>,
+    ) -> Result<Vec<SignoffIdentity>, StoreError> {
+        const COLUMNS: &str = "SELECT release_id, gate, person, host, role, decision, comment, \
+             approved_hash, at, signature, identity, db_user FROM signoffs";
+        let query = match release_id {
+            Some(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{COLUMNS} WHERE release_id = $1 ORDER BY audit_seq"
+            )))
+            .bind(id.to_string()),
+            None => sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} ORDER BY audit_seq"))),
+        };
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query("reading sign-offs"))?;
         rows.iter()
             .map(|row| {
                 let c = |e: sqlx::Error| StoreError::Corrupt(format!("a signoffs row: {e}"));

@@ -97,6 +97,14 @@ impl SecretSet {
             && path.trim_matches('/').chars().count() >= MIN_SECRET_CHARS
         {
             self.add(path);
+            // The token alone (Slack's and Discord's last segment), when it
+            // is long enough not to be an ordinary word.
+            let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+            if let Some(last) = path.trim_end_matches('/').rsplit('/').next()
+                && last.chars().count() >= 8
+            {
+                self.add(last);
+            }
         }
     }
 

@@ -124,6 +124,12 @@ fn secret_inputs_are_sealed_for_the_journal_and_the_approval_hash() {
     assert_ne!(sealed, b.journaled_inputs()["pw"]);
     assert_ne!(a.approval_hash, b.approval_hash);
     assert_eq!(a.render_text("pw=${inputs.pw}"), "pw=(secret)");
+    // An input holding a URL password is kept sealed like a secret one.
+    let dsn = a.journaled_inputs()["dsn"].clone();
+    assert!(
+        secrets::matches_sealed(&dsn, "postgres://app:dsn-pass-123@db/app"),
+        "{dsn}"
+    );
 }
 
 fn run_step(s: &mut AppState, id: &str) -> Vec<Command> {

@@ -361,6 +361,14 @@ fn url_path(url: &str) -> Option<&str> {
     (!path.is_empty()).then_some(path)
 }
 
+/// Whether `text` holds a URL with a credential in it (a userinfo password
+/// or a secret-looking query value): such an input is kept like a secret.
+pub fn carries_credential(text: &str) -> bool {
+    urls(text)
+        .into_iter()
+        .any(|u| url_password(u).is_some() || !secret_query_values(u).is_empty())
+}
+
 /// A query parameter whose value is a credential, by its name.
 pub fn secret_param(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -681,6 +689,15 @@ mod tests {
         let mut w = SecretSet::new();
         w.add_webhook("http://127.0.0.1:9/hooks/T000/B000/sekrit");
         assert_eq!(w.mask("sent /hooks/T000/B000/sekrit"), "sent ***");
+    }
+
+    #[test]
+    fn credentials_in_text_are_recognised() {
+        assert!(carries_credential("postgres://app:pw@db/app"));
+        assert!(carries_credential("see https://h/x?api_key=abc"));
+        assert!(!carries_credential("postgres://app@db/app"));
+        assert!(!carries_credential("https://h/x?page=2"));
+        assert!(!carries_credential("v1.2.3"));
     }
 
     #[test]

@@ -230,7 +230,7 @@ pub async fn open_with(
         let path = std::fs::canonicalize(&l.path).unwrap_or_else(|_| l.path.clone());
         // Environment policy: earlier environment passed, windows, freezes.
         let glass =
-            super::team::check_policy(&store, &l, &journaled, args.break_glass.as_deref()).await?;
+            super::team::check_policy(&store, &l, &release, args.break_glass.as_deref()).await?;
         store
             .apply(
                 &JournalEntry::ReleaseStarted {

@@ -15,7 +15,7 @@ pub const MASK: &str = "***";
 /// Shorter values are not masked: they would hide ordinary words.
 pub const MIN_SECRET_CHARS: usize = 4;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SecretSet {
     /// Every form to hide, longest first (so a form containing another is
     /// masked whole).
@@ -23,6 +23,13 @@ pub struct SecretSet {
     /// All forms in one automaton: a line is scanned once, not once per
     /// form (output floods go through here).
     matcher: Option<aho_corasick::AhoCorasick>,
+}
+
+/// Never the values: a debug print of the app state must not leak them.
+impl std::fmt::Debug for SecretSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretSet({} forms)", self.forms.len())
+    }
 }
 
 impl PartialEq for SecretSet {
@@ -636,6 +643,12 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn debug_output_names_no_value() {
+        let s = set(&["hunter22"]);
+        assert!(!format!("{s:?}").contains("hunter22"));
     }
 
     #[test]

@@ -248,3 +248,23 @@ fn journal_entries_of_a_new_release_carry_the_seal_only() {
     assert!(!text.contains(PW), "{text}");
     assert!(text.contains("sha256:"), "{text}");
 }
+
+#[test]
+fn a_step_never_runs_with_a_sealed_value() {
+    let mut s = state(true);
+    let sealed = s.journaled_inputs()["pw"].clone();
+    s.release.inputs.insert("pw".into(), sealed);
+    let c = run_step(&mut s, "web");
+    assert!(c.is_empty(), "{c:?}");
+    let c = update(&mut s, Msg::Tick(2_000));
+    assert!(
+        !c.iter()
+            .any(|c| matches!(c, Command::RunStep { .. } | Command::Journal { .. })),
+        "{c:?}"
+    );
+    let notice = format!("{:?}", s.notice);
+    assert!(
+        notice.contains("was not given to this terminal"),
+        "{notice}"
+    );
+}

@@ -81,3 +81,24 @@ impl Write for MaskingWriter<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_file_never_receives_a_known_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let file = MaskingFile(Mutex::new(std::fs::File::create(&path).unwrap()));
+        let mut set = SecretSet::new();
+        set.add("log-secret-4242");
+        mask_secrets(&set);
+        let mut w = tracing_subscriber::fmt::MakeWriter::make_writer(&file);
+        w.write_all(b"WARN step said log-secret-4242 via postgres://u:pw9@db/x\n")
+            .unwrap();
+        w.flush().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "WARN step said *** via postgres://u:***@db/x\n");
+    }
+}

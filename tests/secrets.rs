@@ -23,6 +23,7 @@ const API_KEY: &str = "k3y/with+chars=9f";
 const API_KEY_PERCENT: &str = "k3y%2Fwith%2Bchars%3D9f";
 const DEPLOY_TOKEN: &str = "dtok_5b2f0a77e1";
 const URL_PASSWORD: &str = "p/a?b#c@d";
+const INPUT_URL_PASSWORD: &str = "Url-pass-77aa";
 
 struct Sandbox {
     dir: tempfile::TempDir,
@@ -68,6 +69,7 @@ notify:
 inputs:
   db_password: { secret: true, required: true }
   version: { default: v1 }
+  db_url: { default: "postgres://app:Url-pass-77aa@127.0.0.1:1/app" }
 stages:
   - id: all
     title: All
@@ -76,9 +78,10 @@ stages:
         check: { env: [API_KEY] }
       - id: echo
         command:
-          env: { DBPW: "${inputs.db_password}" }
+          env: { DBPW: "${inputs.db_password}", DBURL: "${inputs.db_url}" }
           run: |
             echo "raw $DBPW $API_KEY $DEPLOY_TOKEN"
+            echo "dsn $DBURL"
             printf %s "$DBPW" | base64
             printf %s "$API_KEY" | base64
             printf %s "$API_KEY" | base64 | tr '+/' '-_' | tr -d '='
@@ -103,8 +106,8 @@ stages:
         manual: { items: [go on] }
       - id: after
         command:
-          env: { DBPW: "${inputs.db_password}" }
-          run: echo "after $DBPW"
+          env: { DBPW: "${inputs.db_password}", DBURL: "${inputs.db_url}" }
+          run: echo "after $DBPW $DBURL"
 "#;
 
 /// Standard base64 with padding (the test's own, not the app's).
@@ -134,6 +137,7 @@ fn forbidden() -> Vec<String> {
         API_KEY_PERCENT.to_string(),
         DEPLOY_TOKEN.to_string(),
         URL_PASSWORD.to_string(),
+        INPUT_URL_PASSWORD.to_string(),
     ];
     for s in [DB_PASSWORD, API_KEY, DEPLOY_TOKEN] {
         let whole = b64(s.as_bytes());
@@ -225,6 +229,10 @@ fn secrets_are_masked_in_every_sink_and_checked_on_resume() {
         "{stream}"
     );
     assert!(stream.contains("postgres://u:***@db:5432/x"), "{stream}");
+    assert!(
+        stream.contains("dsn postgres://app:***@127.0.0.1:1/app"),
+        "{stream}"
+    );
     assert!(stream.contains("token=***"), "{stream}");
     let release = stream
         .lines()
@@ -302,7 +310,13 @@ fn secrets_are_masked_in_every_sink_and_checked_on_resume() {
         stdout(&out),
         stderr(&out)
     );
-    assert!(stdout(&out).contains("after ***"), "{}", stdout(&out));
+    // The input holding a URL password was sealed too, and came back from
+    // the runbook's default without anyone typing it.
+    assert!(
+        stdout(&out).contains("after *** postgres://app:***@127.0.0.1:1/app"),
+        "{}",
+        stdout(&out)
+    );
     assert_clean("the resumed stream", &stdout(&out));
 
     // The record: report in every format, show, the journal's bytes, the log.

@@ -70,7 +70,8 @@ pub fn release_event(state: &AppState, event: &str, text: &str, out: &mut Vec<Co
                 continue;
             }
         }
-        let payload = notify_payload(hook.format, event, text, extra);
+        // What a webhook receives is a sink like any other.
+        let payload = notify_payload(hook.format, event, &state.secrets.mask(text), extra);
         out.push(Command::Notify {
             hook,
             event: event.to_string(),

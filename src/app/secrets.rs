@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use super::state::AppState;
 use crate::runbook::data::{DataAction, DataCheck};
-use crate::runbook::secrets::{SecretSet, seal, secret_param};
+use crate::runbook::secrets::{SecretSet, carries_credential, seal, secret_param};
 use crate::runbook::template::Templated;
 use crate::runbook::{Action, CheckSpec, Program, Runbook};
 
@@ -128,8 +128,9 @@ pub fn action_credentials(action: &Action, set: &mut SecretSet) {
     }
 }
 
-/// The secret inputs of a release, sealed with `salt` (one per release):
-/// name -> `sha256:<salt>:<hash>`.
+/// The inputs of a release the journal keeps sealed with `salt` (one per
+/// release): name -> `sha256:<salt>:<hash>`. Those marked `secret`, and
+/// any whose value holds a URL with a password or token in it.
 pub fn seal_inputs(
     rb: &Runbook,
     inputs: &BTreeMap<String, String>,
@@ -137,8 +138,10 @@ pub fn seal_inputs(
 ) -> BTreeMap<String, String> {
     rb.inputs
         .iter()
-        .filter(|i| i.secret)
-        .filter_map(|i| Some((i.name.clone(), seal(inputs.get(&i.name)?, salt))))
+        .filter_map(|i| {
+            let v = inputs.get(&i.name)?;
+            (i.secret || carries_credential(v)).then(|| (i.name.clone(), seal(v, salt)))
+        })
         .collect()
 }
 

@@ -338,7 +338,11 @@ fn apply_snapshot(state: &mut AppState, snap: Snapshot) {
         let text = format!("{}@{} {verb} {} as {}", s.person, s.host, s.gate, s.role);
         state.notify(Level::Info, text);
     }
+    // The journal holds secret inputs sealed; keep the values this
+    // terminal was given when it opened the release (it may drive later).
+    let inputs = std::mem::take(&mut state.release.inputs);
     state.release = snap.release;
+    state.release.inputs = inputs;
     state.outputs = snap.outputs;
     state.outputs.resize(n, OutputBuffer::default());
     state.end_recorded = state.release.status.is_final();

@@ -194,10 +194,16 @@ pub async fn open_with(
             );
         }
         let given = parse_sets(&args.inputs)?;
-        let secret = |k: &str| l.runbook.inputs.iter().any(|i| i.secret && i.name == k);
+        let sealed_kept = |k: &str| {
+            l.runbook.inputs.iter().any(|i| i.secret && i.name == k)
+                || stored
+                    .inputs
+                    .get(k)
+                    .is_some_and(|v| crate::runbook::secrets::is_sealed(v))
+        };
         if given
             .iter()
-            .any(|(k, v)| !secret(k) && stored.inputs.get(k) != Some(v))
+            .any(|(k, v)| !sealed_kept(k) && stored.inputs.get(k) != Some(v))
         {
             notices.push("resuming with the release's original inputs; --set values were ignored (use --new for a new release)".into());
         }
@@ -205,11 +211,14 @@ pub async fn open_with(
         // The journal holds secret inputs sealed: ask for each again and
         // check it before anything runs.
         let mut ask = ask;
-        for spec in l.runbook.inputs.iter().filter(|i| i.secret) {
+        for spec in &l.runbook.inputs {
             let Some(kept) = stored.inputs.get(&spec.name) else {
                 continue;
             };
-            let value = secret_again(&id, &spec.name, kept, &given, &mut ask, &mut notices)?;
+            if !spec.secret && !crate::runbook::secrets::is_sealed(kept) {
+                continue;
+            }
+            let value = secret_again(&id, spec, kept, &given, &mut ask, &mut notices)?;
             release.inputs.insert(spec.name.clone(), value);
             sealed.insert(spec.name.clone(), kept.clone());
         }
@@ -263,7 +272,7 @@ pub async fn open_with(
         let path = std::fs::canonicalize(&l.path).unwrap_or_else(|_| l.path.clone());
         // Environment policy: earlier environment passed, windows, freezes.
         let glass =
-            super::team::check_policy(&store, &l, &journaled, args.break_glass.as_deref()).await?;
+            super::team::check_policy(&store, &l, &release, args.break_glass.as_deref()).await?;
         store
             .apply(
                 &JournalEntry::ReleaseStarted {
@@ -358,20 +367,23 @@ async fn record_content(
 /// hash the journal keeps. A mismatch is an error and nothing runs.
 fn secret_again(
     release: &str,
-    name: &str,
+    spec: &crate::runbook::InputSpec,
     kept: &str,
     given: &BTreeMap<String, String>,
     ask: &mut Option<AskSecret<'_>>,
     notices: &mut Vec<String>,
 ) -> Result<String, Failure> {
     use crate::runbook::secrets::{is_sealed, matches_sealed};
+    let name = spec.name.as_str();
     let var = crate::app::secrets::secret_env_var(name);
+    let legacy = !is_sealed(kept);
+    let check = |v: &str| legacy || matches_sealed(kept, v);
+    // The runbook's default, when the release started with it, needs no one.
     let offered = given
         .get(name)
         .cloned()
-        .or_else(|| std::env::var(&var).ok().filter(|v| !v.is_empty()));
-    let legacy = !is_sealed(kept);
-    let check = |v: &str| legacy || matches_sealed(kept, v);
+        .or_else(|| std::env::var(&var).ok().filter(|v| !v.is_empty()))
+        .or_else(|| spec.default.clone().filter(|d| !legacy && check(d)));
     let refused = |how: &str| {
         Failure::invalid(format!(
             "release {release}: the secret input {name:?} {how} does not match the one the release started with; nothing was run"

@@ -833,8 +833,19 @@ pub async fn check_policy(
         }
         None => Vec::new(),
     };
-    let violations =
-        policy::check_start(&env.policy, release.started_at, &release.inputs, &history);
+    // Secret inputs are compared with the seals earlier releases kept,
+    // and never named in a message or the break-glass record.
+    let mut shown = release.inputs.clone();
+    for k in crate::app::secrets::seal_inputs(rb, &release.inputs, &[]).keys() {
+        shown.insert(k.clone(), "(secret)".into());
+    }
+    let violations = policy::check_start_hiding(
+        &env.policy,
+        release.started_at,
+        &release.inputs,
+        &shown,
+        &history,
+    );
     if violations.is_empty() {
         return Ok(None);
     }

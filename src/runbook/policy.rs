@@ -147,23 +147,44 @@ pub fn check_start(
     inputs: &BTreeMap<String, String>,
     passed: &[BTreeMap<String, String>],
 ) -> Vec<Violation> {
+    check_start_hiding(policy, now_ms, inputs, inputs, passed)
+}
+
+/// `check_start` for inputs that hold secrets: `inputs` are the values
+/// (compared with earlier releases, whose secret inputs the journal keeps
+/// sealed), `shown` what a violation may name (secrets hidden).
+pub fn check_start_hiding(
+    policy: &EnvPolicy,
+    now_ms: i64,
+    inputs: &BTreeMap<String, String>,
+    shown: &BTreeMap<String, String>,
+    passed: &[BTreeMap<String, String>],
+) -> Vec<Violation> {
     let mut out = Vec::new();
     if let Some(req) = &policy.requires {
-        let wanted: BTreeMap<String, String> = if req.same_inputs.is_empty() {
-            inputs.clone()
+        let keys: Vec<&String> = if req.same_inputs.is_empty() {
+            inputs.keys().collect()
         } else {
-            req.same_inputs
-                .iter()
-                .map(|k| (k.clone(), inputs.get(k).cloned().unwrap_or_default()))
-                .collect()
+            req.same_inputs.iter().collect()
+        };
+        let value = |k: &String| inputs.get(k).cloned().unwrap_or_default();
+        // Journals before salted seals kept `(secret)`: it matches any value.
+        let same = |kept: Option<&String>, v: &str| {
+            kept.is_some_and(|p| p == v || p == "(secret)" || super::secrets::matches_sealed(p, v))
         };
         let ok = passed
             .iter()
-            .any(|p| wanted.iter().all(|(k, v)| p.get(k) == Some(v)));
+            .any(|p| keys.iter().all(|k| same(p.get(*k), &value(k))));
         if !ok {
             out.push(Violation::NotPassed {
                 environment: req.passed.clone(),
-                inputs: wanted,
+                inputs: keys
+                    .iter()
+                    .map(|k| {
+                        let v = shown.get(*k).cloned().unwrap_or_else(|| value(k));
+                        ((*k).clone(), v)
+                    })
+                    .collect(),
             });
         }
     }
@@ -503,5 +524,41 @@ mod tests {
         assert!(instant("tomorrow").is_err());
         assert_eq!(clock("09:30").unwrap(), 570);
         assert!(clock("25:00").is_err());
+    }
+
+    #[test]
+    fn secret_inputs_compare_with_the_seals_of_earlier_releases() {
+        let policy = EnvPolicy {
+            requires: Some(Requires {
+                passed: "staging".into(),
+                same_inputs: vec![],
+            }),
+            ..Default::default()
+        };
+        let inputs = BTreeMap::from([
+            ("version".to_string(), "v1".to_string()),
+            ("pw".to_string(), "hunter22".to_string()),
+        ]);
+        let shown = BTreeMap::from([
+            ("version".to_string(), "v1".to_string()),
+            ("pw".to_string(), "(secret)".to_string()),
+        ]);
+        let sealed = |v: &str| {
+            BTreeMap::from([
+                ("version".to_string(), "v1".to_string()),
+                ("pw".to_string(), crate::runbook::secrets::seal(v, &[7; 16])),
+            ])
+        };
+        let now = 0;
+        assert!(
+            check_start_hiding(&policy, now, &inputs, &shown, &[sealed("hunter22")]).is_empty()
+        );
+        let v = check_start_hiding(&policy, now, &inputs, &shown, &[sealed("other-pw")]);
+        assert_eq!(v.len(), 1);
+        let text = v[0].to_string();
+        assert!(
+            text.contains("pw=(secret)") && !text.contains("hunter22"),
+            "{text}"
+        );
     }
 }

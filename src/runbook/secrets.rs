@@ -15,7 +15,7 @@ pub const MASK: &str = "***";
 /// Shorter values are not masked: they would hide ordinary words.
 pub const MIN_SECRET_CHARS: usize = 4;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SecretSet {
     /// Every form to hide, longest first (so a form containing another is
     /// masked whole).
@@ -23,6 +23,13 @@ pub struct SecretSet {
     /// All forms in one automaton: a line is scanned once, not once per
     /// form (output floods go through here).
     matcher: Option<aho_corasick::AhoCorasick>,
+}
+
+/// Never the values: a debug print of the app state must not leak them.
+impl std::fmt::Debug for SecretSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretSet({} forms)", self.forms.len())
+    }
 }
 
 impl PartialEq for SecretSet {
@@ -97,6 +104,14 @@ impl SecretSet {
             && path.trim_matches('/').chars().count() >= MIN_SECRET_CHARS
         {
             self.add(path);
+            // The token alone (Slack's and Discord's last segment), when it
+            // is long enough not to be an ordinary word.
+            let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+            if let Some(last) = path.trim_end_matches('/').rsplit('/').next()
+                && last.chars().count() >= 8
+            {
+                self.add(last);
+            }
         }
     }
 
@@ -351,6 +366,14 @@ fn url_path(url: &str) -> Option<&str> {
     let p = parts(rest);
     let path = &rest[p.authority_end..];
     (!path.is_empty()).then_some(path)
+}
+
+/// Whether `text` holds a URL with a credential in it (a userinfo password
+/// or a secret-looking query value): such an input is kept like a secret.
+pub fn carries_credential(text: &str) -> bool {
+    urls(text)
+        .into_iter()
+        .any(|u| url_password(u).is_some() || !secret_query_values(u).is_empty())
 }
 
 /// A query parameter whose value is a credential, by its name.
@@ -623,6 +646,12 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_names_no_value() {
+        let s = set(&["hunter22"]);
+        assert!(!format!("{s:?}").contains("hunter22"));
+    }
+
+    #[test]
     fn short_values_are_not_masked() {
         let s = set(&["abc", ""]);
         assert!(s.is_empty());
@@ -673,6 +702,15 @@ mod tests {
         let mut w = SecretSet::new();
         w.add_webhook("http://127.0.0.1:9/hooks/T000/B000/sekrit");
         assert_eq!(w.mask("sent /hooks/T000/B000/sekrit"), "sent ***");
+    }
+
+    #[test]
+    fn credentials_in_text_are_recognised() {
+        assert!(carries_credential("postgres://app:pw@db/app"));
+        assert!(carries_credential("see https://h/x?api_key=abc"));
+        assert!(!carries_credential("postgres://app@db/app"));
+        assert!(!carries_credential("https://h/x?page=2"));
+        assert!(!carries_credential("v1.2.3"));
     }
 
     #[test]

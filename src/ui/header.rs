@@ -50,12 +50,12 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         .inputs
         .iter()
         .map(|(k, v)| {
-            let secret = state
-                .runbook
-                .inputs
-                .iter()
-                .any(|i| &i.name == k && i.secret);
-            format!("{k}={}", if secret { "••••••" } else { v })
+            // Sealed inputs are secrets; others may hold a URL password.
+            if state.sealed_inputs.contains_key(k) {
+                format!("{k}=••••••")
+            } else {
+                format!("{k}={}", state.secrets.mask(v))
+            }
         })
         .collect();
     let mut spans = vec![Span::styled(

@@ -114,12 +114,12 @@ pub fn gate_details(
         .inputs
         .iter()
         .map(|(k, v)| {
-            let secret = state
-                .runbook
-                .inputs
-                .iter()
-                .any(|s| &s.name == k && s.secret);
-            format!("{k}={}", if secret { "••••••" } else { v })
+            // Sealed inputs are secrets; others may hold a URL password.
+            if state.sealed_inputs.contains_key(k) {
+                format!("{k}=••••••")
+            } else {
+                format!("{k}={}", state.secrets.mask(v))
+            }
         })
         .collect();
     out.push(Line::from(Span::styled(

@@ -197,7 +197,14 @@ pub(super) fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec
             match resolve(state, &step.action)
                 .and_then(|a| crate::app::rollout::prepare(state, i, a))
             {
-                Ok(action) => {
+                Ok(mut action) => {
+                    // A notify step posts text flightdeck built from values:
+                    // the webhook gets it masked like every other sink.
+                    if let StepAction::Data(crate::runbook::data::DataAction::Notify(n)) =
+                        &mut action
+                    {
+                        n.message = state.secrets.mask(&n.message);
+                    }
                     let env = state.env_vars.clone();
                     out.push(Command::RunStep {
                         step: i,

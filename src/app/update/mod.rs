@@ -306,6 +306,22 @@ pub(crate) fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>)
         return;
     }
     let now = state.now;
+    // A sealed value (the journal's form of a secret input) is never run
+    // with: it means this terminal was not given the secret.
+    if let Some(name) = state
+        .release
+        .inputs
+        .iter()
+        .find(|(_, v)| crate::runbook::secrets::is_sealed(v))
+        .map(|(k, _)| k.clone())
+    {
+        state.auto = false;
+        state.notify(
+            Level::Error,
+            format!("the secret input {name:?} was not given to this terminal: reopen the release to give it; nothing was run"),
+        );
+        return;
+    }
     match state.release.begin(&state.runbook, i, now) {
         Ok(attempt) => {
             super::data_hooks::step_began(state, i, attempt, out);

@@ -1,0 +1,270 @@
+//! The release's secret set as `update` uses it: what it gathers, and that
+//! text entering from a backend is masked once, before the journal, the
+//! headless stream, the status line or a webhook sees it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use flightdeck::app::command::{Command, JournalEntry};
+use flightdeck::app::keymap::Keymap;
+use flightdeck::app::msg::{BackendEvent, Msg, Stream};
+use flightdeck::app::setup::Setup;
+use flightdeck::app::state::{AppState, Event, Identity};
+use flightdeck::app::update::update;
+use flightdeck::runbook::data::DataAction;
+use flightdeck::runbook::progress::{Outcome, Release, StepStatus};
+use flightdeck::runbook::{Action, secrets};
+
+const RUNBOOK: &str = r#"
+name: su
+secrets: [SU_TOKEN]
+inputs:
+  pw: { secret: true }
+  dsn: { default: "postgres://app:dsn-pass-123@db/app" }
+notify:
+  - url: "https://hooks.slack.com/services/T0/B0/hookpath123"
+    on: [started]
+stages:
+  - id: a
+    title: A
+    steps:
+      - id: env
+        check: { env: [SU_KEY] }
+      - id: web
+        check:
+          http:
+            url: "http://127.0.0.1:1/x?token=${env.SU_KEY}"
+            headers: { Authorization: "Bearer bearer-tok-777" }
+      - id: reg
+        check:
+          registry: { url: "http://127.0.0.1:1", username: u, password: reg-pass-42 }
+      - id: tell
+        notify: { url: "https://hooks.example/x/y", message: "deployed with ${inputs.pw}" }
+"#;
+
+const PW: &str = "input-pw-31337";
+const SU_KEY: &str = "env-check-key-555";
+const SU_TOKEN: &str = "listed-token-999";
+
+fn state(headless: bool) -> AppState {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("su.yaml");
+    std::fs::write(&path, RUNBOOK).unwrap();
+    let loaded = flightdeck::runbook::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let given = BTreeMap::from([("pw".to_string(), PW.to_string())]);
+    let inputs = flightdeck::runbook::inputs::resolve(&loaded.runbook, &given).unwrap();
+    let release = Release::new(
+        "r-su".into(),
+        &loaded.runbook,
+        loaded.content_hash.clone(),
+        "default".into(),
+        inputs,
+        "alice".into(),
+        1_000,
+    );
+    AppState::new(Setup {
+        runbook: loaded.runbook,
+        runbook_path: path.display().to_string(),
+        release,
+        identity: Identity {
+            person: "alice".into(),
+            host: "ops-1".into(),
+        },
+        process_env: BTreeMap::from([
+            ("SU_KEY".to_string(), SU_KEY.to_string()),
+            ("SU_TOKEN".to_string(), SU_TOKEN.to_string()),
+            (
+                "OTHER_DB".to_string(),
+                "postgres://x:env-url-pass-8@db/x".to_string(),
+            ),
+            ("HOME".to_string(), "/home/alice".to_string()),
+        ]),
+        flightdeck_bin: "/usr/bin/flightdeck".into(),
+        keymap: Keymap::defaults(),
+        headless,
+        acks: BTreeSet::new(),
+        outputs: Vec::new(),
+        now: 1_000,
+    })
+}
+
+const ALL: [&str; 9] = [
+    PW,
+    SU_KEY,
+    SU_TOKEN,
+    "dsn-pass-123",
+    "env-url-pass-8",
+    "bearer-tok-777",
+    "reg-pass-42",
+    "hookpath123",
+    "/home/alice-not-a-secret",
+];
+
+#[test]
+fn the_set_holds_every_kind_of_secret() {
+    let s = state(false);
+    for v in &ALL[..8] {
+        assert_eq!(s.secrets.mask(&format!("<{v}>")), "<***>", "{v}");
+    }
+    // Ordinary values stay readable.
+    assert_eq!(s.secrets.mask("/home/alice ok"), "/home/alice ok");
+}
+
+#[test]
+fn secret_inputs_are_sealed_for_the_journal_and_the_approval_hash() {
+    let a = state(false);
+    let b = state(false);
+    let sealed = a.journaled_inputs()["pw"].clone();
+    assert!(secrets::matches_sealed(&sealed, PW), "{sealed}");
+    assert_eq!(
+        a.release.inputs["pw"], PW,
+        "the release itself runs with the value"
+    );
+    // A salt per release: the same value seals differently, and the
+    // approval hash covers the seal.
+    assert_ne!(sealed, b.journaled_inputs()["pw"]);
+    assert_ne!(a.approval_hash, b.approval_hash);
+    assert_eq!(a.render_text("pw=${inputs.pw}"), "pw=(secret)");
+    // An input holding a URL password is kept sealed like a secret one.
+    let dsn = a.journaled_inputs()["dsn"].clone();
+    assert!(
+        secrets::matches_sealed(&dsn, "postgres://app:dsn-pass-123@db/app"),
+        "{dsn}"
+    );
+}
+
+fn run_step(s: &mut AppState, id: &str) -> Vec<Command> {
+    let i = s.runbook.step_index(id).unwrap();
+    for st in s.release.steps.iter_mut().take(i) {
+        st.status = StepStatus::Succeeded;
+        st.attempts = 1;
+    }
+    s.selected = i;
+    let c = update(
+        s,
+        Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Enter,
+        )),
+    );
+    let ops: Vec<u64> = c
+        .iter()
+        .filter_map(|c| match c {
+            Command::Journal { op, .. } => Some(*op),
+            _ => None,
+        })
+        .collect();
+    ops.into_iter()
+        .flat_map(|op| update(s, Msg::Backend(BackendEvent::Journaled { op, error: None })))
+        .collect()
+}
+
+#[test]
+fn backend_text_is_masked_before_any_sink() {
+    let mut s = state(true);
+    let web = s.runbook.step_index("web").unwrap();
+    let c = run_step(&mut s, "web");
+    assert!(
+        c.iter().any(|c| matches!(c, Command::RunStep { .. })),
+        "{c:?}"
+    );
+    update(
+        &mut s,
+        Msg::Backend(BackendEvent::StepOutput {
+            step: web,
+            lines: vec![(
+                Stream::Stdout,
+                format!("GET http://127.0.0.1:1/x?token={SU_KEY} with {SU_TOKEN}"),
+            )],
+            dropped: 0,
+        }),
+    );
+    let c = update(
+        &mut s,
+        Msg::Backend(BackendEvent::StepFinished {
+            step: web,
+            attempt: 1,
+            outcome: Outcome::Failure {
+                reason: format!("http://u:{PW}@h/ and ?token={SU_KEY}: refused"),
+                exit_code: None,
+            },
+        }),
+    );
+    let journaled = format!("{c:?}");
+    assert!(journaled.contains("StepFinished"), "{journaled}");
+    let events = format!("{:?}", s.events);
+    let notice = format!("{:?}", s.notice);
+    let status = format!("{:?}", s.release.steps[web].status);
+    let output = format!("{:?}", s.outputs[web].lines);
+    for (what, text) in [
+        ("journal entry", &journaled),
+        ("headless events", &events),
+        ("status line", &notice),
+        ("step status", &status),
+        ("output", &output),
+    ] {
+        for v in ALL {
+            assert!(!text.contains(v), "{what} holds {v}: {text}");
+        }
+    }
+    assert!(
+        journaled.contains("http://u:***@h/ and ?token=***: refused"),
+        "{journaled}"
+    );
+    assert!(
+        s.events.iter().any(
+            |e| matches!(e, Event::Output { line, .. } if line.contains("token=*** with ***"))
+        ),
+        "{events}"
+    );
+}
+
+#[test]
+fn a_notify_step_posts_its_message_masked() {
+    let mut s = state(false);
+    let c = run_step(&mut s, "tell");
+    let message = c
+        .iter()
+        .find_map(|c| match c {
+            Command::RunStep {
+                action: Action::Data(DataAction::Notify(n)),
+                ..
+            } => Some(n.message.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no notify RunStep in {c:?}"));
+    assert_eq!(message, "deployed with ***");
+}
+
+#[test]
+fn journal_entries_of_a_new_release_carry_the_seal_only() {
+    let s = state(false);
+    let entry = JournalEntry::ReleaseStarted {
+        release: Box::new(Release {
+            inputs: s.journaled_inputs(),
+            ..s.release.clone()
+        }),
+        runbook_path: s.runbook_path.clone(),
+    };
+    let text = format!("{entry:?}");
+    assert!(!text.contains(PW), "{text}");
+    assert!(text.contains("sha256:"), "{text}");
+}
+
+#[test]
+fn a_step_never_runs_with_a_sealed_value() {
+    let mut s = state(true);
+    let sealed = s.journaled_inputs()["pw"].clone();
+    s.release.inputs.insert("pw".into(), sealed);
+    let c = run_step(&mut s, "web");
+    assert!(c.is_empty(), "{c:?}");
+    let c = update(&mut s, Msg::Tick(2_000));
+    assert!(
+        !c.iter()
+            .any(|c| matches!(c, Command::RunStep { .. } | Command::Journal { .. })),
+        "{c:?}"
+    );
+    let notice = format!("{:?}", s.notice);
+    assert!(
+        notice.contains("was not given to this terminal"),
+        "{notice}"
+    );
+}

@@ -217,3 +217,78 @@ async fn drive_with(
     }
     panic!("the driver never settled: {:?}", state.release);
 }
+
+/// A sign-off that made it into the chain past the rules (written by a
+/// key holder, not through `record_signoff`) is recorded but not counted:
+/// the tally re-checks every rule on the entries.
+#[tokio::test]
+async fn the_tally_recounts_the_rules_on_recorded_signoffs() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = AuditKey::load_or_create(&dir.path().join("audit.key")).unwrap();
+    let store = Store::open(&dir.path().join("j.db").display().to_string(), key)
+        .await
+        .unwrap();
+    let loaded = runbook::parse_str(RUNBOOK, Path::new("fold.yaml")).unwrap();
+    let rb = loaded.runbook;
+    let release = Release::new(
+        RID.into(),
+        &rb,
+        loaded.content_hash.clone(),
+        "staging".into(),
+        BTreeMap::new(),
+        "alice".into(),
+        1_000,
+    );
+    let hash = flightdeck::runbook::gates::approval_hash(
+        &release.runbook_hash,
+        &release.environment,
+        &release.inputs,
+    );
+    let s = |person: &str| Signoff {
+        gate: "approval".into(),
+        person: person.into(),
+        host: "h".into(),
+        role: "approver".into(),
+        decision: Decision::Approve,
+        comment: String::new(),
+        approved_hash: hash.clone(),
+        at: 2_000,
+    };
+    for entry in [
+        JournalEntry::ReleaseStarted {
+            release: Box::new(release.clone()),
+            runbook_path: "/rb/fold.yaml".into(),
+        },
+        // The initiator approving her own release, straight into the log.
+        JournalEntry::Signoff {
+            release_id: RID.into(),
+            signoff: s("alice"),
+        },
+    ] {
+        store.apply(&entry, "alice", "alice-laptop").await.unwrap();
+    }
+    let gate = rb.steps().find(|st| st.id == "approval").unwrap();
+    let Action::Gate(spec) = &gate.action else {
+        panic!("a gate")
+    };
+    let two = flightdeck::runbook::GateSpec {
+        roles: vec![("approver".into(), 2)],
+        ..spec.clone()
+    };
+    let rule = GateRule {
+        spec: &two,
+        members: &rb.roles,
+        current_hash: &hash,
+    };
+    let tally = store
+        .record_signoff(RID, &s("bob"), None, rule)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tally.roles[0].signed, vec!["bob".to_string()]);
+    assert!(!tally.satisfied());
+    let stored = store.load_release(RID).await.unwrap().unwrap();
+    assert_eq!(stored.signoffs.len(), 2, "both are in the record");
+    let t = flightdeck::runbook::gates::counted(&two, &rb.roles, "alice", &stored.signoffs, &hash);
+    assert_eq!(t.roles[0].signed, vec!["bob".to_string()]);
+}

@@ -482,7 +482,7 @@ async fn with_chain_head(store: &Store, payload: &mut serde_json::Value) {
     };
     match store.chain_head().await {
         Ok(Some((seq, mac))) => {
-            store_saw(store, seq, &mac);
+            store.saw_head(seq, &mac);
             obj.insert(
                 "chain_head".into(),
                 serde_json::json!({ "seq": seq, "mac": mac }),
@@ -490,14 +490,6 @@ async fn with_chain_head(store: &Store, payload: &mut serde_json::Value) {
         }
         Ok(None) => {}
         Err(e) => tracing::warn!("reading the audit head for a hook: {e}"),
-    }
-}
-
-fn store_saw(store: &Store, seq: i64, mac: &str) {
-    if let Some(w) = store.witness()
-        && let Err(e) = w.saw(seq, mac)
-    {
-        tracing::warn!("{e}");
     }
 }
 

@@ -331,11 +331,18 @@ pub async fn admissible(
 
 /// How each sign-off of a release named its person, for `show`/`report`
 /// (TRUST.md: say which identity a sign-off had).
+/// The identity evidence of the release's sign-offs as the audit log
+/// records them: a `signoffs` row that no verified entry explains is not
+/// shown (`verify` names it).
 pub async fn report_rows(
     store: &Store,
-    release_id: &str,
+    release: &crate::backend::store::StoredRelease,
 ) -> Result<Vec<crate::backend::store::identity::SignoffIdentity>, Failure> {
-    Ok(store.release_signoff_identities(release_id).await?)
+    let rows = store.release_signoff_identities(&release.id).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| release.signoffs.contains(&row.signoff))
+        .collect())
 }
 
 pub fn markdown(rows: &[crate::backend::store::identity::SignoffIdentity]) -> String {

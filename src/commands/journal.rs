@@ -65,7 +65,7 @@ async fn load(settings: &Settings, id: &str) -> Result<(Store, StoredRelease, Ex
         .await?
         .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the audit log")))?;
     let content = super::content::history(&store, &r).await?;
-    let identities = super::identity::report_rows(&store, &r.id).await?;
+    let identities = super::identity::report_rows(&store, &r).await?;
     // What the journal holds came from people and services: clean it once
     // here, and every format printed from it is clean.
     Ok((

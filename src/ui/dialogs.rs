@@ -115,7 +115,7 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
             l.push(field(label, comment));
             l.push(Line::styled(
                 format!(
-                    "approves {}… (runbook + environment + inputs)",
+                    "approves {}… (runbook, files, env, cluster, inputs)",
                     &state.approval_hash[..12]
                 ),
                 theme::dim(),

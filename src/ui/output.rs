@@ -180,7 +180,7 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
             }
             out.push(Line::from(Span::styled(
                 format!(
-                    "approves {}… (runbook + environment + inputs)",
+                    "approves {}… (runbook, files, env, cluster, inputs)",
                     &state.approval_hash[..12]
                 ),
                 theme::dim(),

@@ -23,6 +23,7 @@ pub mod rollout;
 pub mod secrets;
 pub mod template;
 mod validate;
+pub mod when;
 pub mod yaml;
 
 use std::fmt;
@@ -87,6 +88,7 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Loaded, RunbookError> {
     let mut ctx = parse::Ctx::new();
     let runbook = parse::runbook(&mut ctx, &tree);
     validate::validate(&mut ctx, &runbook);
+    when::validate(&mut ctx, &runbook);
     if !ctx.problems.is_empty() {
         let mut problems = ctx.problems;
         problems.sort_by_key(|p| (p.pos.line, p.pos.column));

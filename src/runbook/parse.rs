@@ -478,6 +478,7 @@ fn stage(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Stage> {
     let mut f = Fields::new(ctx, node, path)?;
     let id = f.required_string(ctx, "id");
     let title = f.string(ctx, "title").unwrap_or_else(|| id.clone());
+    let when = super::when::parse(ctx, &mut f);
     let mut steps = Vec::new();
     match f.get("steps") {
         Some(n) => {
@@ -491,7 +492,12 @@ fn stage(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Stage> {
         None => ctx.err(node.pos, &f.field("steps"), "is required"),
     }
     f.finish(ctx);
-    Some(Stage { id, title, steps })
+    Some(Stage {
+        id,
+        title,
+        steps,
+        when,
+    })
 }
 
 const CORE_KEYS: [&str; 4] = ["manual", "command", "check", "gate"];
@@ -513,6 +519,7 @@ fn step(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Step> {
     let retries = f.uint(ctx, "retries").unwrap_or(0);
     let continue_on_failure = f.bool(ctx, "continue_on_failure").unwrap_or(false);
     let risky = f.bool(ctx, "risky").unwrap_or(false);
+    let when = super::when::parse(ctx, &mut f);
     let undo = match f.get("undo") {
         Some(n) => {
             let upath = f.field("undo");
@@ -542,6 +549,7 @@ fn step(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Step> {
         continue_on_failure,
         risky,
         undo,
+        when,
         pos: node.pos,
     })
 }

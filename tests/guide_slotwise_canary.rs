@@ -20,11 +20,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const RUNBOOK: &str = "config/runbooks/slotwise-canary.yaml";
 const FIXTURE: &str = "tests/fixtures/guides/slotwise/k8s-canary.yaml";
 const CRD: &str = "tests/fixtures/guides/slotwise/istio-virtualservice-crd.yaml";
-/// The holds' 2-minute health window, shortened for the tests.
-const HOLD: (&str, &str) = (
-    "every: 10s\n              for: 2m",
-    "every: 300ms\n              for: 1500ms",
-);
 const ACKS: &[&str] = &["pre-checklist", "during-checklist", "post-checklist"];
 
 /// Register the VirtualService CRD (once per cluster; other tests may race
@@ -99,10 +94,15 @@ async fn canary_guide(prefix: &str, healthy: Arc<AtomicBool>) -> (Guide, Vec<Str
     let mut g = Guide::new(prefix, FIXTURE).await;
     let prom = g.demo(&["--metric", "http_requests_total=0.002"]);
     let canary = canary_health(healthy).await;
-    let runbook = g.runbook_copy(RUNBOOK, &[HOLD]);
+    // The holds' 2-minute health window, shortened through inputs: the
+    // runbook itself, not a copy.
+    let runbook = RUNBOOK.to_string();
     let sets = vec![
         "image=ghcr.io/slotwise/auth-service:v1.2.3".to_string(),
         "canary_replicas=1".to_string(),
+        "health_every=300ms".to_string(),
+        "health_for=1500ms".to_string(),
+        "max_error_rate=0.01".to_string(),
         format!("canary_url={canary}"),
         format!("prom_url={prom}"),
     ];
@@ -222,4 +222,59 @@ async fn slotwise_canary_unhealthy_at_50_aborts_and_weights_go_back() {
         g.ns.image("auth-service-stable").await,
         "ghcr.io/slotwise/auth-service:v1.2.2"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slotwise_canary_refuses_to_start_on_a_duration_or_threshold_that_is_none() {
+    let (g, sets, runbook) = canary_guide("swcanarybad", Arc::new(AtomicBool::new(true))).await;
+    for (set, field, said) in [
+        (
+            "health_for=soon",
+            "stages[1].steps[4].kube.wait.rollback_on.health.for: ${inputs.health_for} is \"soon\"",
+            "is not a duration",
+        ),
+        (
+            "max_error_rate=1%",
+            "stages[1].steps[5].prometheus.threshold: ${inputs.max_error_rate} is \"1%\"",
+            "expected a number",
+        ),
+    ] {
+        let mut sets = sets.clone();
+        sets.push(set.to_string());
+        let mut args = vec![
+            "run",
+            RUNBOOK,
+            "--headless",
+            "--env",
+            "staging",
+            "--namespace",
+            &g.ns.name,
+        ];
+        for s in &sets {
+            args.extend(["--set", s.as_str()]);
+        }
+        let out = g.output("alice", &args).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{set}: {err}");
+        // The same located error as validating the file: file:line:column: field.
+        let line = err
+            .lines()
+            .find(|l| l.contains(field))
+            .unwrap_or_else(|| panic!("{set}: {err}"));
+        let at = line.find(RUNBOOK).unwrap_or_else(|| panic!("{line}"));
+        let place: Vec<&str> = line[at + RUNBOOK.len()..].splitn(4, ':').collect();
+        assert!(
+            place[1].parse::<u32>().is_ok() && place[2].parse::<u32>().is_ok(),
+            "file:line:column: {line}"
+        );
+        assert!(line.contains(said), "{line}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .all(|l| !l.contains("release_started"))
+        );
+    }
+    // Nothing changed: no release started, the weights untouched.
+    assert_eq!(weights(&g).await, (100, 0));
+    let _ = runbook;
 }

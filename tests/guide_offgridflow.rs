@@ -15,12 +15,6 @@ use support::*;
 
 const RUNBOOK: &str = "config/runbooks/offgridflow.yaml";
 const FIXTURE: &str = "tests/fixtures/guides/offgridflow/k8s.yaml";
-const HEALTH_WINDOW: &str = "every: 10s\n              for: 2m";
-/// The guide's 2-minute health window, shortened for the tests.
-const HEALTH_WINDOW_TEST: &str = "every: 1s\n              for: 3s";
-const METRIC_WINDOW: &str = "interval: 10s\n              sustain: 30s";
-/// The error-rate trigger's 30 s, shortened for the tests.
-const METRIC_WINDOW_TEST: &str = "interval: 500ms\n              sustain: 2s";
 
 const METRICS: &[&str] = &[
     "--metric",
@@ -77,14 +71,14 @@ async fn offgridflow(demo_args: &[&str]) -> (Guide, Vec<String>, String, Webhook
         format!("base_url={base}"),
         format!("prometheus_url={base}"),
         format!("docker={}", stub("docker")),
+        "health_every=1s".into(),
+        "health_for=3s".into(),
+        "metric_interval=500ms".into(),
+        "metric_sustain=2s".into(),
     ];
-    let runbook = g.runbook_copy(
-        RUNBOOK,
-        &[
-            (HEALTH_WINDOW, HEALTH_WINDOW_TEST),
-            (METRIC_WINDOW, METRIC_WINDOW_TEST),
-        ],
-    );
+    // The guide's windows (health 2m, error rate sustained 30s) shortened
+    // through inputs: the runbook itself runs, not a copy.
+    let runbook = RUNBOOK.to_string();
     (g, sets, runbook, hook)
 }
 

@@ -80,10 +80,7 @@ async fn load(settings: &Settings, id: &str) -> Result<(Store, StoredRelease, Ex
 
 pub async fn show(settings: &Settings, id: &str) -> CmdResult {
     let (_, r, extra) = load(settings, id).await?;
-    print!(
-        "{}",
-        out::text(&format!("{}{}", markdown(&r), extra.markdown()))
-    );
+    print!("{}", out::text(&format!("{}{}", markdown(&r), extra.markdown())));
     Ok(EXIT_OK)
 }
 
@@ -95,10 +92,7 @@ pub async fn report(settings: &Settings, id: &str, format: ReportFormat) -> CmdR
     let head = store.chain_head().await?;
     match format {
         ReportFormat::Md => {
-            print!(
-                "{}",
-                out::text(&format!("{}{}", markdown(&r), extra.markdown()))
-            );
+            print!("{}", out::text(&format!("{}{}", markdown(&r), extra.markdown())));
             if let Some((seq, mac)) = &head {
                 println!(
                     "\nAudit chain head: entry {seq}, MAC {}…",

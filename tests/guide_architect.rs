@@ -92,10 +92,25 @@ fn succeeded(events: &[Value], steps: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn architect_staging_deployment_signed_off_by_four_leads() {
-    let (g, sets) = world("architect", &[]).await;
+    let (mut g, sets) = world("architect", &[]).await;
+    let hook = Webhook::start().await;
+    g.set_env("RELEASE_WEBHOOK_URL", &hook.url);
     let (code, events) = g.run_headless(RUNBOOK, "staging", &sets, ACKS).await;
     assert_eq!(code, 3, "waits for the sign-off: {events:#?}");
     let release = release_id(&events);
+    // The leads are told the release waits, with the command each types.
+    let bodies = hook.bodies();
+    let kinds: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["started", "waiting"], "{bodies:#?}");
+    let approve: Vec<String> = LEADS
+        .iter()
+        .map(|(role, _)| format!("flightdeck approve {release} --gate sign-off --role {role}"))
+        .collect();
+    assert_eq!(bodies[1]["approve"], serde_json::json!(approve));
+    assert_eq!(bodies[1]["step"], "sign-off");
     succeeded(
         &events,
         &[

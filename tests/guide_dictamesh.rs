@@ -37,11 +37,15 @@ struct World {
     g: Guide,
     envs: Vec<Env>,
     sets: Vec<String>,
+    /// Receives the runbook's JSON notifications (RELEASE_WEBHOOK_URL).
+    hook: Webhook,
 }
 
 impl World {
     async fn new(product: &str, with_prod: bool) -> World {
         let mut g = Guide::new(product, FIXTURE).await;
+        let hook = Webhook::start().await;
+        g.set_env("RELEASE_WEBHOOK_URL", &hook.url);
         let mut envs = vec![Env {
             name: "dev",
             ns: None,
@@ -112,7 +116,12 @@ impl World {
             format!("backup_dir={}", g.backups().display()),
             "monitor_wait=0".to_string(),
         ];
-        World { g, envs, sets }
+        World {
+            g,
+            envs,
+            sets,
+            hook,
+        }
     }
 
     fn env(&self, name: &str) -> &Env {
@@ -162,10 +171,18 @@ impl World {
     }
 
     /// A whole release in `env`: up to the approval, signed by olivia,
-    /// then to its end. The events of the second half.
+    /// then to its end. The events of the second half. Dev has no
+    /// approval (`when:`): the gate is skipped as not for this environment.
     async fn promote(&self, env: &str, version: &str, extra: &[&str]) -> (i32, Vec<Value>) {
         let sets = [format!("version={version}")];
         let (code, events, err) = self.run(env, &sets, extra).await;
+        if env == "dev" {
+            let approval = finished(&events, "approval");
+            assert_eq!(approval["status"], "skipped", "{err}\n{events:#?}");
+            assert_eq!(approval["detail"], "not for this environment");
+            assert!(!started(&events, "approval"), "the dev gate never waits");
+            return (code, events);
+        }
         assert_eq!(code, 3, "{env} waits for its approval: {err}\n{events:#?}");
         let release = release_id(&events);
         self.g
@@ -208,8 +225,40 @@ fn in_change_window() -> bool {
 async fn dictamesh_promoted_dev_staging_production() {
     let w = World::new("dictamesh", true).await;
     for env in ["dev", "staging"] {
+        let seen = w.hook.bodies().len();
         let (code, events) = w.promote(env, "v1.2.0", &[]).await;
         assert_eq!(code, 0, "{env}: {events:#?}");
+        // JSON notifications: started, (staging) waiting at the approval
+        // with the command an approver types, succeeded.
+        let bodies = w.hook.bodies()[seen..].to_vec();
+        let release = release_id(&events);
+        let kinds: Vec<&str> = bodies
+            .iter()
+            .map(|b| b["event"].as_str().unwrap())
+            .collect();
+        let expected: &[&str] = if env == "dev" {
+            &["started", "succeeded"]
+        } else {
+            &["started", "waiting", "succeeded"]
+        };
+        assert_eq!(kinds, expected, "{env}: {bodies:#?}");
+        for b in &bodies {
+            assert_eq!(b["release"], release.as_str());
+            assert_eq!(b["environment"], env);
+            assert_eq!(b["runbook"], "dictamesh");
+            assert_eq!(b["initiator"], "alice");
+        }
+        if env == "staging" {
+            let approve =
+                format!("flightdeck approve {release} --gate approval --role release-approver");
+            assert_eq!(bodies[1]["step"], "approval");
+            assert_eq!(bodies[1]["approve"], json!([approve]));
+            let text = bodies[1]["text"].as_str().unwrap();
+            assert!(
+                text.contains("waiting for sign-off at approval") && text.ends_with(&approve),
+                "{text}"
+            );
+        }
         succeeded(&events, &["maintenance-off", "latency-p99"]);
         assert_eq!(
             w.ns(env).image("customer-adapter").await,
@@ -295,13 +344,10 @@ async fn dictamesh_crash_loop_rolls_back_and_turns_maintenance_mode_off() {
         "version=v1.3.0".to_string(),
         "image_repo=ghcr.io/controle-digital/customer-adapter-crashloop".to_string(),
     ];
+    // No approval in dev: it runs straight to the failing deploy.
     let (code, events, err) = w.run("dev", &sets, &["--new"]).await;
-    assert_eq!(code, 3, "{err}");
-    let release = release_id(&events);
-    w.g.approve(&release, "approval", "release-approver", "olivia")
-        .await;
-    let (code, events, err) = w.run("dev", &sets, &["--release", &release]).await;
     assert_eq!(code, 1, "{err}\n{events:#?}");
+    assert_eq!(finished(&events, "approval")["status"], "skipped");
     let deploy = finished(&events, "deploy");
     assert_eq!(deploy["status"], "failed");
     let detail = deploy["detail"].as_str().unwrap_or_default();
@@ -311,6 +357,19 @@ async fn dictamesh_crash_loop_rolls_back_and_turns_maintenance_mode_off() {
     );
     assert_eq!(release_status(&events).as_deref(), Some("failed"));
     assert!(!started(&events, "liveness"));
+    // On-call hears it was rolled back, where and why.
+    let last = w.hook.bodies().last().cloned().unwrap();
+    assert_eq!(last["event"], "rolled_back", "{last}");
+    assert_eq!(last["step"], "deploy");
+    assert_eq!(last["reason"], deploy["detail"]);
+    assert_eq!(last["release"], release_id(&events).as_str());
+    assert!(
+        last["text"]
+            .as_str()
+            .unwrap()
+            .contains("was rolled back at deploy"),
+        "{last}"
+    );
     // Back on v1.2.0, and out of maintenance.
     assert_eq!(
         w.ns("dev").image("customer-adapter").await,

@@ -10,16 +10,11 @@ mod support;
 
 use std::time::Instant;
 
+use serde_json::json;
 use support::*;
 
 const RUNBOOK: &str = "config/runbooks/offgridflow.yaml";
 const FIXTURE: &str = "tests/fixtures/guides/offgridflow/k8s.yaml";
-const HEALTH_WINDOW: &str = "every: 10s\n              for: 2m";
-/// The guide's 2-minute health window, shortened for the tests.
-const HEALTH_WINDOW_TEST: &str = "every: 1s\n              for: 3s";
-const METRIC_WINDOW: &str = "interval: 10s\n              sustain: 30s";
-/// The error-rate trigger's 30 s, shortened for the tests.
-const METRIC_WINDOW_TEST: &str = "interval: 500ms\n              sustain: 2s";
 
 const METRICS: &[&str] = &[
     "--metric",
@@ -32,8 +27,11 @@ const METRICS: &[&str] = &[
 
 const ACKS: &[&str] = &["deployment-gates", "observability", "post-deploy"];
 
-async fn offgridflow(demo_args: &[&str]) -> (Guide, Vec<String>, String) {
+async fn offgridflow(demo_args: &[&str]) -> (Guide, Vec<String>, String, Webhook) {
     let mut g = Guide::new("offgridflow", FIXTURE).await;
+    // The guide's Slack notifications go to a receiver on loopback.
+    let hook = Webhook::start().await;
+    g.set_env("SLACK_WEBHOOK_URL", &hook.url);
     let base = g.demo(demo_args);
     let scratch = fresh_db("offgridflow_dryrun").await;
     let (dsn, redis) = (g.dsn.clone(), g.redis_url.clone());
@@ -73,25 +71,36 @@ async fn offgridflow(demo_args: &[&str]) -> (Guide, Vec<String>, String) {
         format!("base_url={base}"),
         format!("prometheus_url={base}"),
         format!("docker={}", stub("docker")),
+        "health_every=1s".into(),
+        "health_for=3s".into(),
+        "metric_interval=500ms".into(),
+        "metric_sustain=2s".into(),
     ];
-    let runbook = g.runbook_copy(
-        RUNBOOK,
-        &[
-            (HEALTH_WINDOW, HEALTH_WINDOW_TEST),
-            (METRIC_WINDOW, METRIC_WINDOW_TEST),
-        ],
-    );
-    (g, sets, runbook)
+    // The guide's windows (health 2m, error rate sustained 30s) shortened
+    // through inputs: the runbook itself runs, not a copy.
+    let runbook = RUNBOOK.to_string();
+    (g, sets, runbook, hook)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offgridflow_one_command_deploy_runs_to_success_and_reports_the_checklist() {
     let t0 = Instant::now();
-    let (g, sets, runbook) = offgridflow(METRICS).await;
+    let (g, sets, runbook, hook) = offgridflow(METRICS).await;
     let (code, ev) = g.run_headless(&runbook, "staging", &sets, ACKS).await;
     assert_eq!(code, 0, "{ev:#?}");
     assert_eq!(release_status(&ev).as_deref(), Some("succeeded"));
     let release = release_id(&ev);
+    // Slack: `{"text"}` only, started then succeeded; the webhook URL (a
+    // secret) never shows in the events.
+    let head = format!("offgridflow release {release} to staging");
+    assert_eq!(
+        hook.bodies(),
+        vec![
+            json!({ "text": format!("{head} started by alice") }),
+            json!({ "text": format!("{head} succeeded") }),
+        ]
+    );
+    assert!(ev.iter().all(|e| !e.to_string().contains("s3cr3t-path")));
     // The flow in the guide's order.
     let order: Vec<&str> = ev
         .iter()
@@ -174,7 +183,7 @@ async fn offgridflow_one_command_deploy_runs_to_success_and_reports_the_checklis
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offgridflow_missing_secret_stops_pre_flight_before_anything_changes() {
     let t0 = Instant::now();
-    let (mut g, sets, runbook) = offgridflow(METRICS).await;
+    let (mut g, sets, runbook, hook) = offgridflow(METRICS).await;
     g.unset_env("JWT_SECRET");
     let (code, ev) = g.run_headless(&runbook, "staging", &sets, ACKS).await;
     assert_eq!(code, 1, "{ev:#?}");
@@ -191,6 +200,13 @@ async fn offgridflow_missing_secret_stops_pre_flight_before_anything_changes() {
         );
     }
     assert!(g.stub_calls().is_empty(), "nothing was built or pushed");
+    // Slack hears of the failure: the failing step and its reason.
+    let bodies = hook.bodies();
+    let text = bodies.last().unwrap()["text"].as_str().unwrap();
+    assert!(
+        text.contains(" failed at jwt_secret_present (") && text.contains("JWT_SECRET"),
+        "{text}"
+    );
     assert_eq!(
         g.ns.image("offgridflow-api").await,
         "registry.local/offgridflow/api:v1.2.3"
@@ -205,7 +221,7 @@ async fn offgridflow_failing_health_rolls_the_api_back_automatically() {
     let t0 = Instant::now();
     let mut args = METRICS.to_vec();
     args.extend(["--fail-path", "/health"]);
-    let (g, sets, runbook) = offgridflow(&args).await;
+    let (g, sets, runbook, hook) = offgridflow(&args).await;
     let (code, ev) = g.run_headless(&runbook, "staging", &sets, ACKS).await;
     assert_eq!(code, 1, "{ev:#?}");
     assert_eq!(finished(&ev, "rollout-api")["status"], "succeeded");
@@ -218,6 +234,14 @@ async fn offgridflow_failing_health_rolls_the_api_back_automatically() {
     );
     assert_eq!(release_status(&ev).as_deref(), Some("failed"));
     assert!(!started(&ev, "smoke"));
+    // Slack hears it was rolled back, at which step and why.
+    let bodies = hook.bodies();
+    assert_eq!(bodies.len(), 2, "{bodies:#?}");
+    let text = bodies[1]["text"].as_str().unwrap();
+    assert!(
+        text.contains("was rolled back at pod-readiness") && text.contains("health"),
+        "{text}"
+    );
     assert_eq!(
         g.ns.image("offgridflow-api").await,
         "registry.local/offgridflow/api:v1.2.3"
@@ -235,7 +259,7 @@ async fn offgridflow_error_rate_above_5_percent_rolls_the_api_back_automatically
         r#"http_requests_total{job="offgridflow-api",code=~"5.."}=0.08"#,
     ];
     args.extend_from_slice(&METRICS[2..]);
-    let (g, sets, runbook) = offgridflow(&args).await;
+    let (g, sets, runbook, hook) = offgridflow(&args).await;
     let (code, ev) = g.run_headless(&runbook, "staging", &sets, ACKS).await;
     assert_eq!(code, 1, "{ev:#?}");
     let f = finished(&ev, "pod-readiness");
@@ -249,6 +273,12 @@ async fn offgridflow_error_rate_above_5_percent_rolls_the_api_back_automatically
     assert_eq!(release_status(&ev).as_deref(), Some("failed"));
     assert!(!started(&ev, "smoke"));
     assert!(!started(&ev, "deployment-report"));
+    let bodies = hook.bodies();
+    let text = bodies.last().unwrap()["text"].as_str().unwrap();
+    assert!(
+        text.contains("was rolled back at pod-readiness") && text.contains("0.05"),
+        "{text}"
+    );
     assert_eq!(
         g.ns.image("offgridflow-api").await,
         "registry.local/offgridflow/api:v1.2.3"

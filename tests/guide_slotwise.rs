@@ -78,17 +78,13 @@ async fn slotwise_rolling_update_to_success() {
     let mut g = Guide::new("slotwise", "tests/fixtures/guides/slotwise/k8s.yaml").await;
     let url = auth_service(&mut g, true).await;
     let prom = g.base_url();
-    // The guide-true health window (every 10s for 2m) shortened for the test.
-    let rolling = g.runbook_copy(
-        ROLLING,
-        &[(
-            "every: 10s\n              for: 2m",
-            "every: 1s\n              for: 2s",
-        )],
-    );
-    let rolling = rolling.as_str();
+    // The guide-true health window (every 10s for 2m) shortened through
+    // inputs: the runbook itself runs, not a copy.
+    let rolling = ROLLING;
     let sets = [
         "image=ghcr.io/slotwise/auth-service:v1.2.3".to_string(),
+        "health_every=1s".to_string(),
+        "health_for=2s".to_string(),
         format!("service_url={url}"),
         format!("prom_url={prom}"),
     ];

@@ -21,6 +21,8 @@
 
 #[path = "kube_support.rs"]
 mod kube_support;
+#[path = "support/webhook.rs"]
+mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -30,6 +32,8 @@ pub use kube_support::{TestNs, kubeconfig};
 use serde_json::Value;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
+#[allow(unused_imports)]
+pub use webhook::Webhook;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");

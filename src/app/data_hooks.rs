@@ -48,19 +48,29 @@ pub fn step_finished(state: &mut AppState, i: usize) {
     }
 }
 
-/// Post `event` to every hook that follows it.
-pub fn release_event(state: &AppState, event: &str, text: &str, out: &mut Vec<Command>) {
+/// Post `event` to every hook that follows it; `more` adds fields to the
+/// JSON format's body (the step, its reason, the approve command).
+pub fn release_event(
+    state: &AppState,
+    event: &str,
+    text: &str,
+    more: serde_json::Value,
+    out: &mut Vec<Command>,
+) {
     for hook in &state.runbook.notify {
         if !hook.on.iter().any(|e| e == event) {
             continue;
         }
-        let extra = json!({
+        let mut extra = json!({
             "release": state.release.id,
             "runbook": state.runbook.name,
             "environment": state.release.environment,
             "initiator": state.release.initiator,
             "status": state.release.status.as_str(),
         });
+        if let (Some(obj), Some(more)) = (extra.as_object_mut(), more.as_object()) {
+            obj.extend(more.clone());
+        }
         // The URL may name `${env.X}` or `${inputs.x}` (a webhook secret).
         let mut hook = hook.clone();
         match scope(state).render(&hook.url) {
@@ -102,7 +112,7 @@ pub fn step_began(state: &AppState, i: usize, attempt: u32, out: &mut Vec<Comman
         .all(|(j, s)| j == i || (s.attempts == 0 && s.finished_at.is_none()));
     if attempt == 1 && started {
         let text = format!("{} started by {}", headline(state), state.release.initiator);
-        release_event(state, "started", &text, out);
+        release_event(state, "started", &text, json!({}), out);
     }
 }
 
@@ -111,13 +121,43 @@ pub fn gate_waiting(state: &AppState, i: usize, out: &mut Vec<Command>) {
     if state.release.steps[i].status != StepStatus::Waiting {
         return;
     }
+    let gate = state.step(i).id.clone();
+    // What an approver types: one command per role the gate needs.
+    let approve: Vec<String> = match &state.step(i).action {
+        Action::Gate(g) => g
+            .roles
+            .iter()
+            .map(|(role, _)| {
+                format!(
+                    "flightdeck approve {} --gate {gate} --role {role}",
+                    state.release.id
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     let text = format!(
-        "{} is waiting for sign-off at {} ({})",
+        "{} is waiting for sign-off at {gate} ({}); approve with: {}",
         headline(state),
-        state.step(i).id,
-        state.titles.get(i).cloned().unwrap_or_default()
+        state.titles.get(i).cloned().unwrap_or_default(),
+        approve.join(" / ")
     );
-    release_event(state, "waiting", &text, out);
+    let more = json!({ "step": gate, "approve": approve });
+    release_event(state, "waiting", &text, more, out);
+}
+
+/// The step that stopped the release and why: the last failed one.
+fn failing_step(state: &AppState) -> Option<(usize, String)> {
+    state
+        .release
+        .steps
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, s)| match &s.status {
+            StepStatus::Failed { reason } => Some((i, reason.clone())),
+            _ => None,
+        })
 }
 
 /// The release has ended.
@@ -131,12 +171,23 @@ pub fn release_ended(state: &AppState, out: &mut Vec<Command>) {
         ReleaseStatus::Running => return,
     };
     let mut text = format!("{} {word}", headline(state));
+    let mut more = json!({});
+    if event != "succeeded"
+        && let Some((i, reason)) = failing_step(state)
+    {
+        let id = state.step(i).id.clone();
+        text.push_str(&format!(
+            " at {id} ({}): {reason}",
+            state.titles.get(i).cloned().unwrap_or_default()
+        ));
+        more = json!({ "step": id, "reason": reason });
+    }
     if let Some(id) = &state.point_of_no_return {
         text.push_str(&format!(
             " (past the point of no return at {id}: the schema change stays)"
         ));
     }
-    release_event(state, event, &text, out);
+    release_event(state, event, &text, more, out);
 }
 
 /// A hook was posted: show a failure (it never fails the release).

@@ -173,7 +173,7 @@ pub async fn open_with(
             .load_release(&id)
             .await?
             .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the journal")))?;
-        let l = match loaded.take() {
+        let mut l = match loaded.take() {
             Some(l) => l,
             None => load_runbook(&PathBuf::from(&stored.runbook_path))?,
         };
@@ -223,6 +223,12 @@ pub async fn open_with(
             sealed.insert(spec.name.clone(), kept.clone());
         }
         release.runbook_hash = l.content_hash.clone();
+        l.runbook = for_release(
+            &l,
+            &release.environment,
+            &release.inputs,
+            &release.initiator,
+        )?;
         let outputs = store::step_outputs(&l.runbook, &stored)
             .into_iter()
             .map(|lines| {
@@ -235,7 +241,7 @@ pub async fn open_with(
             .collect();
         (release, outputs, l, true)
     } else {
-        let l = loaded
+        let mut l = loaded
             .take()
             .ok_or_else(|| Failure::invalid("name a runbook file"))?;
         let env = pick_environment(&l, args.environment.as_deref())?;
@@ -252,6 +258,9 @@ pub async fn open_with(
         // Signed or database gates: the initiator is named as strongly as
         // their approvers, so they cannot approve under another name.
         let initiator = super::identity::initiator(settings, &store, &l, &id, &env).await?;
+        // Inputs are final: `${...}` in durations and thresholds resolve now
+        // or the release does not start.
+        l.runbook = for_release(&l, &env, &inputs, &initiator)?;
         let release = Release::new(
             id,
             &l.runbook,
@@ -423,4 +432,31 @@ fn secret_again(
         ));
     }
     Ok(value)
+}
+
+/// The runbook parsed again with the release's values (`${...}` in
+/// durations, counts and thresholds); a bad value refuses the release with
+/// the same file:line:column: field error as validating the file.
+fn for_release(
+    l: &Loaded,
+    environment: &str,
+    inputs: &BTreeMap<String, String>,
+    initiator: &str,
+) -> Result<runbook::Runbook, Failure> {
+    let mut scope = runbook::interpolate::Scope {
+        inputs: inputs.clone(),
+        env: std::env::vars().collect(),
+        ..Default::default()
+    };
+    if let Some(e) = l.runbook.environment(environment) {
+        scope.env.extend(e.vars.clone());
+    }
+    for (k, v) in [
+        ("env", environment),
+        ("runbook", l.runbook.name.as_str()),
+        ("initiator", initiator),
+    ] {
+        scope.release.insert(k.into(), v.to_string());
+    }
+    runbook::for_release(l, &scope).map_err(|e| Failure::invalid(e.to_string()))
 }

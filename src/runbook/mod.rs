@@ -12,6 +12,7 @@ pub mod interpolate;
 pub mod kube;
 pub mod lint;
 pub mod model;
+mod numeric;
 mod parse;
 mod parse_data;
 mod parse_kube;
@@ -23,6 +24,7 @@ pub mod rollout;
 pub mod secrets;
 pub mod template;
 mod validate;
+pub mod when;
 pub mod yaml;
 
 use std::fmt;
@@ -40,6 +42,8 @@ pub struct Loaded {
     pub path: PathBuf,
     /// SHA-256 of the file's bytes, hex.
     pub content_hash: String,
+    /// The text as read, parsed again at release start (`for_release`).
+    pub text: String,
 }
 
 /// Everything wrong with one runbook file.
@@ -73,6 +77,21 @@ pub fn content_hash(bytes: &[u8]) -> String {
 
 /// Parse and validate runbook text. `file` is only used in messages.
 pub fn parse_str(text: &str, file: &Path) -> Result<Loaded, RunbookError> {
+    parse_with(text, file, None)
+}
+
+/// The runbook as a release runs it: parsed again with the release's
+/// values, so `${...}` in durations, counts and thresholds resolve, and a
+/// value that is not a valid one is refused with file, line and field.
+pub fn for_release(loaded: &Loaded, values: &interpolate::Scope) -> Result<Runbook, RunbookError> {
+    parse_with(&loaded.text, &loaded.path, Some(values)).map(|l| l.runbook)
+}
+
+fn parse_with(
+    text: &str,
+    file: &Path,
+    values: Option<&interpolate::Scope>,
+) -> Result<Loaded, RunbookError> {
     let fail = |problems| RunbookError {
         file: file.to_path_buf(),
         problems,
@@ -85,8 +104,10 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Loaded, RunbookError> {
         }])
     })?;
     let mut ctx = parse::Ctx::new();
+    ctx.numbers.release = values.cloned();
     let runbook = parse::runbook(&mut ctx, &tree);
     validate::validate(&mut ctx, &runbook);
+    when::validate(&mut ctx, &runbook);
     if !ctx.problems.is_empty() {
         let mut problems = ctx.problems;
         problems.sort_by_key(|p| (p.pos.line, p.pos.column));
@@ -96,6 +117,7 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Loaded, RunbookError> {
         runbook,
         path: file.to_path_buf(),
         content_hash: content_hash(text.as_bytes()),
+        text: text.to_string(),
     })
 }
 

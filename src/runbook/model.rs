@@ -64,6 +64,8 @@ pub struct Stage {
     pub id: String,
     pub title: String,
     pub steps: Vec<Step>,
+    /// The environments this stage is for (`when: { env: [..] }`).
+    pub when: Option<super::when::When>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +82,8 @@ pub struct Step {
     /// environment demands it).
     pub risky: bool,
     pub undo: Option<Action>,
+    /// The environments this step is for (`when: { env: [..] }`).
+    pub when: Option<super::when::When>,
     pub pos: Pos,
 }
 

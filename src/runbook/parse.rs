@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::duration::parse_duration;
 use super::model::*;
+use super::numeric::Rendered;
 use super::yaml::{Key, Node, Pos, Value};
 
 /// One problem in a runbook: where, which field, what is wrong.
@@ -17,12 +18,15 @@ pub struct Problem {
 
 pub(crate) struct Ctx {
     pub problems: Vec<Problem>,
+    /// How `${...}` in durations, counts and thresholds resolve.
+    pub numbers: super::numeric::NumericScope,
 }
 
 impl Ctx {
     pub fn new() -> Self {
         Ctx {
             problems: Vec::new(),
+            numbers: Default::default(),
         }
     }
 
@@ -117,6 +121,31 @@ impl<'a> Fields<'a> {
 
     pub(crate) fn uint(&mut self, ctx: &mut Ctx, name: &'static str) -> Option<u32> {
         let node = self.get(name)?;
+        if let Value::Str(s) = &node.value {
+            let field = self.field(name);
+            return match ctx.numeric(node.pos, &field, s) {
+                Rendered::Value(v, what) => match v.trim().parse::<u32>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        ctx.err(
+                            node.pos,
+                            &field,
+                            format!("{what}expected a whole number >= 0"),
+                        );
+                        None
+                    }
+                },
+                Rendered::Plain => {
+                    ctx.err(
+                        node.pos,
+                        &field,
+                        "expected a whole number >= 0, found a string",
+                    );
+                    None
+                }
+                Rendered::Later | Rendered::Bad => None,
+            };
+        }
         match node.value {
             Value::Int(i) if (0..=u32::MAX as i64).contains(&i) => Some(i as u32),
             ref other => {
@@ -134,13 +163,26 @@ impl<'a> Fields<'a> {
         let node = self.get(name)?;
         let field = self.field(name);
         match &node.value {
-            Value::Str(s) => match parse_duration(s) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    ctx.err(node.pos, &field, e);
-                    None
+            Value::Str(s) => {
+                let (text, what) = match ctx.numeric(node.pos, &field, s) {
+                    Rendered::Plain => (s.clone(), String::new()),
+                    Rendered::Value(v, what) => (v, what),
+                    Rendered::Later | Rendered::Bad => return None,
+                };
+                match parse_duration(&text) {
+                    Ok(d) => Some(d),
+                    Err(e) => {
+                        // parse_duration repeats its text: not a secret's.
+                        let e = if what.contains("(a secret input)") {
+                            "not a duration (use e.g. 500ms, 30s, 5m, 1h)".to_string()
+                        } else {
+                            e
+                        };
+                        ctx.err(node.pos, &field, format!("{what}{e}"));
+                        None
+                    }
                 }
-            },
+            }
             Value::Int(i) if *i >= 0 => Some(Duration::from_secs(*i as u64)),
             other => {
                 ctx.err(
@@ -288,6 +330,17 @@ pub(crate) fn runbook(ctx: &mut Ctx, root: &Node) -> Runbook {
     if let Some(node) = f.get("inputs") {
         rb.inputs = inputs(ctx, node);
     }
+    ctx.numbers.declared = rb
+        .inputs
+        .iter()
+        .map(|i| (i.name.clone(), i.default.clone()))
+        .collect();
+    ctx.numbers.secret = rb
+        .inputs
+        .iter()
+        .filter(|i| i.secret)
+        .map(|i| i.name.clone())
+        .collect();
     if let Some(node) = f.get("roles") {
         rb.roles = roles(ctx, node);
     }
@@ -478,6 +531,7 @@ fn stage(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Stage> {
     let mut f = Fields::new(ctx, node, path)?;
     let id = f.required_string(ctx, "id");
     let title = f.string(ctx, "title").unwrap_or_else(|| id.clone());
+    let when = super::when::parse(ctx, &mut f);
     let mut steps = Vec::new();
     match f.get("steps") {
         Some(n) => {
@@ -491,7 +545,12 @@ fn stage(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Stage> {
         None => ctx.err(node.pos, &f.field("steps"), "is required"),
     }
     f.finish(ctx);
-    Some(Stage { id, title, steps })
+    Some(Stage {
+        id,
+        title,
+        steps,
+        when,
+    })
 }
 
 const CORE_KEYS: [&str; 4] = ["manual", "command", "check", "gate"];
@@ -513,6 +572,7 @@ fn step(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Step> {
     let retries = f.uint(ctx, "retries").unwrap_or(0);
     let continue_on_failure = f.bool(ctx, "continue_on_failure").unwrap_or(false);
     let risky = f.bool(ctx, "risky").unwrap_or(false);
+    let when = super::when::parse(ctx, &mut f);
     let undo = match f.get("undo") {
         Some(n) => {
             let upath = f.field("undo");
@@ -542,6 +602,7 @@ fn step(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Step> {
         continue_on_failure,
         risky,
         undo,
+        when,
         pos: node.pos,
     })
 }

@@ -51,6 +51,24 @@ pub(crate) fn check(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Option
 
 fn number(ctx: &mut Ctx, f: &mut Fields<'_>, name: &'static str) -> Option<f64> {
     let node = f.get(name)?;
+    if let Value::Str(s) = &node.value {
+        let field = f.field(name);
+        return match ctx.numeric(node.pos, &field, s) {
+            super::numeric::Rendered::Value(v, what) => match v.trim().parse::<f64>() {
+                Ok(x) if x.is_finite() => Some(x),
+                _ => {
+                    ctx.err(node.pos, &field, format!("{what}expected a number"));
+                    None
+                }
+            },
+            super::numeric::Rendered::Plain => {
+                ctx.err(node.pos, &field, "expected a number, found a string");
+                None
+            }
+            // Known at release start, and checked then.
+            super::numeric::Rendered::Later | super::numeric::Rendered::Bad => None,
+        };
+    }
     match node.value {
         Value::Int(i) => Some(i as f64),
         Value::Float(x) => Some(x),

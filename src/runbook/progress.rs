@@ -348,7 +348,7 @@ impl Release {
     }
 
     /// All steps settled: the release succeeded.
-    fn settle(&mut self, rb: &Runbook, now: i64) {
+    pub(crate) fn settle(&mut self, rb: &Runbook, now: i64) {
         if self.current(rb).is_none() && self.status == ReleaseStatus::Running {
             self.status = ReleaseStatus::Succeeded;
             self.finished_at = Some(now);

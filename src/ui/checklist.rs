@@ -56,7 +56,10 @@ fn step_line<'a>(
     width: usize,
 ) -> Line<'a> {
     let icon = theme::status_icon(&run.status);
+    // A step `when:` keeps out of this environment says so from the start.
+    let not_here = !state.runbook.applies(i, &state.release.environment);
     let time = match (run.started_at, run.finished_at) {
+        _ if not_here => crate::runbook::when::NOT_FOR_ENV.to_string(),
         (Some(s), Some(f)) => format_duration(Duration::from_millis((f - s).max(0) as u64)),
         (Some(s), None)
             if matches!(

@@ -339,6 +339,13 @@ pub(crate) fn advance(state: &mut AppState, out: &mut Vec<Command>) {
     if state.follow {
         select(state, next);
     }
+    // Not for this environment: settled without anyone pressing run.
+    if state.release.steps[next].status == StepStatus::Pending
+        && !state.runbook.applies(next, &state.release.environment)
+    {
+        super::conditions::skip_if_not_for_env(state, next, out);
+        return;
+    }
     if state.auto && state.release.steps[next].status == StepStatus::Pending {
         // Through request_run, so a risky step still asks first.
         request_run(state, next, out);

@@ -2,6 +2,7 @@
 //! synchronous and free of IO, so it can be tested message by message.
 
 mod backend;
+mod conditions;
 mod dialogs;
 mod headless;
 mod processes;
@@ -283,6 +284,9 @@ fn request_run(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
         open_interrupted(state, i);
         return;
     }
+    if conditions::skip_if_not_for_env(state, i, out) {
+        return;
+    }
     if state.step(i).risky && !state.headless {
         let msg = format!(
             "Run risky step {:?} in {}?",
@@ -298,6 +302,11 @@ fn request_run(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
 /// Begin a step and journal the intent; it runs once that is durable.
 /// After a passed gate the content is read again first (`app::content`).
 pub(crate) fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
+    if state.release.steps[i].status == StepStatus::Pending
+        && conditions::skip_if_not_for_env(state, i, out)
+    {
+        return;
+    }
     if let Some(why) = processes::held_back(state) {
         state.notify(Level::Warn, why);
         return;

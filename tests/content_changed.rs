@@ -5,6 +5,10 @@
 //! content lets the release go on. SQLite, and PostgreSQL when
 //! FLIGHTDECK_TEST_DATABASE_URL is set.
 
+#[path = "support/pg.rs"]
+mod pg;
+use pg::with_database;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -262,14 +266,4 @@ fn postgres_edited_runbook() {
 #[test]
 fn postgres_edited_manifest() {
     on_postgres(edited_manifest_stops_until_signed_again);
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let start = base.find("://").map_or(0, |i| i + 3);
-    let end = base[start..].find('/').map_or(base.len(), |i| start + i);
-    format!("{}/{name}{query}", &base[..end])
 }

@@ -4,39 +4,15 @@
 //! Needs FLIGHTDECK_TEST_DATABASE_URL (a role that may CREATE DATABASE).
 //! Locally: `eval "$(tests/support/start-postgres.sh)"`.
 
+#[path = "support/pg.rs"]
+mod pg;
+use pg::{VAR, server_url, with_database};
+
 #[path = "support/journal_flow.rs"]
 mod flow;
 
 use flightdeck::backend::store::{Backend, redact};
 use sqlx::{AnyConnection, Connection};
-
-const VAR: &str = "FLIGHTDECK_TEST_DATABASE_URL";
-
-/// The server URL, or a loud failure: a suite that passes having run
-/// nothing hides breakage.
-fn server_url() -> String {
-    match std::env::var(VAR) {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => panic!(
-            "{VAR} is not set, so the PostgreSQL journal tests cannot run.\n\
-             Start a throwaway server with `eval \"$(tests/support/start-postgres.sh)\"` \
-             (or point {VAR} at a postgres:// URL whose role may CREATE DATABASE) and run again."
-        ),
-    }
-}
-
-/// `url` with its database name replaced (query string kept).
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    format!("{}/{name}{query}", &base[..host_end])
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journal_flow_on_postgres() {

@@ -7,6 +7,10 @@
 //! keeps answering), so what stops the next step is the lapse alone.
 //! Needs FLIGHTDECK_TEST_DATABASE_URL (a role that may CREATE DATABASE).
 
+#[path = "support/pg.rs"]
+mod pg;
+use pg::{server_url, with_database};
+
 #[path = "support/tmux.rs"]
 mod tmux;
 use std::path::{Path, PathBuf};
@@ -16,26 +20,6 @@ use tmux::Tmux;
 use sqlx::{AnyConnection, Connection};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");
-const VAR: &str = "FLIGHTDECK_TEST_DATABASE_URL";
-
-fn server_url() -> String {
-    match std::env::var(VAR) {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => panic!(
-            "{VAR} is not set: start a server with `eval \"$(bash tests/support/start-postgres.sh)\"`"
-        ),
-    }
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let start = base.find("://").map_or(0, |i| i + 3);
-    let end = base[start..].find('/').map_or(base.len(), |i| start + i);
-    format!("{}/{name}{query}", &base[..end])
-}
 
 /// A fresh database, dropped at the end.
 struct Db {

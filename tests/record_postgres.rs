@@ -2,33 +2,15 @@
 //! row, a deleted tail, edited entries, a missing key. Needs
 //! FLIGHTDECK_TEST_DATABASE_URL (a role that may CREATE DATABASE).
 
+#[path = "support/pg.rs"]
+mod pg;
+use pg::{server_url, with_database};
+
 #[path = "support/record_attacks.rs"]
 mod attacks;
 
 use attacks::{Sandbox, block};
 use sqlx::{AnyConnection, Connection};
-
-const VAR: &str = "FLIGHTDECK_TEST_DATABASE_URL";
-
-fn server_url() -> String {
-    match std::env::var(VAR) {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => panic!(
-            "{VAR} is not set: start a throwaway server with \
-             `eval \"$(bash tests/support/start-postgres.sh)\"` and run again"
-        ),
-    }
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let start = base.find("://").map_or(0, |i| i + 3);
-    let end = base[start..].find('/').map_or(base.len(), |i| start + i);
-    format!("{}/{name}{query}", &base[..end])
-}
 
 /// A fresh database for one test, dropped at the end.
 struct Database {

@@ -7,6 +7,10 @@
 //! log. A password holding `/?#@` is redacted whole. Resuming asks for the
 //! secret input again and refuses a wrong one before anything runs.
 
+#[path = "support/pg.rs"]
+mod pg;
+use pg::with_database;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -451,19 +455,6 @@ fn runbook_secrets_parse_with_located_errors() {
     std::fs::write(&scalar, "name: c\nsecrets: TOKEN\nstages: []\n").unwrap();
     let text = flightdeck::runbook::load(&scalar).unwrap_err().to_string();
     assert!(text.contains("2:10") && text.contains("secrets"), "{text}");
-}
-
-/// `url` with its database name replaced (query string kept).
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    format!("{}/{name}{query}", &base[..host_end])
 }
 
 fn psql(url: &str, sql: &str) {

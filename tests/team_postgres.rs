@@ -6,6 +6,10 @@
 //! Needs FLIGHTDECK_TEST_DATABASE_URL (a role that may CREATE DATABASE):
 //! `eval "$(bash tests/support/start-postgres.sh)"`.
 
+#[path = "support/pg.rs"]
+mod pg;
+use pg::{server_url, with_database};
+
 #[path = "support/tmux.rs"]
 mod tmux;
 use std::path::PathBuf;
@@ -19,27 +23,6 @@ use flightdeck::backend::store::{AuditKey, Store, StoreError};
 use sqlx::{AnyConnection, Connection};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");
-const VAR: &str = "FLIGHTDECK_TEST_DATABASE_URL";
-
-fn server_url() -> String {
-    match std::env::var(VAR) {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => panic!(
-            "{VAR} is not set, so the team-mode PostgreSQL tests cannot run.\n\
-             Start a throwaway server with `eval \"$(bash tests/support/start-postgres.sh)\"` and run again."
-        ),
-    }
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let start = base.find("://").map_or(0, |i| i + 3);
-    let end = base[start..].find('/').map_or(base.len(), |i| start + i);
-    format!("{}/{name}{query}", &base[..end])
-}
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()

@@ -23,6 +23,7 @@ pub mod rollout;
 pub mod secrets;
 pub mod template;
 mod validate;
+pub mod watch;
 pub mod yaml;
 
 use std::fmt;

@@ -401,6 +401,35 @@ fn doomed_container(s: &RolloutSnapshot, pod: &PodSnap, c: &ContainerSnap) -> Op
     None
 }
 
+/// A container's doom in a few words, from its own status (a pod table
+/// row): "CrashLoopBackOff (exit 1)", "ErrImagePull: not found".
+pub fn doomed_container_reason(c: &ContainerSnap) -> Option<String> {
+    let waiting = c.waiting_reason.as_deref().unwrap_or("");
+    let message = c.waiting_message.as_deref().unwrap_or("").to_ascii_lowercase();
+    match waiting {
+        "CrashLoopBackOff" => {
+            return Some(match c.last_exit {
+                Some(e) => format!("{waiting} (exit {e})"),
+                None => waiting.to_string(),
+            });
+        }
+        "ErrImagePull" | "ImagePullBackOff"
+            if message.contains("not found") || message.contains("manifest unknown") =>
+        {
+            return Some(format!("{waiting}: not found"));
+        }
+        "CreateContainerConfigError" | "ContainerCannotRun" => return Some(waiting.to_string()),
+        _ => {}
+    }
+    [
+        (&c.terminated_reason, c.terminated_exit),
+        (&c.last_reason, c.last_exit),
+    ]
+    .into_iter()
+    .any(|(r, exit)| r.as_deref() == Some("ContainerCannotRun") && exit != Some(128))
+    .then(|| "ContainerCannotRun".to_string())
+}
+
 /// Why a rollout waits: the check that holds it, the time left to the
 /// progress deadline, and the most likely cause.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -80,12 +80,28 @@ enum Msg {
     Flowing(usize),
 }
 
+/// What a watch task reports besides objects (a rollout's watches and
+/// `flightdeck watch`'s list share `spawn_watch`).
+pub(crate) trait WatchSignal {
+    fn broken(index: usize, error: String) -> Self;
+    fn flowing(index: usize) -> Self;
+}
+
+impl WatchSignal for Msg {
+    fn broken(index: usize, error: String) -> Self {
+        Msg::Broken(index, error)
+    }
+    fn flowing(index: usize) -> Self {
+        Msg::Flowing(index)
+    }
+}
+
 /// One kind of object, with the relist buffer of the watcher protocol.
-struct Store<T> {
-    items: HashMap<String, T>,
+pub(crate) struct Store<T> {
+    pub(crate) items: HashMap<String, T>,
     relist: Option<HashMap<String, T>>,
     /// The first full list has arrived: "absent" now means absent.
-    synced: bool,
+    pub(crate) synced: bool,
 }
 
 impl<T> Default for Store<T> {
@@ -99,7 +115,7 @@ impl<T> Default for Store<T> {
 }
 
 impl<T> Store<T> {
-    fn apply(&mut self, ev: Event<T>, key: impl Fn(&T) -> String) {
+    pub(crate) fn apply(&mut self, ev: Event<T>, key: impl Fn(&T) -> String) {
         match ev {
             Event::Init => self.relist = Some(HashMap::new()),
             Event::InitApply(o) => {
@@ -150,17 +166,18 @@ fn config() -> watcher::Config {
 
 /// Run a watcher, sending its events; on an error report it, wait a little
 /// (0.25 s doubling to 2 s) and let the watcher recover (resume or relist).
-fn spawn_watch<K, T>(
+pub(crate) fn spawn_watch<K, T, M>(
     tasks: &mut JoinSet<()>,
     index: usize,
     api: Api<K>,
     cfg: watcher::Config,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: mpsc::UnboundedSender<M>,
     map: impl Fn(K) -> Option<T> + Send + 'static,
-    wrap: fn(Event<T>) -> Msg,
+    wrap: fn(Event<T>) -> M,
 ) where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
     T: Send + 'static,
+    M: WatchSignal + Send + 'static,
 {
     tasks.spawn(async move {
         let mut stream = watcher::watcher(api, cfg).boxed();
@@ -172,7 +189,7 @@ fn spawn_watch<K, T>(
                     if broken {
                         broken = false;
                         backoff = Duration::from_millis(250);
-                        let _ = tx.send(Msg::Flowing(index));
+                        let _ = tx.send(M::flowing(index));
                     }
                     let mapped = match ev {
                         Event::Init => Some(Event::Init),
@@ -189,7 +206,7 @@ fn spawn_watch<K, T>(
                 }
                 Err(e) => {
                     broken = true;
-                    if tx.send(Msg::Broken(index, e.to_string())).is_err() {
+                    if tx.send(M::broken(index, e.to_string())).is_err() {
                         return;
                     }
                     sleep(backoff).await;
@@ -200,7 +217,7 @@ fn spawn_watch<K, T>(
     });
 }
 
-fn selector(d: &Deployment) -> String {
+pub(crate) fn selector(d: &Deployment) -> String {
     let Some(sel) = d.spec.as_ref().map(|s| &s.selector) else {
         return String::new();
     };
@@ -636,6 +653,74 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
         l.stop().await;
     }
     ended
+}
+
+/// Follow a Deployment's rollout with no end (`flightdeck watch`): the
+/// same watches and snapshots as a release step, reported until the task
+/// is aborted or the app is gone. Read-only.
+pub async fn observe(client: &Client, namespace: &str, deployment: &str, report: &Reporter) {
+    report.send(KubeEvent::Watching {
+        namespace: namespace.to_string(),
+        deployment: deployment.to_string(),
+        phase: "watch".to_string(),
+    });
+    let mut w = match Watches::start(client, namespace, deployment).await {
+        Ok(w) => w,
+        Err(e) => {
+            report.send(KubeEvent::Connection(ConnState::Reconnecting { error: e }));
+            return;
+        }
+    };
+    let mut conn = ConnState::Connecting;
+    let mut last_emit = Instant::now() - EMIT_EVERY;
+    let mut pending = false;
+    let mut last_snapshot = RolloutSnapshot::default();
+    let mut next_probe: Option<Instant> = None;
+    loop {
+        let emit_at = pending.then_some(last_emit + EMIT_EVERY);
+        tokio::select! {
+            changed = w.changed() => {
+                let Some(changed) = changed else { return };
+                pending |= changed;
+                if w.is_broken() && next_probe.is_none() {
+                    next_probe = Some(Instant::now() + PROBE_EVERY);
+                }
+            }
+            _ = until(emit_at) => {}
+            _ = until(next_probe) => {
+                next_probe = None;
+                if w.is_broken() {
+                    let back = client.apiserver_version().await.is_ok();
+                    let quiet = w.last_broken.is_none_or(|t| t.elapsed() >= PROBE_EVERY);
+                    if back && quiet {
+                        w.broken = Default::default();
+                    } else {
+                        next_probe = Some(Instant::now() + PROBE_EVERY);
+                    }
+                }
+            }
+        }
+        let now_conn = w.conn();
+        if now_conn != conn {
+            conn = now_conn.clone();
+            if !report.send(KubeEvent::Connection(now_conn)) {
+                return;
+            }
+        }
+        if !pending || last_emit.elapsed() < EMIT_EVERY || !w.synced() {
+            continue;
+        }
+        pending = false;
+        last_emit = Instant::now();
+        let snap = w.snapshot();
+        if snap == last_snapshot {
+            continue;
+        }
+        last_snapshot = snap.clone();
+        if !report.send(KubeEvent::Snapshot(Arc::new(snap))) {
+            return;
+        }
+    }
 }
 
 fn complete_note(s: &RolloutSnapshot, words: &str) -> String {

@@ -151,8 +151,8 @@ pub struct WatchState {
     pub open: Option<Opened>,
     opens: u64,
     pub now: i64,
-    /// Rows a page holds (the table's height).
-    pub page: usize,
+    /// The terminal's height (pages follow from it).
+    pub height: u16,
     pub dirty: bool,
     pub quit: bool,
 }
@@ -163,10 +163,21 @@ impl WatchState {
             scope,
             all_namespaces,
             now,
-            page: 10,
+            height: 24,
             dirty: true,
             ..Default::default()
         }
+    }
+
+    /// Rows one page holds, as `ui::watch` lays the screen out.
+    pub fn page(&self) -> usize {
+        let main = self.height.saturating_sub(2);
+        let rows = if self.open.is_some() {
+            (main / 3).max(5).saturating_sub(3)
+        } else {
+            main.saturating_sub(3)
+        };
+        (rows as usize).max(1)
     }
 
     /// Something on screen counts down each second.
@@ -189,13 +200,7 @@ pub fn update(state: &mut WatchState, msg: WatchMsg) -> Vec<WatchCommand> {
             }
             return out;
         }
-        WatchMsg::Resize(h) => {
-            // Header, rollout summary, logs and borders take the rest.
-            state.page = (h as usize).saturating_sub(4).max(3);
-            if state.open.is_some() {
-                state.page = (h as usize / 3).saturating_sub(3).max(3);
-            }
-        }
+        WatchMsg::Resize(h) => state.height = h,
         WatchMsg::Shutdown => state.quit = true,
         WatchMsg::Backend(ev) => on_event(state, ev),
         WatchMsg::Key(k) => key(state, k, &mut out),
@@ -277,8 +282,8 @@ fn key(state: &mut WatchState, k: KeyEvent, out: &mut Vec<WatchCommand>) {
         KeyCode::Char('q') | KeyCode::Esc => state.quit = true,
         KeyCode::Down | KeyCode::Char('j') => state.selected = (state.selected + 1).min(last),
         KeyCode::Up | KeyCode::Char('k') => state.selected = state.selected.saturating_sub(1),
-        KeyCode::PageDown => state.selected = (state.selected + state.page).min(last),
-        KeyCode::PageUp => state.selected = state.selected.saturating_sub(state.page),
+        KeyCode::PageDown => state.selected = (state.selected + state.page()).min(last),
+        KeyCode::PageUp => state.selected = state.selected.saturating_sub(state.page()),
         KeyCode::Char('g') | KeyCode::Home => state.selected = 0,
         KeyCode::Char('G') | KeyCode::End => state.selected = last,
         KeyCode::Enter => {
@@ -314,7 +319,7 @@ fn key(state: &mut WatchState, k: KeyEvent, out: &mut Vec<WatchCommand>) {
 }
 
 fn opened_key(state: &mut WatchState, k: KeyEvent, out: &mut Vec<WatchCommand>) {
-    let page = state.page;
+    let page = state.page();
     let Some(o) = state.open.as_mut() else { return };
     let t = &mut o.pods;
     if t.editing {

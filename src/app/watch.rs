@@ -16,7 +16,10 @@ pub enum WatchEvent {
     Rows(Vec<DeploymentRow>),
     ListConn(ConnState),
     /// About the opened Deployment `open` (older ones are ignored).
-    Kube { open: u64, event: KubeEvent },
+    Kube {
+        open: u64,
+        event: KubeEvent,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -91,10 +91,7 @@ pub async fn run(args: WatchArgs) -> CmdResult {
         }
         if state.dirty && last_draw.elapsed() >= FRAME {
             let t = Instant::now();
-            if let Err(e) = guard
-                .terminal
-                .draw(|f| crate::ui::watch::render(&state, f))
-            {
+            if let Err(e) = guard.terminal.draw(|f| crate::ui::watch::render(&state, f)) {
                 result = Err(e);
                 break;
             }
@@ -243,7 +240,13 @@ impl Backends {
 }
 
 /// The previous container's log, once (a crash loop's last words).
-async fn previous_logs(api: Api<Pod>, pod: String, container: String, source: Arc<str>, batch: SharedBatch) {
+async fn previous_logs(
+    api: Api<Pod>,
+    pod: String,
+    container: String,
+    source: Arc<str>,
+    batch: SharedBatch,
+) {
     let lp = LogParams {
         container: Some(container.clone()),
         previous: true,

@@ -405,7 +405,11 @@ fn doomed_container(s: &RolloutSnapshot, pod: &PodSnap, c: &ContainerSnap) -> Op
 /// row): "CrashLoopBackOff (exit 1)", "ErrImagePull: not found".
 pub fn doomed_container_reason(c: &ContainerSnap) -> Option<String> {
     let waiting = c.waiting_reason.as_deref().unwrap_or("");
-    let message = c.waiting_message.as_deref().unwrap_or("").to_ascii_lowercase();
+    let message = c
+        .waiting_message
+        .as_deref()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match waiting {
         "CrashLoopBackOff" => {
             return Some(match c.last_exit {

@@ -283,13 +283,21 @@ mod tests {
     #[test]
     fn verdicts_read_like_kubectl_and_problems_sort_first() {
         let done = deployment_row(&snap(2, 2, 2, vec![]), 1_000_000).unwrap();
-        assert_eq!((done.health, done.verdict.as_str()), (Health::Complete, "complete"));
+        assert_eq!(
+            (done.health, done.verdict.as_str()),
+            (Health::Complete, "complete")
+        );
         let moving = deployment_row(&snap(5, 3, 3, vec![]), 1_010_000).unwrap();
         assert_eq!(moving.verdict, "progressing 3/5");
         assert_eq!(moving.deadline_at_ms, Some(1_000_000 + 600_000));
         let idle = deployment_row(&snap(5, 3, 3, vec![]), 1_000_000 + STUCK_AFTER_MS).unwrap();
         assert_eq!(idle.verdict, "stuck 3/5");
-        let crash = snap(1, 1, 0, vec![pod("web-a", false, Some("CrashLoopBackOff"), 4)]);
+        let crash = snap(
+            1,
+            1,
+            0,
+            vec![pod("web-a", false, Some("CrashLoopBackOff"), 4)],
+        );
         let failed = deployment_row(&crash, 1_000_000).unwrap();
         assert_eq!(failed.health, Health::Failed);
         assert!(failed.why.starts_with("CrashLoopBackOff"), "{}", failed.why);
@@ -299,7 +307,12 @@ mod tests {
         let order: Vec<Health> = rows.iter().map(|r| r.health).collect();
         assert_eq!(
             order,
-            [Health::Failed, Health::Stuck, Health::Progressing, Health::Complete]
+            [
+                Health::Failed,
+                Health::Stuck,
+                Health::Progressing,
+                Health::Complete
+            ]
         );
     }
 

@@ -424,13 +424,15 @@ pub fn render_rollout(pane: &Pane, view: &RolloutView, frame: &mut Frame, area: 
             format!("pods {} (new {new_count}, ready {ready})", s.pods.len()),
             theme::dim(),
         )));
-        lines.push(Line::from(Span::styled(
-            format!(
-                "  {:<w$} {:<9} {:>5} {:>4} {:>5}  {}",
-                "POD", "PHASE", "READY", "RST", "AGE", "NODE  REASON"
-            ),
-            theme::dim(),
-        )));
+        if pane.max_pod_rows > 0 {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "  {:<w$} {:<9} {:>5} {:>4} {:>5}  {}",
+                    "POD", "PHASE", "READY", "RST", "AGE", "NODE  REASON"
+                ),
+                theme::dim(),
+            )));
+        }
         for p in s.pods.iter().take(pane.max_pod_rows) {
             let is_new = s.is_new_pod(p);
             let reason_style = if p.ready {

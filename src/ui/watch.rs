@@ -20,7 +20,9 @@ use crate::sanitize::sanitize_line;
 fn health_style(h: Health) -> Style {
     match h {
         Health::Failed => Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
-        Health::Stuck => Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        Health::Stuck => Style::default()
+            .fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD),
         Health::Progressing => Style::default().fg(Color::Cyan),
         Health::Complete => Style::default().fg(Color::Green),
     }
@@ -32,7 +34,9 @@ fn conn_words(c: &ConnState) -> Span<'static> {
         ConnState::Live => Span::styled("● live", Style::default().fg(Color::Green)),
         ConnState::Reconnecting { error } => Span::styled(
             format!("⟳ reconnecting ({})", cut(&sanitize_line(error), 60)),
-            Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
         ),
         ConnState::Stopped => Span::styled("watch ended", theme::dim()),
     }
@@ -42,7 +46,10 @@ fn cut(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
-        format!("{}…", s.chars().take(n.saturating_sub(1)).collect::<String>())
+        format!(
+            "{}…",
+            s.chars().take(n.saturating_sub(1)).collect::<String>()
+        )
     }
 }
 
@@ -103,14 +110,21 @@ fn render_list(state: &WatchState, frame: &mut Frame, area: Rect) {
     let name_w = state
         .rows
         .iter()
-        .map(|r| r.name.chars().count() + if state.all_namespaces { r.namespace.chars().count() + 1 } else { 0 })
+        .map(|r| {
+            r.name.chars().count()
+                + if state.all_namespaces {
+                    r.namespace.chars().count() + 1
+                } else {
+                    0
+                }
+        })
         .max()
         .unwrap_or(4)
         .clamp(4, 50);
     if !state.rows.is_empty() {
         lines.push(Line::styled(
             format!(
-                "  {:<name_w$} {:>7} {:>8} {:>9}  {:<18} WHY",
+                "  {:<name_w$} {:>7} {:>10} {:>9}  {:<18} WHY",
                 "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "VERDICT"
             ),
             theme::dim(),
@@ -138,7 +152,11 @@ fn row_line(state: &WatchState, r: &DeploymentRow, selected: bool, name_w: usize
         };
     }
     let mark = if selected { "▶ " } else { "  " };
-    let base = if selected { theme::selected() } else { Style::default() };
+    let base = if selected {
+        theme::selected()
+    } else {
+        Style::default()
+    };
     Line::from(vec![
         Span::styled(mark.to_string(), base),
         Span::styled(
@@ -190,7 +208,12 @@ fn render_table(state: &WatchState, o: &Opened, frame: &mut Frame, area: Rect) {
         t.rows.len()
     );
     if !t.filter.is_empty() || t.editing {
-        title.push_str(&format!("· /{}{} · {} match ", t.filter, if t.editing { "▏" } else { "" }, t.shown.len()));
+        title.push_str(&format!(
+            "· /{}{} · {} match ",
+            t.filter,
+            if t.editing { "▏" } else { "" },
+            t.shown.len()
+        ));
     }
     if let Some((pod, prev)) = &o.following {
         title.push_str(&format!(
@@ -221,7 +244,11 @@ fn render_table(state: &WatchState, o: &Opened, frame: &mut Frame, area: Rect) {
     for (pos, &i) in t.shown.iter().enumerate().skip(t.top).take(height) {
         let r = &t.rows[i];
         let selected = pos == t.selected;
-        let base = if selected { theme::selected() } else { Style::default() };
+        let base = if selected {
+            theme::selected()
+        } else {
+            Style::default()
+        };
         let status_style = match r.trouble {
             Trouble::Doomed => Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
             Trouble::NotReady => Style::default().fg(Color::Yellow),
@@ -233,7 +260,16 @@ fn render_table(state: &WatchState, o: &Opened, frame: &mut Frame, area: Rect) {
             None => "-".into(),
         };
         lines.push(Line::from(vec![
-            Span::styled(if selected { "▶ " } else if r.new { "● " } else { "○ " }, base),
+            Span::styled(
+                if selected {
+                    "▶ "
+                } else if r.new {
+                    "● "
+                } else {
+                    "○ "
+                },
+                base,
+            ),
             Span::styled(
                 format!(
                     "{:<w$} {:<9} {:>5} {:>4} {:>5}  ",
@@ -249,7 +285,10 @@ fn render_table(state: &WatchState, o: &Opened, frame: &mut Frame, area: Rect) {
         ]));
     }
     if t.shown.is_empty() && !t.rows.is_empty() {
-        lines.push(Line::styled(format!("no pod matches /{}", t.filter), theme::dim()));
+        lines.push(Line::styled(
+            format!("no pod matches /{}", t.filter),
+            theme::dim(),
+        ));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }

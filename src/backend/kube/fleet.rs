@@ -99,8 +99,7 @@ struct List {
 impl List {
     fn wanted(&self, d: &Deployment) -> bool {
         self.scope.names.is_empty()
-            || d
-                .metadata
+            || d.metadata
                 .name
                 .as_ref()
                 .is_some_and(|n| self.scope.names.contains(n))
@@ -264,7 +263,12 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         api::<Pod>(&client, &scope.namespace),
         watcher::Config::default(),
         mtx,
-        |p: Pod| Some((p.metadata.namespace.clone().unwrap_or_default(), convert::pod(&p))),
+        |p: Pod| {
+            Some((
+                p.metadata.namespace.clone().unwrap_or_default(),
+                convert::pod(&p),
+            ))
+        },
         Msg::Pod,
     );
     let mut list = List {
@@ -282,7 +286,8 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
     let mut last_emit = Instant::now() - ROWS_EVERY;
     let mut sent_synced = false;
     loop {
-        let due = (list.changed() || (list.synced() && !sent_synced)).then_some(last_emit + ROWS_EVERY);
+        let due =
+            (list.changed() || (list.synced() && !sent_synced)).then_some(last_emit + ROWS_EVERY);
         tokio::select! {
             m = rx.recv() => {
                 let Some(m) = m else { return };

@@ -118,7 +118,10 @@ fn rows() -> Vec<DeploymentRow> {
 fn listed() -> WatchState {
     let mut s = WatchState::new("context test · namespace shop".into(), false, NOW);
     update(&mut s, WatchMsg::Resize(40));
-    update(&mut s, WatchMsg::Backend(WatchEvent::ListConn(ConnState::Live)));
+    update(
+        &mut s,
+        WatchMsg::Backend(WatchEvent::ListConn(ConnState::Live)),
+    );
     update(&mut s, WatchMsg::Backend(WatchEvent::Rows(rows())));
     s
 }
@@ -133,7 +136,10 @@ fn opened() -> (WatchState, u64) {
     else {
         panic!("Enter opens: {cmds:?}")
     };
-    assert_eq!(deployment, "web", "problems first: the crash loop is on top");
+    assert_eq!(
+        deployment, "web",
+        "problems first: the crash loop is on top"
+    );
     let open = *open;
     for ev in [
         KubeEvent::Connection(ConnState::Live),
@@ -198,7 +204,12 @@ fn open_scroll_filter_follow_logs_and_back() {
         .collect();
     assert_eq!(
         names,
-        ["web-7f9c-007", "web-7f9c-003", "web-7f9c-020", "web-7f9c-012"],
+        [
+            "web-7f9c-007",
+            "web-7f9c-003",
+            "web-7f9c-020",
+            "web-7f9c-012"
+        ],
         "doomed, not ready, restarted first"
     );
     insta::assert_snapshot!("watch_pod_table", draw(&s));
@@ -235,7 +246,10 @@ fn open_scroll_filter_follow_logs_and_back() {
         }]
     );
     let cmds = update(&mut s, ch('p'));
-    assert!(matches!(&cmds[0], WatchCommand::Logs { previous: true, .. }));
+    assert!(matches!(
+        &cmds[0],
+        WatchCommand::Logs { previous: true, .. }
+    ));
     update(
         &mut s,
         WatchMsg::Backend(WatchEvent::Kube {
@@ -293,6 +307,13 @@ fn a_lost_api_server_shows_reconnecting() {
         })),
     );
     let screen = draw(&s);
-    assert!(screen.contains("reconnecting (connection refused)"), "{screen}");
-    assert_eq!(s.open.as_ref().unwrap().pods.rows.len(), 30, "last snapshot kept");
+    assert!(
+        screen.contains("reconnecting (connection refused)"),
+        "{screen}"
+    );
+    assert_eq!(
+        s.open.as_ref().unwrap().pods.rows.len(),
+        30,
+        "last snapshot kept"
+    );
 }

@@ -19,10 +19,13 @@ use super::watch::{Store, WatchSignal, spawn_watch};
 use crate::app::rollout::ConnState;
 use crate::app::watch::WatchEvent;
 use crate::runbook::rollout::PodSnap;
-use crate::runbook::watch::{DeploymentRow, deployment_row, sort_rows};
+use crate::runbook::watch::{DeploymentRow, Health, deployment_row, sort_rows};
 
 /// Rows go to the UI at most this often.
 pub const ROWS_EVERY: Duration = Duration::from_millis(200);
+/// Waiting rollouts are judged again this often even when nothing
+/// changed: "no progress for a minute" makes one stuck.
+pub const REJUDGE_EVERY: Duration = Duration::from_secs(5);
 
 /// Which Deployments the list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -150,6 +153,16 @@ impl List {
             Msg::Broken(i, e) => self.broken[i] = Some(e),
             Msg::Flowing(i) => self.broken[i] = None,
         }
+    }
+
+    /// Judge the waiting rollouts again (time alone makes them stuck).
+    fn rejudge(&mut self) {
+        let waiting = self
+            .rows
+            .iter()
+            .filter(|(_, r)| matches!(r.health, Health::Progressing | Health::Stuck));
+        let ids: Vec<String> = waiting.map(|(k, _)| k.clone()).collect();
+        self.dirty.extend(ids);
     }
 
     fn conn(&self) -> ConnState {
@@ -285,6 +298,8 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
     let mut conn = ConnState::Connecting;
     let mut last_emit = Instant::now() - ROWS_EVERY;
     let mut sent_synced = false;
+    let mut rejudge = tokio::time::interval(REJUDGE_EVERY);
+    rejudge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let due =
             (list.changed() || (list.synced() && !sent_synced)).then_some(last_emit + ROWS_EVERY);
@@ -296,6 +311,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
                     list.handle(m);
                 }
             }
+            _ = rejudge.tick() => list.rejudge(),
             _ = async { match due { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {}
         }
         let c = list.conn();

@@ -317,3 +317,30 @@ fn a_lost_api_server_shows_reconnecting() {
         "last snapshot kept"
     );
 }
+
+#[test]
+fn derived_facts_are_computed_once_when_the_snapshot_arrives() {
+    let (s, _) = opened();
+    let v = &s.open.as_ref().unwrap().view;
+    assert_eq!(
+        v.derived.of,
+        Arc::as_ptr(&v.snapshot) as usize,
+        "the view draws what arrival computed"
+    );
+    assert!(matches!(
+        v.derived.verdict,
+        flightdeck::runbook::rollout::Verdict::Failed(_)
+    ));
+    assert_eq!((v.derived.new_pods, v.derived.ready_pods), (30, 27));
+    // A waiting rollout's countdown moves with the clock alone.
+    let search = snapshot("search", 5, 3, vec![]);
+    let d = flightdeck::runbook::rollout::Derived::of(&search, 1, NOW);
+    assert_eq!(d.deadline_at, Some(NOW - 30_000 + 600_000));
+    let later = d.why_at(NOW + 60_000).unwrap();
+    assert_eq!(later.deadline_left_ms, Some(600_000 - 90_000));
+    assert_eq!(
+        later,
+        flightdeck::runbook::rollout::why_stuck(&search, NOW + 60_000).unwrap(),
+        "the same line as recomputing it"
+    );
+}

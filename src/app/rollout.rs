@@ -161,6 +161,8 @@ pub struct RolloutView {
     /// "rollout" or "undo".
     pub phase: String,
     pub snapshot: Arc<RolloutSnapshot>,
+    /// Verdict, why stuck and counts of `snapshot`, computed on arrival.
+    pub derived: crate::runbook::rollout::Derived,
     pub conn: ConnState,
     pub logs: LogView,
     /// Why the step rolled back (a trigger or a person): the release stops.
@@ -306,6 +308,7 @@ pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec
             if snapshot_holds_secret(&state.secrets, &s) {
                 mask_snapshot(&state.secrets, std::sync::Arc::make_mut(&mut s));
             }
+            view.derived = crate::runbook::rollout::Derived::of(&s, Arc::as_ptr(&s) as usize, now);
             view.snapshot = s;
             view.updated_at = now;
         }

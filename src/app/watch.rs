@@ -250,9 +250,12 @@ fn on_event(state: &mut WatchState, ev: WatchEvent) {
                 KubeEvent::Snapshot(s) => {
                     // Derived once here, not per frame.
                     o.pods.set_rows(pod_rows(&s));
-                    o.deadline_at = crate::runbook::rollout::why_stuck(&s, state.now)
-                        .and_then(|w| w.deadline_left_ms)
-                        .map(|l| state.now + l);
+                    o.view.derived = crate::runbook::rollout::Derived::of(
+                        &s,
+                        std::sync::Arc::as_ptr(&s) as usize,
+                        state.now,
+                    );
+                    o.deadline_at = o.view.derived.deadline_at;
                     o.view.snapshot = s;
                     o.view.updated_at = state.now;
                 }

@@ -622,6 +622,58 @@ fn container_of(field_path: &str) -> Option<String> {
     Some(field_path[start..end].to_string())
 }
 
+/// What a view shows of a snapshot, computed once when the snapshot
+/// arrives (not per frame): the verdict, why it waits with the deadline as
+/// a time (so a countdown needs only a subtraction), pod counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// `Arc::as_ptr` of the snapshot this was computed for (0: none).
+    pub of: usize,
+    pub verdict: Verdict,
+    pub why: Option<WhyStuck>,
+    /// When the progress deadline passes (unix ms).
+    pub deadline_at: Option<i64>,
+    pub new_pods: usize,
+    pub ready_pods: usize,
+}
+
+impl Default for Derived {
+    fn default() -> Self {
+        Derived {
+            of: 0,
+            verdict: Verdict::Missing,
+            why: None,
+            deadline_at: None,
+            new_pods: 0,
+            ready_pods: 0,
+        }
+    }
+}
+
+impl Derived {
+    pub fn of(s: &RolloutSnapshot, id: usize, now_ms: i64) -> Derived {
+        let why = why_stuck(s, now_ms);
+        Derived {
+            of: id,
+            verdict: verdict(s),
+            deadline_at: why
+                .as_ref()
+                .and_then(|w| w.deadline_left_ms)
+                .map(|l| now_ms + l),
+            why,
+            new_pods: s.new_pods().count(),
+            ready_pods: s.pods.iter().filter(|p| p.ready).count(),
+        }
+    }
+
+    /// The why-stuck line as of `now_ms` (only the countdown moves).
+    pub fn why_at(&self, now_ms: i64) -> Option<WhyStuck> {
+        let mut w = self.why.clone()?;
+        w.deadline_left_ms = self.deadline_at.map(|at| at - now_ms);
+        Some(w)
+    }
+}
+
 /// Which rollback trigger fired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {

@@ -13,7 +13,7 @@ use crate::app::msg::Stream;
 use crate::app::rollout::{self, ConnState, RolloutView};
 use crate::app::state::AppState;
 use crate::runbook::kube::{KubeAction, KubeCheck, KubeOp};
-use crate::runbook::rollout::{Failure, RolloutSnapshot, Verdict, verdict, why_stuck};
+use crate::runbook::rollout::{Derived, Failure, RolloutSnapshot, Verdict};
 
 /// Pod rows shown at most; the rest are summed up.
 const MAX_POD_ROWS: usize = 8;
@@ -343,8 +343,17 @@ pub fn render_rollout(pane: &Pane, view: &RolloutView, frame: &mut Frame, area: 
             red(),
         )));
     }
+    // Derived once per snapshot where it arrived; computed here only for
+    // a view built without it.
+    let fresh;
+    let derived = if view.derived.of == std::sync::Arc::as_ptr(&view.snapshot) as usize {
+        &view.derived
+    } else {
+        fresh = Derived::of(s, 0, pane.now);
+        &fresh
+    };
     if let Some(d) = &s.deployment {
-        let v = verdict(s);
+        let v = derived.verdict.clone();
         let style = match &v {
             Verdict::Complete => green().add_modifier(Modifier::BOLD),
             Verdict::Failed(_) | Verdict::Missing => red(),
@@ -365,7 +374,7 @@ pub fn render_rollout(pane: &Pane, view: &RolloutView, frame: &mut Frame, area: 
                 theme::dim(),
             ));
         }
-        if let Some(w) = why_stuck(s, pane.now) {
+        if let Some(w) = derived.why_at(pane.now) {
             lines.push(Line::from(Span::styled(
                 crate::sanitize::sanitize_line(&format!("⏳ {}", w.line())),
                 yellow(),
@@ -410,8 +419,8 @@ pub fn render_rollout(pane: &Pane, view: &RolloutView, frame: &mut Frame, area: 
                 theme::dim(),
             ));
         }
-        let new_count = s.new_pods().count();
-        let ready = s.pods.iter().filter(|p| p.ready).count();
+        let new_count = derived.new_pods;
+        let ready = derived.ready_pods;
         let w = s
             .pods
             .iter()

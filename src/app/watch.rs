@@ -6,7 +6,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::rollout::{ConnState, KubeEvent, LogScope, RolloutView};
-use crate::runbook::watch::{DeploymentRow, PodRow, Trouble, pod_rows};
+use crate::runbook::watch::{DeploymentRow, Health, PodRow, Trouble, pod_rows};
 use crate::sanitize;
 
 /// What the backends report.
@@ -205,16 +205,36 @@ pub fn update(state: &mut WatchState, msg: WatchMsg) -> Vec<WatchCommand> {
         }
         WatchMsg::Resize(h) => state.height = h,
         WatchMsg::Shutdown => state.quit = true,
-        WatchMsg::Backend(ev) => on_event(state, ev),
+        WatchMsg::Backend(ev) => {
+            // Only what is on screen asks for a frame.
+            if on_event(state, ev) {
+                state.dirty = true;
+            }
+            return out;
+        }
         WatchMsg::Key(k) => key(state, k, &mut out),
     }
     state.dirty = true;
     out
 }
 
-fn on_event(state: &mut WatchState, ev: WatchEvent) {
+/// Apply a backend event; true when the screen changes.
+fn on_event(state: &mut WatchState, ev: WatchEvent) -> bool {
     match ev {
         WatchEvent::Rows(rows) => {
+            if state.listed && rows == state.rows {
+                return false;
+            }
+            // Behind an opened Deployment only the header's counts show.
+            let header = |r: &[DeploymentRow]| {
+                (
+                    r.len(),
+                    r.iter()
+                        .filter(|r| matches!(r.health, Health::Failed | Health::Stuck))
+                        .count(),
+                )
+            };
+            let visible = state.open.is_none() || header(&rows) != header(&state.rows);
             let keep = state
                 .rows
                 .get(state.selected)
@@ -230,12 +250,19 @@ fn on_event(state: &mut WatchState, ev: WatchEvent) {
                 })
                 .unwrap_or(0)
                 .min(state.rows.len().saturating_sub(1));
+            visible
         }
-        WatchEvent::ListConn(c) => state.conn = c,
+        WatchEvent::ListConn(c) => {
+            let changed = state.conn != c;
+            state.conn = c;
+            changed
+        }
         WatchEvent::Kube { open, event } => {
-            let Some(o) = state.open.as_mut() else { return };
+            let Some(o) = state.open.as_mut() else {
+                return false;
+            };
             if o.open != open {
-                return;
+                return false;
             }
             match event {
                 KubeEvent::Watching {
@@ -268,8 +295,11 @@ fn on_event(state: &mut WatchState, ev: WatchEvent) {
                     o.view.logs.dropped += dropped;
                     o.view.logs.total += dropped;
                 }
-                KubeEvent::RollbackStarted { .. } | KubeEvent::RollbackDone { .. } => {}
+                KubeEvent::RollbackStarted { .. } | KubeEvent::RollbackDone { .. } => {
+                    return false;
+                }
             }
+            true
         }
     }
 }

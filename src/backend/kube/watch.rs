@@ -677,7 +677,8 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
     let mut last_snapshot = RolloutSnapshot::default();
     let mut next_probe: Option<Instant> = None;
     loop {
-        let emit_at = pending.then_some(last_emit + EMIT_EVERY);
+        let every = EMIT_EVERY.max(Duration::from_millis(w.pods.items.len() as u64 / 5));
+        let emit_at = pending.then_some(last_emit + every);
         tokio::select! {
             changed = w.changed() => {
                 let Some(changed) = changed else { return };
@@ -707,7 +708,10 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
                 return;
             }
         }
-        if !pending || last_emit.elapsed() < EMIT_EVERY || !w.synced() {
+        // A big rollout changes all the time: build its snapshot less often
+        // (40 ms up to 250 pods, then 1 ms per 5 pods: 1.25 s at 6,250).
+        let every = EMIT_EVERY.max(Duration::from_millis(w.pods.items.len() as u64 / 5));
+        if !pending || last_emit.elapsed() < every || !w.synced() {
             continue;
         }
         pending = false;

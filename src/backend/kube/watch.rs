@@ -33,6 +33,8 @@ use crate::runbook::rollout::{
 pub const EMIT_EVERY: Duration = Duration::from_millis(40);
 /// Events kept per watch (newest).
 const MAX_EVENTS_KEPT: usize = 300;
+/// `observe` rebuilds a snapshot for new events alone at most this often.
+const EVENTS_EVERY: Duration = Duration::from_secs(2);
 /// While a watch is broken, the API server is asked this often whether it is back.
 const PROBE_EVERY: Duration = Duration::from_millis(1000);
 
@@ -156,6 +158,9 @@ pub struct Watches {
     broken: [Option<String>; 4],
     last_broken: Option<Instant>,
     name: String,
+    /// The Deployment, a ReplicaSet or a pod changed (not only events)
+    /// since `observe` last built a snapshot.
+    objects_changed: bool,
 }
 
 fn config() -> watcher::Config {
@@ -302,6 +307,7 @@ impl Watches {
             broken: Default::default(),
             last_broken: None,
             name: name.to_string(),
+            objects_changed: false,
         })
     }
 
@@ -319,9 +325,18 @@ impl Watches {
     /// Apply one message; true when the stores changed.
     fn handle(&mut self, msg: Msg) -> bool {
         match msg {
-            Msg::Deployment(ev) => self.deployment.apply(ev, uid),
-            Msg::ReplicaSet(ev) => self.replica_sets.apply(ev, uid),
-            Msg::Pod(ev) => self.pods.apply(ev, |p| p.uid.clone()),
+            Msg::Deployment(ev) => {
+                self.objects_changed = true;
+                self.deployment.apply(ev, uid)
+            }
+            Msg::ReplicaSet(ev) => {
+                self.objects_changed = true;
+                self.replica_sets.apply(ev, uid)
+            }
+            Msg::Pod(ev) => {
+                self.objects_changed = true;
+                self.pods.apply(ev, |p| p.uid.clone())
+            }
             Msg::Event(ev) => {
                 self.events.apply(ev, |e| e.uid.clone());
                 if self.events.items.len() > MAX_EVENTS_KEPT {
@@ -676,9 +691,20 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
     let mut pending = false;
     let mut last_snapshot = RolloutSnapshot::default();
     let mut next_probe: Option<Instant> = None;
+    // A big rollout changes all the time: build its snapshot less often
+    // (40 ms up to 250 pods, then 1 ms per 5 pods: 1.25 s at 6,250), and
+    // for events alone (probe failures every few seconds per pod) at most
+    // every EVENTS_EVERY.
+    let every = |w: &Watches| {
+        let by_size = EMIT_EVERY.max(Duration::from_millis(w.pods.items.len() as u64 / 5));
+        if w.objects_changed {
+            by_size
+        } else {
+            by_size.max(EVENTS_EVERY)
+        }
+    };
     loop {
-        let every = EMIT_EVERY.max(Duration::from_millis(w.pods.items.len() as u64 / 5));
-        let emit_at = pending.then_some(last_emit + every);
+        let emit_at = pending.then_some(last_emit + every(&w));
         tokio::select! {
             changed = w.changed() => {
                 let Some(changed) = changed else { return };
@@ -708,13 +734,11 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
                 return;
             }
         }
-        // A big rollout changes all the time: build its snapshot less often
-        // (40 ms up to 250 pods, then 1 ms per 5 pods: 1.25 s at 6,250).
-        let every = EMIT_EVERY.max(Duration::from_millis(w.pods.items.len() as u64 / 5));
-        if !pending || last_emit.elapsed() < every || !w.synced() {
+        if !pending || last_emit.elapsed() < every(&w) || !w.synced() {
             continue;
         }
         pending = false;
+        w.objects_changed = false;
         last_emit = Instant::now();
         let snap = w.snapshot();
         if snap == last_snapshot {

@@ -7,6 +7,7 @@
 #
 #   tests/bench/watch_cluster.sh [N]        (default 5000)
 #
+# PERF=FILE records a CPU profile of the idle minute (perf report -i FILE).
 # Uses FLIGHTDECK_TEST_KUBECONFIG when set (source /work/services.env), else
 # starts a cluster with shared/k8s/up.sh. Builds nothing: run
 # `cargo build --release` (or set FLIGHTDECK_BIN) first.
@@ -104,7 +105,12 @@ sleep 5 # let the burst settle
 ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 hz=$(getconf CLK_TCK)
 c0=$(ticks); w0=$(ms)
-sleep "$IDLE_S"
+if [ -n "${PERF:-}" ]; then
+    # PERF=file: a CPU profile of the idle TUI (perf report -i file).
+    perf record -F 499 -g -p "$PID" -o "$PERF" -- sleep "$IDLE_S" >/dev/null 2>&1
+else
+    sleep "$IDLE_S"
+fi
 c1=$(ticks); w1=$(ms)
 cpu=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v w="$((w1 - w0))" 'BEGIN { printf "%.2f", 100 * c / hz / (w / 1000) }')
 rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$PID/status")

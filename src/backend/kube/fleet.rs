@@ -265,7 +265,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         &mut tasks,
         1,
         api::<ReplicaSet>(&client, &scope.namespace),
-        watcher::Config::default(),
+        watcher::Config::default().page_size(super::watch::LIST_PAGE),
         mtx.clone(),
         Some,
         Msg::ReplicaSet,
@@ -274,7 +274,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         &mut tasks,
         2,
         api::<Pod>(&client, &scope.namespace),
-        watcher::Config::default(),
+        watcher::Config::default().page_size(super::watch::LIST_PAGE),
         mtx,
         |p: Pod| {
             Some((
@@ -296,7 +296,9 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         all_dirty: true,
     };
     let mut conn = ConnState::Connecting;
-    let mut last_emit = Instant::now() - ROWS_EVERY;
+    let mut last_emit = Instant::now()
+        .checked_sub(Duration::from_secs(10))
+        .unwrap_or_else(Instant::now);
     let mut sent_synced = false;
     let mut rejudge = tokio::time::interval(REJUDGE_EVERY);
     rejudge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

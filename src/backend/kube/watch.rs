@@ -33,6 +33,8 @@ use crate::runbook::rollout::{
 pub const EMIT_EVERY: Duration = Duration::from_millis(40);
 /// Events kept per watch (newest).
 const MAX_EVENTS_KEPT: usize = 300;
+/// Objects per list page (kube-rs defaults to 500: 13 round trips for 6,250 pods).
+pub(crate) const LIST_PAGE: u32 = 10_000;
 /// `observe` rebuilds a snapshot for new events alone at most this often.
 const EVENTS_EVERY: Duration = Duration::from_secs(2);
 /// While a watch is broken, the API server is asked this often whether it is back.
@@ -279,7 +281,8 @@ impl Watches {
             &mut tasks,
             2,
             Api::<Pod>::namespaced(client.clone(), ns),
-            config().labels(&labels),
+            // One page: thousands of pods arrive in one list, not pages of 500.
+            config().labels(&labels).page_size(LIST_PAGE),
             tx.clone(),
             |p: Pod| Some(convert::pod(&p)),
             Msg::Pod,
@@ -339,7 +342,10 @@ impl Watches {
             }
             Msg::Event(ev) => {
                 self.events.apply(ev, |e| e.uid.clone());
-                if self.events.items.len() > MAX_EVENTS_KEPT {
+                // Trim in batches: sorting the kept events on every new one
+                // was most of an idle watch's CPU with hundreds of pods
+                // failing probes.
+                if self.events.items.len() > 2 * MAX_EVENTS_KEPT {
                     let mut by_age: Vec<(i64, String)> = self
                         .events
                         .items
@@ -687,7 +693,10 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
         }
     };
     let mut conn = ConnState::Connecting;
-    let mut last_emit = Instant::now() - EMIT_EVERY;
+    // The first snapshot goes out as soon as the lists are in.
+    let mut last_emit = Instant::now()
+        .checked_sub(Duration::from_secs(10))
+        .unwrap_or_else(Instant::now);
     let mut pending = false;
     let mut last_snapshot = RolloutSnapshot::default();
     let mut next_probe: Option<Instant> = None;

@@ -181,7 +181,7 @@ pub fn pod_rows(s: &RolloutSnapshot) -> Vec<PodRow> {
             } else {
                 p.containers
                     .iter()
-                    .find_map(|c| rollout::doomed_container_reason(c))
+                    .find_map(rollout::doomed_container_reason)
             };
             let trouble = pod_trouble(s, p, doom.as_deref());
             let reason = match &doom {

@@ -137,13 +137,10 @@ impl List {
                             .replica_set
                             .as_ref()
                             .and_then(|rs| self.rs_owner.get(&key(ns, rs)));
-                        match o {
-                            Some(o) => {
-                                self.dirty.insert(o.clone());
-                            }
-                            // Not ours (or its ReplicaSet not seen yet: that
-                            // arrival recomputes its Deployment).
-                            None => {}
+                        // Not ours, or its ReplicaSet not seen yet: that
+                        // arrival recomputes its Deployment.
+                        if let Some(o) = o {
+                            self.dirty.insert(o.clone());
                         }
                     }
                     _ => self.all_dirty = true,

@@ -23,6 +23,8 @@ use crate::runbook::watch::{DeploymentRow, Health, deployment_row, sort_rows};
 
 /// Rows go to the UI at most this often.
 pub const ROWS_EVERY: Duration = Duration::from_millis(200);
+/// While a watch is broken, the API server is asked this often whether it is back.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// Waiting rollouts are judged again this often even when nothing
 /// changed: "no progress for a minute" makes one stuck.
 pub const REJUDGE_EVERY: Duration = Duration::from_secs(5);
@@ -92,6 +94,7 @@ struct List {
     replica_sets: Store<ReplicaSet>,
     pods: Store<(String, PodSnap)>,
     broken: [Option<String>; 3],
+    last_broken: Option<Instant>,
     /// ReplicaSet "ns/name" -> Deployment uid.
     rs_owner: HashMap<String, String>,
     rows: HashMap<String, DeploymentRow>,
@@ -147,7 +150,10 @@ impl List {
                 }
                 self.pods.apply(ev, |(_, p)| p.uid.clone());
             }
-            Msg::Broken(i, e) => self.broken[i] = Some(e),
+            Msg::Broken(i, e) => {
+                self.broken[i] = Some(e);
+                self.last_broken = Some(Instant::now());
+            }
             Msg::Flowing(i) => self.broken[i] = None,
         }
     }
@@ -287,6 +293,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         replica_sets: Store::default(),
         pods: Store::default(),
         broken: Default::default(),
+        last_broken: None,
         rs_owner: HashMap::new(),
         rows: HashMap::new(),
         dirty: HashSet::new(),
@@ -297,6 +304,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         .checked_sub(Duration::from_secs(10))
         .unwrap_or_else(Instant::now);
     let mut sent_synced = false;
+    let mut next_probe: Option<Instant> = None;
     let mut rejudge = tokio::time::interval(REJUDGE_EVERY);
     rejudge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -311,7 +319,22 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
                 }
             }
             _ = rejudge.tick() => list.rejudge(),
+            // A resumed watch of a quiet namespace sends nothing: ask the
+            // API server whether it is back (as a release step's watch does).
+            _ = async { match next_probe { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {
+                next_probe = None;
+                if list.broken.iter().any(Option::is_some) {
+                    let back = client.apiserver_version().await.is_ok();
+                    let quiet = list.last_broken.is_none_or(|t| t.elapsed() >= PROBE_EVERY);
+                    if back && quiet {
+                        list.broken = Default::default();
+                    }
+                }
+            }
             _ = async { match due { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {}
+        }
+        if list.broken.iter().any(Option::is_some) && next_probe.is_none() {
+            next_probe = Some(Instant::now() + PROBE_EVERY);
         }
         let c = list.conn();
         if c != conn {

@@ -344,3 +344,21 @@ fn derived_facts_are_computed_once_when_the_snapshot_arrives() {
         "the same line as recomputing it"
     );
 }
+
+#[test]
+fn the_log_buffer_is_bounded_by_bytes_and_counts_what_it_dropped() {
+    use flightdeck::app::rollout::{LogView, MAX_LOG_BYTES};
+    let mut logs = LogView::default();
+    let long = "x".repeat(8 * 1024);
+    for _ in 0..1_000 {
+        logs.push(LogLine {
+            source: "p".into(),
+            new: true,
+            text: long.clone(),
+        });
+    }
+    assert!(logs.bytes <= MAX_LOG_BYTES, "{} bytes kept", logs.bytes);
+    assert_eq!(logs.bytes, logs.lines.len() * long.len());
+    assert_eq!(logs.total, 1_000);
+    assert_eq!(logs.evicted as usize + logs.lines.len(), 1_000);
+}

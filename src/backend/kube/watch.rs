@@ -160,6 +160,8 @@ pub struct Watches {
     broken: [Option<String>; 4],
     last_broken: Option<Instant>,
     name: String,
+    /// Starts the events watch once the pods are listed.
+    pods_in: Option<tokio::sync::oneshot::Sender<()>>,
     /// The Deployment, a ReplicaSet or a pod changed (not only events)
     /// since `observe` last built a snapshot.
     objects_changed: bool,
@@ -186,7 +188,27 @@ pub(crate) fn spawn_watch<K, T, M>(
     T: Send + 'static,
     M: WatchSignal + Send + 'static,
 {
+    spawn_watch_after(async {}, tasks, index, api, cfg, tx, map, wrap)
+}
+
+/// `spawn_watch`, starting once `start` is done.
+#[allow(clippy::too_many_arguments)]
+fn spawn_watch_after<K, T, M>(
+    start: impl std::future::Future<Output = ()> + Send + 'static,
+    tasks: &mut JoinSet<()>,
+    index: usize,
+    api: Api<K>,
+    cfg: watcher::Config,
+    tx: mpsc::UnboundedSender<M>,
+    map: impl Fn(K) -> Option<T> + Send + 'static,
+    wrap: fn(Event<T>) -> M,
+) where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    T: Send + 'static,
+    M: WatchSignal + Send + 'static,
+{
     tasks.spawn(async move {
+        start.await;
         let mut stream = watcher::watcher(api, cfg).boxed();
         let mut backoff = Duration::from_millis(250);
         let mut broken = false;
@@ -288,7 +310,13 @@ impl Watches {
             Msg::Pod,
         );
         let dep_name = name.to_string();
-        spawn_watch(
+        // The namespace's events (tens of thousands on a busy cluster) are
+        // listed only once the pods are in: they never delay the pods.
+        let (pods_in, go) = tokio::sync::oneshot::channel::<()>();
+        spawn_watch_after(
+            async move {
+                let _ = go.await;
+            },
             &mut tasks,
             3,
             Api::<CoreEvent>::namespaced(client.clone(), ns),
@@ -311,6 +339,7 @@ impl Watches {
             last_broken: None,
             name: name.to_string(),
             objects_changed: false,
+            pods_in: Some(pods_in),
         })
     }
 
@@ -338,7 +367,12 @@ impl Watches {
             }
             Msg::Pod(ev) => {
                 self.objects_changed = true;
-                self.pods.apply(ev, |p| p.uid.clone())
+                self.pods.apply(ev, |p| p.uid.clone());
+                if self.pods.synced
+                    && let Some(go) = self.pods_in.take()
+                {
+                    let _ = go.send(());
+                }
             }
             Msg::Event(ev) => {
                 self.events.apply(ev, |e| e.uid.clone());

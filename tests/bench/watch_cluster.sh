@@ -11,6 +11,15 @@
 # Uses FLIGHTDECK_TEST_KUBECONFIG when set (source /work/services.env), else
 # starts a cluster with shared/k8s/up.sh. Builds nothing: run
 # `cargo build --release` (or set FLIGHTDECK_BIN) first.
+#
+# Measured 2026-11-30, N=1000 (1,250 pods mid-rollout, 500 of them failing
+# readiness probes every 5 s), debug build, 2 cores shared with 4 other
+# builds: pods on screen 307 ms from Enter vs bare list 240-318 ms; idle
+# CPU 3.9 % (goal 0.5 %: the events watch decoding ~100 probe-failure
+# events/s and a snapshot rebuild every 2 s; perf shows malloc/memmove of
+# PodSnap clones, event JSON decoding and timestamp parsing); RSS 106 MB;
+# frame p99 7.3 ms (p50 1.0 ms). N=5000 not run (the simulated node needs
+# ~4 GB at that size on a shared machine).
 set -euo pipefail
 
 N=${1:-5000}

@@ -78,6 +78,8 @@ pub enum Cmd {
     Reject(SignArgs),
     /// Where flightdeck keeps its config, journal and audit key.
     Paths,
+    /// Watch Deployments' rollouts, read-only, without a runbook (on call).
+    Watch(WatchArgs),
     /// A small HTTP service for the demo runbook and tests.
     #[command(hide = true)]
     DemoService {
@@ -136,6 +138,24 @@ pub struct KubeArgs {
     /// Namespace for kube steps that name none (default: the context's).
     #[arg(long)]
     pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Only these Deployments (default: every one in scope).
+    pub deployments: Vec<String>,
+    /// Namespace (default: the context's).
+    #[arg(short = 'n', long, conflicts_with = "all_namespaces")]
+    pub namespace: Option<String>,
+    /// Every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Label selector for the Deployments, as kubectl takes it.
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Kubeconfig context (default: the current context).
+    #[arg(long)]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -14,3 +14,4 @@ pub mod setup;
 pub mod state;
 pub mod team;
 pub mod update;
+pub mod watch;

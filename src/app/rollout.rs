@@ -20,6 +20,8 @@ use crate::sanitize;
 
 /// Pod log lines kept per step; older ones are evicted (and counted).
 pub const MAX_LOG_LINES: usize = 10_000;
+/// And at most this much log text per step.
+pub const MAX_LOG_BYTES: usize = 4 * 1024 * 1024;
 
 /// The cluster this session talks to, resolved at start.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -129,16 +131,24 @@ pub struct LogView {
     pub filter: String,
     /// The `/` search box has the keys.
     pub editing: bool,
+    /// Text bytes held in `lines`.
+    pub bytes: usize,
 }
 
 impl LogView {
     pub fn push(&mut self, line: LogLine) {
         self.total += 1;
-        if self.lines.len() >= MAX_LOG_LINES {
-            self.lines.pop_front();
+        self.bytes += line.text.len();
+        self.lines.push_back(line);
+        // Bounded by lines and by bytes (long lines would otherwise hold
+        // up to 8 KiB each).
+        while self.lines.len() > MAX_LOG_LINES || self.bytes > MAX_LOG_BYTES {
+            let Some(old) = self.lines.pop_front() else {
+                break;
+            };
+            self.bytes -= old.text.len();
             self.evicted += 1;
         }
-        self.lines.push_back(line);
     }
 
     /// The lines the pane shows: in scope and matching the filter.
@@ -161,6 +171,8 @@ pub struct RolloutView {
     /// "rollout" or "undo".
     pub phase: String,
     pub snapshot: Arc<RolloutSnapshot>,
+    /// Verdict, why stuck and counts of `snapshot`, computed on arrival.
+    pub derived: crate::runbook::rollout::Derived,
     pub conn: ConnState,
     pub logs: LogView,
     /// Why the step rolled back (a trigger or a person): the release stops.
@@ -306,6 +318,7 @@ pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec
             if snapshot_holds_secret(&state.secrets, &s) {
                 mask_snapshot(&state.secrets, std::sync::Arc::make_mut(&mut s));
             }
+            view.derived = crate::runbook::rollout::Derived::of(&s, Arc::as_ptr(&s) as usize, now);
             view.snapshot = s;
             view.updated_at = now;
         }

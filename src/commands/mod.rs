@@ -15,6 +15,7 @@ mod team_approve;
 mod team_sign;
 mod tui;
 mod validate;
+mod watch;
 mod wiring;
 
 use crate::cli::{Cli, Cmd};
@@ -39,7 +40,7 @@ pub fn main(cli: Cli) -> i32 {
             return EXIT_INVALID;
         }
     };
-    let tui = matches!(command, Cmd::Tui(_) | Cmd::Demo { .. });
+    let tui = matches!(command, Cmd::Tui(_) | Cmd::Demo { .. } | Cmd::Watch(_));
     crate::logging::init(&settings.data_dir, tui);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -76,6 +77,7 @@ pub fn main(cli: Cli) -> i32 {
             Cmd::Reject(a) => {
                 approve::run(&settings, a, crate::runbook::gates::Decision::Reject).await
             }
+            Cmd::Watch(args) => watch::run(args).await,
             Cmd::Paths => {
                 out::say(format!("config dir:  {}", settings.config_dir.display()));
                 out::say(format!("data dir:    {}", settings.data_dir.display()));

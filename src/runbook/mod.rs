@@ -24,6 +24,7 @@ pub mod rollout;
 pub mod secrets;
 pub mod template;
 mod validate;
+pub mod watch;
 pub mod when;
 pub mod yaml;
 

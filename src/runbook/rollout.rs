@@ -401,6 +401,39 @@ fn doomed_container(s: &RolloutSnapshot, pod: &PodSnap, c: &ContainerSnap) -> Op
     None
 }
 
+/// A container's doom in a few words, from its own status (a pod table
+/// row): "CrashLoopBackOff (exit 1)", "ErrImagePull: not found".
+pub fn doomed_container_reason(c: &ContainerSnap) -> Option<String> {
+    let waiting = c.waiting_reason.as_deref().unwrap_or("");
+    let message = c
+        .waiting_message
+        .as_deref()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match waiting {
+        "CrashLoopBackOff" => {
+            return Some(match c.last_exit {
+                Some(e) => format!("{waiting} (exit {e})"),
+                None => waiting.to_string(),
+            });
+        }
+        "ErrImagePull" | "ImagePullBackOff"
+            if message.contains("not found") || message.contains("manifest unknown") =>
+        {
+            return Some(format!("{waiting}: not found"));
+        }
+        "CreateContainerConfigError" | "ContainerCannotRun" => return Some(waiting.to_string()),
+        _ => {}
+    }
+    [
+        (&c.terminated_reason, c.terminated_exit),
+        (&c.last_reason, c.last_exit),
+    ]
+    .into_iter()
+    .any(|(r, exit)| r.as_deref() == Some("ContainerCannotRun") && exit != Some(128))
+    .then(|| "ContainerCannotRun".to_string())
+}
+
 /// Why a rollout waits: the check that holds it, the time left to the
 /// progress deadline, and the most likely cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -587,6 +620,58 @@ fn container_of(field_path: &str) -> Option<String> {
     let start = field_path.find('{')? + 1;
     let end = field_path[start..].find('}')? + start;
     Some(field_path[start..end].to_string())
+}
+
+/// What a view shows of a snapshot, computed once when the snapshot
+/// arrives (not per frame): the verdict, why it waits with the deadline as
+/// a time (so a countdown needs only a subtraction), pod counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// `Arc::as_ptr` of the snapshot this was computed for (0: none).
+    pub of: usize,
+    pub verdict: Verdict,
+    pub why: Option<WhyStuck>,
+    /// When the progress deadline passes (unix ms).
+    pub deadline_at: Option<i64>,
+    pub new_pods: usize,
+    pub ready_pods: usize,
+}
+
+impl Default for Derived {
+    fn default() -> Self {
+        Derived {
+            of: 0,
+            verdict: Verdict::Missing,
+            why: None,
+            deadline_at: None,
+            new_pods: 0,
+            ready_pods: 0,
+        }
+    }
+}
+
+impl Derived {
+    pub fn of(s: &RolloutSnapshot, id: usize, now_ms: i64) -> Derived {
+        let why = why_stuck(s, now_ms);
+        Derived {
+            of: id,
+            verdict: verdict(s),
+            deadline_at: why
+                .as_ref()
+                .and_then(|w| w.deadline_left_ms)
+                .map(|l| now_ms + l),
+            why,
+            new_pods: s.new_pods().count(),
+            ready_pods: s.pods.iter().filter(|p| p.ready).count(),
+        }
+    }
+
+    /// The why-stuck line as of `now_ms` (only the countdown moves).
+    pub fn why_at(&self, now_ms: i64) -> Option<WhyStuck> {
+        let mut w = self.why.clone()?;
+        w.deadline_left_ms = self.deadline_at.map(|at| at - now_ms);
+        Some(w)
+    }
 }
 
 /// Which rollback trigger fired.

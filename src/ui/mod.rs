@@ -12,6 +12,7 @@ mod rollout;
 mod status_bar;
 mod team_view;
 mod theme;
+pub mod watch;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};

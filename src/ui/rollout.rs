@@ -13,7 +13,7 @@ use crate::app::msg::Stream;
 use crate::app::rollout::{self, ConnState, RolloutView};
 use crate::app::state::AppState;
 use crate::runbook::kube::{KubeAction, KubeCheck, KubeOp};
-use crate::runbook::rollout::{Failure, RolloutSnapshot, Verdict, verdict, why_stuck};
+use crate::runbook::rollout::{Derived, Failure, RolloutSnapshot, Verdict};
 
 /// Pod rows shown at most; the rest are summed up.
 const MAX_POD_ROWS: usize = 8;
@@ -204,6 +204,24 @@ pub fn describe_check(state: &AppState, k: &KubeCheck, out: &mut Vec<Line<'stati
     cluster_line(state, namespace.as_deref(), out);
 }
 
+/// What the rollout pane needs beyond the view: a release step or
+/// `flightdeck watch` fills it in, so both draw the same pane.
+pub struct Pane {
+    pub now: i64,
+    /// The Deployment's name before the backend reported it.
+    pub name: String,
+    /// The backend follows it (else the pane says it has not started).
+    pub started: bool,
+    /// The newest lines of the step's own output.
+    pub output: Vec<(Stream, String)>,
+    /// Log lines scrolled back from the newest.
+    pub scroll: usize,
+    /// Said in the log pane when it is empty.
+    pub empty_logs: String,
+    /// Pod rows in the pane (a watch draws its own table: 0).
+    pub max_pod_rows: usize,
+}
+
 /// Draw the rollout pane for step `i` in `area`; false when the step has none.
 pub fn render(state: &AppState, i: usize, frame: &mut Frame, area: Rect) -> bool {
     if !rollout::has_rollout(state, i) {
@@ -211,11 +229,38 @@ pub fn render(state: &AppState, i: usize, frame: &mut Frame, area: Rect) -> bool
     }
     let empty = RolloutView::default();
     let view = state.kube.rollouts.get(&i).unwrap_or(&empty);
+    let name = if view.deployment.is_empty() {
+        match &state.step(i).action {
+            crate::runbook::Action::Kube(k) => k
+                .watched_deployment()
+                .map(|d| state.render_text(d))
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    } else {
+        view.deployment.clone()
+    };
+    let out = &state.outputs[i];
+    let skip = out.lines.len().saturating_sub(OUTPUT_ROWS);
+    let keys = &state.keymap;
+    let pane = Pane {
+        now: state.now,
+        name,
+        started: state.kube.rollouts.contains_key(&i),
+        output: out.lines.iter().skip(skip).cloned().collect(),
+        scroll: state.scroll,
+        empty_logs: format!(
+            "no log lines yet ({} scope, {} search)",
+            keys.key_for(crate::app::action::Action::LogScope),
+            keys.key_for(crate::app::action::Action::LogSearch)
+        ),
+        max_pod_rows: MAX_POD_ROWS,
+    };
     let logs_height = (area.height * 2 / 5).max(5);
     let [top, bottom] =
         Layout::vertical([Constraint::Min(8), Constraint::Length(logs_height)]).areas(area);
-    render_rollout(state, i, view, frame, top);
-    render_logs(state, view, frame, bottom);
+    render_rollout(&pane, view, frame, top);
+    render_logs(&pane, view, frame, bottom);
     true
 }
 
@@ -262,19 +307,11 @@ fn images(list: &[(String, String)]) -> String {
         .join(", ")
 }
 
-fn render_rollout(state: &AppState, i: usize, view: &RolloutView, frame: &mut Frame, area: Rect) {
+/// The rollout half of the pane: verdict, why stuck, replicas,
+/// ReplicaSets, pods, events, the step's last lines.
+pub fn render_rollout(pane: &Pane, view: &RolloutView, frame: &mut Frame, area: Rect) {
     let s: &RolloutSnapshot = &view.snapshot;
-    let name = if view.deployment.is_empty() {
-        match &state.step(i).action {
-            crate::runbook::Action::Kube(k) => k
-                .watched_deployment()
-                .map(|d| state.render_text(d))
-                .unwrap_or_default(),
-            _ => String::new(),
-        }
-    } else {
-        view.deployment.clone()
-    };
+    let name = &pane.name;
     let mut title = vec![Span::styled(
         format!(" Rollout · deployment {name} "),
         theme::title(),
@@ -293,7 +330,7 @@ fn render_rollout(state: &AppState, i: usize, view: &RolloutView, frame: &mut Fr
     title.push(Span::raw(" "));
     let mut lines: Vec<Line> = Vec::new();
     if s.deployment.is_none() {
-        let what = if state.kube.rollouts.contains_key(&i) {
+        let what = if pane.started {
             "waiting for the first snapshot…"
         } else {
             "not started: the pane fills in live when the step runs"
@@ -306,8 +343,17 @@ fn render_rollout(state: &AppState, i: usize, view: &RolloutView, frame: &mut Fr
             red(),
         )));
     }
+    // Derived once per snapshot where it arrived; computed here only for
+    // a view built without it.
+    let fresh;
+    let derived = if view.derived.of == std::sync::Arc::as_ptr(&view.snapshot) as usize {
+        &view.derived
+    } else {
+        fresh = Derived::of(s, 0, pane.now);
+        &fresh
+    };
     if let Some(d) = &s.deployment {
-        let v = verdict(s);
+        let v = derived.verdict.clone();
         let style = match &v {
             Verdict::Complete => green().add_modifier(Modifier::BOLD),
             Verdict::Failed(_) | Verdict::Missing => red(),
@@ -328,7 +374,7 @@ fn render_rollout(state: &AppState, i: usize, view: &RolloutView, frame: &mut Fr
                 theme::dim(),
             ));
         }
-        if let Some(w) = why_stuck(s, state.now) {
+        if let Some(w) = derived.why_at(pane.now) {
             lines.push(Line::from(Span::styled(
                 crate::sanitize::sanitize_line(&format!("⏳ {}", w.line())),
                 yellow(),
@@ -373,12 +419,12 @@ fn render_rollout(state: &AppState, i: usize, view: &RolloutView, frame: &mut Fr
                 theme::dim(),
             ));
         }
-        let new_count = s.new_pods().count();
-        let ready = s.pods.iter().filter(|p| p.ready).count();
+        let new_count = derived.new_pods;
+        let ready = derived.ready_pods;
         let w = s
             .pods
             .iter()
-            .take(MAX_POD_ROWS)
+            .take(pane.max_pod_rows)
             .map(|p| p.name.chars().count())
             .max()
             .unwrap_or(3)
@@ -387,14 +433,16 @@ fn render_rollout(state: &AppState, i: usize, view: &RolloutView, frame: &mut Fr
             format!("pods {} (new {new_count}, ready {ready})", s.pods.len()),
             theme::dim(),
         )));
-        lines.push(Line::from(Span::styled(
-            format!(
-                "  {:<w$} {:<9} {:>5} {:>4} {:>5}  {}",
-                "POD", "PHASE", "READY", "RST", "AGE", "NODE  REASON"
-            ),
-            theme::dim(),
-        )));
-        for p in s.pods.iter().take(MAX_POD_ROWS) {
+        if pane.max_pod_rows > 0 {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "  {:<w$} {:<9} {:>5} {:>4} {:>5}  {}",
+                    "POD", "PHASE", "READY", "RST", "AGE", "NODE  REASON"
+                ),
+                theme::dim(),
+            )));
+        }
+        for p in s.pods.iter().take(pane.max_pod_rows) {
             let is_new = s.is_new_pod(p);
             let reason_style = if p.ready {
                 green()
@@ -416,15 +464,15 @@ fn render_rollout(state: &AppState, i: usize, view: &RolloutView, frame: &mut Fr
                     p.phase,
                     ready,
                     p.restarts,
-                    age(state.now, p.created_ms),
+                    age(pane.now, p.created_ms),
                     p.node
                 )),
                 Span::styled(crate::sanitize::sanitize_line(&p.reason), reason_style),
             ]));
         }
-        if s.pods.len() > MAX_POD_ROWS {
+        if pane.max_pod_rows > 0 && s.pods.len() > pane.max_pod_rows {
             lines.push(Line::styled(
-                format!("… {} more pods", s.pods.len() - MAX_POD_ROWS),
+                format!("… {} more pods", s.pods.len() - pane.max_pod_rows),
                 theme::dim(),
             ));
         }
@@ -439,7 +487,7 @@ fn render_rollout(state: &AppState, i: usize, view: &RolloutView, frame: &mut Fr
             lines.push(Line::from(Span::styled(
                 crate::sanitize::sanitize_line(&format!(
                     "{:>4} {} {}: {}{count}",
-                    age(state.now, Some(e.last_ms)),
+                    age(pane.now, Some(e.last_ms)),
                     e.object_name,
                     e.reason,
                     e.message
@@ -449,9 +497,7 @@ fn render_rollout(state: &AppState, i: usize, view: &RolloutView, frame: &mut Fr
         }
     }
     // The step's own last lines: changes made, triggers, undo.
-    let out = &state.outputs[i];
-    let skip = out.lines.len().saturating_sub(OUTPUT_ROWS);
-    for (stream, text) in out.lines.iter().skip(skip) {
+    for (stream, text) in &pane.output {
         let style = match stream {
             Stream::Stderr => Style::default().fg(Color::LightRed),
             _ => Style::default().fg(Color::Cyan),
@@ -467,7 +513,8 @@ fn render_rollout(state: &AppState, i: usize, view: &RolloutView, frame: &mut Fr
     );
 }
 
-fn render_logs(state: &AppState, view: &RolloutView, frame: &mut Frame, area: Rect) {
+/// The pod logs half of the pane.
+pub fn render_logs(pane: &Pane, view: &RolloutView, frame: &mut Frame, area: Rect) {
     let logs = &view.logs;
     let mut title = format!(
         " Pod logs · {} · {} lines ",
@@ -494,7 +541,7 @@ fn render_logs(state: &AppState, view: &RolloutView, frame: &mut Frame, area: Re
     let mut shown: Vec<Line> = logs
         .visible()
         .rev()
-        .skip(state.scroll)
+        .skip(pane.scroll)
         .take(height)
         .map(|l| {
             Line::from(vec![
@@ -512,15 +559,22 @@ fn render_logs(state: &AppState, view: &RolloutView, frame: &mut Frame, area: Re
         .collect();
     shown.reverse();
     if shown.is_empty() {
-        let keys = &state.keymap;
-        shown.push(Line::styled(
+        // The counter counts every line received; say why none is shown.
+        let text = if logs.lines.is_empty() {
+            pane.empty_logs.clone()
+        } else {
             format!(
-                "no log lines yet ({} scope, {} search)",
-                keys.key_for(crate::app::action::Action::LogScope),
-                keys.key_for(crate::app::action::Action::LogSearch)
-            ),
-            theme::dim(),
-        ));
+                "none of the {} lines kept is in scope ({}){}",
+                logs.lines.len(),
+                logs.scope.as_str(),
+                if logs.filter.is_empty() {
+                    String::new()
+                } else {
+                    format!(" or matches /{}", logs.filter)
+                }
+            )
+        };
+        shown.push(Line::styled(text, theme::dim()));
     }
     frame.render_widget(Paragraph::new(shown), inner);
 }

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod client;
 pub mod convert;
+pub mod fleet;
 pub mod logs;
 pub mod ops;
 pub mod watch;

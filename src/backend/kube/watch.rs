@@ -33,6 +33,10 @@ use crate::runbook::rollout::{
 pub const EMIT_EVERY: Duration = Duration::from_millis(40);
 /// Events kept per watch (newest).
 const MAX_EVENTS_KEPT: usize = 300;
+/// Objects per list page (kube-rs defaults to 500: 13 round trips for 6,250 pods).
+pub(crate) const LIST_PAGE: u32 = 10_000;
+/// `observe` rebuilds a snapshot for new events alone at most this often.
+const EVENTS_EVERY: Duration = Duration::from_secs(2);
 /// While a watch is broken, the API server is asked this often whether it is back.
 const PROBE_EVERY: Duration = Duration::from_millis(1000);
 
@@ -80,12 +84,28 @@ enum Msg {
     Flowing(usize),
 }
 
+/// What a watch task reports besides objects (a rollout's watches and
+/// `flightdeck watch`'s list share `spawn_watch`).
+pub(crate) trait WatchSignal {
+    fn broken(index: usize, error: String) -> Self;
+    fn flowing(index: usize) -> Self;
+}
+
+impl WatchSignal for Msg {
+    fn broken(index: usize, error: String) -> Self {
+        Msg::Broken(index, error)
+    }
+    fn flowing(index: usize) -> Self {
+        Msg::Flowing(index)
+    }
+}
+
 /// One kind of object, with the relist buffer of the watcher protocol.
-struct Store<T> {
-    items: HashMap<String, T>,
+pub(crate) struct Store<T> {
+    pub(crate) items: HashMap<String, T>,
     relist: Option<HashMap<String, T>>,
     /// The first full list has arrived: "absent" now means absent.
-    synced: bool,
+    pub(crate) synced: bool,
 }
 
 impl<T> Default for Store<T> {
@@ -99,7 +119,7 @@ impl<T> Default for Store<T> {
 }
 
 impl<T> Store<T> {
-    fn apply(&mut self, ev: Event<T>, key: impl Fn(&T) -> String) {
+    pub(crate) fn apply(&mut self, ev: Event<T>, key: impl Fn(&T) -> String) {
         match ev {
             Event::Init => self.relist = Some(HashMap::new()),
             Event::InitApply(o) => {
@@ -140,6 +160,11 @@ pub struct Watches {
     broken: [Option<String>; 4],
     last_broken: Option<Instant>,
     name: String,
+    /// Starts the events watch once the pods are listed.
+    pods_in: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The Deployment, a ReplicaSet or a pod changed (not only events)
+    /// since `observe` last built a snapshot.
+    objects_changed: bool,
 }
 
 fn config() -> watcher::Config {
@@ -150,19 +175,40 @@ fn config() -> watcher::Config {
 
 /// Run a watcher, sending its events; on an error report it, wait a little
 /// (0.25 s doubling to 2 s) and let the watcher recover (resume or relist).
-fn spawn_watch<K, T>(
+pub(crate) fn spawn_watch<K, T, M>(
     tasks: &mut JoinSet<()>,
     index: usize,
     api: Api<K>,
     cfg: watcher::Config,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: mpsc::UnboundedSender<M>,
     map: impl Fn(K) -> Option<T> + Send + 'static,
-    wrap: fn(Event<T>) -> Msg,
+    wrap: fn(Event<T>) -> M,
 ) where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
     T: Send + 'static,
+    M: WatchSignal + Send + 'static,
+{
+    spawn_watch_after(async {}, tasks, index, api, cfg, tx, map, wrap)
+}
+
+/// `spawn_watch`, starting once `start` is done.
+#[allow(clippy::too_many_arguments)]
+fn spawn_watch_after<K, T, M>(
+    start: impl std::future::Future<Output = ()> + Send + 'static,
+    tasks: &mut JoinSet<()>,
+    index: usize,
+    api: Api<K>,
+    cfg: watcher::Config,
+    tx: mpsc::UnboundedSender<M>,
+    map: impl Fn(K) -> Option<T> + Send + 'static,
+    wrap: fn(Event<T>) -> M,
+) where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    T: Send + 'static,
+    M: WatchSignal + Send + 'static,
 {
     tasks.spawn(async move {
+        start.await;
         let mut stream = watcher::watcher(api, cfg).boxed();
         let mut backoff = Duration::from_millis(250);
         let mut broken = false;
@@ -172,7 +218,7 @@ fn spawn_watch<K, T>(
                     if broken {
                         broken = false;
                         backoff = Duration::from_millis(250);
-                        let _ = tx.send(Msg::Flowing(index));
+                        let _ = tx.send(M::flowing(index));
                     }
                     let mapped = match ev {
                         Event::Init => Some(Event::Init),
@@ -189,7 +235,7 @@ fn spawn_watch<K, T>(
                 }
                 Err(e) => {
                     broken = true;
-                    if tx.send(Msg::Broken(index, e.to_string())).is_err() {
+                    if tx.send(M::broken(index, e.to_string())).is_err() {
                         return;
                     }
                     sleep(backoff).await;
@@ -200,7 +246,7 @@ fn spawn_watch<K, T>(
     });
 }
 
-fn selector(d: &Deployment) -> String {
+pub(crate) fn selector(d: &Deployment) -> String {
     let Some(sel) = d.spec.as_ref().map(|s| &s.selector) else {
         return String::new();
     };
@@ -257,13 +303,20 @@ impl Watches {
             &mut tasks,
             2,
             Api::<Pod>::namespaced(client.clone(), ns),
-            config().labels(&labels),
+            // One page: thousands of pods arrive in one list, not pages of 500.
+            config().labels(&labels).page_size(LIST_PAGE),
             tx.clone(),
             |p: Pod| Some(convert::pod(&p)),
             Msg::Pod,
         );
         let dep_name = name.to_string();
-        spawn_watch(
+        // The namespace's events (tens of thousands on a busy cluster) are
+        // listed only once the pods are in: they never delay the pods.
+        let (pods_in, go) = tokio::sync::oneshot::channel::<()>();
+        spawn_watch_after(
+            async move {
+                let _ = go.await;
+            },
             &mut tasks,
             3,
             Api::<CoreEvent>::namespaced(client.clone(), ns),
@@ -285,6 +338,8 @@ impl Watches {
             broken: Default::default(),
             last_broken: None,
             name: name.to_string(),
+            objects_changed: false,
+            pods_in: Some(pods_in),
         })
     }
 
@@ -302,12 +357,29 @@ impl Watches {
     /// Apply one message; true when the stores changed.
     fn handle(&mut self, msg: Msg) -> bool {
         match msg {
-            Msg::Deployment(ev) => self.deployment.apply(ev, uid),
-            Msg::ReplicaSet(ev) => self.replica_sets.apply(ev, uid),
-            Msg::Pod(ev) => self.pods.apply(ev, |p| p.uid.clone()),
+            Msg::Deployment(ev) => {
+                self.objects_changed = true;
+                self.deployment.apply(ev, uid)
+            }
+            Msg::ReplicaSet(ev) => {
+                self.objects_changed = true;
+                self.replica_sets.apply(ev, uid)
+            }
+            Msg::Pod(ev) => {
+                self.objects_changed = true;
+                self.pods.apply(ev, |p| p.uid.clone());
+                if self.pods.synced
+                    && let Some(go) = self.pods_in.take()
+                {
+                    let _ = go.send(());
+                }
+            }
             Msg::Event(ev) => {
                 self.events.apply(ev, |e| e.uid.clone());
-                if self.events.items.len() > MAX_EVENTS_KEPT {
+                // Trim in batches: sorting the kept events on every new one
+                // was most of an idle watch's CPU with hundreds of pods
+                // failing probes.
+                if self.events.items.len() > 2 * MAX_EVENTS_KEPT {
                     let mut by_age: Vec<(i64, String)> = self
                         .events
                         .items
@@ -636,6 +708,90 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
         l.stop().await;
     }
     ended
+}
+
+/// Follow a Deployment's rollout with no end (`flightdeck watch`): the
+/// same watches and snapshots as a release step, reported until the task
+/// is aborted or the app is gone. Read-only.
+pub async fn observe(client: &Client, namespace: &str, deployment: &str, report: &Reporter) {
+    report.send(KubeEvent::Watching {
+        namespace: namespace.to_string(),
+        deployment: deployment.to_string(),
+        phase: "watch".to_string(),
+    });
+    let mut w = match Watches::start(client, namespace, deployment).await {
+        Ok(w) => w,
+        Err(e) => {
+            report.send(KubeEvent::Connection(ConnState::Reconnecting { error: e }));
+            return;
+        }
+    };
+    let mut conn = ConnState::Connecting;
+    // The first snapshot goes out as soon as the lists are in.
+    let mut last_emit = Instant::now()
+        .checked_sub(Duration::from_secs(10))
+        .unwrap_or_else(Instant::now);
+    let mut pending = false;
+    let mut last_snapshot = RolloutSnapshot::default();
+    let mut next_probe: Option<Instant> = None;
+    // A big rollout changes all the time: build its snapshot less often
+    // (40 ms up to 250 pods, then 1 ms per 5 pods: 1.25 s at 6,250), and
+    // for events alone (probe failures every few seconds per pod) at most
+    // every EVENTS_EVERY.
+    let every = |w: &Watches| {
+        let by_size = EMIT_EVERY.max(Duration::from_millis(w.pods.items.len() as u64 / 5));
+        if w.objects_changed {
+            by_size
+        } else {
+            by_size.max(EVENTS_EVERY)
+        }
+    };
+    loop {
+        let emit_at = pending.then_some(last_emit + every(&w));
+        tokio::select! {
+            changed = w.changed() => {
+                let Some(changed) = changed else { return };
+                pending |= changed;
+                if w.is_broken() && next_probe.is_none() {
+                    next_probe = Some(Instant::now() + PROBE_EVERY);
+                }
+            }
+            _ = until(emit_at) => {}
+            _ = until(next_probe) => {
+                next_probe = None;
+                if w.is_broken() {
+                    let back = client.apiserver_version().await.is_ok();
+                    let quiet = w.last_broken.is_none_or(|t| t.elapsed() >= PROBE_EVERY);
+                    if back && quiet {
+                        w.broken = Default::default();
+                    } else {
+                        next_probe = Some(Instant::now() + PROBE_EVERY);
+                    }
+                }
+            }
+        }
+        let now_conn = w.conn();
+        if now_conn != conn {
+            conn = now_conn.clone();
+            if !report.send(KubeEvent::Connection(now_conn)) {
+                return;
+            }
+        }
+        if !pending || last_emit.elapsed() < every(&w) || !w.synced() {
+            continue;
+        }
+        pending = false;
+        w.objects_changed = false;
+        last_emit = Instant::now();
+        let snap = w.snapshot();
+        if snap == last_snapshot {
+            continue;
+        }
+        last_snapshot = snap.clone();
+        if !report.send(KubeEvent::Snapshot(Arc::new(snap))) {
+            return;
+        }
+    }
 }
 
 fn complete_note(s: &RolloutSnapshot, words: &str) -> String {

@@ -410,3 +410,28 @@ fn the_clock_reads_like_a_person_would() {
     assert_eq!(clock(5_000), "5s");
     assert_eq!(clock(3_700_000), "1h 01m");
 }
+
+#[test]
+fn a_crash_looping_pod_between_two_back_offs_is_still_doomed() {
+    // The moment a crash-looping container runs again, its waiting reason
+    // is gone; the verdict must not flip back to "progressing".
+    let mut s = load("crashloop-progressing");
+    for p in &mut s.pods {
+        for c in &mut p.containers {
+            c.waiting_reason = None;
+            c.waiting_message = None;
+        }
+    }
+    let Verdict::Failed(Failure::Doomed(d)) = verdict(&s) else {
+        panic!("{:?}", verdict(&s));
+    };
+    assert_eq!(d.reason, "CrashLoopBackOff");
+    assert!(d.detail.contains("last exit code 1"), "{}", d.detail);
+    // A container that restarted once, or whose last run succeeded, is not.
+    for p in &mut s.pods {
+        for c in &mut p.containers {
+            c.restarts = c.restarts.min(1);
+        }
+    }
+    assert!(!matches!(verdict(&s), Verdict::Failed(Failure::Doomed(_))));
+}

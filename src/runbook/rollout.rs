@@ -381,6 +381,16 @@ fn doomed_container(s: &RolloutSnapshot, pod: &PodSnap, c: &ContainerSnap) -> Op
         "ContainerCannotRun" => {
             return Some(doom(waiting, format!("container {}: {message}", c.name)));
         }
+        _ if crash_looping(c) => {
+            let code = c.last_exit.unwrap_or_default();
+            return Some(doom(
+                "CrashLoopBackOff",
+                format!(
+                    "container {} keeps crashing (last exit code {code}, {} restarts)",
+                    c.name, c.restarts
+                ),
+            ));
+        }
         _ => {}
     }
     for (reason, exit) in [
@@ -399,6 +409,14 @@ fn doomed_container(s: &RolloutSnapshot, pod: &PodSnap, c: &ContainerSnap) -> Op
         }
     }
     None
+}
+
+/// Between two back-offs a crash-looping container runs for a moment
+/// (waiting reason gone, not ready): it has restarted, its last run failed,
+/// and it is still not ready. Seen that way it is as doomed as in
+/// `CrashLoopBackOff`, so the verdict does not flicker with each restart.
+fn crash_looping(c: &ContainerSnap) -> bool {
+    c.restarts >= 2 && !c.ready && c.last_exit.is_some_and(|e| e != 0)
 }
 
 /// A container's doom in a few words, from its own status (a pod table
@@ -423,6 +441,12 @@ pub fn doomed_container_reason(c: &ContainerSnap) -> Option<String> {
             return Some(format!("{waiting}: not found"));
         }
         "CreateContainerConfigError" | "ContainerCannotRun" => return Some(waiting.to_string()),
+        _ if crash_looping(c) => {
+            return Some(format!(
+                "CrashLoopBackOff (exit {})",
+                c.last_exit.unwrap_or_default()
+            ));
+        }
         _ => {}
     }
     [

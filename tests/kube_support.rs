@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use flightdeck::app::command::Command;
@@ -241,5 +242,49 @@ impl Runner {
                 _ => {}
             }
         }
+    }
+}
+
+/// `../shared/k8s` (or FLIGHTDECK_K8S_DIR when run from elsewhere).
+pub fn k8s_dir() -> PathBuf {
+    std::env::var_os("FLIGHTDECK_K8S_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/k8s"))
+}
+
+/// A control plane for this test alone, stopped on drop.
+pub struct OwnCluster {
+    run: tempfile::TempDir,
+}
+
+impl OwnCluster {
+    /// Start it and point FLIGHTDECK_TEST_KUBECONFIG at it (this binary
+    /// holds one test, so nothing else reads the variable meanwhile).
+    pub fn start() -> OwnCluster {
+        let run = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("bash")
+            .arg(k8s_dir().join("up.sh"))
+            .arg(run.path())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .expect("../shared/k8s/up.sh");
+        assert!(
+            out.status.success(),
+            "up.sh failed to start a control plane"
+        );
+        // SAFETY: set before any thread of this test reads the environment.
+        unsafe { std::env::set_var("FLIGHTDECK_TEST_KUBECONFIG", run.path().join("kubeconfig")) };
+        OwnCluster { run }
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg(k8s_dir().join("down.sh"))
+            .arg(self.run.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
     }
 }

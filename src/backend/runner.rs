@@ -86,7 +86,13 @@ pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<Backend
                     }
                 }
                 Some(Command::StartService { step, action, env }) => {
-                    tasks.spawn(super::services::start(step, action, env, tx.clone(), done_tx.clone()));
+                    let (tx, done_tx) = (tx.clone(), done_tx.clone());
+                    tasks.spawn(async move {
+                        let (background, event) = super::services::start(step, action, env).await;
+                        // Never matches a running attempt: only hands the service over.
+                        let _ = done_tx.send(Done { step, attempt: u32::MAX, background });
+                        let _ = tx.send(event);
+                    });
                 }
                 Some(Command::EndProcess { step, pgid, kill, grace }) => {
                     // Not in `tasks`: waiting for a foreign group must not hold up shutdown.

@@ -7,30 +7,28 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::{Instant, sleep};
 
-use super::process::{CancelSignal, group_has_members, run_command};
-use super::runner::Done;
+use super::process::{Background, CancelSignal, group_has_members, run_command};
 use crate::app::msg::BackendEvent;
 use crate::runbook::Action;
 use crate::runbook::progress::Outcome;
 
 const POLL: Duration = Duration::from_millis(100);
 
-/// Start `action` (a `background` command) again; the service joins the
-/// runner's others, stopped when the runner stops.
+/// Start `action` (a `background` command) again. Returns the service, for
+/// the runner to keep with its others (stopped when the runner stops), and
+/// the event that says how it went.
 pub(super) async fn start(
     step: usize,
     action: Action,
     env: BTreeMap<String, String>,
-    tx: UnboundedSender<BackendEvent>,
-    done: UnboundedSender<Done>,
-) {
+) -> (Option<Background>, BackendEvent) {
     let Action::Command(spec) = action else {
-        let _ = tx.send(BackendEvent::ServiceStarted {
+        let event = BackendEvent::ServiceStarted {
             step,
             pid: None,
             error: Some("only a command step runs in the background".into()),
-        });
-        return;
+        };
+        return (None, event);
     };
     let mut last = Vec::new();
     let ran = run_command(&spec, &env, None, CancelSignal::never(), |_, l| {
@@ -51,13 +49,10 @@ pub(super) async fn start(
             "restarting a background service failed: {e}; last output: {last:?}"
         );
     }
-    // Never matches a running attempt: only hands the service over.
-    let _ = done.send(Done {
-        step,
-        attempt: u32::MAX,
-        background: ran.background,
-    });
-    let _ = tx.send(BackendEvent::ServiceStarted { step, pid, error });
+    (
+        ran.background,
+        BackendEvent::ServiceStarted { step, pid, error },
+    )
 }
 
 /// Wait until process group `pgid` is gone; with `kill`, SIGTERM it first

@@ -83,7 +83,7 @@ pub fn markdown(h: &ContentHistory) -> String {
         for c in changes {
             s.push_str(&format!(
                 "- {}: `{}…` → `{}…` ({})\n",
-                super::journal::time(c.at),
+                super::out::time(c.at),
                 short(c.old_hash.as_deref().unwrap_or_default()),
                 short(&c.new_hash),
                 c.changed.join(", ")
@@ -100,7 +100,7 @@ pub fn json(h: &ContentHistory) -> serde_json::Value {
             "old_hash": c.old_hash,
             "new_hash": c.new_hash,
             "changed": c.changed,
-            "at": super::journal::time(c.at),
+            "at": super::out::time(c.at),
         })).collect::<Vec<_>>(),
     })
 }

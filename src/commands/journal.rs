@@ -1,16 +1,10 @@
 //! Reading the journal: `releases`, `show`, `report`, `verify`.
 
-use super::out::{self, cell};
+use super::out::{self, cell, time};
 use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure, session};
 use crate::backend::store::{Store, StoredRelease};
 use crate::cli::ReportFormat;
 use crate::settings::Settings;
-
-pub(crate) fn time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| ms.to_string())
-}
 
 fn took(from: Option<i64>, to: Option<i64>) -> String {
     match (from, to) {

@@ -6,6 +6,13 @@
 use crate::backend::store::StoredRelease;
 use crate::sanitize::{MAX_LINE_CHARS, sanitize_line};
 
+/// A journal time (unix ms) as people read it, in UTC.
+pub fn time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
 /// Multi-line text made safe line by line; line breaks are kept.
 pub fn text(s: &str) -> String {
     s.split('\n').map(line).collect::<Vec<_>>().join("\n")

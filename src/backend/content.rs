@@ -6,22 +6,29 @@ use std::path::Path;
 
 use crate::runbook::content::{ClusterRef, ClusterSource, ContentManifest, ContentRequest};
 
-/// Most bytes read from one referenced file; a larger one is hashed by its
-/// first bytes and its length (it is still named when it changes size).
+/// Most bytes of one referenced file held in memory; a larger file is
+/// hashed as it streams by (every byte still counts), and that digest
+/// stands for its content.
 const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 fn read_file(path: &Path) -> Option<Vec<u8>> {
+    read_file_within(path, MAX_FILE_BYTES)
+}
+
+fn read_file_within(path: &Path, max: u64) -> Option<Vec<u8>> {
+    use sha2::{Digest, Sha256};
     let meta = std::fs::metadata(path).ok()?;
     if !meta.is_file() {
         return None;
     }
-    if meta.len() > MAX_FILE_BYTES {
-        use std::io::Read;
-        let mut buf = Vec::new();
-        let f = std::fs::File::open(path).ok()?;
-        f.take(MAX_FILE_BYTES).read_to_end(&mut buf).ok()?;
-        buf.extend(meta.len().to_be_bytes());
-        return Some(buf);
+    if meta.len() > max {
+        let mut f = std::fs::File::open(path).ok()?;
+        let mut h = Sha256::new();
+        let len = std::io::copy(&mut f, &mut h).ok()?;
+        let mut stands_for = b"flightdeck-large-file-sha256\0".to_vec();
+        stands_for.extend(h.finalize());
+        stands_for.extend(len.to_be_bytes());
+        return Some(stands_for);
     }
     std::fs::read(path).ok()
 }
@@ -92,4 +99,25 @@ pub fn read(req: &ContentRequest) -> ContentManifest {
         req.cluster.as_ref().and_then(cluster),
         &req.inputs,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_file_counts_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.sql");
+        let mut bytes = vec![b'a'; 100];
+        std::fs::write(&path, &bytes).unwrap();
+        let before = read_file_within(&path, 10).unwrap();
+        // Same length, same prefix, one byte changed at the end.
+        bytes[99] = b'b';
+        std::fs::write(&path, &bytes).unwrap();
+        let after = read_file_within(&path, 10).unwrap();
+        assert_ne!(before, after);
+        assert!(before.len() < 100, "held as a digest, not the bytes");
+        assert_eq!(read_file_within(&path, 1000).unwrap(), bytes);
+    }
 }

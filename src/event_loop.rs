@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-use crate::app::command::{Command, JournalEntry};
-use crate::app::msg::{BackendEvent, Msg};
+use crate::app::msg::Msg;
 use crate::app::state::{AppState, Event};
 use crate::app::update::{ready_to_exit, update};
+use crate::clock::now_ms;
+use crate::protocol::command::{Command, JournalEntry};
+use crate::protocol::event::BackendEvent;
 
 /// At most ~30 frames a second; bursts of events are coalesced.
 const FRAME: Duration = Duration::from_millis(33);
@@ -23,13 +25,6 @@ pub struct Channels {
     /// Sign-off refreshes; `None` when nobody serves them.
     pub refresh: Option<UnboundedSender<String>>,
     pub events: UnboundedReceiver<BackendEvent>,
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Run until `update` asks to quit and the backends have caught up.

@@ -3,11 +3,13 @@
 pub mod app;
 pub mod backend;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod demo_service;
 pub mod event_loop;
 pub mod logging;
 pub mod private;
+pub mod protocol;
 pub mod runbook;
 pub mod sanitize;
 pub mod settings;

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use flightdeck::app::msg::Stream;
 use flightdeck::backend::checks::Checker;
 use flightdeck::backend::process::{CancelSignal, cancel_pair};
 use flightdeck::demo_service::{DemoOptions, serve};
+use flightdeck::protocol::event::Stream;
 use flightdeck::runbook::progress::Outcome;
 use flightdeck::runbook::{CheckSpec, HttpCheck, TcpCheck};
 use serde_json::json;

@@ -7,12 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use flightdeck::app::command::{Command, JournalEntry};
 use flightdeck::app::keymap::Keymap;
-use flightdeck::app::msg::{BackendEvent, Msg};
+use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Event, Identity};
 use flightdeck::app::update::update;
+use flightdeck::protocol::command::{Command, JournalEntry};
+use flightdeck::protocol::event::BackendEvent;
 use flightdeck::runbook::content::{
     ClusterRef, ClusterSource, ContentManifest, ContentRequest, referenced_paths,
 };

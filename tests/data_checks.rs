@@ -8,10 +8,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use flightdeck::app::msg::Stream;
 use flightdeck::backend::checks::Checker;
 use flightdeck::backend::data::redis::{Conn, target};
 use flightdeck::backend::process::CancelSignal;
+use flightdeck::protocol::event::Stream;
 use flightdeck::runbook::CheckSpec;
 use flightdeck::runbook::data::*;
 use flightdeck::runbook::progress::Outcome;

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use flightdeck::app::msg::Stream;
 use flightdeck::backend::data::{pg, run_action};
 use flightdeck::backend::process::CancelSignal;
+use flightdeck::protocol::event::Stream;
 use flightdeck::runbook::data::*;
 use flightdeck::runbook::progress::Outcome;
 use flightdeck::runbook::{Action, parse_str};

@@ -10,10 +10,10 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use flightdeck::app::msg::Stream;
 use flightdeck::backend::data::run_action;
 use flightdeck::backend::process::CancelSignal;
 use flightdeck::demo_service::{DemoOptions, serve};
+use flightdeck::protocol::event::Stream;
 use flightdeck::runbook::data::*;
 use flightdeck::runbook::progress::Outcome;
 use serde_json::json;

@@ -5,12 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use flightdeck::app::command::{Command, JournalEntry};
 use flightdeck::app::keymap::Keymap;
-use flightdeck::app::msg::{BackendEvent, Msg};
+use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Identity};
 use flightdeck::app::update::update;
+use flightdeck::protocol::command::{Command, JournalEntry};
+use flightdeck::protocol::event::BackendEvent;
 use flightdeck::runbook::progress::{Outcome, Release};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use flightdeck::app::command::Command;
-use flightdeck::app::msg::BackendEvent;
-use flightdeck::app::rollout::{ConnState, KubeEvent};
+use flightdeck::protocol::command::Command;
+use flightdeck::protocol::event::BackendEvent;
+use flightdeck::protocol::kube::{ConnState, KubeEvent};
 use flightdeck::runbook::Action;
 use flightdeck::runbook::kube::KubeOp;
 use flightdeck::runbook::rollout::RolloutSnapshot;

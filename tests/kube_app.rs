@@ -8,13 +8,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use flightdeck::app::command::Command;
 use flightdeck::app::keymap::Keymap;
-use flightdeck::app::msg::{BackendEvent, Msg};
-use flightdeck::app::rollout::{ClusterInfo, ConnState, KubeEvent, LogLine, LogScope};
+use flightdeck::app::msg::Msg;
+use flightdeck::app::rollout::LogScope;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Dialog, Identity};
 use flightdeck::app::update::update;
+use flightdeck::protocol::command::Command;
+use flightdeck::protocol::event::BackendEvent;
+use flightdeck::protocol::kube::{ClusterInfo, ConnState, KubeEvent, LogLine};
 use flightdeck::runbook::progress::{Outcome, Release, ReleaseStatus, StepStatus};
 use flightdeck::runbook::rollout::*;
 use ratatui::Terminal;

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use flightdeck::app::rollout::{ConnState, KubeEvent};
+use flightdeck::protocol::kube::{ConnState, KubeEvent};
 use flightdeck::runbook::kube::{KubeCheck, KubeOp, PatchType, Permission, RollbackOn};
 use flightdeck::runbook::progress::Outcome;
 use flightdeck::runbook::rollout::{Verdict, verdict, why_stuck};
@@ -182,7 +182,7 @@ async fn a_stuck_rollout_says_why_with_the_deadline_countdown() {
         })
         .unwrap();
     let _ = at;
-    let now = flightdeck::event_loop::now_ms();
+    let now = flightdeck::clock::now_ms();
     let why = why_stuck(&last, now).expect("stuck");
     let left = why.deadline_left_ms.expect("a countdown");
     assert!((580_000..=600_000).contains(&left), "{left}");
@@ -570,7 +570,7 @@ async fn a_manual_rollback_runs_the_undo_and_follows_it() {
         .await;
     succeeded(&o);
     r.cmds
-        .send(flightdeck::app::command::Command::KubeRollback {
+        .send(flightdeck::protocol::command::Command::KubeRollback {
             step: 1,
             action: Action::Kube(rollout.default_undo().unwrap()),
             reason: "rolled back by alice".into(),
@@ -582,7 +582,7 @@ async fn a_manual_rollback_runs_the_undo_and_follows_it() {
             .await
             .expect("RollbackDone")
             .unwrap();
-        if let flightdeck::app::msg::BackendEvent::Kube { step: 1, event } = ev {
+        if let flightdeck::protocol::event::BackendEvent::Kube { step: 1, event } = ev {
             match event {
                 KubeEvent::RollbackStarted { trigger, .. } => started = trigger == "manual",
                 KubeEvent::RollbackDone { ok, detail } => break (ok, detail),

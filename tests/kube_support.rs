@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use flightdeck::app::command::Command;
-use flightdeck::app::msg::BackendEvent;
-use flightdeck::app::rollout::KubeEvent;
 use flightdeck::backend::kube::client;
 use flightdeck::backend::runner;
+use flightdeck::protocol::command::Command;
+use flightdeck::protocol::event::BackendEvent;
+use flightdeck::protocol::kube::KubeEvent;
 use flightdeck::runbook::Action;
 use flightdeck::runbook::kube::{Cluster, KubeAction, KubeOp};
 use flightdeck::runbook::progress::Outcome;

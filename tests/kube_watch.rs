@@ -8,11 +8,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use flightdeck::app::msg::BackendEvent;
-use flightdeck::app::rollout::{ConnState, KubeEvent};
-use flightdeck::app::watch::WatchEvent;
 use flightdeck::backend::kube::fleet::{self, Scope};
 use flightdeck::backend::kube::{Reporter, watch};
+use flightdeck::protocol::event::BackendEvent;
+use flightdeck::protocol::kube::{ConnState, KubeEvent};
+use flightdeck::protocol::watch::WatchEvent;
 use flightdeck::runbook::watch::{DeploymentRow, Health};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::PostParams;

@@ -9,11 +9,11 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use flightdeck::app::msg::BackendEvent;
-use flightdeck::app::rollout::{ConnState, KubeEvent};
-use flightdeck::app::watch::WatchEvent;
 use flightdeck::backend::kube::fleet::{self, Scope};
 use flightdeck::backend::kube::{Reporter, watch};
+use flightdeck::protocol::event::BackendEvent;
+use flightdeck::protocol::kube::{ConnState, KubeEvent};
+use flightdeck::protocol::watch::WatchEvent;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use support::*;

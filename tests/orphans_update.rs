@@ -6,13 +6,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use flightdeck::app::command::{Command, JournalEntry};
 use flightdeck::app::keymap::Keymap;
-use flightdeck::app::msg::{BackendEvent, Msg};
+use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Dialog, Event, Identity, ResumeChoice};
-use flightdeck::app::team::{Mode, TeamEvent};
+use flightdeck::app::team::Mode;
 use flightdeck::app::update::{on_resume, update};
+use flightdeck::protocol::command::{Command, JournalEntry};
+use flightdeck::protocol::event::BackendEvent;
+use flightdeck::protocol::team::TeamEvent;
 use flightdeck::runbook::progress::{Outcome, Release, StepStatus};
 
 const RUNBOOK: &str = "name: orphans

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use flightdeck::app::command::Command;
-use flightdeck::app::msg::{BackendEvent, Stream};
 use flightdeck::backend::process::{CancelSignal, MAX_LINE_BYTES, Ran, cancel_pair, run_command};
 use flightdeck::backend::runner;
+use flightdeck::protocol::command::Command;
+use flightdeck::protocol::event::{BackendEvent, Stream};
 use flightdeck::runbook::Action;
 use flightdeck::runbook::progress::Outcome;
 use flightdeck::runbook::{CommandSpec, Program};

@@ -5,14 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
-use flightdeck::app::command::{Command, JournalEntry};
 use flightdeck::app::keymap::Keymap;
-use flightdeck::app::msg::{BackendEvent, Msg};
+use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Identity};
 use flightdeck::app::update::{on_resume, update};
 use flightdeck::backend::store::team::GateRule;
 use flightdeck::backend::store::{self, AuditKey, Store};
+use flightdeck::protocol::command::{Command, JournalEntry};
+use flightdeck::protocol::event::BackendEvent;
 use flightdeck::runbook::gates::{Decision, Signoff};
 use flightdeck::runbook::progress::{Outcome, Release, ReleaseStatus, StepStatus};
 use flightdeck::runbook::{self, Action, record};

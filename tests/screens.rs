@@ -11,13 +11,14 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent};
-use flightdeck::app::command::Command;
 use flightdeck::app::keymap::Keymap;
-use flightdeck::app::msg::{BackendEvent, Msg, Stream};
-use flightdeck::app::output::OutputBuffer;
+use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Dialog, Identity};
 use flightdeck::app::update::{on_resume, update};
+use flightdeck::protocol::command::Command;
+use flightdeck::protocol::event::{BackendEvent, Stream};
+use flightdeck::protocol::output::OutputBuffer;
 use flightdeck::runbook::progress::{Outcome, Release, StepStatus};
 use flightdeck::runbook::{self, Loaded};
 use ratatui::Terminal;
@@ -487,8 +488,10 @@ fn g_interrupted_step_after_resume() {
     let cmds = on_resume(&mut state);
     // Only the demo service starts again (it stopped with its driver).
     assert!(
-        cmds.iter()
-            .all(|c| matches!(c, flightdeck::app::command::Command::StartService { .. })),
+        cmds.iter().all(|c| matches!(
+            c,
+            flightdeck::protocol::command::Command::StartService { .. }
+        )),
         "nothing re-runs by itself: {cmds:?}"
     );
     assert!(matches!(
@@ -520,7 +523,7 @@ fn h_output_flood_counts_dropped_lines() {
     );
     advance_clock(&mut state, 2_000);
     let buf = &state.outputs[BUILD_IMAGE];
-    assert_eq!(buf.lines.len(), flightdeck::app::output::MAX_LINES);
+    assert_eq!(buf.lines.len(), flightdeck::protocol::output::MAX_LINES);
     assert!(buf.dropped >= 5_000);
     let terminal = draw(&state);
     assert_shows(&terminal, &format!("{} dropped", buf.dropped));

@@ -4,12 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use flightdeck::app::command::{Command, JournalEntry};
 use flightdeck::app::keymap::Keymap;
-use flightdeck::app::msg::{BackendEvent, Msg, Stream};
+use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Event, Identity};
 use flightdeck::app::update::update;
+use flightdeck::protocol::command::{Command, JournalEntry};
+use flightdeck::protocol::event::{BackendEvent, Stream};
 use flightdeck::runbook::data::DataAction;
 use flightdeck::runbook::progress::{Outcome, Release, StepStatus};
 use flightdeck::runbook::{Action, secrets};

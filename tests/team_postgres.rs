@@ -17,9 +17,9 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use tmux::{Tmux, pid_of};
 
-use flightdeck::app::command::JournalEntry;
 use flightdeck::backend::store::lease::{Acquired, Claimant};
 use flightdeck::backend::store::{AuditKey, Store, StoreError};
+use flightdeck::protocol::command::JournalEntry;
 use sqlx::{AnyConnection, Connection};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");

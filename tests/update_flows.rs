@@ -4,12 +4,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use flightdeck::app::command::{Command, JournalEntry};
 use flightdeck::app::keymap::Keymap;
-use flightdeck::app::msg::{BackendEvent, Msg, Stream};
+use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Dialog, Identity, ResumeChoice};
 use flightdeck::app::update::{on_resume, update};
+use flightdeck::protocol::command::{Command, JournalEntry};
+use flightdeck::protocol::event::{BackendEvent, Stream};
 use flightdeck::runbook::Action;
 use flightdeck::runbook::gates::{Decision, Signoff};
 use flightdeck::runbook::progress::{Outcome, Release, ReleaseStatus, StepStatus};
@@ -564,7 +565,10 @@ fn output_is_sanitized_masked_and_bounded() {
             }),
         );
     }
-    assert_eq!(s.outputs[0].lines.len(), flightdeck::app::output::MAX_LINES);
+    assert_eq!(
+        s.outputs[0].lines.len(),
+        flightdeck::protocol::output::MAX_LINES
+    );
     assert_eq!(s.outputs[0].total, 20_000 + 3 + 7);
 }
 

@@ -9,8 +9,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use flightdeck::app::command::JournalEntry;
 use flightdeck::backend::store::{AuditKey, Store};
+use flightdeck::protocol::command::JournalEntry;
 use flightdeck::runbook::gates::{Decision, Signoff};
 use flightdeck::runbook::interpolate::Scope;
 use flightdeck::runbook::progress::Release;

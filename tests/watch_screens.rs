@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use flightdeck::app::rollout::{ConnState, KubeEvent, LogLine};
-use flightdeck::app::watch::{WatchCommand, WatchEvent, WatchMsg, WatchState, update};
+use flightdeck::app::watch::{WatchMsg, WatchState, update};
+use flightdeck::protocol::kube::{ConnState, KubeEvent, LogLine};
+use flightdeck::protocol::watch::{WatchCommand, WatchEvent};
 use flightdeck::runbook::rollout::{
     Condition, ContainerSnap, DeploymentSnap, PodSnap, ReplicaSetSnap, RolloutSnapshot,
 };

@@ -7,12 +7,13 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent};
-use flightdeck::app::command::{Command, JournalEntry};
 use flightdeck::app::keymap::Keymap;
-use flightdeck::app::msg::{BackendEvent, Msg};
+use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Identity};
 use flightdeck::app::update::update;
+use flightdeck::protocol::command::{Command, JournalEntry};
+use flightdeck::protocol::event::BackendEvent;
 use flightdeck::runbook::progress::{Outcome, Release, StepStatus};
 use flightdeck::runbook::{self, when::NOT_FOR_ENV};
 use ratatui::Terminal;

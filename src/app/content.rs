@@ -4,9 +4,9 @@
 //! `content_changed` entry is journaled and the gate waits for fresh
 //! sign-offs. Pure: the reading is the runner's.
 
-use super::command::{Command, JournalEntry};
-use super::msg::Stream;
 use super::state::{After, AppState, Event, Level};
+use crate::protocol::command::{Command, JournalEntry};
+use crate::protocol::event::Stream;
 use crate::runbook::Action as StepAction;
 use crate::runbook::content::{self, ClusterSource, ContentManifest, ContentRequest};
 use crate::runbook::gates;

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use super::command::Command;
 use super::state::{AppState, Level};
+use crate::protocol::command::Command;
 use crate::runbook::data::{DataAction, notify_payload};
 use crate::runbook::progress::{Release, ReleaseStatus, StepStatus};
 use crate::runbook::{Action, Runbook};

@@ -1,12 +1,10 @@
 //! UI state and logic: messages in, state changes and commands out.
 
 pub mod action;
-pub mod command;
 pub mod content;
 pub mod data_hooks;
 pub mod keymap;
 pub mod msg;
-pub mod output;
 pub mod processes;
 pub mod rollout;
 pub mod secrets;

@@ -2,15 +2,16 @@
 //! (snapshots, connection, pod logs, rollbacks) and what the operator does
 //! with it (log scope and search, manual rollback). Synchronous, no IO.
 
+use crate::protocol::kube::{ClusterInfo, ConnState, KubeEvent, LogLine};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
-use super::command::Command;
-use super::msg::Stream;
 use super::state::{AppState, Confirmable, Dialog, Level};
+use crate::protocol::command::Command;
+use crate::protocol::event::Stream;
 use crate::runbook::Action as StepAction;
 use crate::runbook::CheckSpec;
 use crate::runbook::kube::{Cluster, KubeCheck};
@@ -22,65 +23,6 @@ use crate::sanitize;
 pub const MAX_LOG_LINES: usize = 10_000;
 /// And at most this much log text per step.
 pub const MAX_LOG_BYTES: usize = 4 * 1024 * 1024;
-
-/// The cluster this session talks to, resolved at start.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ClusterInfo {
-    pub kubeconfig: Option<String>,
-    pub context: String,
-    pub namespace: String,
-}
-
-/// How the watches of a step stand.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum ConnState {
-    #[default]
-    Connecting,
-    Live,
-    /// A watch broke; it is being re-established (relist on 410 Gone).
-    Reconnecting {
-        error: String,
-    },
-    /// The step's watches ended.
-    Stopped,
-}
-
-/// One line of a pod's log, raw (update sanitizes).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
-    /// "pod" or "pod/container".
-    pub source: Arc<str>,
-    /// Of the new ReplicaSet.
-    pub new: bool,
-    pub text: String,
-}
-
-/// What the kube backend reports about a step.
-#[derive(Debug, Clone, PartialEq)]
-pub enum KubeEvent {
-    /// The step watches this Deployment now (`phase`: "rollout", "undo").
-    Watching {
-        namespace: String,
-        deployment: String,
-        phase: String,
-    },
-    Snapshot(Arc<RolloutSnapshot>),
-    Connection(ConnState),
-    PodLogs {
-        lines: Vec<LogLine>,
-        dropped: u64,
-    },
-    /// A rollback trigger fired (or a person asked): the undo runs now.
-    RollbackStarted {
-        trigger: String,
-        reason: String,
-    },
-    /// A manual rollback (outside the step's run) ended.
-    RollbackDone {
-        ok: bool,
-        detail: String,
-    },
-}
 
 /// Which pods' logs the pane shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

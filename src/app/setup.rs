@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::keymap::Keymap;
-use super::output::OutputBuffer;
 use super::state::{AppState, Identity};
+use crate::protocol::output::OutputBuffer;
 use crate::runbook::Runbook;
 use crate::runbook::gates::approval_hash;
 use crate::runbook::progress::Release;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::keymap::Keymap;
-use super::output::OutputBuffer;
+use crate::protocol::output::OutputBuffer;
 use crate::runbook::gates::{Decision, Signoff};
 use crate::runbook::progress::Release;
 use crate::runbook::{Runbook, Step};

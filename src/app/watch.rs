@@ -3,24 +3,13 @@
 //! followed pod's logs. `update` is synchronous, no IO; read-only: no
 //! command here writes to the cluster or the journal.
 
+use crate::protocol::watch::{WatchCommand, WatchEvent};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::rollout::{ConnState, KubeEvent, LogScope, RolloutView};
+use super::rollout::{LogScope, RolloutView};
+use crate::protocol::kube::{ConnState, KubeEvent};
 use crate::runbook::watch::{DeploymentRow, Health, PodRow, Trouble, pod_rows};
 use crate::sanitize;
-
-/// What the backends report.
-#[derive(Debug, Clone, PartialEq)]
-pub enum WatchEvent {
-    /// The whole list, sorted, problems first.
-    Rows(Vec<DeploymentRow>),
-    ListConn(ConnState),
-    /// About the opened Deployment `open` (older ones are ignored).
-    Kube {
-        open: u64,
-        event: KubeEvent,
-    },
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum WatchMsg {
@@ -31,27 +20,6 @@ pub enum WatchMsg {
     Resize(u16),
     Backend(WatchEvent),
     Shutdown,
-}
-
-/// What the loop asks the backends to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WatchCommand {
-    /// Follow this Deployment's rollout; its events carry `open`.
-    Open {
-        open: u64,
-        namespace: String,
-        deployment: String,
-    },
-    Close,
-    /// Follow a pod's logs (or read its previous containers' once),
-    /// replacing the logs followed before.
-    Logs {
-        open: u64,
-        namespace: String,
-        pod: String,
-        containers: Vec<String>,
-        previous: bool,
-    },
 }
 
 /// The pods of the opened rollout, as a table people in trouble use.

@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, sleep_until};
 
 use super::process::CancelSignal;
-use crate::app::msg::Stream;
+use crate::protocol::event::Stream;
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::Outcome;
 use crate::runbook::{CheckSpec, HttpCheck, TcpCheck};

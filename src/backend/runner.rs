@@ -14,8 +14,8 @@ use super::checks::Checker;
 use super::process::{
     Background, CancelHandle, CancelSignal, cancel_pair, cut_line, run_command_reporting,
 };
-use crate::app::command::Command;
-use crate::app::msg::{BackendEvent, Stream};
+use crate::protocol::command::Command;
+use crate::protocol::event::{BackendEvent, Stream};
 use crate::runbook::Action;
 use crate::runbook::progress::Outcome;
 

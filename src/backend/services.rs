@@ -8,7 +8,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::{Instant, sleep};
 
 use super::process::{Background, CancelSignal, group_has_members, run_command};
-use crate::app::msg::BackendEvent;
+use crate::protocol::event::BackendEvent;
 use crate::runbook::Action;
 use crate::runbook::progress::Outcome;
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{CmdResult, EXIT_OK, Failure, session};
-use crate::event_loop::now_ms;
+use crate::clock::now_ms;
 use crate::runbook::Action;
 use crate::runbook::gates::{self, Decision, Signoff};
 use crate::settings::Settings;

@@ -60,7 +60,7 @@ pub async fn run(
     let mut backends = wiring::spawn(&store, settings, &state);
     let channels = std::mem::replace(&mut backends.channels, super::tui::dummy_channels());
     // Kick off: the first Tick makes update drive the release.
-    initial.extend(update(&mut state, Msg::Tick(crate::event_loop::now_ms())));
+    initial.extend(update(&mut state, Msg::Tick(crate::clock::now_ms())));
     let result = crate::event_loop::run(
         &mut state,
         initial,

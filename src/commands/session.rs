@@ -5,14 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::Failure;
-use crate::app::command::JournalEntry;
-use crate::app::msg::Stream;
-use crate::app::output::OutputBuffer;
 use crate::app::setup::Setup;
 use crate::app::state::{AppState, Identity, Level};
 use crate::backend::store::{self, AuditKey, Store};
 use crate::cli::ReleaseArgs;
-use crate::event_loop::now_ms;
+use crate::clock::now_ms;
+use crate::protocol::command::JournalEntry;
+use crate::protocol::event::Stream;
+use crate::protocol::output::OutputBuffer;
 use crate::runbook::progress::Release;
 use crate::runbook::{self, Loaded};
 use crate::settings::Settings;
@@ -317,7 +317,7 @@ pub async fn open_with(
     for n in notices {
         state.notify(Level::Warn, n);
     }
-    crate::backend::kube::client::attach(&mut state, &args.kube);
+    super::wiring::attach_cluster(&mut state, &args.kube);
     record_content(&store, settings, &mut state, resumed).await?;
     if resumed {
         super::lingering::find(&store, &mut state).await;

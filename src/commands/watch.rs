@@ -13,14 +13,16 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{CmdResult, EXIT_OK, Failure};
-use crate::app::msg::{BackendEvent, Msg};
-use crate::app::rollout::LogLine;
-use crate::app::watch::{WatchCommand, WatchEvent, WatchMsg, WatchState, update};
+use crate::app::msg::Msg;
+use crate::app::watch::{WatchMsg, WatchState, update};
 use crate::backend::kube::fleet::{self, Scope};
 use crate::backend::kube::logs::{self, SharedBatch};
 use crate::backend::kube::{Reporter, client};
 use crate::cli::WatchArgs;
-use crate::event_loop::now_ms;
+use crate::clock::now_ms;
+use crate::protocol::event::BackendEvent;
+use crate::protocol::kube::LogLine;
+use crate::protocol::watch::{WatchCommand, WatchEvent};
 use crate::runbook::kube::Cluster;
 use crate::terminal::TerminalGuard;
 

@@ -3,10 +3,10 @@
 use tokio::sync::mpsc::unbounded_channel;
 use tokio::task::JoinHandle;
 
-use crate::app::msg::BackendEvent;
 use crate::app::state::AppState;
 use crate::backend::{runner, store::Store};
 use crate::event_loop::Channels;
+use crate::protocol::event::BackendEvent;
 use crate::settings::Settings;
 
 pub struct Backends {
@@ -71,6 +71,37 @@ impl Backends {
         drop(channels);
         for t in tasks {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
+        }
+    }
+}
+
+/// Resolve the session's cluster into the app state (steps refuse later if
+/// there is none, or the environment pins another context).
+pub fn attach_cluster(state: &mut crate::app::state::AppState, args: &crate::cli::KubeArgs) {
+    let uses_kube = state.runbook.steps().any(|s| {
+        matches!(
+            s.action,
+            crate::runbook::Action::Kube(_)
+                | crate::runbook::Action::Check(crate::runbook::CheckSpec::Kube(_))
+        )
+    });
+    match crate::backend::kube::client::resolve(
+        None,
+        args.context.as_deref(),
+        args.namespace.as_deref(),
+    ) {
+        Ok(r) => {
+            state.kube.cluster = Some(crate::protocol::kube::ClusterInfo {
+                kubeconfig: r.kubeconfig,
+                context: r.context,
+                namespace: r.namespace,
+            })
+        }
+        Err(e) => {
+            if uses_kube {
+                tracing::warn!("kube: {e}");
+            }
+            state.kube.cluster_error = Some(e);
         }
     }
 }

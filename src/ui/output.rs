@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::theme;
-use crate::app::msg::Stream;
 use crate::app::state::AppState;
+use crate::protocol::event::Stream;
 use crate::runbook::gates;
 use crate::runbook::progress::StepStatus;
 use crate::runbook::{Action, CheckSpec, Program};

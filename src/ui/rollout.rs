@@ -9,9 +9,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::theme;
-use crate::app::msg::Stream;
-use crate::app::rollout::{self, ConnState, RolloutView};
+use crate::app::rollout::{self, RolloutView};
 use crate::app::state::AppState;
+use crate::protocol::event::Stream;
+use crate::protocol::kube::ConnState;
 use crate::runbook::kube::{KubeAction, KubeCheck, KubeOp};
 use crate::runbook::rollout::{Derived, Failure, RolloutSnapshot, Verdict};
 

@@ -11,8 +11,8 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::rollout::{Pane, render_logs, render_rollout};
 use super::theme;
-use crate::app::rollout::ConnState;
 use crate::app::watch::{Opened, WatchState};
+use crate::protocol::kube::ConnState;
 use crate::runbook::rollout::clock;
 use crate::runbook::watch::{DeploymentRow, Health, Trouble};
 use crate::sanitize::sanitize_line;

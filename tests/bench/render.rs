@@ -15,11 +15,12 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent};
 use flightdeck::app::keymap::Keymap;
-use flightdeck::app::msg::{BackendEvent, Msg, Stream};
-use flightdeck::app::output::MAX_LINES;
+use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Identity};
 use flightdeck::app::update::update;
+use flightdeck::protocol::event::{BackendEvent, Stream};
+use flightdeck::protocol::output::MAX_LINES;
 use flightdeck::runbook::progress::Release;
 use flightdeck::runbook::{self, Action};
 use ratatui::Terminal;

@@ -26,12 +26,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flightdeck::app::keymap::Keymap;
-use flightdeck::app::msg::{BackendEvent, Msg};
-use flightdeck::app::rollout::{KubeEvent, LogLine};
+use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Identity};
 use flightdeck::app::update::update;
 use flightdeck::backend::kube::{convert, logs, watch};
+use flightdeck::protocol::event::BackendEvent;
+use flightdeck::protocol::kube::{KubeEvent, LogLine};
 use flightdeck::runbook::progress::Release;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
@@ -325,8 +326,8 @@ fn in_process() {
 }
 
 async fn live(kubeconfig: String) {
-    use flightdeck::app::command::Command;
-    use flightdeck::app::rollout::ConnState;
+    use flightdeck::protocol::command::Command;
+    use flightdeck::protocol::kube::ConnState;
     use flightdeck::runbook::Action;
     use flightdeck::runbook::kube::{Cluster, HealthTrigger, KubeAction, KubeOp, RollbackOn};
     use k8s_openapi::api::core::v1::Namespace;

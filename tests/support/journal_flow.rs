@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use flightdeck::app::command::JournalEntry;
-use flightdeck::app::msg::BackendEvent;
 use flightdeck::backend::store::{self, AuditKey, Backend, BrokenWhy, Store, StoreError};
+use flightdeck::protocol::command::JournalEntry;
+use flightdeck::protocol::event::BackendEvent;
 use flightdeck::runbook::gates::{Decision, Signoff};
 use flightdeck::runbook::progress::{Release, ReleaseStatus, StepStatus};
 use flightdeck::runbook::{self, Runbook};

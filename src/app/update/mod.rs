@@ -19,9 +19,10 @@ pub use self::signoff::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
-use super::command::{Command, JournalEntry};
-use super::msg::{BackendEvent, Msg, Stream};
+use super::msg::Msg;
 use super::state::*;
+use crate::protocol::command::{Command, JournalEntry};
+use crate::protocol::event::{BackendEvent, Stream};
 use crate::runbook::Action as StepAction;
 use crate::runbook::gates::{self, Decision, Signoff};
 use crate::runbook::interpolate::Scope;

@@ -21,7 +21,7 @@ use reqwest::Client;
 use tokio::time::{Instant, sleep_until};
 
 use super::process::CancelSignal;
-use crate::app::msg::Stream;
+use crate::protocol::event::Stream;
 use crate::runbook::data::{DataAction, DataCheck, Redactor};
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::Outcome;

@@ -80,12 +80,12 @@ pub async fn hook(
     hook: crate::runbook::data::NotifyHook,
     event: String,
     body: Value,
-    tx: tokio::sync::mpsc::UnboundedSender<crate::app::msg::BackendEvent>,
+    tx: tokio::sync::mpsc::UnboundedSender<crate::protocol::event::BackendEvent>,
 ) {
     let client = match crate::backend::checks::http_client() {
         Ok(c) => c,
         Err(e) => {
-            let _ = tx.send(crate::app::msg::BackendEvent::Notified {
+            let _ = tx.send(crate::protocol::event::BackendEvent::Notified {
                 event,
                 url: redact_webhook(&hook.url),
                 error: Some(format!("no HTTP client: {e}")),
@@ -104,7 +104,7 @@ pub async fn hook(
     if let Some(e) = &error {
         tracing::warn!("notify {event}: {e}");
     }
-    let _ = tx.send(crate::app::msg::BackendEvent::Notified {
+    let _ = tx.send(crate::protocol::event::BackendEvent::Notified {
         event,
         url: redact_webhook(&hook.url),
         error,

@@ -12,8 +12,8 @@ use sqlx::{Connection, Row};
 use tokio::io::AsyncReadExt;
 
 use super::{Say, failure, success};
-use crate::app::msg::Stream;
 use crate::backend::process::{CancelSignal, run_command};
+use crate::protocol::event::Stream;
 use crate::runbook::data::{
     BackupSpec, MigrateSpec, PostgresCheck, RestoreSpec, irreversible_versions, redact_url,
     url_password,

@@ -78,30 +78,3 @@ pub async fn client(cluster: &Cluster) -> Result<Client, String> {
         .map_err(|e| format!("kubeconfig: {e}"))?;
     Client::try_from(config).map_err(|e| format!("kube client: {e}"))
 }
-
-/// Resolve the session's cluster into the app state (steps refuse later if
-/// there is none, or the environment pins another context).
-pub fn attach(state: &mut crate::app::state::AppState, args: &crate::cli::KubeArgs) {
-    let uses_kube = state.runbook.steps().any(|s| {
-        matches!(
-            s.action,
-            crate::runbook::Action::Kube(_)
-                | crate::runbook::Action::Check(crate::runbook::CheckSpec::Kube(_))
-        )
-    });
-    match resolve(None, args.context.as_deref(), args.namespace.as_deref()) {
-        Ok(r) => {
-            state.kube.cluster = Some(crate::app::rollout::ClusterInfo {
-                kubeconfig: r.kubeconfig,
-                context: r.context,
-                namespace: r.namespace,
-            })
-        }
-        Err(e) => {
-            if uses_kube {
-                tracing::warn!("kube: {e}");
-            }
-            state.kube.cluster_error = Some(e);
-        }
-    }
-}

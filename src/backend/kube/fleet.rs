@@ -16,8 +16,8 @@ use tokio::time::{Instant, sleep_until};
 
 use super::convert;
 use super::watch::{Store, WatchSignal, spawn_watch};
-use crate::app::rollout::ConnState;
-use crate::app::watch::WatchEvent;
+use crate::protocol::kube::ConnState;
+use crate::protocol::watch::WatchEvent;
 use crate::runbook::rollout::PodSnap;
 use crate::runbook::watch::{DeploymentRow, Health, deployment_row, sort_rows};
 
@@ -351,7 +351,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         }
         last_emit = Instant::now();
         sent_synced = true;
-        let rows = list.rows(crate::event_loop::now_ms());
+        let rows = list.rows(crate::clock::now_ms());
         if tx.send(WatchEvent::Rows(rows)).is_err() {
             return;
         }

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::Reporter;
-use crate::app::rollout::{KubeEvent, LogLine};
+use crate::protocol::kube::{KubeEvent, LogLine};
 use crate::runbook::rollout::RolloutSnapshot;
 
 /// Batches go to the UI this often.

@@ -18,9 +18,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 use self::watch::{Ended, Follow};
-use crate::app::msg::{BackendEvent, Stream};
-use crate::app::rollout::KubeEvent;
 use crate::backend::process::{CancelSignal, run_command};
+use crate::protocol::event::{BackendEvent, Stream};
+use crate::protocol::kube::KubeEvent;
 use crate::runbook::Action;
 use crate::runbook::kube::{KubeAction, KubeCheck};
 use crate::runbook::progress::Outcome;

@@ -20,9 +20,9 @@ use tokio::time::{Instant, sleep, sleep_until};
 use super::convert;
 use super::logs::LogFollower;
 use super::{Reporter, Sink};
-use crate::app::msg::Stream;
-use crate::app::rollout::{ConnState, KubeEvent};
 use crate::backend::process::CancelSignal;
+use crate::protocol::event::Stream;
+use crate::protocol::kube::{ConnState, KubeEvent};
 use crate::runbook::duration::format_duration;
 use crate::runbook::kube::RollbackOn;
 use crate::runbook::rollout::{
@@ -603,7 +603,7 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
             }
             _ = cancel.cancelled() => break Ended::Failed("cancelled".into()),
             _ = until(f.deadline.map(|d| d.0)) => {
-                let why = rollout::why_stuck(&last_snapshot, crate::event_loop::now_ms())
+                let why = rollout::why_stuck(&last_snapshot, crate::clock::now_ms())
                     .map(|w| format!(": {}", w.line()))
                     .unwrap_or_default();
                 break Ended::Failed(format!(

@@ -9,7 +9,7 @@ use super::Store;
 use super::audit::{self, EntryFields};
 use super::error::StoreError;
 use super::records::{OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES};
-use crate::app::command::JournalEntry;
+use crate::protocol::command::JournalEntry;
 use crate::runbook::progress::ReleaseStatus;
 
 type Tx = Transaction<'static, Any>;

@@ -4,8 +4,8 @@
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::Store;
-use crate::app::command::JournalEntry;
-use crate::app::msg::BackendEvent;
+use crate::protocol::command::JournalEntry;
+use crate::protocol::event::BackendEvent;
 
 /// Apply entries one at a time, strictly in order, answering each with
 /// `BackendEvent::Journaled`. Ends when the sender side is dropped; keeps

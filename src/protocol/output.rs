@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use super::msg::Stream;
+use super::event::Stream;
 
 /// Lines kept per step on screen; older lines scroll out (and are counted).
 pub const MAX_LINES: usize = 5000;

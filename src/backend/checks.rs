@@ -9,6 +9,8 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, sleep_until};
 
+use super::http_client::{http_client, json_path, redact_url, redact_with, userinfo};
+use super::outcome::{failure, success};
 use super::process::CancelSignal;
 use crate::protocol::event::Stream;
 use crate::runbook::duration::format_duration;
@@ -76,37 +78,12 @@ impl Checker {
         };
         tokio::select! {
             outcome = work => outcome,
-            _ = cancel.cancelled() => failure("cancelled".into()),
+            _ = cancel.cancelled() => failure("cancelled"),
             _ = sleep_until_opt(deadline) => failure(format!(
                 "timed out after {}",
                 format_duration(timeout.unwrap_or_default())
             )),
         }
-    }
-}
-
-/// The client for HTTP checks: rustls with ring, no redirects followed (the
-/// status checked is the one the URL answers).
-pub fn http_client() -> Result<Client, String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("flightdeck/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-fn failure(reason: String) -> Outcome {
-    Outcome::Failure {
-        reason,
-        exit_code: None,
-    }
-}
-
-fn success(note: String) -> Outcome {
-    Outcome::Success {
-        exit_code: None,
-        note: Some(note),
     }
 }
 
@@ -401,18 +378,6 @@ fn describe_reqwest(e: reqwest::Error, per_request: Duration) -> String {
     }
 }
 
-/// Follow a dotted path (`components.db`, `items.0.name`) into JSON.
-pub fn json_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
-    if path.is_empty() {
-        return Some(value);
-    }
-    path.split('.').try_fold(value, |cur, key| match cur {
-        Value::Object(map) => map.get(key),
-        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
-        _ => None,
-    })
-}
-
 /// Equality where `1` and `1.0` are the same number.
 fn json_eq(got: &Value, want: &Value) -> bool {
     match (got, want) {
@@ -468,25 +433,6 @@ pub fn http_secrets(check: &HttpCheck) -> crate::runbook::secrets::SecretSet {
         set.add_header(name, value);
     }
     set
-}
-
-/// The `user:password` part of a URL, if any (up to the last `@` of the
-/// authority: a password with `/`, `?`, `#` or `@` in it is found whole).
-fn userinfo(url: &str) -> Option<&str> {
-    crate::runbook::secrets::url_userinfo(url)
-}
-
-/// The URL with any `user:password@` replaced by `***@`, and secret-looking
-/// query values (`?token=...`) by `***`.
-pub fn redact_url(url: &str) -> String {
-    crate::runbook::secrets::redact_urls(&redact_with(url, userinfo(url)))
-}
-
-fn redact_with(text: &str, secret: Option<&str>) -> String {
-    match secret {
-        Some(s) if !s.is_empty() => text.replace(s, "***"),
-        _ => text.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 pub mod checks;
 pub mod content;
 pub mod data;
+pub mod http_client;
 pub mod kube;
 pub mod lifeline;
+pub mod outcome;
 pub mod process;
 pub mod runner;
 pub mod services;

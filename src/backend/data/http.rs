@@ -8,8 +8,8 @@ use reqwest::{Client, Method};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::{Say, failure, success};
-use crate::backend::checks::json_path;
+use crate::backend::http_client::json_path;
+use crate::backend::outcome::{Say, failure, success};
 use crate::runbook::data::{LoadSpec, SmokeRequest, SmokeSpec, percentile, redact_url};
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::Outcome;

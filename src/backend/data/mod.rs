@@ -14,6 +14,8 @@ pub mod registry;
 pub mod report;
 pub mod tls;
 
+use super::outcome::{Say, failure};
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -25,41 +27,6 @@ use crate::protocol::event::Stream;
 use crate::runbook::data::{DataAction, DataCheck, Redactor};
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::Outcome;
-
-/// Lines of a step, redacted before they leave.
-pub struct Say<'a> {
-    red: &'a Redactor,
-    sink: &'a mut (dyn FnMut(Stream, String) + Send),
-}
-
-impl<'a> Say<'a> {
-    pub fn new(red: &'a Redactor, sink: &'a mut (dyn FnMut(Stream, String) + Send)) -> Self {
-        Say { red, sink }
-    }
-    pub fn info(&mut self, line: impl AsRef<str>) {
-        (self.sink)(Stream::Info, self.red.apply(line.as_ref()));
-    }
-    pub fn out(&mut self, line: impl AsRef<str>) {
-        (self.sink)(Stream::Stdout, self.red.apply(line.as_ref()));
-    }
-    pub fn err(&mut self, line: impl AsRef<str>) {
-        (self.sink)(Stream::Stderr, self.red.apply(line.as_ref()));
-    }
-}
-
-pub fn failure(reason: impl Into<String>) -> Outcome {
-    Outcome::Failure {
-        reason: reason.into(),
-        exit_code: None,
-    }
-}
-
-pub fn success(note: impl Into<String>) -> Outcome {
-    Outcome::Success {
-        exit_code: None,
-        note: Some(note.into()),
-    }
-}
 
 /// The outcome with every secret masked in its texts.
 pub fn redact_outcome(o: Outcome, red: &Redactor) -> Outcome {
@@ -176,7 +143,7 @@ async fn action_inner(
     sink: &mut (dyn FnMut(Stream, String) + Send),
 ) -> Outcome {
     let red = action_secrets(a);
-    let http = super::checks::http_client();
+    let http = super::http_client::http_client();
     let deadline = timeout.map(|t| Instant::now() + t);
     let outcome = {
         let mut say = Say::new(&red, sink);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::Client;
 use serde_json::{Value, json};
 
-use super::{Say, failure, success};
+use crate::backend::outcome::{Say, failure, success};
 use crate::runbook::data::NotifySpec;
 use crate::runbook::progress::Outcome;
 use crate::runbook::secrets::redact_webhook;
@@ -82,7 +82,7 @@ pub async fn hook(
     body: Value,
     tx: tokio::sync::mpsc::UnboundedSender<crate::protocol::event::BackendEvent>,
 ) {
-    let client = match crate::backend::checks::http_client() {
+    let client = match crate::backend::http_client::http_client() {
         Ok(c) => c,
         Err(e) => {
             let _ = tx.send(crate::protocol::event::BackendEvent::Notified {

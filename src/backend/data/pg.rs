@@ -11,7 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{Connection, Row};
 use tokio::io::AsyncReadExt;
 
-use super::{Say, failure, success};
+use crate::backend::outcome::{Say, failure, success};
 use crate::backend::process::{CancelSignal, run_command};
 use crate::protocol::event::Stream;
 use crate::runbook::data::{

@@ -7,7 +7,7 @@ use reqwest::Client;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::{Say, failure, success};
+use crate::backend::outcome::{Say, failure, success};
 use crate::runbook::data::{PromSpec, redact_url};
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::Outcome;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::{Say, failure, success};
+use crate::backend::outcome::{Say, failure, success};
 use crate::runbook::data::{KeyExpect, RedisCheck, percent_decode, redact_url};
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::Outcome;

@@ -4,7 +4,7 @@
 
 use reqwest::{Client, StatusCode};
 
-use super::{Say, failure, success};
+use crate::backend::outcome::{Say, failure, success};
 use crate::runbook::data::{RegistryCheck, redact_url};
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::Outcome;

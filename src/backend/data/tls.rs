@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::{Say, failure, success};
+use crate::backend::outcome::{Say, failure, success};
 use crate::runbook::data::TlsCheck;
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::Outcome;

@@ -15,7 +15,7 @@ use kube::{Api, Client};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use super::Reporter;
+use super::report::Reporter;
 use crate::protocol::kube::{KubeEvent, LogLine};
 use crate::runbook::rollout::RolloutSnapshot;
 

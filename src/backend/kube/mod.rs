@@ -9,6 +9,7 @@ pub mod convert;
 pub mod fleet;
 pub mod logs;
 pub mod ops;
+pub mod report;
 pub mod watch;
 
 use std::collections::BTreeMap;
@@ -17,7 +18,9 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
+pub use self::report::{Reporter, Sink};
 use self::watch::{Ended, Follow};
+use crate::backend::outcome::failure;
 use crate::backend::process::{CancelSignal, run_command};
 use crate::protocol::event::{BackendEvent, Stream};
 use crate::protocol::kube::KubeEvent;
@@ -27,34 +30,6 @@ use crate::runbook::progress::Outcome;
 
 /// How long an undo's rollout is followed at most.
 pub const UNDO_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// Sends a step's kube events to the app.
-#[derive(Debug, Clone)]
-pub struct Reporter {
-    pub step: usize,
-    pub tx: UnboundedSender<BackendEvent>,
-}
-
-impl Reporter {
-    /// False when the app is gone.
-    pub fn send(&self, event: KubeEvent) -> bool {
-        self.tx
-            .send(BackendEvent::Kube {
-                step: self.step,
-                event,
-            })
-            .is_ok()
-    }
-}
-
-pub type Sink<'a> = dyn FnMut(Stream, String) + Send + 'a;
-
-fn failure(reason: impl Into<String>) -> Outcome {
-    Outcome::Failure {
-        reason: reason.into(),
-        exit_code: None,
-    }
-}
 
 fn namespace(a: &KubeAction) -> String {
     a.namespace

@@ -19,7 +19,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use super::convert;
 use super::logs::LogFollower;
-use super::{Reporter, Sink};
+use super::report::{Reporter, Sink};
 use crate::backend::process::CancelSignal;
 use crate::protocol::event::Stream;
 use crate::protocol::kube::{ConnState, KubeEvent};
@@ -502,12 +502,12 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
     let health_spec = f.rollback_on.and_then(|r| r.health.clone());
     let http = health_spec
         .as_ref()
-        .and_then(|_| crate::backend::checks::http_client().ok());
+        .and_then(|_| crate::backend::http_client::http_client().ok());
     let mut next_health = health_spec.as_ref().map(|_| Instant::now());
     let metric_spec = f.rollback_on.and_then(|r| r.metric.clone());
     let prom_http = metric_spec
         .as_ref()
-        .and_then(|_| crate::backend::checks::http_client().ok());
+        .and_then(|_| crate::backend::http_client::http_client().ok());
     let mut next_metric = metric_spec.as_ref().map(|_| Instant::now());
     let mut metric = MetricTracker::default();
     // With health or metric triggers the rollout bakes this long before passing.

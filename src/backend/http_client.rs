@@ -1,0 +1,47 @@
+//! The one HTTP client the backends use, and what they share about URLs and
+//! JSON answers.
+
+use reqwest::Client;
+use serde_json::Value;
+
+/// The client for HTTP checks: rustls with ring, no redirects followed (the
+/// status checked is the one the URL answers).
+pub fn http_client() -> Result<Client, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("flightdeck/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Follow a dotted path (`components.db`, `items.0.name`) into JSON.
+pub fn json_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    if path.is_empty() {
+        return Some(value);
+    }
+    path.split('.').try_fold(value, |cur, key| match cur {
+        Value::Object(map) => map.get(key),
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
+}
+
+/// The `user:password` part of a URL, if any (up to the last `@` of the
+/// authority: a password with `/`, `?`, `#` or `@` in it is found whole).
+pub fn userinfo(url: &str) -> Option<&str> {
+    crate::runbook::secrets::url_userinfo(url)
+}
+
+/// The URL with any `user:password@` replaced by `***@`, and secret-looking
+/// query values (`?token=...`) by `***`.
+pub fn redact_url(url: &str) -> String {
+    crate::runbook::secrets::redact_urls(&redact_with(url, userinfo(url)))
+}
+
+pub fn redact_with(text: &str, secret: Option<&str>) -> String {
+    match secret {
+        Some(s) if !s.is_empty() => text.replace(s, "***"),
+        _ => text.to_string(),
+    }
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use flightdeck::backend::checks::Checker;
 use flightdeck::backend::process::{CancelSignal, cancel_pair};
 use flightdeck::demo_service::{DemoOptions, serve};
-use flightdeck::protocol::event::Stream;
+use flightdeck::protocol::output::Stream;
 use flightdeck::runbook::progress::Outcome;
 use flightdeck::runbook::{CheckSpec, HttpCheck, TcpCheck};
 use serde_json::json;

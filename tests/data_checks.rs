@@ -11,7 +11,7 @@ use std::time::Duration;
 use flightdeck::backend::checks::Checker;
 use flightdeck::backend::data::redis::{Conn, target};
 use flightdeck::backend::process::CancelSignal;
-use flightdeck::protocol::event::Stream;
+use flightdeck::protocol::output::Stream;
 use flightdeck::runbook::CheckSpec;
 use flightdeck::runbook::data::*;
 use flightdeck::runbook::progress::Outcome;

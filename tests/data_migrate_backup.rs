@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use flightdeck::backend::data::{pg, run_action};
 use flightdeck::backend::process::CancelSignal;
-use flightdeck::protocol::event::Stream;
+use flightdeck::protocol::output::Stream;
 use flightdeck::runbook::data::*;
 use flightdeck::runbook::progress::Outcome;
 use flightdeck::runbook::{Action, parse_str};

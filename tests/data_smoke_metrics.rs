@@ -13,7 +13,7 @@ use std::time::Duration;
 use flightdeck::backend::data::run_action;
 use flightdeck::backend::process::CancelSignal;
 use flightdeck::demo_service::{DemoOptions, serve};
-use flightdeck::protocol::event::Stream;
+use flightdeck::protocol::output::Stream;
 use flightdeck::runbook::data::*;
 use flightdeck::runbook::progress::Outcome;
 use serde_json::json;

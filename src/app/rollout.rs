@@ -11,7 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::action::Action;
 use super::state::{AppState, Confirmable, Dialog, Level};
 use crate::protocol::command::Command;
-use crate::protocol::event::Stream;
+use crate::protocol::output::Stream;
 use crate::runbook::Action as StepAction;
 use crate::runbook::CheckSpec;
 use crate::runbook::kube::{Cluster, KubeCheck};

@@ -12,7 +12,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use super::http_client::{http_client, json_path, redact_url, redact_with, userinfo};
 use super::outcome::{failure, success};
 use super::process::CancelSignal;
-use crate::protocol::event::Stream;
+use crate::protocol::output::Stream;
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::Outcome;
 use crate::runbook::{CheckSpec, HttpCheck, TcpCheck};

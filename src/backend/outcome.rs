@@ -1,6 +1,6 @@
 //! How a backend says what a step did: its outcome, and its lines (redacted).
 
-use crate::protocol::event::Stream;
+use crate::protocol::output::Stream;
 use crate::runbook::data::Redactor;
 use crate::runbook::progress::Outcome;
 

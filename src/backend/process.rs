@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until, timeout_at};
 
 use super::lifeline::Lifeline;
-use crate::protocol::event::Stream;
+use crate::protocol::output::Stream;
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::Outcome;
 use crate::runbook::{CommandSpec, Program};

@@ -15,7 +15,8 @@ use super::process::{
     Background, CancelHandle, CancelSignal, cancel_pair, cut_line, run_command_reporting,
 };
 use crate::protocol::command::Command;
-use crate::protocol::event::{BackendEvent, Stream};
+use crate::protocol::event::BackendEvent;
+use crate::protocol::output::Stream;
 use crate::runbook::Action;
 use crate::runbook::progress::Outcome;
 

@@ -1,15 +1,8 @@
 //! What the backends report to the app.
 
+use super::output::Stream;
 use crate::runbook::gates::Signoff;
 use crate::runbook::progress::Outcome;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Stdout,
-    Stderr,
-    /// flightdeck's own lines about the step (check results, signals sent).
-    Info,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum BackendEvent {

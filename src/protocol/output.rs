@@ -2,7 +2,14 @@
 
 use std::collections::VecDeque;
 
-use super::event::Stream;
+/// Which stream a line of a step came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    /// flightdeck's own lines about the step (check results, signals sent).
+    Info,
+}
 
 /// Lines kept per step on screen; older lines scroll out (and are counted).
 pub const MAX_LINES: usize = 5000;

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::theme;
 use crate::app::state::AppState;
-use crate::protocol::event::Stream;
+use crate::protocol::output::Stream;
 use crate::runbook::gates;
 use crate::runbook::progress::StepStatus;
 use crate::runbook::{Action, CheckSpec, Program};

@@ -11,8 +11,8 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use super::theme;
 use crate::app::rollout::{self, RolloutView};
 use crate::app::state::AppState;
-use crate::protocol::event::Stream;
 use crate::protocol::kube::ConnState;
+use crate::protocol::output::Stream;
 use crate::runbook::kube::{KubeAction, KubeCheck, KubeOp};
 use crate::runbook::rollout::{Derived, Failure, RolloutSnapshot, Verdict};
 

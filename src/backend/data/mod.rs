@@ -23,7 +23,7 @@ use reqwest::Client;
 use tokio::time::{Instant, sleep_until};
 
 use super::process::CancelSignal;
-use crate::protocol::event::Stream;
+use crate::protocol::output::Stream;
 use crate::runbook::data::{DataAction, DataCheck, Redactor};
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::Outcome;

@@ -13,7 +13,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::backend::outcome::{Say, failure, success};
 use crate::backend::process::{CancelSignal, run_command};
-use crate::protocol::event::Stream;
+use crate::protocol::output::Stream;
 use crate::runbook::data::{
     BackupSpec, MigrateSpec, PostgresCheck, RestoreSpec, irreversible_versions, redact_url,
     url_password,

@@ -8,7 +8,7 @@ use kube::Api;
 use kube::api::PostParams;
 
 use super::client;
-use crate::protocol::event::Stream;
+use crate::protocol::output::Stream;
 use crate::runbook::kube::{Cluster, Permission};
 use crate::runbook::progress::Outcome;
 

@@ -2,8 +2,9 @@
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::protocol::event::{BackendEvent, Stream};
+use crate::protocol::event::BackendEvent;
 use crate::protocol::kube::KubeEvent;
+use crate::protocol::output::Stream;
 
 /// Sends a step's kube events to the app.
 #[derive(Debug, Clone)]

@@ -21,8 +21,8 @@ use super::convert;
 use super::logs::LogFollower;
 use super::report::{Reporter, Sink};
 use crate::backend::process::CancelSignal;
-use crate::protocol::event::Stream;
 use crate::protocol::kube::{ConnState, KubeEvent};
+use crate::protocol::output::Stream;
 use crate::runbook::duration::format_duration;
 use crate::runbook::kube::RollbackOn;
 use crate::runbook::rollout::{

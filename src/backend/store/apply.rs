@@ -9,6 +9,7 @@ use super::Store;
 use super::audit::{self, EntryFields};
 use super::error::StoreError;
 use super::records::{OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES};
+use super::signoff_rows;
 use crate::protocol::command::JournalEntry;
 use crate::runbook::progress::ReleaseStatus;
 
@@ -43,9 +44,32 @@ impl Store {
         if let Some(token) = fence {
             super::lease::check_fence(&mut tx, release_id, token).await?;
         }
-        let (last_seq, prev_mac) = audit::head(&mut tx).await?;
-        let seq = last_seq + 1;
+        let seq = self.next_seq(&mut tx).await?;
         write_rows(&mut tx, entry, seq, host).await?;
+        let (seq, mac) = self
+            .audit_in(&mut tx, release_id, kind, &detail_json, actor, host)
+            .await?;
+        super::notify::in_tx(&mut tx, self.backend, release_id, kind).await?;
+        tx.commit().await.map_err(StoreError::query(format!(
+            "committing {kind} of release {release_id}"
+        )))?;
+        self.saw_head(seq, &mac);
+        Ok(())
+    }
+
+    /// Append one audit entry inside a write transaction the caller holds
+    /// (with `self.append` locked).
+    pub(crate) async fn audit_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        release_id: &str,
+        kind: &str,
+        detail_json: &str,
+        actor: &str,
+        host: &str,
+    ) -> Result<(i64, String), StoreError> {
+        let (last_seq, prev_mac) = audit::head(tx).await?;
+        let seq = last_seq + 1;
         let fields = EntryFields {
             seq,
             release_id: Some(release_id),
@@ -53,15 +77,18 @@ impl Store {
             actor,
             host,
             kind,
-            detail_json: &detail_json,
+            detail_json,
         };
-        let mac = audit::append(&mut tx, &self.key, &prev_mac, &fields).await?;
-        super::notify::in_tx(&mut tx, self.backend, release_id, kind).await?;
-        tx.commit().await.map_err(StoreError::query(format!(
-            "committing {kind} of release {release_id}"
-        )))?;
-        self.saw_head(seq, &mac);
-        Ok(())
+        let mac = audit::append(tx, &self.key, &prev_mac, &fields).await?;
+        Ok((seq, mac))
+    }
+
+    /// The next audit seq inside a write transaction (for rows keyed by it).
+    pub(crate) async fn next_seq(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+    ) -> Result<i64, StoreError> {
+        Ok(audit::head(tx).await?.0 + 1)
     }
 }
 
@@ -339,28 +366,7 @@ async fn write_rows(
         JournalEntry::Signoff {
             release_id,
             signoff: s,
-        } => {
-            sqlx::query(
-                "INSERT INTO signoffs (audit_seq, release_id, gate, person, host, role, decision, \
-                 comment, approved_hash, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(seq)
-            .bind(release_id)
-            .bind(&s.gate)
-            .bind(&s.person)
-            .bind(&s.host)
-            .bind(&s.role)
-            .bind(s.decision.as_str())
-            .bind(&s.comment)
-            .bind(&s.approved_hash)
-            .bind(s.at)
-            .execute(&mut **tx)
-            .await
-            .map_err(StoreError::query(format!(
-                "recording {}'s sign-off at gate {} of release {release_id}",
-                s.person, s.gate
-            )))?;
-        }
+        } => signoff_rows::insert(tx, seq, release_id, s, None, "claim").await?,
         JournalEntry::ResumeChoice {
             release_id,
             step_id,

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::error::StoreError;
 use super::{Backend, Store};
-use crate::runbook::gates::{Decision, Signoff};
+use crate::runbook::gates::Signoff;
 
 /// One sign-off row with its identity evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,21 +66,9 @@ impl Store {
         rows.iter()
             .map(|row| {
                 let c = |e: sqlx::Error| StoreError::Corrupt(format!("a signoffs row: {e}"));
-                let decision: String = row.try_get("decision").map_err(c)?;
                 Ok(SignoffIdentity {
                     release_id: row.try_get("release_id").map_err(c)?,
-                    signoff: Signoff {
-                        gate: row.try_get("gate").map_err(c)?,
-                        person: row.try_get("person").map_err(c)?,
-                        host: row.try_get("host").map_err(c)?,
-                        role: row.try_get("role").map_err(c)?,
-                        decision: Decision::parse(&decision).ok_or_else(|| {
-                            StoreError::Corrupt(format!("unknown decision {decision:?}"))
-                        })?,
-                        comment: row.try_get("comment").map_err(c)?,
-                        approved_hash: row.try_get("approved_hash").map_err(c)?,
-                        at: row.try_get("at").map_err(c)?,
-                    },
+                    signoff: super::signoff_rows::read(row)?,
                     signature: row.try_get("signature").map_err(c)?,
                     identity: row.try_get("identity").map_err(c)?,
                     db_user: row.try_get("db_user").map_err(c)?,

@@ -14,7 +14,6 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::audit::{self, EntryFields};
 use super::error::StoreError;
 use super::{Backend, Store};
 
@@ -363,40 +362,6 @@ impl Store {
         tx.commit()
             .await
             .map_err(StoreError::query("giving the lease back"))
-    }
-
-    /// Append one audit entry inside a write transaction the caller holds
-    /// (with `self.append` locked).
-    pub(crate) async fn audit_in(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        release_id: &str,
-        kind: &str,
-        detail_json: &str,
-        actor: &str,
-        host: &str,
-    ) -> Result<(i64, String), StoreError> {
-        let (last_seq, prev_mac) = audit::head(tx).await?;
-        let seq = last_seq + 1;
-        let fields = EntryFields {
-            seq,
-            release_id: Some(release_id),
-            at: chrono::Utc::now().timestamp_millis(),
-            actor,
-            host,
-            kind,
-            detail_json,
-        };
-        let mac = audit::append(tx, &self.key, &prev_mac, &fields).await?;
-        Ok((seq, mac))
-    }
-
-    /// The next audit seq inside a write transaction (for rows keyed by it).
-    pub(crate) async fn next_seq(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-    ) -> Result<i64, StoreError> {
-        Ok(audit::head(tx).await?.0 + 1)
     }
 }
 

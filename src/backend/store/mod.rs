@@ -20,6 +20,7 @@ mod paths;
 mod processes;
 mod rebuild;
 mod records;
+mod signoff_rows;
 mod task;
 pub mod team;
 mod witness;

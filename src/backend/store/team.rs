@@ -10,9 +10,10 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::error::StoreError;
+use super::signoff_rows;
 use super::{Backend, Store};
 use crate::runbook::GateSpec;
-use crate::runbook::gates::{self, Decision, GateTally, Signoff};
+use crate::runbook::gates::{self, GateTally, Signoff};
 use crate::runbook::identity::IdentityMode;
 
 /// What a sign-off must satisfy, from the runbook the signer loaded.
@@ -43,20 +44,9 @@ pub struct LiveOutput {
 
 fn signoff_row(row: &AnyRow) -> Result<SignedSignoff, StoreError> {
     let c = |e: sqlx::Error| StoreError::Corrupt(format!("a signoffs row: {e}"));
-    let decision: String = row.try_get("decision").map_err(c)?;
     Ok(SignedSignoff {
         release_id: row.try_get("release_id").map_err(c)?,
-        signoff: Signoff {
-            gate: row.try_get("gate").map_err(c)?,
-            person: row.try_get("person").map_err(c)?,
-            host: row.try_get("host").map_err(c)?,
-            role: row.try_get("role").map_err(c)?,
-            decision: Decision::parse(&decision)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown decision {decision:?}")))?,
-            comment: row.try_get("comment").map_err(c)?,
-            approved_hash: row.try_get("approved_hash").map_err(c)?,
-            at: row.try_get("at").map_err(c)?,
-        },
+        signoff: signoff_rows::read(row)?,
         signature: row.try_get("signature").map_err(c)?,
     })
 }
@@ -145,29 +135,7 @@ impl Store {
             )));
         }
         let seq = self.next_seq(&mut tx).await?;
-        sqlx::query(
-            "INSERT INTO signoffs (audit_seq, release_id, gate, person, host, role, decision, \
-             comment, approved_hash, at, signature, identity) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(seq)
-        .bind(release_id)
-        .bind(&s.gate)
-        .bind(&s.person)
-        .bind(&s.host)
-        .bind(&s.role)
-        .bind(s.decision.as_str())
-        .bind(&s.comment)
-        .bind(&s.approved_hash)
-        .bind(s.at)
-        .bind(signature)
-        .bind(identity.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::query(format!(
-            "recording {}'s sign-off at gate {} of release {release_id}",
-            s.person, s.gate
-        )))?;
+        signoff_rows::insert(&mut tx, seq, release_id, s, signature, identity.as_str()).await?;
         let detail = json!({
             "gate": s.gate,
             "person": s.person,

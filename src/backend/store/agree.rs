@@ -55,63 +55,102 @@ where
         .map_err(|e| format!("{col} unreadable: {e}"))
 }
 
+type Records = BTreeMap<String, ReleaseRecord>;
+
+/// The differences of a row from its fact, or why the row is unreadable.
+type Compared = Result<Vec<String>, String>;
+
+/// One index table as `verify` compares it with the fold: how a row is
+/// keyed and named, how its fields compare with the fold's fact, and which
+/// facts the fold holds (each needs a row).
+struct Table<K> {
+    name: &'static str,
+    sql: &'static str,
+    key: fn(&AnyRow) -> Result<K, String>,
+    /// How a finding names the row.
+    label: fn(&K) -> String,
+    /// What a finding says of a row no entry records.
+    unrecorded: fn(&K) -> String,
+    /// The row against the fold's fact for its key (field by field), or
+    /// `None` when the fold has no such fact.
+    compare: fn(&Records, &K, &AnyRow) -> Option<Compared>,
+    /// The identity a row and a fact share, to find facts without a row.
+    id: fn(&K) -> String,
+    /// Every fact of the fold: its identity and how its missing row is named.
+    facts: fn(&Records) -> Vec<(String, String)>,
+}
+
 impl Store {
     /// Every row of `releases`, `step_runs`, `signoffs` and
     /// `resume_choices` that disagrees with `records` (the fold of the
     /// verified entries), and every folded fact that has no row.
-    pub async fn disagreements(
-        &self,
-        records: &BTreeMap<String, ReleaseRecord>,
-    ) -> Result<Vec<Disagreement>, StoreError> {
+    pub async fn disagreements(&self, records: &Records) -> Result<Vec<Disagreement>, StoreError> {
         let mut found = Vec::new();
-        self.check_releases(records, &mut found).await?;
-        self.check_step_runs(records, &mut found).await?;
-        self.check_signoffs(records, &mut found).await?;
-        self.check_resume_choices(records, &mut found).await?;
+        self.check(releases(), records, &mut found).await?;
+        self.check(step_runs(), records, &mut found).await?;
+        self.check(signoffs(), records, &mut found).await?;
+        self.check(resume_choices(), records, &mut found).await?;
         Ok(found)
     }
 
-    async fn rows(&self, sql: &'static str, what: &str) -> Result<Vec<AnyRow>, StoreError> {
-        sqlx::query(sql)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::query(format!("reading {what}")))
-    }
-
-    async fn check_releases(
+    async fn check<K>(
         &self,
-        records: &BTreeMap<String, ReleaseRecord>,
+        t: Table<K>,
+        records: &Records,
         found: &mut Found,
     ) -> Result<(), StoreError> {
-        let rows = self
-            .rows(
-                "SELECT id, runbook_name, runbook_path, runbook_hash, environment, inputs_json, \
-                 initiator, host, status, started_at, finished_at FROM releases ORDER BY id",
-                "releases",
-            )
-            .await?;
+        let rows = sqlx::query(t.sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query(format!("reading {}", t.name)))?;
+        let mut push = |what: String| {
+            found.push(Disagreement {
+                table: t.name,
+                what,
+            })
+        };
         let mut seen = BTreeSet::new();
         for row in &rows {
-            let id: String = match get(row, "id") {
-                Ok(id) => id,
+            let key = match (t.key)(row) {
+                Ok(k) => k,
                 Err(e) => {
-                    found.push(Disagreement {
-                        table: "releases",
-                        what: e,
-                    });
+                    push(e);
                     continue;
                 }
             };
-            seen.insert(id.clone());
-            let Some(rec) = records.get(&id) else {
-                found.push(Disagreement {
-                    table: "releases",
-                    what: format!("{id}: no audit entry records this release"),
-                });
+            let label = (t.label)(&key);
+            let Some(diff) = (t.compare)(records, &key, row) else {
+                push(format!("{label}: {}", (t.unrecorded)(&key)));
                 continue;
             };
-            let Some(h) = &rec.header else { continue };
-            let diff = (|| -> Result<Vec<String>, String> {
+            seen.insert((t.id)(&key));
+            for what in diff.unwrap_or_else(|e| vec![e]) {
+                push(format!("{label}: {what}"));
+            }
+        }
+        for (id, missing) in (t.facts)(records) {
+            if !seen.contains(&id) {
+                push(missing);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn releases() -> Table<String> {
+    Table {
+        name: "releases",
+        sql: "SELECT id, runbook_name, runbook_path, runbook_hash, environment, inputs_json, \
+              initiator, host, status, started_at, finished_at FROM releases ORDER BY id",
+        key: |row| get(row, "id"),
+        label: |id| id.clone(),
+        unrecorded: |_| "no audit entry records this release".into(),
+        compare: |records, id, row| {
+            let rec = records.get(id)?;
+            let Some(h) = &rec.header else {
+                return Some(Ok(Vec::new()));
+            };
+            Some((|| {
                 let mut d = Diff(Vec::new());
                 let o = &h.opened;
                 d.field(
@@ -152,69 +191,44 @@ impl Store {
                     &rec.finished_at,
                 );
                 Ok(d.0)
-            })();
-            for what in diff.unwrap_or_else(|e| vec![e]) {
-                found.push(Disagreement {
-                    table: "releases",
-                    what: format!("{id}: {what}"),
-                });
-            }
-        }
-        for id in records.keys().filter(|id| !seen.contains(*id)) {
-            found.push(Disagreement {
-                table: "releases",
-                what: format!("{id}: missing, though the audit log records this release"),
-            });
-        }
-        Ok(())
+            })())
+        },
+        id: |id| id.clone(),
+        facts: |records| {
+            records
+                .keys()
+                .map(|id| {
+                    (
+                        id.clone(),
+                        format!("{id}: missing, though the audit log records this release"),
+                    )
+                })
+                .collect()
+        },
     }
+}
 
-    async fn check_step_runs(
-        &self,
-        records: &BTreeMap<String, ReleaseRecord>,
-        found: &mut Found,
-    ) -> Result<(), StoreError> {
-        let rows = self
-            .rows(
-                "SELECT release_id, step_id, attempt, started_at, finished_at, status, exit_code, \
-                 detail, audit_seq FROM step_runs ORDER BY audit_seq",
-                "step_runs",
-            )
-            .await?;
-        let mut seen = BTreeSet::new();
-        for row in &rows {
-            let key = (|| -> Result<(String, String, i64), String> {
-                Ok((
-                    get(row, "release_id")?,
-                    get(row, "step_id")?,
-                    get(row, "attempt")?,
-                ))
-            })();
-            let (rid, step, attempt) = match key {
-                Ok(k) => k,
-                Err(e) => {
-                    found.push(Disagreement {
-                        table: "step_runs",
-                        what: e,
-                    });
-                    continue;
-                }
-            };
-            let name = format!("for release {rid} step {step} attempt {attempt}");
-            let fold = records.get(&rid).and_then(|r| {
+fn step_runs() -> Table<(String, String, i64)> {
+    Table {
+        name: "step_runs",
+        sql: "SELECT release_id, step_id, attempt, started_at, finished_at, status, exit_code, \
+              detail, audit_seq FROM step_runs ORDER BY audit_seq",
+        key: |row| {
+            Ok((
+                get(row, "release_id")?,
+                get(row, "step_id")?,
+                get(row, "attempt")?,
+            ))
+        },
+        label: |(rid, step, attempt)| format!("for release {rid} step {step} attempt {attempt}"),
+        unrecorded: |_| "no audit entry records it".into(),
+        compare: |records, (rid, step, attempt), row| {
+            let a = records.get(rid).and_then(|r| {
                 r.attempts
                     .iter()
-                    .find(|a| a.step_id == step && i64::from(a.attempt) == attempt)
-            });
-            let Some(a) = fold else {
-                found.push(Disagreement {
-                    table: "step_runs",
-                    what: format!("{name}: no audit entry records it"),
-                });
-                continue;
-            };
-            seen.insert((rid.clone(), step.clone(), attempt));
-            let diff = (|| -> Result<Vec<String>, String> {
+                    .find(|a| &a.step_id == step && i64::from(a.attempt) == *attempt)
+            })?;
+            Some((|| {
                 let mut d = Diff(Vec::new());
                 d.field(
                     "status",
@@ -239,79 +253,52 @@ impl Store {
                 d.field("detail", &get::<Option<String>>(row, "detail")?, &a.detail);
                 d.field("audit_seq", &get::<i64>(row, "audit_seq")?, &a.seq);
                 Ok(d.0)
-            })();
-            for what in diff.unwrap_or_else(|e| vec![e]) {
-                found.push(Disagreement {
-                    table: "step_runs",
-                    what: format!("{name}: {what}"),
-                });
-            }
-        }
-        for (rid, rec) in records {
-            for a in &rec.attempts {
-                if !seen.contains(&(rid.clone(), a.step_id.clone(), i64::from(a.attempt))) {
-                    found.push(Disagreement {
-                        table: "step_runs",
-                        what: format!(
-                            "for release {rid} step {} attempt {}: missing, though audit entry {} records it",
-                            a.step_id, a.attempt, a.seq
-                        ),
-                    });
-                }
-            }
-        }
-        Ok(())
+            })())
+        },
+        id: |(rid, step, attempt)| format!("{rid}\0{step}\0{attempt}"),
+        facts: |records| {
+            records
+                .iter()
+                .flat_map(|(rid, rec)| {
+                    rec.attempts.iter().map(move |a| {
+                        (
+                            format!("{rid}\0{}\0{}", a.step_id, a.attempt),
+                            format!(
+                                "for release {rid} step {} attempt {}: missing, though audit entry {} records it",
+                                a.step_id, a.attempt, a.seq
+                            ),
+                        )
+                    })
+                })
+                .collect()
+        },
     }
+}
 
-    async fn check_signoffs(
-        &self,
-        records: &BTreeMap<String, ReleaseRecord>,
-        found: &mut Found,
-    ) -> Result<(), StoreError> {
-        let rows = self
-            .rows(
-                "SELECT audit_seq, release_id, gate, person, host, role, decision, comment, \
-                 approved_hash, at, signature FROM signoffs ORDER BY audit_seq",
-                "signoffs",
-            )
-            .await?;
-        let mut seen = BTreeSet::new();
-        for row in &rows {
-            let key = (|| -> Result<(i64, String, String, String), String> {
-                Ok((
-                    get(row, "audit_seq")?,
-                    get(row, "release_id")?,
-                    get(row, "gate")?,
-                    get(row, "person")?,
-                ))
-            })();
-            let (seq, rid, gate, person) = match key {
-                Ok(k) => k,
-                Err(e) => {
-                    found.push(Disagreement {
-                        table: "signoffs",
-                        what: e,
-                    });
-                    continue;
-                }
-            };
-            let name = format!("for release {rid} gate {gate} by {person}");
-            let fold = records
-                .get(&rid)
-                .and_then(|r| r.signoffs.iter().find(|s| s.seq == seq));
-            let Some(s) = fold else {
-                found.push(Disagreement {
-                    table: "signoffs",
-                    what: format!("{name}: no audit entry records it (audit_seq {seq})"),
-                });
-                continue;
-            };
-            seen.insert(seq);
-            let diff = (|| -> Result<Vec<String>, String> {
+fn signoffs() -> Table<(i64, String, String, String)> {
+    Table {
+        name: "signoffs",
+        sql: "SELECT audit_seq, release_id, gate, person, host, role, decision, comment, \
+              approved_hash, at, signature FROM signoffs ORDER BY audit_seq",
+        key: |row| {
+            Ok((
+                get(row, "audit_seq")?,
+                get(row, "release_id")?,
+                get(row, "gate")?,
+                get(row, "person")?,
+            ))
+        },
+        label: |(_, rid, gate, person)| format!("for release {rid} gate {gate} by {person}"),
+        unrecorded: |(seq, ..)| format!("no audit entry records it (audit_seq {seq})"),
+        compare: |records, (seq, rid, gate, person), row| {
+            let s = records
+                .get(rid)
+                .and_then(|r| r.signoffs.iter().find(|s| s.seq == *seq))?;
+            Some((|| {
                 let x = &s.signoff;
                 let mut d = Diff(Vec::new());
-                d.field("gate", &gate, &x.gate);
-                d.field("person", &person, &x.person);
+                d.field("gate", gate, &x.gate);
+                d.field("person", person, &x.person);
                 d.field("host", &get::<String>(row, "host")?, &x.host);
                 d.field("role", &get::<String>(row, "role")?, &x.role);
                 d.field(
@@ -332,98 +319,72 @@ impl Store {
                     &s.signature,
                 );
                 Ok(d.0)
-            })();
-            for what in diff.unwrap_or_else(|e| vec![e]) {
-                found.push(Disagreement {
-                    table: "signoffs",
-                    what: format!("{name}: {what}"),
-                });
-            }
-        }
-        for (rid, rec) in records {
-            for s in rec.signoffs.iter().filter(|s| !seen.contains(&s.seq)) {
-                found.push(Disagreement {
-                    table: "signoffs",
-                    what: format!(
-                        "for release {rid} gate {} by {}: missing, though audit entry {} records it",
-                        s.signoff.gate, s.signoff.person, s.seq
-                    ),
-                });
-            }
-        }
-        Ok(())
+            })())
+        },
+        id: |(seq, ..)| seq.to_string(),
+        facts: |records| {
+            records
+                .iter()
+                .flat_map(|(rid, rec)| {
+                    rec.signoffs.iter().map(move |s| {
+                        (
+                            s.seq.to_string(),
+                            format!(
+                                "for release {rid} gate {} by {}: missing, though audit entry {} records it",
+                                s.signoff.gate, s.signoff.person, s.seq
+                            ),
+                        )
+                    })
+                })
+                .collect()
+        },
     }
+}
 
-    async fn check_resume_choices(
-        &self,
-        records: &BTreeMap<String, ReleaseRecord>,
-        found: &mut Found,
-    ) -> Result<(), StoreError> {
-        let rows = self
-            .rows(
-                "SELECT audit_seq, release_id, step_id, choice, person, host, at \
-                 FROM resume_choices ORDER BY audit_seq",
-                "resume_choices",
-            )
-            .await?;
-        let mut seen = BTreeSet::new();
-        for row in &rows {
-            let key = (|| -> Result<(i64, String, String), String> {
-                Ok((
-                    get(row, "audit_seq")?,
-                    get(row, "release_id")?,
-                    get(row, "step_id")?,
-                ))
-            })();
-            let (seq, rid, step) = match key {
-                Ok(k) => k,
-                Err(e) => {
-                    found.push(Disagreement {
-                        table: "resume_choices",
-                        what: e,
-                    });
-                    continue;
-                }
-            };
-            let name = format!("for release {rid} step {step}");
-            let fold = records
-                .get(&rid)
-                .and_then(|r| r.resume_choices.iter().find(|c| c.seq == seq));
-            let Some(c) = fold else {
-                found.push(Disagreement {
-                    table: "resume_choices",
-                    what: format!("{name}: no audit entry records it (audit_seq {seq})"),
-                });
-                continue;
-            };
-            seen.insert(seq);
-            let diff = (|| -> Result<Vec<String>, String> {
+fn resume_choices() -> Table<(i64, String, String)> {
+    Table {
+        name: "resume_choices",
+        sql: "SELECT audit_seq, release_id, step_id, choice, person, host, at \
+              FROM resume_choices ORDER BY audit_seq",
+        key: |row| {
+            Ok((
+                get(row, "audit_seq")?,
+                get(row, "release_id")?,
+                get(row, "step_id")?,
+            ))
+        },
+        label: |(_, rid, step)| format!("for release {rid} step {step}"),
+        unrecorded: |(seq, ..)| format!("no audit entry records it (audit_seq {seq})"),
+        compare: |records, (seq, rid, step), row| {
+            let c = records
+                .get(rid)
+                .and_then(|r| r.resume_choices.iter().find(|c| c.seq == *seq))?;
+            Some((|| {
                 let mut d = Diff(Vec::new());
-                d.field("step_id", &step, &c.step_id);
+                d.field("step_id", step, &c.step_id);
                 d.field("choice", &get::<String>(row, "choice")?, &c.choice);
                 d.field("person", &get::<String>(row, "person")?, &c.person);
                 d.field("host", &get::<String>(row, "host")?, &c.host);
                 d.field("at", &get::<i64>(row, "at")?, &c.at);
                 Ok(d.0)
-            })();
-            for what in diff.unwrap_or_else(|e| vec![e]) {
-                found.push(Disagreement {
-                    table: "resume_choices",
-                    what: format!("{name}: {what}"),
-                });
-            }
-        }
-        for (rid, rec) in records {
-            for c in rec.resume_choices.iter().filter(|c| !seen.contains(&c.seq)) {
-                found.push(Disagreement {
-                    table: "resume_choices",
-                    what: format!(
-                        "for release {rid} step {}: missing, though audit entry {} records it",
-                        c.step_id, c.seq
-                    ),
-                });
-            }
-        }
-        Ok(())
+            })())
+        },
+        id: |(seq, ..)| seq.to_string(),
+        facts: |records| {
+            records
+                .iter()
+                .flat_map(|(rid, rec)| {
+                    rec.resume_choices.iter().map(move |c| {
+                        (
+                            c.seq.to_string(),
+                            format!(
+                                "for release {rid} step {}: missing, though audit entry {} records it",
+                                c.step_id, c.seq
+                            ),
+                        )
+                    })
+                })
+                .collect()
+        },
     }
 }

@@ -168,20 +168,7 @@ fn audit_detail(entry: &JournalEntry) -> (&str, &'static str, Value) {
         JournalEntry::Signoff {
             release_id,
             signoff: s,
-        } => (
-            release_id,
-            "signoff",
-            json!({
-                "gate": s.gate,
-                "person": s.person,
-                "host": s.host,
-                "role": s.role,
-                "decision": s.decision.as_str(),
-                "comment": s.comment,
-                "approved_hash": s.approved_hash,
-                "at": s.at,
-            }),
-        ),
+        } => (release_id, "signoff", signoff_rows::audit_detail(s)),
         JournalEntry::ResumeChoice {
             release_id,
             step_id,

@@ -2,6 +2,7 @@
 //! sign-off, one reader for every query that lists them. The table is an
 //! index of the chain's `signoff` entries, never the record.
 
+use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -58,5 +59,20 @@ pub(super) fn read(row: &AnyRow) -> Result<Signoff, StoreError> {
         comment: row.try_get("comment").map_err(c)?,
         approved_hash: row.try_get("approved_hash").map_err(c)?,
         at: row.try_get("at").map_err(c)?,
+    })
+}
+
+/// The detail of a `signoff` audit entry (team mode adds its evidence:
+/// `signature`, `identity`).
+pub(super) fn audit_detail(s: &Signoff) -> Value {
+    json!({
+        "gate": s.gate,
+        "person": s.person,
+        "host": s.host,
+        "role": s.role,
+        "decision": s.decision.as_str(),
+        "comment": s.comment,
+        "approved_hash": s.approved_hash,
+        "at": s.at,
     })
 }

@@ -136,19 +136,10 @@ impl Store {
         }
         let seq = self.next_seq(&mut tx).await?;
         signoff_rows::insert(&mut tx, seq, release_id, s, signature, identity.as_str()).await?;
-        let detail = json!({
-            "gate": s.gate,
-            "person": s.person,
-            "host": s.host,
-            "role": s.role,
-            "decision": s.decision.as_str(),
-            "comment": s.comment,
-            "approved_hash": s.approved_hash,
-            "at": s.at,
-            "signature": signature,
-            "identity": identity.as_str(),
-        })
-        .to_string();
+        let mut detail = signoff_rows::audit_detail(s);
+        detail["signature"] = json!(signature);
+        detail["identity"] = json!(identity.as_str());
+        let detail = detail.to_string();
         let head = self
             .audit_in(&mut tx, release_id, "signoff", &detail, &s.person, &s.host)
             .await?;

@@ -103,7 +103,7 @@ pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<Backend
                     tokio::spawn(super::kube::rollback(step, action, reason, tx.clone()));
                 }
                 Some(Command::Notify { hook, event, payload }) => {
-                    tasks.spawn(super::data::notify::hook(hook, event, payload, tx.clone()));
+                    tasks.spawn(super::data::webhook::hook(hook, event, payload, tx.clone()));
                 }
                 Some(Command::CheckContent { step, request }) => {
                     let tx = tx.clone();

@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 use super::Failure;
 use crate::app::state::{AppState, Level};
 use crate::app::team::Mode;
+use crate::backend::store::changes::{self, Change};
 use crate::backend::store::lease::{self, Acquired, Claimant, Lease};
-use crate::backend::store::notify::{self, Change};
 use crate::backend::store::team::{GateRule, LiveOutput};
 use crate::backend::store::{self, Backend, Store, StoreError, StoredRelease};
 use crate::backend::team::fence::{self, Fence};
@@ -577,7 +577,7 @@ async fn team_loop(ctx: Ctx, mut cmds: UnboundedReceiver<TeamCommand>) {
     let listener = ctx
         .url
         .clone()
-        .map(|url| tokio::spawn(notify::listen(url, ctx.release_id.clone(), ch_tx.clone())));
+        .map(|url| tokio::spawn(changes::listen(url, ctx.release_id.clone(), ch_tx.clone())));
     drop(ch_tx);
     let mut renew = tokio::time::interval(Duration::from_millis(lease::RENEW_EVERY_MS));
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

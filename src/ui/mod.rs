@@ -1,12 +1,12 @@
 //! Views: pure functions from `AppState` to a frame. No state changes here.
 
+mod app_log;
 mod checklist;
 mod data_view;
 mod dialogs;
 mod header;
 mod help;
 mod keys;
-mod logs;
 mod output;
 mod rollout;
 mod status_bar;
@@ -42,7 +42,7 @@ pub fn render(state: &AppState, frame: &mut Frame) {
     checklist::render(state, frame, left);
     output::render(state, frame, right);
     if state.show_logs {
-        logs::render(frame, logs);
+        app_log::render(frame, logs);
     }
     status_bar::render(state, frame, status);
     match &state.dialog {

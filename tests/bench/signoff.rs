@@ -19,7 +19,7 @@ use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Identity};
 use flightdeck::app::team::Mode;
 use flightdeck::app::update::update;
-use flightdeck::backend::store::notify::{self, Change};
+use flightdeck::backend::store::changes::{self, Change};
 use flightdeck::backend::store::team::GateRule;
 use flightdeck::backend::store::{self, AuditKey, Store};
 use flightdeck::protocol::command::JournalEntry;
@@ -177,7 +177,7 @@ async fn notify_to_screen(url: &str, key: AuditKey) -> Vec<Duration> {
     let (writer, loaded, release) = prepared(url, key.clone()).await;
     let reader = Store::open(url, key).await.unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let listener = tokio::spawn(notify::listen(url.to_string(), release.id.clone(), tx));
+    let listener = tokio::spawn(changes::listen(url.to_string(), release.id.clone(), tx));
     assert_eq!(rx.recv().await, Some(Change::Resync), "listening");
     let mut state = watcher_state(&loaded, &release);
     let mut term = Terminal::new(TestBackend::new(160, 45)).unwrap();

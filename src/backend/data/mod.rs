@@ -6,13 +6,13 @@
 //! so does every failure reason.
 
 pub mod http;
-pub mod notify;
 pub mod pg;
 pub mod prom;
 pub mod redis;
 pub mod registry;
 pub mod report;
 pub mod tls;
+pub mod webhook;
 
 use super::outcome::{Say, failure};
 
@@ -160,7 +160,7 @@ async fn action_inner(
                 DataAction::Smoke(s) => http::smoke(client, s, &mut say).await,
                 DataAction::Load(l) => http::load(client, l, &mut say).await,
                 DataAction::Prometheus(p) => prom::run(client, p, timeout, &mut say).await,
-                DataAction::Notify(n) => notify::step(client, n, &mut say).await,
+                DataAction::Notify(n) => webhook::step(client, n, &mut say).await,
             }
         };
         // A sustained metric check ends by itself at its deadline.

@@ -49,7 +49,7 @@ impl Store {
         let (seq, mac) = self
             .audit_in(&mut tx, release_id, kind, &detail_json, actor, host)
             .await?;
-        super::notify::in_tx(&mut tx, self.backend, release_id, kind).await?;
+        super::changes::in_tx(&mut tx, self.backend, release_id, kind).await?;
         tx.commit().await.map_err(StoreError::query(format!(
             "committing {kind} of release {release_id}"
         )))?;

@@ -275,7 +275,7 @@ impl Store {
                     .await?,
             );
         }
-        super::notify::in_tx(&mut tx, self.backend, release_id, "lease").await?;
+        super::changes::in_tx(&mut tx, self.backend, release_id, "lease").await?;
         let lease = read_in(&mut tx, self.backend, release_id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("the lease vanished while taken".into()))?;
@@ -326,7 +326,7 @@ impl Store {
                 _ => format!("the lease of release {release_id} is no longer yours"),
             }));
         }
-        super::notify::in_tx(&mut tx, self.backend, release_id, "lease").await?;
+        super::changes::in_tx(&mut tx, self.backend, release_id, "lease").await?;
         tx.commit()
             .await
             .map_err(StoreError::query("renewing the lease"))?;
@@ -358,7 +358,7 @@ impl Store {
         .map_err(StoreError::query(format!(
             "giving back the lease of {release_id}"
         )))?;
-        super::notify::in_tx(&mut tx, self.backend, release_id, "lease").await?;
+        super::changes::in_tx(&mut tx, self.backend, release_id, "lease").await?;
         tx.commit()
             .await
             .map_err(StoreError::query("giving the lease back"))

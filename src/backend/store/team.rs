@@ -143,7 +143,7 @@ impl Store {
         let head = self
             .audit_in(&mut tx, release_id, "signoff", &detail, &s.person, &s.host)
             .await?;
-        super::notify::in_tx(&mut tx, self.backend, release_id, "signoff").await?;
+        super::changes::in_tx(&mut tx, self.backend, release_id, "signoff").await?;
         tx.commit()
             .await
             .map_err(StoreError::query("committing a sign-off"))?;
@@ -207,7 +207,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(&err)?;
-        super::notify::in_tx(&mut tx, self.backend, release_id, "output").await?;
+        super::changes::in_tx(&mut tx, self.backend, release_id, "output").await?;
         tx.commit().await.map_err(&err)?;
         Ok(true)
     }
@@ -277,7 +277,7 @@ impl Store {
         let head = self
             .audit_in(&mut tx, release_id, kind, &detail.to_string(), actor, host)
             .await?;
-        super::notify::in_tx(&mut tx, self.backend, release_id, kind).await?;
+        super::changes::in_tx(&mut tx, self.backend, release_id, kind).await?;
         tx.commit()
             .await
             .map_err(StoreError::query(format!("recording {kind}")))?;

@@ -7,7 +7,7 @@ use reqwest::Client;
 use serde_json::{Value, json};
 
 use crate::backend::outcome::{Say, failure, success};
-use crate::runbook::data::NotifySpec;
+use crate::runbook::data::{NotifySpec, notify_payload};
 use crate::runbook::progress::Outcome;
 use crate::runbook::secrets::redact_webhook;
 
@@ -17,7 +17,6 @@ fn backoff(n: u32) -> Duration {
     Duration::from_millis(500 * 2u64.pow(n.saturating_sub(1).min(5)))
 }
 
-pub use crate::runbook::data::notify_payload as payload;
 
 /// POST `body` to `url`; 2xx is delivered. Retries `retries` times on a
 /// failure. Returns the number of attempts, or why the last one failed.
@@ -52,7 +51,7 @@ pub async fn post(
 }
 
 pub async fn step(client: &Client, n: &NotifySpec, say: &mut Say<'_>) -> Outcome {
-    let body = payload(n.format, "notify", &n.message, json!({}));
+    let body = notify_payload(n.format, "notify", &n.message, json!({}));
     say.info(format!("POST {} ({:?})", redact_webhook(&n.url), n.format));
     let result = post(client, &n.url, &body, n.retries, |a, why| {
         say.info(format!("attempt {a}: {why}; retrying"))

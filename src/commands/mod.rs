@@ -3,6 +3,7 @@
 mod approve;
 mod content;
 mod demo;
+mod failure;
 mod headless;
 mod identity;
 mod journal;
@@ -18,6 +19,7 @@ mod validate;
 mod watch;
 mod wiring;
 
+pub use self::failure::{CmdResult, Failure};
 use crate::cli::{Cli, Cmd};
 use crate::settings::Settings;
 
@@ -28,7 +30,7 @@ pub const EXIT_INVALID: i32 = 2;
 pub const EXIT_WAITING: i32 = 3;
 
 pub fn main(cli: Cli) -> i32 {
-    let _ = color_eyre::install();
+    failure::install_hooks();
     let Cli { journal, command } = cli;
     if let Cmd::Validate { runbooks } = &command {
         return validate::run(runbooks);
@@ -120,44 +122,8 @@ pub fn main(cli: Cli) -> i32 {
         Ok(code) => code,
         Err(e) => {
             crate::terminal::restore();
-            out::warn(format!("flightdeck: {e}"));
+            e.print();
             e.code
         }
     }
 }
-
-/// An error that ends a command: what to print and the exit code.
-#[derive(Debug)]
-pub struct Failure {
-    pub message: String,
-    pub code: i32,
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl Failure {
-    pub fn invalid(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            code: EXIT_INVALID,
-        }
-    }
-    pub fn failed(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            code: EXIT_FAILED,
-        }
-    }
-}
-
-impl From<crate::backend::store::StoreError> for Failure {
-    fn from(e: crate::backend::store::StoreError) -> Failure {
-        Failure::failed(format!("journal: {e}"))
-    }
-}
-
-pub type CmdResult = Result<i32, Failure>;

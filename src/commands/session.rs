@@ -57,16 +57,22 @@ pub async fn open_store(settings: &Settings) -> Result<Store, Failure> {
 }
 
 pub fn load_runbook(path: &Path) -> Result<Loaded, Failure> {
-    runbook::load(path).map_err(|e| Failure::invalid(e.to_string()))
+    runbook::load(path).map_err(|e| {
+        Failure::invalid(e.to_string()).suggest(format!(
+            "fix the line and field named above; `flightdeck validate {}` checks the whole file",
+            path.display()
+        ))
+    })
 }
 
 pub fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, String>, Failure> {
     let mut out = BTreeMap::new();
     for s in sets {
         let Some((k, v)) = s.split_once('=') else {
-            return Err(Failure::invalid(format!(
-                "--set {s:?}: expected NAME=VALUE"
-            )));
+            return Err(
+                Failure::invalid(format!("--set {s:?}: expected NAME=VALUE"))
+                    .suggest("give each input as --set NAME=VALUE"),
+            );
         };
         out.insert(k.trim().to_string(), v.to_string());
     }
@@ -87,7 +93,8 @@ fn pick_environment(loaded: &Loaded, wanted: Option<&str>) -> Result<String, Fai
                 .map(|e| e.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        ))),
+        ))
+        .suggest("pick one of the environments listed, with --env")),
         None => Ok(rb
             .environments
             .first()

@@ -17,7 +17,6 @@ fn backoff(n: u32) -> Duration {
     Duration::from_millis(500 * 2u64.pow(n.saturating_sub(1).min(5)))
 }
 
-
 /// POST `body` to `url`; 2xx is delivered. Retries `retries` times on a
 /// failure. Returns the number of attempts, or why the last one failed.
 pub async fn post(

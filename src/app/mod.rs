@@ -3,6 +3,7 @@
 pub mod action;
 pub mod command;
 pub mod content;
+pub mod home;
 pub mod data_hooks;
 pub mod keymap;
 pub mod msg;
@@ -11,7 +12,9 @@ pub mod processes;
 pub mod rollout;
 pub mod secrets;
 pub mod setup;
+pub mod start_form;
 pub mod state;
 pub mod team;
+pub mod typing;
 pub mod update;
 pub mod watch;

@@ -12,6 +12,8 @@ mod rollout;
 mod status_bar;
 mod team_view;
 mod theme;
+pub mod home;
+pub mod start_form;
 pub mod watch;
 
 use ratatui::Frame;

@@ -213,6 +213,12 @@ impl Store {
     }
 }
 
+/// A folded record as the plain values callers read, without step output
+/// (the home screen's lists need none).
+pub fn from_record(rec: ReleaseRecord) -> Option<StoredRelease> {
+    stored(rec, &mut BTreeMap::new(), Vec::new())
+}
+
 /// The fold's record as the plain values callers read.
 fn stored(
     rec: ReleaseRecord,

@@ -169,8 +169,10 @@ impl HomeState {
     }
 
     pub fn selected(&self) -> Option<Selected<'_>> {
-        let pos = self.selected[self.focus.index()];
-        let i = *self.shown(self.focus).get(pos)?;
+        let shown = self.shown(self.focus);
+        // A cursor past the end (rows went away) rests on the last row.
+        let pos = self.selected[self.focus.index()].min(shown.len().saturating_sub(1));
+        let i = *shown.get(pos)?;
         let s = &self.snapshot;
         Some(match self.focus {
             HomeList::Waiting => Selected::Waiting(&s.waiting[i]),

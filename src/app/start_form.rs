@@ -275,6 +275,9 @@ pub fn update(form: &mut StartForm, key: KeyEvent) {
     }
     form.notice = None;
     let stops = form.stops();
+    if stops.is_empty() && matches!(action, FormAction::Next | FormAction::Prev) {
+        return;
+    }
     let here = stops.iter().position(|s| *s == form.focus).unwrap_or(0);
     match action {
         FormAction::Next => form.focus = stops[(here + 1) % stops.len().max(1)],

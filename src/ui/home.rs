@@ -198,7 +198,7 @@ fn waiting_line(w: &WaitingRow, now: i64, width: usize) -> Line<'static> {
         ),
     };
     let since = w.since.map(|t| age(now, t)).unwrap_or_default();
-    let fixed = 28 + 26 + 16 + 36 + 8;
+    let fixed = 28 + 26 + 36 + 23 + 7 + 1;
     Line::from(vec![
         Span::styled(col(&w.release_id, 27), theme::title()),
         Span::raw(" "),
@@ -211,7 +211,7 @@ fn waiting_line(w: &WaitingRow, now: i64, width: usize) -> Line<'static> {
                 .add_modifier(Modifier::BOLD),
         ),
         Span::raw(" "),
-        Span::raw(col(&w.title, 15)),
+        Span::raw(col(&w.title, 22)),
         Span::raw(" "),
         Span::styled(col(&since, 6), theme::dim()),
         Span::raw(" "),

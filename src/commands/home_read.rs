@@ -214,8 +214,11 @@ pub fn find_runbooks(settings: &Settings, cwd: &Path) -> Vec<RunbookRow> {
             continue;
         }
         seen.push(canon);
-        let shown = f.strip_prefix(cwd).map(Path::to_path_buf).unwrap_or(f);
-        let loaded = runbook::load(&shown);
+        let shown = f.strip_prefix(cwd).map(Path::to_path_buf).unwrap_or(f.clone());
+        let loaded = runbook::load(&f).map_err(|mut e| {
+            e.file = shown.clone();
+            e
+        });
         rows.push(home::runbook_row(
             &shown,
             loaded.as_ref().map(|l| &l.runbook),

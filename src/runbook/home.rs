@@ -305,8 +305,23 @@ pub fn runbook_row(path: &Path, loaded: Result<&Runbook, &RunbookError>) -> Runb
     }
 }
 
+/// The earliest problem in the file (by line; one with no position only
+/// when none has one), as `file:line:column: field: message`.
 pub fn first_error(e: &RunbookError) -> String {
-    e.to_string().lines().next().unwrap_or("invalid").to_string()
+    let first = e
+        .problems
+        .iter()
+        .filter(|p| p.pos.line > 0)
+        .min_by_key(|p| (p.pos.line, p.pos.column))
+        .or(e.problems.first());
+    match first {
+        Some(p) => RunbookError {
+            file: e.file.clone(),
+            problems: vec![p.clone()],
+        }
+        .to_string(),
+        None => format!("{}: invalid", e.file.display()),
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use flightdeck::app::setup::Setup;
 use flightdeck::app::start_form::{self, FormFocus, FormOutcome, StartForm};
 use flightdeck::app::state::{AppState, Dialog, Identity};
 use flightdeck::app::update::update;
-use flightdeck::runbook::home::{HomeSnapshot, Phase, ReleaseRow, RunbookRow, WaitingKind, WaitingRow};
+use flightdeck::runbook::home::{
+    HomeSnapshot, Phase, ReleaseRow, RunbookRow, WaitingKind, WaitingRow,
+};
 use flightdeck::runbook::progress::{Release, StepStatus};
 use flightdeck::runbook::{self, Loaded};
 use ratatui::Terminal;
@@ -160,7 +162,9 @@ fn home_enter_on_a_release_opens_it_and_on_a_runbook_starts_one() {
     press_home(&mut s, KeyCode::Enter);
     assert_eq!(
         s.choice,
-        Some(HomeChoice::Start(PathBuf::from("config/runbooks/demo.yaml")))
+        Some(HomeChoice::Start(PathBuf::from(
+            "config/runbooks/demo.yaml"
+        )))
     );
 }
 
@@ -248,7 +252,8 @@ fn home_key_bar_matches_what_update_accepts() {
     let mut states = Vec::new();
     for focus in HomeList::ALL {
         for pos in 0..3 {
-            for (filter, filtering) in [("", false), ("demo", false), ("zzz", false), ("de", true)] {
+            for (filter, filtering) in [("", false), ("demo", false), ("zzz", false), ("de", true)]
+            {
                 let mut s = home_state();
                 s.focus = focus;
                 s.selected = [pos; 3];
@@ -443,7 +448,10 @@ fn form_set_values_prefill_and_the_secret_is_masked_on_screen() {
 
 #[test]
 fn form_shows_policy_and_needs_a_reason_outside_the_window() {
-    let mut f = form(&[("version", "v1.0.0"), ("token", "t")], &[("version", "v1.0.0")]);
+    let mut f = form(
+        &[("version", "v1.0.0"), ("token", "t")],
+        &[("version", "v1.0.0")],
+    );
     start_form::update(&mut f, key(KeyCode::Right));
     assert_eq!(f.environment().unwrap().name, "production");
     let status = f.status.clone().unwrap();
@@ -454,7 +462,10 @@ fn form_shows_policy_and_needs_a_reason_outside_the_window() {
     start_form::update(&mut f, key(KeyCode::Enter));
     assert_eq!(f.outcome, None, "no start without a break-glass reason");
     assert!(f.notice.as_deref().unwrap().contains("break-glass"));
-    insta::assert_snapshot!("form_production", screen(|fr| flightdeck::ui::start_form::render(&f, fr)));
+    insta::assert_snapshot!(
+        "form_production",
+        screen(|fr| flightdeck::ui::start_form::render(&f, fr))
+    );
     while f.focus != FormFocus::BreakGlass {
         start_form::update(&mut f, key(KeyCode::Tab));
     }
@@ -475,10 +486,16 @@ fn form_shows_policy_and_needs_a_reason_outside_the_window() {
 
 #[test]
 fn form_refuses_an_environment_whose_requires_is_not_met() {
-    let mut f = form(&[("version", "v9.9.9"), ("token", "t")], &[("version", "v1.0.0")]);
+    let mut f = form(
+        &[("version", "v9.9.9"), ("token", "t")],
+        &[("version", "v1.0.0")],
+    );
     start_form::update(&mut f, key(KeyCode::Left));
     assert_eq!(f.environment().unwrap().name, "production");
-    assert_eq!(f.status.as_ref().unwrap().requires, Some(("staging".into(), false)));
+    assert_eq!(
+        f.status.as_ref().unwrap().requires,
+        Some(("staging".into(), false))
+    );
     start_form::update(&mut f, key(KeyCode::Enter));
     assert_eq!(f.outcome, None);
     assert!(f.invalid().unwrap().contains("may not start here"));
@@ -505,7 +522,10 @@ fn form_screen() {
     let mut f = form(&[("token", "abc")], &[]);
     start_form::update(&mut f, key(KeyCode::Tab));
     type_into(&mut f, "v1.4");
-    insta::assert_snapshot!("form_typing", screen(|fr| flightdeck::ui::start_form::render(&f, fr)));
+    insta::assert_snapshot!(
+        "form_typing",
+        screen(|fr| flightdeck::ui::start_form::render(&f, fr))
+    );
 }
 
 // ---------------------------------------------------------------- checklist
@@ -571,7 +591,10 @@ fn checklist_opens_unticked_and_enter_needs_every_item() {
         panic!("the checklist dialog opens: {:?}", s.dialog);
     };
     assert!(ticked.len() >= 2, "the demo checklist has items");
-    assert!(ticked.iter().all(Option::is_none), "nothing is ticked at first");
+    assert!(
+        ticked.iter().all(Option::is_none),
+        "nothing is ticked at first"
+    );
     assert_eq!(cursor, 0);
     // One Enter no longer confirms everything.
     let cmds = update(&mut s, Msg::Key(key(KeyCode::Enter)));

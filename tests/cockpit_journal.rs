@@ -203,7 +203,11 @@ async fn check(sb: &Sandbox) {
             "release-approver",
         ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bob = sb.read("bob").await;
     assert!(bob.waiting.is_empty(), "{:?}", bob.waiting);
 }
@@ -247,7 +251,10 @@ async fn home_reads_a_postgres_journal_and_hears_its_writes() {
     let sb = Sandbox::new(Some(url.clone()));
     // LISTEN on every release: a write to any one is heard.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let listener = tokio::spawn(flightdeck::backend::store::notify::listen_all(url.clone(), tx));
+    let listener = tokio::spawn(flightdeck::backend::store::notify::listen_all(
+        url.clone(),
+        tx,
+    ));
     assert_eq!(
         rx.recv().await,
         Some(flightdeck::backend::store::notify::Change::Resync)
@@ -271,10 +278,12 @@ async fn fresh_database(base: &str) -> String {
     use sqlx::Connection;
     let name = format!("fd_home_{}", std::process::id());
     let mut c = sqlx::PgConnection::connect(base).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
-        .execute(&mut c)
-        .await
-        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}"
+    )))
+    .execute(&mut c)
+    .await
+    .unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut c)
         .await
@@ -282,4 +291,3 @@ async fn fresh_database(base: &str) -> String {
     let (head, _) = base.rsplit_once('/').unwrap();
     format!("{head}/{name}")
 }
-

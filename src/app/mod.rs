@@ -3,8 +3,8 @@
 pub mod action;
 pub mod command;
 pub mod content;
-pub mod home;
 pub mod data_hooks;
+pub mod home;
 pub mod keymap;
 pub mod msg;
 pub mod output;

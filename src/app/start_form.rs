@@ -25,7 +25,13 @@ pub struct FormField {
 impl FormField {
     fn check(&mut self) {
         let v = (!self.value.is_empty()).then_some(self.value.as_str());
-        self.error = check_value(&self.spec, v).err();
+        // The validator's words, less the command-line hint.
+        self.error = check_value(&self.spec, v)
+            .err()
+            .map(|e| match e.find(" (pass --set ") {
+                Some(i) => e[..i].to_string(),
+                None => e,
+            });
     }
 }
 
@@ -192,7 +198,9 @@ impl StartForm {
     }
 
     fn needs_break_glass(&self) -> bool {
-        self.status.as_ref().is_some_and(EnvStatus::needs_break_glass)
+        self.status
+            .as_ref()
+            .is_some_and(EnvStatus::needs_break_glass)
     }
 
     /// The rows the cursor visits, in order.
@@ -305,7 +313,11 @@ pub fn update(form: &mut StartForm, key: KeyEvent) {
         FormAction::Cancel => form.outcome = Some(FormOutcome::Cancel),
     }
     if !form.stops().contains(&form.focus) {
-        form.focus = form.stops().first().copied().unwrap_or(FormFocus::Environment);
+        form.focus = form
+            .stops()
+            .first()
+            .copied()
+            .unwrap_or(FormFocus::Environment);
     }
 }
 

@@ -60,11 +60,17 @@ pub fn release_args(runbook: Option<PathBuf>, release: Option<String>) -> Releas
 }
 
 /// Re-read the snapshot whenever the journal may have changed.
-async fn reader(store: Store, settings: Settings, live: bool, tx: mpsc::UnboundedSender<HomeSnapshot>) {
+async fn reader(
+    store: Store,
+    settings: Settings,
+    live: bool,
+    tx: mpsc::UnboundedSender<HomeSnapshot>,
+) {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut reader = HomeReader::default();
     let (ch_tx, mut ch_rx) = mpsc::unbounded_channel::<Change>();
-    let listener = live.then(|| tokio::spawn(notify::listen_all(settings.journal.clone(), ch_tx.clone())));
+    let listener =
+        live.then(|| tokio::spawn(notify::listen_all(settings.journal.clone(), ch_tx.clone())));
     drop(ch_tx);
     let poll = if live { PG_POLL } else { SQLITE_POLL };
     loop {
@@ -88,7 +94,10 @@ async fn reader(store: Store, settings: Settings, live: bool, tx: mpsc::Unbounde
 }
 
 /// Show home until the person quits (None) or chooses something.
-async fn screen(settings: &Settings, notice: Option<String>) -> Result<Option<HomeChoice>, Failure> {
+async fn screen(
+    settings: &Settings,
+    notice: Option<String>,
+) -> Result<Option<HomeChoice>, Failure> {
     let store = session::open_store(settings).await?;
     let live = store.backend() == Backend::Postgres;
     let mut state = HomeState::new(&settings.person, now_ms());
@@ -115,10 +124,7 @@ async fn screen(settings: &Settings, notice: Option<String>) -> Result<Option<Ho
     let mut result = Ok(());
     while !state.quit && state.choice.is_none() {
         if state.dirty && last_draw.elapsed() >= FRAME {
-            if let Err(e) = guard
-                .terminal
-                .draw(|f| crate::ui::home::render(&state, f))
-            {
+            if let Err(e) = guard.terminal.draw(|f| crate::ui::home::render(&state, f)) {
                 result = Err(e);
                 break;
             }

@@ -111,8 +111,7 @@ impl HomeReader {
             if let Some(w) = home::checklist_waiting(&loaded.runbook, &release, i_drive) {
                 snap.waiting.push(w);
             }
-            if open && let Some(w) = self.gate(store, settings, &stored, loaded, last_seq).await
-            {
+            if open && let Some(w) = self.gate(store, settings, &stored, loaded, last_seq).await {
                 snap.waiting.push(w);
             }
         }
@@ -177,7 +176,12 @@ fn unloaded_row(stored: &store::StoredRelease, driver: Option<String>) -> Releas
         done: stored
             .steps
             .iter()
-            .filter(|s| matches!(s.state, store::RunState::Succeeded | store::RunState::Skipped))
+            .filter(|s| {
+                matches!(
+                    s.state,
+                    store::RunState::Succeeded | store::RunState::Skipped
+                )
+            })
             .count(),
         total: None,
         at_step: None,
@@ -214,7 +218,10 @@ pub fn find_runbooks(settings: &Settings, cwd: &Path) -> Vec<RunbookRow> {
             continue;
         }
         seen.push(canon);
-        let shown = f.strip_prefix(cwd).map(Path::to_path_buf).unwrap_or(f.clone());
+        let shown = f
+            .strip_prefix(cwd)
+            .map(Path::to_path_buf)
+            .unwrap_or(f.clone());
         let loaded = runbook::load(&f).map_err(|mut e| {
             e.file = shown.clone();
             e

@@ -56,7 +56,10 @@ pub async fn start_with(settings: &Settings, args: ReleaseArgs) -> CmdResult {
             let args = ReleaseArgs {
                 runbook: Some(path),
                 environment: Some(environment),
-                inputs: inputs.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                inputs: inputs
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
                 resume: false,
                 release: None,
                 new: true,
@@ -113,7 +116,12 @@ async fn passed_inputs(
         .runbook
         .environments
         .iter()
-        .filter_map(|e| e.policy.requires.as_ref().map(|r| (e.name.clone(), r.passed.clone())))
+        .filter_map(|e| {
+            e.policy
+                .requires
+                .as_ref()
+                .map(|r| (e.name.clone(), r.passed.clone()))
+        })
         .collect();
     if with_requires.is_empty() {
         return Ok(out);

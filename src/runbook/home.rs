@@ -163,8 +163,7 @@ pub fn checklist_waiting(rb: &Runbook, release: &Release, i_drive: bool) -> Opti
     }
     let i = release.current(rb)?;
     let step = rb.steps().nth(i)?;
-    if !matches!(step.action, Action::Manual(_)) || release.steps[i].status != StepStatus::Waiting
-    {
+    if !matches!(step.action, Action::Manual(_)) || release.steps[i].status != StepStatus::Waiting {
         return None;
     }
     Some(WaitingRow {
@@ -274,10 +273,7 @@ pub fn runbook_places(config_dir: &Path, cwd: &Path, env_list: Option<&str>) -> 
 
 /// A runbook file's name: `.yaml` / `.yml`.
 pub fn is_runbook_file(p: &Path) -> bool {
-    matches!(
-        p.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    )
+    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
 
 /// A row for a runbook that loaded, or for one that did not (its first

@@ -18,7 +18,9 @@ fn phase_style(p: Phase) -> Style {
             .fg(Color::Yellow)
             .add_modifier(Modifier::BOLD),
         Phase::Running => Style::default().fg(Color::Cyan),
-        Phase::Failed | Phase::Aborted => Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        Phase::Failed | Phase::Aborted => {
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD)
+        }
         Phase::Succeeded => Style::default().fg(Color::Green),
     }
 }
@@ -37,7 +39,10 @@ fn phase_icon(p: Phase) -> &'static str {
 fn col(s: &str, n: usize) -> String {
     let s = sanitize_line(s);
     if s.chars().count() > n {
-        format!("{}…", s.chars().take(n.saturating_sub(1)).collect::<String>())
+        format!(
+            "{}…",
+            s.chars().take(n.saturating_sub(1)).collect::<String>()
+        )
     } else {
         format!("{s:<n$}")
     }
@@ -58,7 +63,7 @@ pub fn render(state: &HomeState, frame: &mut Frame) {
     render_header(state, frame, head);
     render_notice(state, frame, notice);
     let [releases, runbooks] =
-        Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(lower);
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(lower);
     list(state, frame, waiting, HomeList::Waiting);
     list(state, frame, releases, HomeList::Releases);
     list(state, frame, runbooks, HomeList::Runbooks);
@@ -215,7 +220,10 @@ fn waiting_line(w: &WaitingRow, now: i64, width: usize) -> Line<'static> {
         Span::raw(" "),
         Span::styled(col(&since, 6), theme::dim()),
         Span::raw(" "),
-        Span::styled(col(&detail, width.saturating_sub(fixed).max(10)), theme::dim()),
+        Span::styled(
+            col(&detail, width.saturating_sub(fixed).max(10)),
+            theme::dim(),
+        ),
     ])
 }
 
@@ -232,14 +240,14 @@ fn release_line(r: &ReleaseRow, state: &HomeState, width: usize) -> Line<'static
     };
     let age_of = age(state.now, r.finished_at.unwrap_or(r.started_at));
     let at = r.at_step.clone().unwrap_or_default();
-    let fixed = 2 + 11 + 27 + 21 + 11 + 7 + 19 + 6;
+    let fixed = 2 + 11 + 23 + 21 + 11 + 7 + 19 + 6;
     Line::from(vec![
         Span::styled(
             format!("{} {}", phase_icon(r.phase), col(r.phase.as_str(), 9)),
             phase_style(r.phase),
         ),
         Span::raw(" "),
-        Span::styled(col(&r.id, 26), theme::title()),
+        Span::styled(col(&r.id, 22), theme::title()),
         Span::raw(" "),
         Span::raw(col(&format!("{} · {}", r.runbook, r.environment), 20)),
         Span::raw(" "),
@@ -256,26 +264,29 @@ fn release_line(r: &ReleaseRow, state: &HomeState, width: usize) -> Line<'static
 fn runbook_line(r: &RunbookRow, width: usize) -> Line<'static> {
     match &r.error {
         None => Line::from(vec![
-            Span::styled(col(&r.name, 16), theme::title()),
+            Span::styled(col(&r.name, 20), theme::title()),
             Span::raw(" "),
             Span::styled(
-                col(&r.environments.join(", "), 22),
+                col(&r.environments.join(", "), 24),
                 Style::default().fg(Color::Cyan),
             ),
             Span::raw(" "),
             Span::styled(
-                col(&r.path.display().to_string(), width.saturating_sub(42).max(8)),
+                col(
+                    &r.path.display().to_string(),
+                    width.saturating_sub(47).max(8),
+                ),
                 theme::dim(),
             ),
         ]),
         Some(e) => Line::from(vec![
             Span::styled(
-                col(&format!("✘ {}", r.name), 16),
+                col(&format!("✘ {}", r.name), 20),
                 Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
             ),
             Span::raw(" "),
             Span::styled(
-                col(e, width.saturating_sub(19).max(8)),
+                col(e, width.saturating_sub(23).max(8)),
                 Style::default().fg(Color::Red),
             ),
         ]),

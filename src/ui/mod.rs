@@ -5,15 +5,15 @@ mod data_view;
 mod dialogs;
 mod header;
 mod help;
+pub mod home;
 mod keys;
 mod logs;
 mod output;
 mod rollout;
+pub mod start_form;
 mod status_bar;
 mod team_view;
 mod theme;
-pub mod home;
-pub mod start_form;
 pub mod watch;
 
 use ratatui::Frame;

@@ -75,7 +75,10 @@ pub fn render(form: &StartForm, frame: &mut Frame) {
         };
         let mut label = vec![
             Span::raw(if here { "› " } else { "  " }),
-            Span::styled(format!("{:<18}", sanitize_line(&f.spec.name)), theme::title()),
+            Span::styled(
+                format!("{:<18}", sanitize_line(&f.spec.name)),
+                theme::title(),
+            ),
             Span::raw(" "),
         ];
         let field_style = if here {
@@ -132,7 +135,11 @@ pub fn render(form: &StartForm, frame: &mut Frame) {
             Span::raw(" "),
             Span::styled(
                 format!("[{}", sanitize_line(&form.break_glass)),
-                if here { theme::selected() } else { Style::default() },
+                if here {
+                    theme::selected()
+                } else {
+                    Style::default()
+                },
             ),
             cursor(here),
             Span::raw("]"),
@@ -143,12 +150,11 @@ pub fn render(form: &StartForm, frame: &mut Frame) {
         )));
     }
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).title(Span::styled(
-                " Start form ",
-                theme::title(),
-            ))),
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" Start form ", theme::title())),
+        ),
         body,
     );
     let (text, style) = match (&form.notice, form.invalid()) {
@@ -181,7 +187,10 @@ fn environment_lines(form: &StartForm, lines: &mut Vec<Line<'static>>) {
         Span::raw(" "),
     ];
     if form.environments.is_empty() {
-        row.push(Span::styled("default (the runbook names none)", theme::dim()));
+        row.push(Span::styled(
+            "default (the runbook names none)",
+            theme::dim(),
+        ));
     }
     for (i, e) in form.environments.iter().enumerate() {
         let name = sanitize_line(&e.name);
@@ -191,7 +200,9 @@ fn environment_lines(form: &StartForm, lines: &mut Vec<Line<'static>>) {
                 if here {
                     theme::selected().fg(Color::Cyan)
                 } else {
-                    Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+                    Style::default()
+                        .fg(Color::Cyan)
+                        .add_modifier(Modifier::BOLD)
                 },
             ));
         } else {

@@ -82,7 +82,13 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                     state.dialog = None;
                     let who = state.identity.person.clone();
                     let times: Vec<i64> = ticked.iter().map(|t| t.unwrap_or(now)).collect();
-                    journal_ticks(state, i, &times, (!note.is_empty()).then(|| note.clone()), out);
+                    journal_ticks(
+                        state,
+                        i,
+                        &times,
+                        (!note.is_empty()).then(|| note.clone()),
+                        out,
+                    );
                     let detail = if note.is_empty() {
                         format!("ticked by {who}")
                     } else {

@@ -291,3 +291,49 @@ async fn fresh_database(base: &str) -> String {
     let (head, _) = base.rsplit_once('/').unwrap();
     format!("{head}/{name}")
 }
+
+const CHECKLIST: &str = r#"
+name: checklist
+stages:
+  - id: s
+    steps:
+      - id: check
+        manual:
+          items:
+            - Changelog written
+            - On-call told
+"#;
+
+/// Ticked items are audit entries: folded into the record, and in the
+/// report with who ticked each and when.
+#[test]
+fn ticked_items_are_in_the_record_and_the_report() {
+    let sb = Sandbox::new(None);
+    let rb = sb.runbook("checklist.yaml", CHECKLIST);
+    let out = sb.run("alice", &["run", &rb, "--headless", "--ack", "check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = release_of(&out);
+    let rep = sb.run("alice", &["report", &id, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&rep.stdout).unwrap();
+    let ticks = &v["checklists_ticked"];
+    assert_eq!(ticks.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(ticks[0]["person"], "alice");
+    assert_eq!(ticks[0]["step"], "check");
+    let items: Vec<&str> = ticks[0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item"].as_str().unwrap())
+        .collect();
+    assert_eq!(items, ["Changelog written", "On-call told"]);
+    let md = String::from_utf8_lossy(&sb.run("alice", &["show", &id]).stdout).to_string();
+    assert!(md.contains("## Checklists ticked"), "{md}");
+    assert!(md.contains("| check | 1 | On-call told | alice@"), "{md}");
+    // The chain still verifies with the new kind in it.
+    assert!(sb.run("alice", &["verify"]).status.success());
+}

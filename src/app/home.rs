@@ -220,7 +220,7 @@ pub fn allowed(state: &HomeState) -> Vec<Offer> {
             home::WaitingKind::Checklist { .. } => offer(HomeAction::Open, "open checklist", None),
         },
         Some(Selected::Release(r)) => {
-            let label = if !r.phase.is_open() {
+            let label = if !r.open {
                 "open record"
             } else if r.driver.as_deref().is_some_and(|d| d != state.person) {
                 "watch"

@@ -167,6 +167,7 @@ fn unloaded_row(stored: &store::StoredRelease, driver: Option<String>) -> Releas
         environment: stored.environment.clone(),
         initiator: stored.initiator.clone(),
         driver,
+        open: !stored.status.is_final(),
         phase: match stored.status {
             S::Running => Phase::Running,
             S::Succeeded => Phase::Succeeded,

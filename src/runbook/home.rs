@@ -28,10 +28,6 @@ impl Phase {
             Phase::Aborted => "aborted",
         }
     }
-
-    pub fn is_open(self) -> bool {
-        matches!(self, Phase::Waiting | Phase::Running)
-    }
 }
 
 /// One line of *releases*.
@@ -44,6 +40,8 @@ pub struct ReleaseRow {
     /// The lease holder while someone drives it.
     pub driver: Option<String>,
     pub phase: Phase,
+    /// Not ended yet (a failed step may still be retried, skipped, aborted).
+    pub open: bool,
     /// Settled steps, and all steps (`None`: the runbook no longer loads).
     pub done: usize,
     pub total: Option<usize>,
@@ -133,7 +131,8 @@ pub fn release_row(rb: &Runbook, release: &Release, driver: Option<String>) -> R
         })
         .count();
     let phase = phase(release, rb);
-    let at_step = if phase.is_open() {
+    let open = !release.status.is_final();
+    let at_step = if open {
         release
             .current(rb)
             .and_then(|i| rb.steps().nth(i))
@@ -148,6 +147,7 @@ pub fn release_row(rb: &Runbook, release: &Release, driver: Option<String>) -> R
         initiator: release.initiator.clone(),
         driver,
         phase,
+        open,
         done,
         total: Some(release.steps.len()),
         at_step,
@@ -178,12 +178,13 @@ pub fn checklist_waiting(rb: &Runbook, release: &Release, i_drive: bool) -> Opti
     })
 }
 
-/// Open releases first (waiting, then running), then failed, then the
-/// rest; newest first within each.
+/// Open releases first (waiting, running, stopped at a failed step), then
+/// the ended ones (failed first); newest first within each.
 pub fn sort_releases(rows: &mut [ReleaseRow]) {
     rows.sort_by(|a, b| {
-        a.phase
-            .cmp(&b.phase)
+        b.open
+            .cmp(&a.open)
+            .then(a.phase.cmp(&b.phase))
             .then(b.started_at.cmp(&a.started_at))
             .then(b.id.cmp(&a.id))
     });

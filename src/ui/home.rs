@@ -87,7 +87,7 @@ pub fn render(state: &HomeState, frame: &mut Frame) {
 
 fn render_header(state: &HomeState, frame: &mut Frame, area: Rect) {
     let s = &state.snapshot;
-    let open = s.releases.iter().filter(|r| r.phase.is_open()).count();
+    let open = s.releases.iter().filter(|r| r.open).count();
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(" flightdeck ", theme::title()),
@@ -232,7 +232,7 @@ fn release_line(r: &ReleaseRow, state: &HomeState, width: usize) -> Line<'static
         Some(t) => format!("{}/{t}", r.done),
         None => format!("{}/?", r.done),
     };
-    let driver = match (&r.driver, r.phase.is_open()) {
+    let driver = match (&r.driver, r.open) {
         (Some(d), _) if *d == state.person => "you drive".to_string(),
         (Some(d), _) => format!("{d} drives"),
         (None, true) => "nobody drives".to_string(),

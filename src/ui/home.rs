@@ -62,8 +62,12 @@ pub fn render(state: &HomeState, frame: &mut Frame) {
     .areas(area);
     render_header(state, frame, head);
     render_notice(state, frame, notice);
-    let [releases, runbooks] =
-        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(lower);
+    // Side by side when there is room for both lists' columns.
+    let [releases, runbooks] = if area.width >= 160 {
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(lower)
+    } else {
+        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(lower)
+    };
     list(state, frame, waiting, HomeList::Waiting);
     list(state, frame, releases, HomeList::Releases);
     list(state, frame, runbooks, HomeList::Runbooks);
@@ -192,36 +196,41 @@ fn list(state: &HomeState, frame: &mut Frame, area: Rect, which: HomeList) {
 }
 
 fn waiting_line(w: &WaitingRow, now: i64, width: usize) -> Line<'static> {
-    let (what, detail) = match &w.kind {
+    let (what, who, detail) = match &w.kind {
         WaitingKind::Gate { gate, roles, tally } => (
-            format!("⚑ sign gate {gate}"),
-            format!("as {} · {tally}", roles.join(" or ")),
+            format!("⚑ sign {}", w.title),
+            format!("as {}", roles.join(" or ")),
+            format!(
+                "{gate}: {}",
+                tally.split_once(": ").map_or(tally.as_str(), |(_, t)| t)
+            ),
         ),
         WaitingKind::Checklist { step } => (
-            format!("☐ tick checklist {step}"),
-            "on a release you drive".to_string(),
+            format!("☐ tick {}", w.title),
+            "you drive it".to_string(),
+            format!("checklist {step}"),
         ),
     };
     let since = w.since.map(|t| age(now, t)).unwrap_or_default();
-    let fixed = 28 + 26 + 36 + 23 + 7 + 1;
+    let fixed = 23 + 23 + 31 + 23 + 7;
     Line::from(vec![
-        Span::styled(col(&w.release_id, 27), theme::title()),
+        Span::styled(col(&w.release_id, 22), theme::title()),
         Span::raw(" "),
-        Span::raw(col(&format!("{} · {}", w.runbook, w.environment), 25)),
+        Span::raw(col(&format!("{} · {}", w.runbook, w.environment), 22)),
         Span::raw(" "),
         Span::styled(
-            col(&what, 35),
+            col(&what, 30),
             Style::default()
                 .fg(Color::Yellow)
                 .add_modifier(Modifier::BOLD),
         ),
         Span::raw(" "),
-        Span::raw(col(&w.title, 22)),
+        Span::raw(col(&who, 22)),
         Span::raw(" "),
         Span::styled(col(&since, 6), theme::dim()),
         Span::raw(" "),
         Span::styled(
-            col(&detail, width.saturating_sub(fixed).max(10)),
+            col(&detail, width.saturating_sub(fixed + 1).max(10)),
             theme::dim(),
         ),
     ])
@@ -240,7 +249,7 @@ fn release_line(r: &ReleaseRow, state: &HomeState, width: usize) -> Line<'static
     };
     let age_of = age(state.now, r.finished_at.unwrap_or(r.started_at));
     let at = r.at_step.clone().unwrap_or_default();
-    let fixed = 2 + 11 + 23 + 21 + 11 + 7 + 19 + 6;
+    let fixed = 2 + 11 + 23 + 21 + 11 + 7 + 17 + 6;
     Line::from(vec![
         Span::styled(
             format!("{} {}", phase_icon(r.phase), col(r.phase.as_str(), 9)),
@@ -255,7 +264,7 @@ fn release_line(r: &ReleaseRow, state: &HomeState, width: usize) -> Line<'static
         Span::raw(" "),
         Span::styled(col(&age_of, 6), theme::dim()),
         Span::raw(" "),
-        Span::raw(col(&driver, 18)),
+        Span::raw(col(&driver, 16)),
         Span::raw(" "),
         Span::styled(col(&at, width.saturating_sub(fixed).max(8)), theme::dim()),
     ])

@@ -351,6 +351,43 @@ mod tests {
         assert!(matches("", "anything"));
     }
 
+    fn checklist_release(status: StepStatus) -> (Runbook, Release) {
+        let text = "name: c\nstages:\n  - id: s\n    steps:\n      - id: build\n        command: { run: \"true\" }\n      - id: notes\n        title: Notes\n        manual: { items: [a, b] }\n";
+        let rb = crate::runbook::parse_str(text, Path::new("c.yaml"))
+            .unwrap()
+            .runbook;
+        let mut r = Release::new(
+            "r1".into(),
+            &rb,
+            "h".into(),
+            "default".into(),
+            Default::default(),
+            "alice".into(),
+            5,
+        );
+        r.steps[0].status = StepStatus::Succeeded;
+        r.steps[1].status = status;
+        r.steps[1].started_at = Some(7);
+        (rb, r)
+    }
+
+    #[test]
+    fn a_waiting_checklist_waits_for_its_driver_only() {
+        let (rb, r) = checklist_release(StepStatus::Waiting);
+        let w = checklist_waiting(&rb, &r, true).unwrap();
+        assert_eq!(w.title, "Notes");
+        assert_eq!(w.since, Some(7));
+        assert!(matches!(w.kind, WaitingKind::Checklist { ref step } if step == "notes"));
+        assert_eq!(checklist_waiting(&rb, &r, false), None);
+        let (rb, r) = checklist_release(StepStatus::Pending);
+        assert_eq!(checklist_waiting(&rb, &r, true), None);
+        let row = release_row(&rb, &r, Some("alice".into()));
+        assert_eq!((row.done, row.total, row.open), (1, Some(2), true));
+        assert_eq!(row.phase, Phase::Running);
+        let (rb, r) = checklist_release(StepStatus::Waiting);
+        assert_eq!(release_row(&rb, &r, None).phase, Phase::Waiting);
+    }
+
     #[test]
     fn ages() {
         assert_eq!(age(61_000, 0), "1m");

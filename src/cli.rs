@@ -19,12 +19,16 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub journal: Option<String>,
+    /// Without a command: the home screen (what waits for you, releases, runbooks).
     #[command(subcommand)]
-    pub command: Cmd,
+    pub command: Option<Cmd>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// The home screen: what waits for you, the releases, the runbooks
+    /// (also `flightdeck` alone).
+    Home,
     /// Step through a runbook interactively (resumes an unfinished release of it).
     Tui(ReleaseArgs),
     /// Run a runbook without the TUI: one JSON object per event on stdout.

@@ -213,7 +213,13 @@ fn drive_to(state: &mut AppState, target: usize) -> Option<(usize, u32)> {
         match state.dialog {
             // push-image is risky; staging does not ask to type its name.
             Some(Dialog::Confirm { .. }) => queue.extend(press(state, KeyCode::Char('y'))),
-            Some(Dialog::Tick { .. }) => queue.extend(press(state, KeyCode::Enter)),
+            // Checklists are ticked item by item, then confirmed.
+            Some(Dialog::Tick { ref ticked, .. }) => {
+                for _ in 0..ticked.len() {
+                    queue.extend(press(state, KeyCode::Char(' ')));
+                }
+                queue.extend(press(state, KeyCode::Enter))
+            }
             Some(ref d) => panic!("unexpected dialog while driving the demo: {d:?}"),
             None if state.release.steps[current].status == StepStatus::Waiting => {
                 queue.extend(advance_clock(state, 5_000));

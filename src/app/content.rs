@@ -189,10 +189,8 @@ pub(crate) fn on_content(
                 && state.release.steps[step].status == StepStatus::Waiting
                 && state.dialog.is_none()
             {
-                state.dialog = Some(super::state::Dialog::Tick {
-                    step,
-                    note: String::new(),
-                });
+                let items = super::update::checklist_len(state, step);
+                state.dialog = Some(super::state::Dialog::checklist(step, items));
             }
         }
     }

@@ -3,13 +3,16 @@
 pub mod action;
 pub mod content;
 pub mod data_hooks;
+pub mod home;
 pub mod keymap;
 pub mod msg;
 pub mod processes;
 pub mod rollout;
 pub mod secrets;
 pub mod setup;
+pub mod start_form;
 pub mod state;
 pub mod team;
+pub mod typing;
 pub mod update;
 pub mod watch;

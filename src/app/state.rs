@@ -75,9 +75,14 @@ pub enum Dialog {
         step: usize,
         reason: String,
     },
+    /// A checklist, ticked item by item: nothing is ticked when it opens.
     Tick {
         step: usize,
         note: String,
+        /// Per item: when it was ticked (unix ms), `None` while unticked.
+        ticked: Vec<Option<i64>>,
+        /// The item under the cursor; `ticked.len()` is the note field.
+        cursor: usize,
     },
     SignOff {
         step: usize,
@@ -98,6 +103,18 @@ pub enum Dialog {
         choices: Vec<ResumeChoice>,
         selected: usize,
     },
+}
+
+impl Dialog {
+    /// The checklist dialog of step `step` with `items` items, none ticked.
+    pub fn checklist(step: usize, items: usize) -> Dialog {
+        Dialog::Tick {
+            step,
+            note: String::new(),
+            ticked: vec![None; items],
+            cursor: 0,
+        }
+    }
 }
 
 /// What to do once a journal write is acknowledged.

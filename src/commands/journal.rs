@@ -209,6 +209,22 @@ pub fn markdown(r: &StoredRelease) -> String {
             s.push_str(&format!("- `{h}`\n"));
         }
     }
+    if !r.checklists.is_empty() {
+        s.push_str("\n## Checklists ticked\n\n| step | attempt | item | ticked by | at |\n|---|---|---|---|---|\n");
+        for c in &r.checklists {
+            for (item, at) in &c.items {
+                s.push_str(&format!(
+                    "| {} | {} | {} | {}@{} | {} |\n",
+                    cell(&c.step_id),
+                    c.attempt,
+                    cell(item),
+                    cell(&c.person),
+                    cell(&c.host),
+                    time(*at)
+                ));
+            }
+        }
+    }
     if !r.break_glass.is_empty() {
         s.push_str("\n## Break-glass\n\n");
         for b in &r.break_glass {
@@ -272,6 +288,11 @@ pub fn json(r: &StoredRelease) -> serde_json::Value {
             "approved_hash": x.approved_hash,
         })).collect::<Vec<_>>(),
         "content_hashes": r.content_hashes,
+        "checklists_ticked": r.checklists.iter().map(|c| serde_json::json!({
+            "step": c.step_id, "attempt": c.attempt, "person": c.person, "host": c.host,
+            "note": c.note, "at": time(c.at),
+            "items": c.items.iter().map(|(item, at)| serde_json::json!({ "item": item, "at": time(*at) })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
         "break_glass": r.break_glass.iter().map(|b| serde_json::json!({
             "person": b.person, "host": b.host, "at": time(b.at),
             "environment": b.environment, "reason": b.reason, "violations": b.violations,

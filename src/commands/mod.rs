@@ -5,12 +5,15 @@ mod content;
 mod demo;
 mod failure;
 mod headless;
+mod home;
+pub mod home_read;
 mod identity;
 mod journal;
 mod lingering;
 pub mod out;
 mod secret_prompt;
 mod session;
+mod start_form;
 mod team;
 mod team_approve;
 mod team_sign;
@@ -32,6 +35,12 @@ pub const EXIT_WAITING: i32 = 3;
 pub fn main(cli: Cli) -> i32 {
     failure::install_hooks();
     let Cli { journal, command } = cli;
+    // No command, or `tui` naming no runbook and no release: home.
+    let command = match command {
+        None => Cmd::Home,
+        Some(Cmd::Tui(a)) if a.runbook.is_none() && !a.resume && a.release.is_none() => Cmd::Home,
+        Some(c) => c,
+    };
     if let Cmd::Validate { runbooks } = &command {
         return validate::run(runbooks);
     }
@@ -42,7 +51,10 @@ pub fn main(cli: Cli) -> i32 {
             return EXIT_INVALID;
         }
     };
-    let tui = matches!(command, Cmd::Tui(_) | Cmd::Demo { .. } | Cmd::Watch(_));
+    let tui = matches!(
+        command,
+        Cmd::Tui(_) | Cmd::Demo { .. } | Cmd::Watch(_) | Cmd::Home
+    );
     crate::logging::init(&settings.data_dir, tui);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -58,6 +70,7 @@ pub fn main(cli: Cli) -> i32 {
     let result = rt.block_on(async move {
         match command {
             Cmd::Tui(args) => tui::run(&settings, args).await,
+            Cmd::Home => home::run(&settings).await,
             Cmd::Run {
                 release,
                 headless,

@@ -82,6 +82,15 @@ pub fn release(r: &StoredRelease) -> StoredRelease {
         *s = text(s);
     }
     r.inputs = r.inputs.iter().map(|(k, v)| (text(k), text(v))).collect();
+    for c in &mut r.checklists {
+        c.step_id = text(&c.step_id);
+        c.person = text(&c.person);
+        c.host = text(&c.host);
+        c.note = c.note.as_deref().map(text);
+        for (item, _) in &mut c.items {
+            *item = text(item);
+        }
+    }
     for run in &mut r.steps {
         run.step_id = text(&run.step_id);
         run.detail = run.detail.as_deref().map(text);

@@ -66,6 +66,82 @@ pub fn describe(gate: &str, t: &GateTally) -> String {
     format!("gate {gate}: {} — {state}", roles.join(", "))
 }
 
+/// A gate this person may sign now, as `signable` finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignableGate {
+    pub gate: String,
+    pub title: String,
+    /// The roles this person may sign in now.
+    pub roles: Vec<String>,
+    /// The tally in words (`describe`).
+    pub tally: String,
+    pub since: Option<i64>,
+}
+
+/// The gate release `stored` waits on, when `settings.person` may sign it
+/// now: the gate tally's own rules (`gates::may_sign`) against the hash
+/// the driver binds sign-offs to. Shared by `releases --waiting-for-me`
+/// and the home screen.
+pub async fn signable(
+    store: &Store,
+    settings: &Settings,
+    stored: &crate::backend::store::StoredRelease,
+    loaded: &crate::runbook::Loaded,
+) -> Result<Option<SignableGate>, Failure> {
+    if stored.status.is_final() {
+        return Ok(None);
+    }
+    let rb = &loaded.runbook;
+    let release = crate::backend::store::rebuild(rb, stored);
+    let Some(i) = release.current(rb) else {
+        return Ok(None);
+    };
+    let step = rb.steps().nth(i).expect("current step exists");
+    let Action::Gate(spec) = &step.action else {
+        return Ok(None);
+    };
+    if release.steps[i].status != StepStatus::Waiting {
+        return Ok(None);
+    }
+    // The same hash the driver binds sign-offs to (migration plans included).
+    let hash = super::content::approver_content(store, stored, loaded)
+        .await?
+        .hash();
+    let signoffs = release.signoffs_for(&step.id);
+    let members = gates::members(&rb.roles, &settings.roles);
+    let roles: Vec<String> = spec
+        .roles
+        .iter()
+        .map(|(role, _)| role.as_str())
+        .filter(|role| {
+            gates::may_sign(
+                spec,
+                &members,
+                &signoffs,
+                &hash,
+                &stored.initiator,
+                &settings.person,
+                role,
+                Decision::Approve,
+                "",
+            )
+            .is_ok()
+        })
+        .map(str::to_string)
+        .collect();
+    if roles.is_empty() {
+        return Ok(None);
+    }
+    let tally = gates::counted(spec, &members, &stored.initiator, &signoffs, &hash);
+    Ok(Some(SignableGate {
+        gate: step.id.clone(),
+        title: step.title.clone(),
+        roles,
+        tally: describe(&step.id, &tally),
+        since: release.steps[i].started_at,
+    }))
+}
+
 /// `flightdeck releases --waiting-for-me`: running releases whose current
 /// step is a gate this person may sign now (and in which roles).
 pub async fn waiting_for_me(settings: &Settings) -> CmdResult {
@@ -79,60 +155,22 @@ pub async fn waiting_for_me(settings: &Settings) -> CmdResult {
         let Ok(loaded) = crate::runbook::load(&PathBuf::from(&stored.runbook_path)) else {
             continue;
         };
-        let rb = &loaded.runbook;
-        let release = crate::backend::store::rebuild(rb, &stored);
-        let Some(i) = release.current(rb) else {
+        let Some(g) = signable(&store, settings, &stored, &loaded).await? else {
             continue;
         };
-        let step = rb.steps().nth(i).expect("current step exists");
-        let Action::Gate(spec) = &step.action else {
-            continue;
-        };
-        if release.steps[i].status != StepStatus::Waiting {
-            continue;
-        }
-        // The same hash the driver binds sign-offs to (migration plans included).
-        let hash = super::content::approver_content(&store, &stored, &loaded)
-            .await?
-            .hash();
-        let signoffs = release.signoffs_for(&step.id);
-        let members = gates::members(&rb.roles, &settings.roles);
-        let roles: Vec<&str> = spec
-            .roles
-            .iter()
-            .map(|(role, _)| role.as_str())
-            .filter(|role| {
-                gates::may_sign(
-                    spec,
-                    &members,
-                    &signoffs,
-                    &hash,
-                    &stored.initiator,
-                    &settings.person,
-                    role,
-                    Decision::Approve,
-                    "",
-                )
-                .is_ok()
-            })
-            .collect();
-        if roles.is_empty() {
-            continue;
-        }
         found += 1;
-        let tally = gates::counted(spec, &members, &stored.initiator, &signoffs, &hash);
         super::out::say(format!(
             "{}  {} · {} · gate {} · you may sign as {} · {}",
             stored.id,
             stored.runbook_name,
             stored.environment,
-            step.id,
-            roles.join(" or "),
-            describe(&step.id, &tally)
+            g.gate,
+            g.roles.join(" or "),
+            g.tally
         ));
         super::out::say(format!(
             "    flightdeck approve {} --gate {} --role {}   (inspect: flightdeck tui --release {})",
-            stored.id, step.id, roles[0], stored.id
+            stored.id, g.gate, g.roles[0], stored.id
         ));
     }
     if found == 0 {

@@ -11,6 +11,11 @@ use crate::settings::Settings;
 use crate::terminal::TerminalGuard;
 
 pub async fn run(settings: &Settings, args: ReleaseArgs) -> CmdResult {
+    // A new release whose inputs are missing or invalid: the start form
+    // asks for them instead of an error.
+    if super::start_form::wanted(settings, &args).await? {
+        return Box::pin(super::start_form::start_with(settings, args)).await;
+    }
     // A resumed release asks for its secret inputs first (when neither
     // --set nor FLIGHTDECK_SECRET_<NAME> gave them).
     let mut ask = super::secret_prompt::ask;

@@ -146,6 +146,18 @@ pub enum JournalEntry {
         /// Bounded, sanitized tail of the step's output.
         output: Vec<String>,
     },
+    /// Which checklist items a person ticked, and when each (before the
+    /// step's `StepFinished`): the record of a checklist is item by item.
+    ChecklistTicked {
+        release_id: String,
+        step_id: String,
+        attempt: u32,
+        person: String,
+        /// (item text, unix ms it was ticked), in the runbook's order.
+        items: Vec<(String, i64)>,
+        note: Option<String>,
+        at: i64,
+    },
     /// A resumed release started a background service again (`pid`), or
     /// failed to (`error`).
     ServiceStarted {

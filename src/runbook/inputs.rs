@@ -27,30 +27,39 @@ pub fn resolve(
         }
     }
     for spec in &rb.inputs {
-        match given.get(&spec.name).or(spec.default.as_ref()) {
-            Some(v) => match check(spec, v) {
-                Ok(()) => {
+        let value = given.get(&spec.name).or(spec.default.as_ref());
+        match check_value(spec, value.map(String::as_str)) {
+            Ok(()) => {
+                if let Some(v) = value {
                     out.insert(spec.name.clone(), v.clone());
                 }
-                Err(e) => errors.push(e),
-            },
-            None if spec.required => errors.push(format!(
-                "input {:?} is required{} (pass --set {}=...)",
-                spec.name,
-                if spec.description.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", spec.description)
-                },
-                spec.name
-            )),
-            None => {}
+            }
+            Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {
         Ok(out)
     } else {
         Err(errors)
+    }
+}
+
+/// The one check of one input's value (`None`: no value and no default),
+/// used by `resolve` and by the start form as a person types.
+pub fn check_value(spec: &InputSpec, value: Option<&str>) -> Result<(), String> {
+    match value {
+        Some(v) => check(spec, v),
+        None if spec.required => Err(format!(
+            "input {:?} is required{} (pass --set {}=...)",
+            spec.name,
+            if spec.description.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", spec.description)
+            },
+            spec.name
+        )),
+        None => Ok(()),
     }
 }
 

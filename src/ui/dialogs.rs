@@ -43,32 +43,56 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
                 Line::styled("Enter skip · Esc cancel", theme::dim()),
             ],
         ),
-        Dialog::Tick { step, note } => {
+        Dialog::Tick {
+            step,
+            note,
+            ticked,
+            cursor,
+        } => {
             let s = state.step(*step);
             let mut l = vec![Line::from(Span::styled(
                 state.titles[*step].clone(),
                 theme::title(),
             ))];
             if let Action::Manual(m) = &s.action {
-                l.extend(
-                    m.items
-                        .iter()
-                        .map(|i| Line::raw(format!("☑ {}", state.render_text(i)))),
-                );
+                l.extend(m.items.iter().enumerate().map(|(i, item)| {
+                    let mark = if ticked.get(i).copied().flatten().is_some() {
+                        "☑"
+                    } else {
+                        "☐"
+                    };
+                    let here = if i == *cursor { "›" } else { " " };
+                    let line = Line::raw(format!("{here} {mark} {}", state.render_text(item)));
+                    if i == *cursor {
+                        line.style(theme::selected())
+                    } else {
+                        line
+                    }
+                }));
             }
             l.push(Line::raw(""));
             let required = matches!(&s.action, Action::Manual(m) if m.note_required);
-            l.push(field(
-                if required {
-                    "Note (required)"
-                } else {
-                    "Note (optional)"
-                },
-                note,
-            ));
+            let label = if required {
+                "Note (required)"
+            } else {
+                "Note (optional)"
+            };
+            let note_line = field(label, note);
+            l.push(if *cursor == ticked.len() {
+                note_line.style(theme::selected())
+            } else {
+                note_line
+            });
             l.push(Line::raw(""));
+            let left = ticked.iter().filter(|t| t.is_none()).count();
             l.push(Line::styled(
-                "Enter tick it as done · Esc cancel",
+                if left == 0 {
+                    "every item ticked: Enter confirms · ↑↓ move · Esc cancel".to_string()
+                } else {
+                    format!(
+                        "{left} left · space ticks · ↑↓ move · s skip with a reason · Esc cancel"
+                    )
+                },
                 theme::dim(),
             ));
             (" Checklist ".into(), l)

@@ -173,6 +173,9 @@ pub(super) fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec
         StepAction::Manual(_) => {
             if state.headless && state.acks.contains(&step.id) {
                 let note = format!("acknowledged by {} with --ack", state.identity.person);
+                // --ack STEP ticks every item at once.
+                let times = vec![state.now; super::checklist_len(state, i)];
+                super::dialogs::journal_ticks(state, i, &times, None, out);
                 decide(
                     state,
                     i,

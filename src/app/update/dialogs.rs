@@ -3,6 +3,7 @@
 use super::*;
 
 pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Command>) {
+    let now = state.now;
     let Some(dialog) = state.dialog.as_mut() else {
         return;
     };
@@ -32,32 +33,81 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                 edit(reason, key);
             }
         }
-        Dialog::Tick { step, note } => {
-            if key.code == KeyCode::Enter {
-                let (i, note) = (*step, note.trim().to_string());
-                let needs_note =
-                    matches!(&state.step(i).action, StepAction::Manual(m) if m.note_required);
-                if needs_note && note.is_empty() {
-                    return;
+        Dialog::Tick {
+            step,
+            note,
+            ticked,
+            cursor,
+        } => {
+            let n = ticked.len();
+            match key.code {
+                KeyCode::Up => *cursor = cursor.saturating_sub(1),
+                KeyCode::Down | KeyCode::Tab => *cursor = (*cursor + 1).min(n),
+                KeyCode::Char(' ') if *cursor < n => {
+                    let c = *cursor;
+                    ticked[c] = match ticked[c] {
+                        Some(_) => None,
+                        None => Some(now),
+                    };
+                    if ticked[c].is_some() {
+                        *cursor = (c + 1).min(n);
+                    }
                 }
-                state.dialog = None;
-                let who = state.identity.person.clone();
-                let detail = if note.is_empty() {
-                    format!("ticked by {who}")
-                } else {
-                    format!("ticked by {who}: {note}")
-                };
-                decide(
-                    state,
-                    i,
-                    Outcome::Success {
-                        exit_code: None,
-                        note: Some(detail),
-                    },
-                    out,
-                );
-            } else {
-                edit(note, key);
+                KeyCode::Char('s') if *cursor < n => {
+                    // Not every item holds: skip the step, with a reason.
+                    let i = *step;
+                    state.dialog = Some(Dialog::Skip {
+                        step: i,
+                        reason: String::new(),
+                    });
+                }
+                KeyCode::Enter => {
+                    let missing = ticked.iter().filter(|t| t.is_none()).count();
+                    if missing > 0 {
+                        state.notify(
+                            Level::Warn,
+                            format!(
+                                "{missing} item(s) not ticked: tick each with space, or press s to skip the step with a reason"
+                            ),
+                        );
+                        return;
+                    }
+                    let (i, note, ticked) = (*step, note.trim().to_string(), ticked.clone());
+                    let needs_note =
+                        matches!(&state.step(i).action, StepAction::Manual(m) if m.note_required);
+                    if needs_note && note.is_empty() {
+                        state.notify(Level::Warn, "this checklist needs a note");
+                        return;
+                    }
+                    state.dialog = None;
+                    let who = state.identity.person.clone();
+                    let times: Vec<i64> = ticked.iter().map(|t| t.unwrap_or(now)).collect();
+                    journal_ticks(
+                        state,
+                        i,
+                        &times,
+                        (!note.is_empty()).then(|| note.clone()),
+                        out,
+                    );
+                    let detail = if note.is_empty() {
+                        format!("ticked by {who}")
+                    } else {
+                        format!("ticked by {who}: {note}")
+                    };
+                    decide(
+                        state,
+                        i,
+                        Outcome::Success {
+                            exit_code: None,
+                            note: Some(detail),
+                        },
+                        out,
+                    );
+                }
+                _ if *cursor == n => {
+                    edit(note, key);
+                }
+                _ => {}
             }
         }
         Dialog::SignOff {
@@ -135,6 +185,36 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
     }
 }
 
+/// Journal which checklist items of step `i` were ticked, by whom, and
+/// when each (`times`, in the runbook's item order), before its outcome.
+pub(super) fn journal_ticks(
+    state: &mut AppState,
+    i: usize,
+    times: &[i64],
+    note: Option<String>,
+    out: &mut Vec<Command>,
+) {
+    let items: Vec<(String, i64)> = match &state.step(i).action {
+        StepAction::Manual(m) => m
+            .items
+            .iter()
+            .zip(times)
+            .map(|(item, at)| (state.render_text(item), *at))
+            .collect(),
+        _ => return,
+    };
+    let entry = JournalEntry::ChecklistTicked {
+        release_id: state.release.id.clone(),
+        step_id: state.step(i).id.clone(),
+        attempt: state.release.steps[i].attempts,
+        person: state.identity.person.clone(),
+        items,
+        note,
+        at: state.now,
+    };
+    journal(state, entry, After::Nothing, out);
+}
+
 pub(super) fn confirmed(state: &mut AppState, what: Confirmable, out: &mut Vec<Command>) {
     match what {
         Confirmable::RunStep(i) => start_step(state, i, out),
@@ -160,19 +240,5 @@ pub(super) fn confirmed(state: &mut AppState, what: Confirmable, out: &mut Vec<C
 }
 
 pub(super) fn edit(text: &mut String, key: KeyEvent) {
-    match key.code {
-        KeyCode::Backspace => {
-            text.pop();
-        }
-        // What people type here is journaled and shown to others: no
-        // control or bidi characters, even pasted ones.
-        KeyCode::Char(c)
-            if !key.modifiers.contains(KeyModifiers::CONTROL)
-                && !crate::sanitize::is_refused(c)
-                && text.chars().count() < 500 =>
-        {
-            text.push(c)
-        }
-        _ => {}
-    }
+    crate::app::typing::edit(text, key);
 }

@@ -57,6 +57,9 @@ pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
         }
         StepStatus::Waiting if is_manual && state.acks.contains(&state.step(cur).id) => {
             let note = format!("acknowledged by {} with --ack", state.identity.person);
+            // --ack STEP ticks every item at once.
+            let times = vec![state.now; super::checklist_len(state, cur)];
+            super::dialogs::journal_ticks(state, cur, &times, None, out);
             decide(
                 state,
                 cur,

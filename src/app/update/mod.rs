@@ -164,10 +164,7 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
                 if state.release.current(&state.runbook) == Some(i) {
                     request_run(state, i, out);
                     if state.release.steps[i].status == StepStatus::Waiting {
-                        state.dialog = Some(Dialog::Tick {
-                            step: i,
-                            note: String::new(),
-                        });
+                        state.dialog = Some(Dialog::checklist(i, checklist_len(state, i)));
                     } else if crate::app::content::checking(state) {
                         // The dialog opens once the content check lets it start.
                         state.content.tick_after = Some(i);
@@ -176,10 +173,7 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
                     state.notify(Level::Warn, "this checklist is not the current step");
                 }
             } else {
-                state.dialog = Some(Dialog::Tick {
-                    step: i,
-                    note: String::new(),
-                });
+                state.dialog = Some(Dialog::checklist(i, checklist_len(state, i)));
             }
         }
         Action::SignOff | Action::Reject => {
@@ -446,6 +440,14 @@ fn shutdown(state: &mut AppState, out: &mut Vec<Command>) {
 
 /// Settle step `i` as a person or a rule decided it, saying why in its
 /// output first.
+/// How many items step `i`'s checklist has (0 for other steps).
+pub(crate) fn checklist_len(state: &AppState, i: usize) -> usize {
+    match &state.step(i).action {
+        StepAction::Manual(m) => m.items.len(),
+        _ => 0,
+    }
+}
+
 pub(crate) fn decide(state: &mut AppState, i: usize, outcome: Outcome, out: &mut Vec<Command>) {
     let why = match &outcome {
         Outcome::Success { note, .. } => note.clone(),

@@ -253,6 +253,29 @@ fn audit_detail(entry: &JournalEntry) -> (&str, &'static str, Value) {
             "service_started",
             json!({ "step_id": step_id, "pid": pid, "error": error, "at": at }),
         ),
+        JournalEntry::ChecklistTicked {
+            release_id,
+            step_id,
+            attempt,
+            person,
+            items,
+            note,
+            at,
+        } => (
+            release_id,
+            "checklist_ticked",
+            json!({
+                "step_id": step_id,
+                "attempt": attempt,
+                "person": person,
+                "items": items
+                    .iter()
+                    .map(|(item, at)| json!({ "item": item, "at": at }))
+                    .collect::<Vec<_>>(),
+                "note": note,
+                "at": at,
+            }),
+        ),
     }
 }
 
@@ -402,7 +425,10 @@ async fn write_rows(
         // The audit entry is the whole record (`store::content`).
         JournalEntry::ContentChanged { .. } => {}
         // The audit entry is the record; no table row of their own.
-        JournalEntry::StepProcess { .. } | JournalEntry::ServiceStarted { .. } => {}
+        // The audit entry is the whole record of these.
+        JournalEntry::StepProcess { .. }
+        | JournalEntry::ServiceStarted { .. }
+        | JournalEntry::ChecklistTicked { .. } => {}
         JournalEntry::StepInterrupted {
             release_id,
             step_id,

@@ -58,6 +58,15 @@ pub(crate) fn parse_payload(payload: &str) -> Option<Change> {
 /// `release_id` to `tx` until `tx` closes. Reconnects after a lost
 /// connection (with a `Resync`, as notifications sent meanwhile are lost).
 pub async fn listen(url: String, release_id: String, tx: UnboundedSender<Change>) {
+    listen_to(url, Some(release_id), tx).await
+}
+
+/// `listen`, for every release (the home screen's lists).
+pub async fn listen_all(url: String, tx: UnboundedSender<Change>) {
+    listen_to(url, None, tx).await
+}
+
+async fn listen_to(url: String, release_id: Option<String>, tx: UnboundedSender<Change>) {
     let mut backoff = Duration::from_millis(200);
     loop {
         let mut listener = match PgListener::connect(&url).await {
@@ -90,7 +99,8 @@ pub async fn listen(url: String, release_id: String, tx: UnboundedSender<Change>
                 got = listener.try_recv() => match got {
                     Ok(Some(n)) => {
                         if let Some(change) = parse_payload(n.payload())
-                            && matches!(&change, Change::Write { release_id: r, .. } if *r == release_id)
+                            && matches!(&change, Change::Write { release_id: r, .. }
+                                if release_id.as_ref().is_none_or(|id| id == r))
                             && tx.send(change).is_err()
                         {
                             return;

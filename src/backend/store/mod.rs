@@ -42,7 +42,7 @@ pub use processes::StepProcess;
 pub use rebuild::{rebuild, step_outputs};
 pub use records::{
     OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES, ReleaseSummary, RunState, StoredRelease,
-    StoredResumeChoice, StoredStepRun,
+    StoredResumeChoice, StoredStepRun, from_record,
 };
 pub use task::run;
 pub use witness::{Witness, Witnessed};

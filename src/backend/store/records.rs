@@ -70,6 +70,8 @@ pub struct StoredRelease {
     pub content_hashes: Vec<String>,
     /// Starts outside a change window or freeze, with the reason given.
     pub break_glass: Vec<BreakGlass>,
+    /// Checklists ticked item by item (who, each item, when), journal order.
+    pub checklists: Vec<crate::runbook::record::ChecklistTicks>,
     /// Audit entries of this release that were not counted (MAC fails, or
     /// they do not fit the release), in words.
     pub discarded: Vec<String>,
@@ -213,6 +215,12 @@ impl Store {
     }
 }
 
+/// A folded record as the plain values callers read, without step output
+/// (the home screen's lists need none).
+pub fn from_record(rec: ReleaseRecord) -> Option<StoredRelease> {
+    stored(rec, &mut BTreeMap::new(), Vec::new())
+}
+
 /// The fold's record as the plain values callers read.
 fn stored(
     rec: ReleaseRecord,
@@ -265,6 +273,7 @@ fn stored(
             .collect(),
         content_hashes: rec.content_hashes,
         break_glass: rec.break_glass,
+        checklists: rec.checklists,
         discarded,
     })
 }

@@ -118,6 +118,15 @@ pub enum Fact {
         changed: Vec<String>,
         at: i64,
     },
+    /// Checklist items ticked one by one: (item, unix ms), by `person`.
+    ChecklistTicked {
+        step_id: String,
+        attempt: u32,
+        person: String,
+        items: Vec<(String, i64)>,
+        note: Option<String>,
+        at: i64,
+    },
     /// A kind this version does not know: kept, ignored by the state.
     Other,
 }
@@ -208,6 +217,14 @@ impl Entry {
                 changed: d.list("changed")?,
                 at: d.int("at")?,
             },
+            "checklist_ticked" => Fact::ChecklistTicked {
+                step_id: d.text("step_id")?,
+                attempt: d.attempt()?,
+                person: d.text("person")?,
+                items: d.ticked("items")?,
+                note: d.opt_text("note")?,
+                at: d.int("at")?,
+            },
             _ => Fact::Other,
         })
     }
@@ -248,6 +265,21 @@ impl Detail<'_> {
             Some(v) => serde_json::from_value(v.clone())
                 .map_err(|_| format!("{k}: not a map of text to text")),
         }
+    }
+    /// `[{ "item": text, "at": ms }, ...]`.
+    fn ticked(&self, k: &str) -> Result<Vec<(String, i64)>, Malformed> {
+        let Some(Value::Array(list)) = self.get(k) else {
+            return Err(format!("{k}: not a list"));
+        };
+        list.iter()
+            .map(|v| {
+                let d = Detail(v);
+                Ok((
+                    d.text("item").map_err(|e| format!("{k}: {e}"))?,
+                    d.int("at").map_err(|e| format!("{k}: {e}"))?,
+                ))
+            })
+            .collect()
     }
     fn list(&self, k: &str) -> Result<Vec<String>, Malformed> {
         match self.get(k) {

@@ -82,6 +82,20 @@ pub struct ContentChange {
     pub at: i64,
 }
 
+/// Checklist items ticked by a person (`checklist_ticked`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecklistTicks {
+    pub seq: i64,
+    pub step_id: String,
+    pub attempt: u32,
+    pub person: String,
+    pub host: String,
+    /// (item, unix ms it was ticked).
+    pub items: Vec<(String, i64)>,
+    pub note: Option<String>,
+    pub at: i64,
+}
+
 /// A release as its audit entries tell it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseRecord {
@@ -100,6 +114,8 @@ pub struct ReleaseRecord {
     /// Every content hash the release ran under, oldest first (empty when
     /// the content never changed).
     pub content_hashes: Vec<String>,
+    /// Checklists ticked item by item, in journal order.
+    pub checklists: Vec<ChecklistTicks>,
     /// Entries of kinds this version does not know: (seq, kind).
     pub ignored: Vec<(i64, String)>,
     /// The last entry applied.
@@ -139,6 +155,7 @@ impl ReleaseRecord {
             leases: Vec::new(),
             content_changes: Vec::new(),
             content_hashes: Vec::new(),
+            checklists: Vec::new(),
             ignored: Vec::new(),
             last_seq: 0,
         }
@@ -341,6 +358,30 @@ pub fn apply(rec: &mut ReleaseRecord, e: &Entry) -> Result<(), Foreign> {
                 old_hash,
                 new_hash,
                 changed,
+                at,
+            });
+        }
+        Fact::ChecklistTicked {
+            step_id,
+            attempt,
+            person,
+            items,
+            note,
+            at,
+        } => {
+            if rec.attempt(&step_id, attempt).is_none() {
+                return Err(foreign(format!(
+                    "checklist ticks for attempt {attempt} of step {step_id}, which never started"
+                )));
+            }
+            rec.checklists.push(ChecklistTicks {
+                seq: e.seq,
+                step_id,
+                attempt,
+                person,
+                host: e.host.clone(),
+                items,
+                note,
                 at,
             });
         }

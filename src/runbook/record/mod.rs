@@ -9,6 +9,6 @@ mod tests;
 
 pub use entry::{Entry, Fact, Malformed, Opened, RunState};
 pub use fold::{
-    Attempt, BreakGlass, ContentChange, Foreign, Header, LeaseChange, RecordedSignoff,
-    ReleaseRecord, ResumeChoice, apply, fold, fold_all,
+    Attempt, BreakGlass, ChecklistTicks, ContentChange, Foreign, Header, LeaseChange,
+    RecordedSignoff, ReleaseRecord, ResumeChoice, apply, fold, fold_all,
 };

@@ -1,0 +1,99 @@
+//! The cockpit end to end, in tmux (200x50), as two people would use it:
+//! alice opens `flightdeck`, starts a runbook from home through the start
+//! form, ticks its checklist item by item and runs to the gate; bob opens
+//! `flightdeck`, finds the gate under *waiting for me*, and signs it
+//! without typing a release id, while alice's TUI carries on.
+
+#[path = "support/tmux.rs"]
+mod tmux;
+
+use std::time::Duration;
+
+use tmux::Tmux;
+
+const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");
+const WAIT: Duration = Duration::from_secs(30);
+
+const SHIP: &str = r#"
+name: ship
+environments:
+  staging: {}
+inputs:
+  version:
+    description: The version to ship
+    pattern: 'v\d+'
+stages:
+  - id: s
+    title: Ship
+    steps:
+      - id: build
+        title: Build it
+        command: { run: "echo building ${inputs.version}" }
+      - id: notes
+        title: Release notes
+        manual:
+          items: [Changelog written, On-call told]
+      - id: approval
+        title: Ship approval
+        gate: { roles: { approver: 1 } }
+      - id: announce
+        title: Announce
+        command: { run: "echo shipped" }
+"#;
+
+#[test]
+fn start_from_home_tick_the_checklist_and_sign_from_waiting_for_me() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("config/runbooks")).unwrap();
+    std::fs::write(d.join("config/runbooks/ship.yaml"), SHIP).unwrap();
+    let env = |user: &str| {
+        format!(
+            "cd {} && FLIGHTDECK_CONFIG_DIR={0}/config FLIGHTDECK_DATA_DIR={0}/data FLIGHTDECK_STATE_DIR={0}/state-{user} FLIGHTDECK_USER={user} {BIN}",
+            d.display()
+        )
+    };
+    let t = Tmux::start("cockpit", 2);
+    // alice: home, then the runbook list, then the form.
+    t.send(0, &[&env("alice"), "Enter"]);
+    t.wait_for(0, "Runbooks · 1", WAIT);
+    t.send(0, &["BTab", "Enter"]);
+    let form = t.wait_for(0, "Start form", WAIT);
+    assert!(form.contains("input \"version\" is required"), "{form}");
+    t.send(0, &["Tab", "v", "7", "Enter"]);
+    t.wait_for(0, "RUNNING", WAIT);
+    t.send(0, &["g"]);
+    t.wait_for(0, "checklist to tick", WAIT);
+    // Nothing is ticked at first; Enter alone does not confirm.
+    t.send(0, &["t"]);
+    t.wait_for(0, "2 left", WAIT);
+    t.send(0, &["Enter"]);
+    t.wait_for(0, "2 item(s) not ticked", WAIT);
+    t.send(0, &["Space", "Space", "Enter"]);
+    t.wait_for(0, "next: Ship approval", WAIT);
+    t.send(0, &["g"]);
+    t.wait_for(0, "sign-off needed", WAIT);
+    // bob: the gate waits for him on home; Enter opens it, a signs it.
+    t.send(1, &[&env("bob"), "Enter"]);
+    let home = t.wait_for(1, "⚑ sign Ship approval", WAIT);
+    assert!(home.contains("as approver"), "{home}");
+    assert!(home.contains("alice drives"), "{home}");
+    t.send(1, &["Enter"]);
+    t.wait_for(1, "WATCHING", WAIT);
+    t.send(1, &["a"]);
+    t.send(1, &["Enter"]);
+    t.wait_for(1, "bob signed off approval", WAIT);
+    // alice's TUI picks the sign-off up and carries on.
+    t.wait_for(0, "signed off approval", WAIT);
+    t.send(0, &["g"]);
+    t.wait_for(0, "SUCCEEDED", WAIT);
+    // Both back on home, then out.
+    t.send(0, &["q"]);
+    t.wait_for(0, "Waiting for me", WAIT);
+    t.send(1, &["q"]);
+    t.wait_for(1, "Waiting for me", WAIT);
+    let home = t.wait_for(1, "succeeded", WAIT);
+    assert!(home.contains("nothing waits for you"), "{home}");
+    t.send(0, &["q"]);
+    t.send(1, &["q"]);
+}

@@ -6,14 +6,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use flightdeck::app::command::{Command, JournalEntry};
 use flightdeck::app::home::{self, HomeAction, HomeChoice, HomeList, HomeMsg, HomeState};
 use flightdeck::app::keymap::Keymap;
-use flightdeck::app::msg::{BackendEvent, Msg};
+use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::start_form::{self, FormFocus, FormOutcome, StartForm};
 use flightdeck::app::state::{AppState, Dialog, Identity};
 use flightdeck::app::update::update;
+use flightdeck::protocol::command::{Command, JournalEntry};
+use flightdeck::protocol::event::BackendEvent;
 use flightdeck::runbook::home::{
     HomeSnapshot, Phase, ReleaseRow, RunbookRow, WaitingKind, WaitingRow,
 };

@@ -251,13 +251,13 @@ async fn home_reads_a_postgres_journal_and_hears_its_writes() {
     let sb = Sandbox::new(Some(url.clone()));
     // LISTEN on every release: a write to any one is heard.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let listener = tokio::spawn(flightdeck::backend::store::notify::listen_all(
+    let listener = tokio::spawn(flightdeck::backend::store::changes::listen_all(
         url.clone(),
         tx,
     ));
     assert_eq!(
         rx.recv().await,
-        Some(flightdeck::backend::store::notify::Change::Resync)
+        Some(flightdeck::backend::store::changes::Change::Resync)
     );
     check(&sb).await;
     let heard = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
@@ -265,7 +265,7 @@ async fn home_reads_a_postgres_journal_and_hears_its_writes() {
         .expect("a write is heard");
     assert!(matches!(
         heard,
-        Some(flightdeck::backend::store::notify::Change::Write { .. })
+        Some(flightdeck::backend::store::changes::Change::Write { .. })
     ));
     listener.abort();
     let bob = sb.read("bob").await;

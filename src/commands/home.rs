@@ -14,10 +14,10 @@ use super::home_read::HomeReader;
 use super::{CmdResult, EXIT_OK, Failure, session};
 use crate::app::home::{HomeChoice, HomeMsg, HomeState, update};
 use crate::app::msg::Msg;
-use crate::backend::store::notify::{self, Change};
+use crate::backend::store::changes::{self, Change};
 use crate::backend::store::{Backend, Store};
 use crate::cli::ReleaseArgs;
-use crate::event_loop::now_ms;
+use crate::clock::now_ms;
 use crate::runbook::home::HomeSnapshot;
 use crate::settings::Settings;
 use crate::terminal::TerminalGuard;
@@ -70,7 +70,7 @@ async fn reader(
     let mut reader = HomeReader::default();
     let (ch_tx, mut ch_rx) = mpsc::unbounded_channel::<Change>();
     let listener =
-        live.then(|| tokio::spawn(notify::listen_all(settings.journal.clone(), ch_tx.clone())));
+        live.then(|| tokio::spawn(changes::listen_all(settings.journal.clone(), ch_tx.clone())));
     drop(ch_tx);
     let poll = if live { PG_POLL } else { SQLITE_POLL };
     loop {

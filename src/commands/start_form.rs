@@ -13,7 +13,7 @@ use futures::StreamExt;
 use super::{CmdResult, EXIT_OK, Failure, session};
 use crate::app::start_form::{FormOutcome, StartForm, update};
 use crate::cli::ReleaseArgs;
-use crate::event_loop::now_ms;
+use crate::clock::now_ms;
 use crate::runbook::Loaded;
 use crate::settings::Settings;
 use crate::terminal::TerminalGuard;

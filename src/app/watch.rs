@@ -6,6 +6,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::rollout::{ConnState, KubeEvent, LogScope, RolloutView};
+use crate::runbook::touching::TouchingRelease;
 use crate::runbook::watch::{DeploymentRow, Health, PodRow, Trouble, pod_rows};
 use crate::sanitize;
 
@@ -15,6 +16,12 @@ pub enum WatchEvent {
     /// The whole list, sorted, problems first.
     Rows(Vec<DeploymentRow>),
     ListConn(ConnState),
+    /// The unfinished releases from the journal, one row per Deployment
+    /// they touch, and one line on what the journal said.
+    Releases {
+        rows: Vec<TouchingRelease>,
+        note: String,
+    },
     /// About the opened Deployment `open` (older ones are ignored).
     Kube {
         open: u64,
@@ -153,6 +160,11 @@ pub struct WatchState {
     pub selected: usize,
     pub open: Option<Opened>,
     opens: u64,
+    /// Releases from the journal touching Deployments, by namespace and
+    /// Deployment (sorted).
+    pub releases: Vec<TouchingRelease>,
+    /// What the journal said (or why it is not read), one line.
+    pub journal: String,
     pub now: i64,
     /// The terminal's height (pages follow from it).
     pub height: u16,
@@ -174,13 +186,26 @@ impl WatchState {
 
     /// Rows one page holds, as `ui::watch` lays the screen out.
     pub fn page(&self) -> usize {
-        let main = self.height.saturating_sub(2);
+        let main = self
+            .height
+            .saturating_sub(2 + u16::from(!self.journal.is_empty()));
         let rows = if self.open.is_some() {
             (main / 3).max(5).saturating_sub(3)
         } else {
             main.saturating_sub(3)
         };
         (rows as usize).max(1)
+    }
+
+    /// The releases touching Deployment `ns`/`name`.
+    pub fn releases_of<'a>(
+        &'a self,
+        ns: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a TouchingRelease> + 'a {
+        self.releases
+            .iter()
+            .filter(move |r| r.namespace == ns && r.deployment == name)
     }
 
     /// Something on screen counts down each second.
@@ -252,6 +277,12 @@ fn on_event(state: &mut WatchState, ev: WatchEvent) -> bool {
                 .min(state.rows.len().saturating_sub(1));
             visible
         }
+        WatchEvent::Releases { rows, note } => {
+            let changed = rows != state.releases || note != state.journal;
+            state.releases = rows;
+            state.journal = note;
+            changed
+        }
         WatchEvent::ListConn(c) => {
             let changed = state.conn != c;
             state.conn = c;
@@ -276,7 +307,11 @@ fn on_event(state: &mut WatchState, ev: WatchEvent) -> bool {
                 }
                 KubeEvent::Snapshot(s) => {
                     // Derived once here, not per frame.
-                    o.pods.set_rows(pod_rows(&s));
+                    // Events alone (probe failures) leave the pods as
+                    // they were: their table is not derived again.
+                    if s.pods != o.view.snapshot.pods || o.pods.rows.len() != s.pods.len() {
+                        o.pods.set_rows(pod_rows(&s));
+                    }
                     o.view.derived = crate::runbook::rollout::Derived::of(
                         &s,
                         std::sync::Arc::as_ptr(&s) as usize,

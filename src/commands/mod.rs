@@ -77,7 +77,7 @@ pub fn main(cli: Cli) -> i32 {
             Cmd::Reject(a) => {
                 approve::run(&settings, a, crate::runbook::gates::Decision::Reject).await
             }
-            Cmd::Watch(args) => watch::run(args).await,
+            Cmd::Watch(args) => watch::run(&settings, args).await,
             Cmd::Paths => {
                 out::say(format!("config dir:  {}", settings.config_dir.display()));
                 out::say(format!("data dir:    {}", settings.data_dir.display()));

@@ -23,6 +23,7 @@ pub mod record;
 pub mod rollout;
 pub mod secrets;
 pub mod template;
+pub mod touching;
 mod validate;
 pub mod watch;
 pub mod when;

@@ -640,7 +640,7 @@ fn likely_cause(s: &RolloutSnapshot, hold: &Hold) -> Option<String> {
 }
 
 /// `spec.containers{web}` -> `web`.
-fn container_of(field_path: &str) -> Option<String> {
+pub fn container_of(field_path: &str) -> Option<String> {
     let start = field_path.find('{')? + 1;
     let end = field_path[start..].find('}')? + start;
     Some(field_path[start..end].to_string())

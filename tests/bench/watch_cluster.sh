@@ -3,7 +3,8 @@
 # /work/shared/k8s/README.md): a Deployment of N replicas stuck mid-rollout,
 # the TUI in tmux at 200x50. Prints: time to pods on screen (from Enter)
 # next to a bare `kubectl get --raw` of the same pods, idle CPU over 60 s,
-# RSS, and the app's own frame-time p99.
+# RSS (idle, and after following a pod's 100k log lines), and the app's
+# own frame-time p99.
 #
 #   tests/bench/watch_cluster.sh [N]        (default 5000)
 #
@@ -80,6 +81,19 @@ spec:
 EOF
 }
 deploy registry/bench:1
+cat <<EOF | kubectl apply -n "$NS" -f - >/dev/null
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: chatty}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: chatty}}
+  template:
+    metadata:
+      labels: {app: chatty}
+      annotations: {fake.flightdeck.dev/start-delay: "0s", fake.flightdeck.dev/log-rate: "2000"}
+    spec: {containers: [{name: app, image: registry/chatty:1}]}
+EOF
 echo "   waiting for $N ready pods (the simulated node is slow at scale)…"
 kubectl rollout status -n "$NS" deploy/bench --timeout=1200s >/dev/null
 # Mid-rollout: the new image never becomes ready, so it stays stuck with
@@ -125,6 +139,27 @@ cpu=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v w="$((w1 - w0))" 'BEGIN { printf "%
 rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$PID/status")
 hwm=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$PID/status")
 
+# RSS with 100k log lines: follow a pod logging 2,000 lines/s until the
+# pane's counter passes 100,000 (the buffer keeps the newest, by bytes).
+LOG_LINES=${LOG_LINES:-100000}
+tmux send-keys -t "$SESSION" Escape
+wait_for "chatty" 30
+tmux send-keys -t "$SESSION" j Enter
+wait_for "(▶|●) chatty-" 60
+tmux send-keys -t "$SESSION" Enter
+t_logs=$(ms)
+want=$LOG_LINES
+got=0
+while :; do
+    got=$(screen | grep -oE "Pod logs · [a-z]+ · [0-9]+ lines" | grep -oE "[0-9]+ lines" | grep -oE "[0-9]+" || echo 0)
+    [ "${got:-0}" -ge "$want" ] && break
+    [ $(( $(ms) - t_logs )) -gt $(( want / 2 * 3 + 120000 )) ] && { echo "logs stalled at $got lines" >&2; break; }
+    sleep 1
+done
+log_rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$PID/status")
+log_hwm=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$PID/status")
+log_shown=$(screen | grep -oE "Pod logs · [^│]*" | head -1)
+
 tmux send-keys -t "$SESSION" q
 wait_for "EXITED" 20
 frames=$(screen | grep -E "^frames" | tail -1)
@@ -135,4 +170,5 @@ echo "|---|---|---|"
 echo "| pods on screen ($PODS pods) | ${bare[*]} ms | $((t_pods - t_enter)) ms from Enter (list after $((t_list - t_launch)) ms from launch) |"
 echo "| idle CPU over ${IDLE_S}s | | ${cpu} % |"
 echo "| RSS | | ${rss} MB (peak ${hwm} MB) |"
+echo "| RSS with ${got:-0} log lines | | ${log_rss} MB (peak ${log_hwm} MB) · ${log_shown} |"
 echo "| frames | | ${frames:-n/a} |"

@@ -19,7 +19,10 @@ use super::watch::{Store, WatchSignal, spawn_watch};
 use crate::app::rollout::ConnState;
 use crate::app::watch::WatchEvent;
 use crate::runbook::rollout::PodSnap;
-use crate::runbook::watch::{DeploymentRow, Health, deployment_row, sort_rows};
+use crate::runbook::watch::{
+    DeploymentRow, Health, deployment_row, image_not_found, keep_pull_evidence, rejudge,
+    pull_failing_without_evidence, set_pull_evidence, sort_rows,
+};
 
 /// Rows go to the UI at most this often.
 pub const ROWS_EVERY: Duration = Duration::from_millis(200);
@@ -43,6 +46,12 @@ enum Msg {
     Deployment(Event<Deployment>),
     ReplicaSet(Event<ReplicaSet>),
     Pod(Event<(String, PodSnap)>),
+    /// A pod's own events say its image is not found.
+    PullEvidence {
+        uid: String,
+        container: String,
+        message: String,
+    },
     Broken(usize, String),
     Flowing(usize),
 }
@@ -100,6 +109,10 @@ struct List {
     rows: HashMap<String, DeploymentRow>,
     dirty: HashSet<String>,
     all_dirty: bool,
+    /// Pods whose events were asked for pull-failure evidence (uid).
+    asked: HashSet<String>,
+    /// Pods to ask about next: (namespace, name, uid).
+    to_ask: Vec<(String, String, String)>,
 }
 
 impl List {
@@ -148,7 +161,37 @@ impl List {
                     }
                     _ => self.all_dirty = true,
                 }
+                let ev = match ev {
+                    Event::Apply(mut o) => {
+                        if let Some((_, old)) = self.pods.items.get(&o.1.uid) {
+                            keep_pull_evidence(old, &mut o.1);
+                        }
+                        Event::Apply(o)
+                    }
+                    Event::InitApply(mut o) => {
+                        if let Some((_, old)) = self.pods.items.get(&o.1.uid) {
+                            keep_pull_evidence(old, &mut o.1);
+                        }
+                        Event::InitApply(o)
+                    }
+                    other => other,
+                };
                 self.pods.apply(ev, |(_, p)| p.uid.clone());
+            }
+            Msg::PullEvidence {
+                uid,
+                container,
+                message,
+            } => {
+                if let Some((ns, p)) = self.pods.items.get_mut(&uid)
+                    && set_pull_evidence(p, &container, &message)
+                    && let Some(o) = p
+                        .replica_set
+                        .as_ref()
+                        .and_then(|rs| self.rs_owner.get(&key(ns, rs)))
+                {
+                    self.dirty.insert(o.clone());
+                }
             }
             Msg::Broken(i, e) => {
                 self.broken[i] = Some(e);
@@ -158,14 +201,14 @@ impl List {
         }
     }
 
-    /// Judge the waiting rollouts again (time alone makes them stuck).
-    fn rejudge(&mut self) {
-        let waiting = self
-            .rows
-            .iter()
-            .filter(|(_, r)| matches!(r.health, Health::Progressing | Health::Stuck));
-        let ids: Vec<String> = waiting.map(|(k, _)| k.clone()).collect();
-        self.dirty.extend(ids);
+    /// Judge the waiting rollouts again (time alone makes them stuck):
+    /// from their rows, without their pods.
+    fn rejudge(&mut self, now_ms: i64) -> bool {
+        let mut changed = false;
+        for r in self.rows.values_mut() {
+            changed |= rejudge(r, now_ms);
+        }
+        changed
     }
 
     fn conn(&self) -> ConnState {
@@ -232,7 +275,22 @@ impl List {
                     .filter(|rs| owner(rs).as_ref() == Some(id));
                 let pods = pods_of.remove(id.as_str()).unwrap_or_default();
                 let snap = convert::snapshot(Some(d), owned, pods, Vec::new());
-                match deployment_row(&snap, now_ms) {
+                let row = deployment_row(&snap, now_ms);
+                // A new pod failing to pull with no "not found" in its
+                // status (first seen after its ErrImagePull): its own
+                // events tell, asked once per pod, one pod per Deployment.
+                if row.as_ref().is_some_and(|r| r.health != Health::Failed)
+                    && let Some(p) = snap.new_pods().find(|p| {
+                        !p.deleting
+                            && !self.asked.contains(&p.uid)
+                            && p.containers.iter().any(pull_failing_without_evidence)
+                    })
+                {
+                    self.asked.insert(p.uid.clone());
+                    let ns = d.metadata.namespace.clone().unwrap_or_default();
+                    self.to_ask.push((ns, p.name.clone(), p.uid.clone()));
+                }
+                match row {
                     Some(r) => self.rows.insert(id.clone(), r),
                     None => self.rows.remove(id),
                 };
@@ -273,6 +331,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         Some,
         Msg::ReplicaSet,
     );
+    let mtx_evidence = mtx.clone();
     spawn_watch(
         &mut tasks,
         2,
@@ -298,7 +357,10 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         rows: HashMap::new(),
         dirty: HashSet::new(),
         all_dirty: true,
+        asked: HashSet::new(),
+        to_ask: Vec::new(),
     };
+    let evidence_tx = mtx_evidence;
     let mut conn = ConnState::Connecting;
     let mut last_emit = Instant::now()
         .checked_sub(Duration::from_secs(10))
@@ -318,7 +380,11 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
                     list.handle(m);
                 }
             }
-            _ = rejudge.tick() => list.rejudge(),
+            _ = rejudge.tick() => {
+                if list.rejudge(crate::event_loop::now_ms()) {
+                    sent_synced = false;
+                }
+            }
             // A resumed watch of a quiet namespace sends nothing: ask the
             // API server whether it is back (as a release step's watch does).
             _ = async { match next_probe { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {
@@ -352,7 +418,48 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         last_emit = Instant::now();
         sent_synced = true;
         let rows = list.rows(crate::event_loop::now_ms());
+        for (ns, pod, uid) in list.to_ask.drain(..) {
+            tasks.spawn(ask_pull_evidence(
+                client.clone(),
+                ns,
+                pod,
+                uid,
+                evidence_tx.clone(),
+            ));
+        }
         if tx.send(WatchEvent::Rows(rows)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Read one pod's events for a pull failure that says "not found", and
+/// report it (nothing when there is none or the API does not answer).
+async fn ask_pull_evidence(
+    client: Client,
+    ns: String,
+    pod: String,
+    uid: String,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client, &ns);
+    let lp = kube::api::ListParams::default().fields(&format!(
+        "involvedObject.kind=Pod,involvedObject.name={pod},reason=Failed"
+    ));
+    let Ok(list) = api.list(&lp).await else {
+        return;
+    };
+    for e in list.items {
+        let e = convert::event(&e);
+        let Some(container) = crate::runbook::rollout::container_of(&e.field_path) else {
+            continue;
+        };
+        if image_not_found(&e.message) {
+            let _ = tx.send(Msg::PullEvidence {
+                uid,
+                container,
+                message: crate::sanitize::sanitize_line(&e.message),
+            });
             return;
         }
     }

@@ -35,8 +35,9 @@ pub const EMIT_EVERY: Duration = Duration::from_millis(40);
 const MAX_EVENTS_KEPT: usize = 300;
 /// Objects per list page (kube-rs defaults to 500: 13 round trips for 6,250 pods).
 pub(crate) const LIST_PAGE: u32 = 10_000;
-/// `observe` rebuilds a snapshot for new events alone at most this often.
-const EVENTS_EVERY: Duration = Duration::from_secs(2);
+/// `observe` rebuilds a snapshot for new events alone at most this often
+/// (hundreds of pods failing probes bump events ~100 times a second).
+const EVENTS_EVERY: Duration = Duration::from_secs(5);
 /// While a watch is broken, the API server is asked this often whether it is back.
 const PROBE_EVERY: Duration = Duration::from_millis(1000);
 
@@ -496,7 +497,7 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
     let mut conn = ConnState::Connecting;
     let mut last_emit = Instant::now() - EMIT_EVERY;
     let mut pending = false;
-    let mut last_snapshot = RolloutSnapshot::default();
+    let mut last_snapshot = Arc::new(RolloutSnapshot::default());
     let mut last_words = String::new();
     let mut health = HealthTracker::default();
     let health_spec = f.rollback_on.and_then(|r| r.health.clone());
@@ -627,13 +628,12 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
         }
         pending = false;
         last_emit = Instant::now();
-        let snap = w.snapshot();
-        if snap == last_snapshot && !force {
+        let snap = Arc::new(w.snapshot());
+        if *snap == *last_snapshot && !force {
             continue;
         }
         force = false;
         last_snapshot = snap.clone();
-        let snap = Arc::new(snap);
         report.send(KubeEvent::Snapshot(snap.clone()));
         if let Some(l) = &mut logs {
             l.update(&snap);
@@ -732,7 +732,7 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
         .checked_sub(Duration::from_secs(10))
         .unwrap_or_else(Instant::now);
     let mut pending = false;
-    let mut last_snapshot = RolloutSnapshot::default();
+    let mut last_snapshot = Arc::new(RolloutSnapshot::default());
     let mut next_probe: Option<Instant> = None;
     // A big rollout changes all the time: build its snapshot less often
     // (40 ms up to 250 pods, then 1 ms per 5 pods: 1.25 s at 6,250), and
@@ -783,12 +783,13 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
         pending = false;
         w.objects_changed = false;
         last_emit = Instant::now();
-        let snap = w.snapshot();
+        // One copy of the stores per snapshot, shared with the UI.
+        let snap = Arc::new(w.snapshot());
         if snap == last_snapshot {
             continue;
         }
         last_snapshot = snap.clone();
-        if !report.send(KubeEvent::Snapshot(Arc::new(snap))) {
+        if !report.send(KubeEvent::Snapshot(snap)) {
             return;
         }
     }

@@ -18,6 +18,7 @@ pub mod lease;
 pub mod notify;
 mod paths;
 mod processes;
+pub mod readonly;
 mod rebuild;
 mod records;
 mod task;

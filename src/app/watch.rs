@@ -74,6 +74,8 @@ pub struct PodTable {
     pub top: usize,
     pub filter: String,
     pub editing: bool,
+    /// Doomed, not ready, restarted: counted once per snapshot.
+    tally: (usize, usize, usize),
 }
 
 impl PodTable {
@@ -97,6 +99,15 @@ impl PodTable {
             .get(self.selected)
             .map(|&i| self.rows[i].name.clone());
         self.rows = rows;
+        self.tally = (0, 0, 0);
+        for r in &self.rows {
+            match r.trouble {
+                Trouble::Doomed => self.tally.0 += 1,
+                Trouble::NotReady => self.tally.1 += 1,
+                Trouble::Restarted => self.tally.2 += 1,
+                Trouble::Fine => {}
+            }
+        }
         self.shown.clear();
         self.refilter();
         if let Some(n) = keep
@@ -122,16 +133,7 @@ impl PodTable {
 
     /// Counts by trouble: doomed, not ready, restarted.
     pub fn counts(&self) -> (usize, usize, usize) {
-        let mut c = (0, 0, 0);
-        for r in &self.rows {
-            match r.trouble {
-                Trouble::Doomed => c.0 += 1,
-                Trouble::NotReady => c.1 += 1,
-                Trouble::Restarted => c.2 += 1,
-                Trouble::Fine => {}
-            }
-        }
-        c
+        self.tally
     }
 }
 

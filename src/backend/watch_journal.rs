@@ -12,6 +12,7 @@ use crate::app::watch::WatchEvent;
 use crate::backend::store::readonly::{JournalReader, RecordedContent, open_read_only};
 use crate::runbook::record::ReleaseRecord;
 use crate::runbook::touching::{self, TouchingRelease};
+use crate::runbook::interpolate::Scope;
 use crate::runbook::{self, Runbook};
 
 /// The journal is read again this often.
@@ -27,13 +28,13 @@ pub struct JournalSource {
     pub server: String,
 }
 
-/// A runbook file as read for one release: its kube steps with the
-/// release's values, or why it cannot be trusted.
-type Loaded = Result<Runbook, String>;
-
 /// The runbook a release ran, if the file still holds the bytes it
-/// recorded; rendered with the release's journaled inputs.
-fn runbook_of(rec: &ReleaseRecord, content: Option<&RecordedContent>) -> Loaded {
+/// recorded, and the values its `${..}` are filled with: the journaled
+/// inputs, the environment's vars (this process's environment beneath).
+fn runbook_of(
+    rec: &ReleaseRecord,
+    content: Option<&RecordedContent>,
+) -> Result<(Runbook, Scope), String> {
     let h = rec.header.as_ref().ok_or("not opened")?;
     let o = &h.opened;
     let loaded = runbook::load(std::path::Path::new(&o.runbook_path))
@@ -43,7 +44,7 @@ fn runbook_of(rec: &ReleaseRecord, content: Option<&RecordedContent>) -> Loaded 
     if !recorded.into_iter().any(|x| *x == loaded.content_hash) {
         return Err(format!("runbook {} changed since", o.runbook_path));
     }
-    let mut scope = runbook::interpolate::Scope {
+    let mut scope = Scope {
         inputs: o.inputs.clone(),
         env: std::env::vars().collect(),
         ..Default::default()
@@ -59,9 +60,8 @@ fn runbook_of(rec: &ReleaseRecord, content: Option<&RecordedContent>) -> Loaded 
     ] {
         scope.release.insert(k.into(), v.to_string());
     }
-    // Values only the driver knew leave `${..}` in place: those kube steps
-    // are left out, the others still count.
-    Ok(runbook::for_release(&loaded, &scope).unwrap_or(loaded.runbook))
+    let rb = runbook::for_release(&loaded, &scope).unwrap_or(loaded.runbook);
+    Ok((rb, scope))
 }
 
 /// The rows and the one-line note for the releases read so far.
@@ -80,10 +80,11 @@ pub fn touching(reader: &JournalReader, server: &str) -> (Vec<TouchingRelease>, 
             continue;
         }
         match runbook_of(rec, content) {
-            Ok(rb) => rows.extend(touching::rows(
+            Ok((rb, values)) => rows.extend(touching::rows(
                 rec,
                 &rb,
                 cluster.map(|c| c.namespace.as_str()),
+                &values,
             )),
             Err(why) => unknown.push(format!("{}: {why}", rec.id)),
         }

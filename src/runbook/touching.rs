@@ -2,6 +2,7 @@
 //! `flightdeck watch`: from the release's verified record (the fold of its
 //! audit entries) and the kube steps of its runbook as it ran. Pure.
 
+use super::interpolate::Scope;
 use super::kube::KubeOp;
 use super::model::{Action, Runbook};
 use super::progress::ReleaseStatus;
@@ -50,10 +51,16 @@ impl TouchingRelease {
 }
 
 /// The Deployments the runbook's kube steps name, in order, without
-/// repeats. A step's namespace wins, then the environment's pin, then
-/// `default_ns` (the cluster namespace the driver recorded); a name or
-/// namespace still holding `${` (a value only known at run time) is left out.
-pub fn touched(rb: &Runbook, environment: &str, default_ns: Option<&str>) -> Vec<DeploymentRef> {
+/// repeats, `${..}` filled from `values` (the release's recorded inputs).
+/// A step's namespace wins, then the environment's pin, then `default_ns`
+/// (the cluster namespace the driver recorded); a name or namespace with a
+/// value not known here (only the driver's environment had it) is left out.
+pub fn touched(
+    rb: &Runbook,
+    environment: &str,
+    default_ns: Option<&str>,
+    values: &Scope,
+) -> Vec<DeploymentRef> {
     let pinned = rb
         .environment(environment)
         .and_then(|e| e.kube.as_ref())
@@ -81,7 +88,10 @@ pub fn touched(rb: &Runbook, environment: &str, default_ns: Option<&str>) -> Vec
             .or_else(|| pinned.clone())
             .or_else(|| default_ns.map(str::to_string));
         let Some(namespace) = ns else { continue };
-        if name.contains("${") || namespace.contains("${") || name.is_empty() {
+        let (Ok(name), Ok(namespace)) = (values.render(&name), values.render(&namespace)) else {
+            continue;
+        };
+        if name.is_empty() || namespace.is_empty() {
             continue;
         }
         let d = DeploymentRef { namespace, name };
@@ -127,7 +137,12 @@ pub fn progress(rec: &ReleaseRecord, rb: &Runbook) -> (usize, usize, String, Str
 }
 
 /// The rows for one unfinished release: one per Deployment it touches.
-pub fn rows(rec: &ReleaseRecord, rb: &Runbook, default_ns: Option<&str>) -> Vec<TouchingRelease> {
+pub fn rows(
+    rec: &ReleaseRecord,
+    rb: &Runbook,
+    default_ns: Option<&str>,
+    values: &Scope,
+) -> Vec<TouchingRelease> {
     let Some(h) = &rec.header else {
         return Vec::new();
     };
@@ -137,7 +152,7 @@ pub fn rows(rec: &ReleaseRecord, rb: &Runbook, default_ns: Option<&str>) -> Vec<
         .last()
         .map(|l| l.holder.clone())
         .unwrap_or_else(|| h.opened.initiator.clone());
-    touched(rb, &h.opened.environment, default_ns)
+    touched(rb, &h.opened.environment, default_ns, values)
         .into_iter()
         .map(|d| TouchingRelease {
             id: rec.id.clone(),
@@ -220,16 +235,26 @@ stages:
 
     #[test]
     fn kube_steps_name_their_deployments_with_the_namespace_that_wins() {
-        let got = touched(&rb(), "prod", Some("default"));
+        let none = Scope::default();
+        let got = touched(&rb(), "prod", Some("default"), &none);
         let names: Vec<(&str, &str)> = got
             .iter()
             .map(|d| (d.namespace.as_str(), d.name.as_str()))
             .collect();
         // The pin, then the step's own namespace; `${..}` left out.
         assert_eq!(names, [("shop", "web"), ("edge", "api")]);
-        let dev = touched(&rb(), "dev", Some("team-ns"));
+        let dev = touched(&rb(), "dev", Some("team-ns"), &none);
         assert_eq!(dev[0].namespace, "team-ns");
-        assert!(touched(&rb(), "dev", None).iter().all(|d| d.name != "web"));
+        assert!(
+            touched(&rb(), "dev", None, &none)
+                .iter()
+                .all(|d| d.name != "web")
+        );
+        let mut known = Scope::default();
+        known.env.insert("NEXT_APP".into(), "cart".into());
+        let got = touched(&rb(), "prod", None, &known);
+        assert_eq!(got[2].name, "cart", "{got:?}");
+        assert_eq!(got[2].namespace, "shop");
     }
 
     #[test]
@@ -268,7 +293,7 @@ stages:
         ));
         let (rec, _) = fold("r1", &es);
         let rec = rec.unwrap();
-        let rows = rows(&rec, &rb, None);
+        let rows = rows(&rec, &rb, None, &Scope::default());
         assert_eq!(rows.len(), 2);
         assert_eq!(
             (rows[0].step, rows[0].steps, rows[0].state.as_str()),

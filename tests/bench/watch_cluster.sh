@@ -151,7 +151,7 @@ t_logs=$(ms)
 want=$LOG_LINES
 got=0
 while :; do
-    got=$(screen | grep -oE "Pod logs · [a-z]+ · [0-9]+ lines" | grep -oE "[0-9]+ lines" | grep -oE "[0-9]+" || echo 0)
+    got=$(screen | grep -oE "Pod logs · [^·]+ · [0-9]+ lines" | grep -oE "[0-9]+ lines" | grep -oE "[0-9]+" || echo 0)
     [ "${got:-0}" -ge "$want" ] && break
     [ $(( $(ms) - t_logs )) -gt $(( want / 2 * 3 + 120000 )) ] && { echo "logs stalled at $got lines" >&2; break; }
     sleep 1

@@ -38,6 +38,11 @@ pub(crate) const LIST_PAGE: u32 = 10_000;
 /// `observe` rebuilds a snapshot for new events alone at most this often
 /// (hundreds of pods failing probes bump events ~100 times a second).
 const EVENTS_EVERY: Duration = Duration::from_secs(5);
+/// Deployments of this many replicas have their probe-failure events
+/// sampled (`PROBE_SAMPLE` every `PROBE_SAMPLE_EVERY`) instead of watched.
+pub const SAMPLE_PROBES_FROM: i32 = 200;
+const PROBE_SAMPLE: u32 = 20;
+const PROBE_SAMPLE_EVERY: Duration = Duration::from_secs(15);
 /// While a watch is broken, the API server is asked this often whether it is back.
 const PROBE_EVERY: Duration = Duration::from_millis(1000);
 
@@ -247,6 +252,27 @@ fn spawn_watch_after<K, T, M>(
     });
 }
 
+/// A few of the Deployment's probe-failure events, now and then (enough
+/// for "why stuck" to name the failing probe and for the events pane).
+async fn sample_probe_failures(api: Api<CoreEvent>, deployment: String, tx: mpsc::UnboundedSender<Msg>) {
+    let lp = kube::api::ListParams::default()
+        .fields("reason=Unhealthy")
+        .limit(PROBE_SAMPLE);
+    while !tx.is_closed() {
+        if let Ok(list) = api.list(&lp).await {
+            for e in list.items {
+                let e = convert::event(&e);
+                if convert::event_concerns(&e, &deployment)
+                    && tx.send(Msg::Event(Event::Apply(e))).is_err()
+                {
+                    return;
+                }
+            }
+        }
+        sleep(PROBE_SAMPLE_EVERY).await;
+    }
+}
+
 pub(crate) fn selector(d: &Deployment) -> String {
     let Some(sel) = d.spec.as_ref().map(|s| &s.selector) else {
         return String::new();
@@ -314,19 +340,36 @@ impl Watches {
         // The namespace's events (tens of thousands on a busy cluster) are
         // listed only once the pods are in: they never delay the pods.
         let (pods_in, go) = tokio::sync::oneshot::channel::<()>();
+        // At scale, probe failures (one event bump per failing pod every
+        // few seconds: ~100/s at 500 pods) are sampled, not streamed:
+        // decoding them was most of an idle watch's CPU.
+        let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let sampled = replicas >= SAMPLE_PROBES_FROM;
+        let events = Api::<CoreEvent>::namespaced(client.clone(), ns);
+        let sampler = sampled.then(|| (events.clone(), dep_name.clone(), tx.clone()));
+        let concerns = move |e: CoreEvent| {
+            let e = convert::event(&e);
+            convert::event_concerns(&e, &dep_name).then_some(e)
+        };
         spawn_watch_after(
             async move {
                 let _ = go.await;
+                // Ends with the watches (its sends fail, or it sees the
+                // channel closed).
+                if let Some((api, d, tx)) = sampler {
+                    tokio::spawn(sample_probe_failures(api, d, tx));
+                }
             },
             &mut tasks,
             3,
-            Api::<CoreEvent>::namespaced(client.clone(), ns),
-            config(),
-            tx,
-            move |e: CoreEvent| {
-                let e = convert::event(&e);
-                convert::event_concerns(&e, &dep_name).then_some(e)
+            events,
+            if sampled {
+                config().fields("reason!=Unhealthy")
+            } else {
+                config()
             },
+            tx,
+            concerns,
             Msg::Event,
         );
         Ok(Watches {

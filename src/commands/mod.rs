@@ -40,7 +40,9 @@ pub fn main(cli: Cli) -> i32 {
             return EXIT_INVALID;
         }
     };
-    let tui = matches!(command, Cmd::Tui(_) | Cmd::Demo { .. } | Cmd::Watch(_));
+    // The in-app log pane (tui-logger) only where a screen shows it:
+    // `watch` has none, and its mover thread woke the idle watch ~100x a second.
+    let tui = matches!(command, Cmd::Tui(_) | Cmd::Demo { .. });
     crate::logging::init(&settings.data_dir, tui);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

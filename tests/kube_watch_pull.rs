@@ -18,7 +18,10 @@ use tokio::sync::mpsc;
 use support::TestNs;
 
 /// Every row list for `secs` seconds.
-async fn rows_for(rx: &mut mpsc::UnboundedReceiver<WatchEvent>, secs: u64) -> Vec<Vec<DeploymentRow>> {
+async fn rows_for(
+    rx: &mut mpsc::UnboundedReceiver<WatchEvent>,
+    secs: u64,
+) -> Vec<Vec<DeploymentRow>> {
     let end = Instant::now() + Duration::from_secs(secs);
     let mut all = Vec::new();
     while Instant::now() < end {
@@ -81,8 +84,14 @@ async fn a_missing_image_fails_the_row_and_stays_failed_after_the_back_off() {
         assert!(failed_not_found(r), "flipped back: {verdicts:#?}");
     }
     assert!(
-        api(seen.last().unwrap()).unwrap().why.starts_with("ImagePullBackOff")
-            || api(seen.last().unwrap()).unwrap().why.starts_with("ErrImagePull"),
+        api(seen.last().unwrap())
+            .unwrap()
+            .why
+            .starts_with("ImagePullBackOff")
+            || api(seen.last().unwrap())
+                .unwrap()
+                .why
+                .starts_with("ErrImagePull"),
         "{verdicts:#?}"
     );
 }

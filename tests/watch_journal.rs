@@ -170,7 +170,10 @@ async fn flow(target: &str, raw_url: &str, dir: &Path) {
     std::fs::write(&rb_path, RUNBOOK.replace("cache", "other")).unwrap();
     let (rows, note) = touching(&reader, "");
     assert!(rows.is_empty(), "{rows:?}");
-    assert!(note.contains("r1: runbook") && note.contains("changed since"), "{note}");
+    assert!(
+        note.contains("r1: runbook") && note.contains("changed since"),
+        "{note}"
+    );
     std::fs::write(&rb_path, RUNBOOK).unwrap();
 
     // Another cluster's release does not touch these Deployments.

@@ -363,7 +363,11 @@ fn the_log_buffer_is_bounded_by_bytes_and_counts_what_it_dropped() {
     assert_eq!(logs.evicted as usize + logs.lines.len(), 1_000);
 }
 
-fn touching(id: &str, deployment: &str, step: usize) -> flightdeck::runbook::touching::TouchingRelease {
+fn touching(
+    id: &str,
+    deployment: &str,
+    step: usize,
+) -> flightdeck::runbook::touching::TouchingRelease {
     flightdeck::runbook::touching::TouchingRelease {
         id: id.into(),
         runbook: "shop-release".into(),
@@ -408,7 +412,10 @@ fn releases_from_the_journal_show_beside_their_deployments() {
         }),
     );
     let screen = draw(&s);
-    assert!(screen.contains("Releases touching this Deployment"), "{screen}");
+    assert!(
+        screen.contains("Releases touching this Deployment"),
+        "{screen}"
+    );
     assert!(
         screen.contains("r1 · shop-release/prod · step 3/7 roll-web · alice · running"),
         "{screen}"
@@ -467,5 +474,8 @@ fn log_batches_are_bounded_by_bytes_and_count_the_rest() {
     assert_eq!(logs.dropped as usize, 2_000 - kept);
     let screen = draw(&s);
     assert!(screen.contains("2000 lines"), "{screen}");
-    assert!(screen.contains(&format!("{} dropped", 2_000 - kept)), "{screen}");
+    assert!(
+        screen.contains(&format!("{} dropped", 2_000 - kept)),
+        "{screen}"
+    );
 }

@@ -10,9 +10,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::watch::WatchEvent;
 use crate::backend::store::readonly::{JournalReader, RecordedContent, open_read_only};
+use crate::runbook::interpolate::Scope;
 use crate::runbook::record::ReleaseRecord;
 use crate::runbook::touching::{self, TouchingRelease};
-use crate::runbook::interpolate::Scope;
 use crate::runbook::{self, Runbook};
 
 /// The journal is read again this often.
@@ -146,7 +146,7 @@ pub async fn run(src: JournalSource, tx: UnboundedSender<WatchEvent>) {
                 continue;
             }
         };
-        if changed || last.is_none() || ticks.is_multiple_of(10) {
+        if changed || last.is_none() || ticks % 10 == 0 {
             let out = touching(&reader, &src.server);
             if last.as_ref() != Some(&out) {
                 last = Some(out.clone());

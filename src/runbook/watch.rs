@@ -427,13 +427,21 @@ mod tests {
             "manifest for web:9 not found: manifest unknown",
             "web:9",
         );
-        let mut later = pulling("ImagePullBackOff", "Back-off pulling image \"web:9\"", "web:9");
+        let mut later = pulling(
+            "ImagePullBackOff",
+            "Back-off pulling image \"web:9\"",
+            "web:9",
+        );
         assert!(pull_failing_without_evidence(&later.containers[0]));
         keep_pull_evidence(&first, &mut later);
         assert!(!pull_failing_without_evidence(&later.containers[0]));
         let failed = deployment_row(&snap(1, 1, 0, vec![later.clone()]), 1_000_000).unwrap();
         assert_eq!(failed.health, Health::Failed, "{failed:?}");
-        assert!(failed.why.contains("image web:9 not found"), "{}", failed.why);
+        assert!(
+            failed.why.contains("image web:9 not found"),
+            "{}",
+            failed.why
+        );
         // Another image is another story.
         let mut other = pulling("ImagePullBackOff", "Back-off pulling image", "web:10");
         keep_pull_evidence(&first, &mut other);
@@ -441,7 +449,12 @@ mod tests {
         assert!(set_pull_evidence(&mut other, "app", "web:10 not found"));
         assert!(!set_pull_evidence(&mut other, "app", "again"));
         let waiting = deployment_row(
-            &snap(1, 1, 0, vec![pulling("ImagePullBackOff", "Back-off pulling image", "x:1")]),
+            &snap(
+                1,
+                1,
+                0,
+                vec![pulling("ImagePullBackOff", "Back-off pulling image", "x:1")],
+            ),
             1_000_000,
         )
         .unwrap();
@@ -454,7 +467,10 @@ mod tests {
         assert_eq!(row.verdict, "progressing 3/5");
         assert!(!rejudge(&mut row, 1_000_000 + STUCK_AFTER_MS - 1));
         assert!(rejudge(&mut row, 1_000_000 + STUCK_AFTER_MS));
-        assert_eq!((row.health, row.verdict.as_str()), (Health::Stuck, "stuck 3/5"));
+        assert_eq!(
+            (row.health, row.verdict.as_str()),
+            (Health::Stuck, "stuck 3/5")
+        );
         let fresh = deployment_row(&snap(5, 3, 3, vec![]), 1_000_000 + STUCK_AFTER_MS).unwrap();
         assert_eq!(row, fresh, "the same row as recomputing it");
         assert!(!rejudge(&mut row, 2_000_000), "once");

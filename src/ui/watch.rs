@@ -165,7 +165,10 @@ fn release_label(state: &WatchState, r: &DeploymentRow) -> String {
         return String::new();
     };
     let more = it.count();
-    let mut s = format!("{} {}/{} {}", first.id, first.step, first.steps, first.driver);
+    let mut s = format!(
+        "{} {}/{} {}",
+        first.id, first.step, first.steps, first.driver
+    );
     if more > 0 {
         s.push_str(&format!(" +{more}"));
     }
@@ -230,14 +233,18 @@ fn row_line(
 fn render_opened(state: &WatchState, o: &Opened, frame: &mut Frame, area: Rect) {
     let releases: Vec<Line> = state
         .releases_of(&o.view.namespace, &o.view.deployment)
-        .map(|r| Line::styled(sanitize_line(&r.line()), Style::default().fg(Color::Magenta)))
+        .map(|r| {
+            Line::styled(
+                sanitize_line(&r.line()),
+                Style::default().fg(Color::Magenta),
+            )
+        })
         .collect();
     let area = if releases.is_empty() {
         area
     } else {
         let h = (releases.len().min(3) + 2) as u16;
-        let [rel, rest] =
-            Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(area);
+        let [rel, rest] = Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(area);
         let block = Block::bordered().title(Span::styled(
             " Releases touching this Deployment (journal) ",
             theme::title(),

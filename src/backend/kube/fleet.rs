@@ -20,8 +20,8 @@ use crate::app::rollout::ConnState;
 use crate::app::watch::WatchEvent;
 use crate::runbook::rollout::PodSnap;
 use crate::runbook::watch::{
-    DeploymentRow, Health, deployment_row, image_not_found, keep_pull_evidence, rejudge,
-    pull_failing_without_evidence, set_pull_evidence, sort_rows,
+    DeploymentRow, Health, deployment_row, image_not_found, keep_pull_evidence,
+    pull_failing_without_evidence, rejudge, set_pull_evidence, sort_rows,
 };
 
 /// Rows go to the UI at most this often.

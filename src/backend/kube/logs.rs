@@ -43,8 +43,7 @@ pub struct LogBatch {
 
 impl LogBatch {
     pub fn push(&mut self, line: LogLine) {
-        if self.lines.len() < MAX_LOG_BATCH && self.bytes + line.text.len() <= MAX_LOG_BATCH_BYTES
-        {
+        if self.lines.len() < MAX_LOG_BATCH && self.bytes + line.text.len() <= MAX_LOG_BATCH_BYTES {
             self.bytes += line.text.len();
             self.lines.push(line);
         } else {

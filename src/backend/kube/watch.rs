@@ -254,7 +254,11 @@ fn spawn_watch_after<K, T, M>(
 
 /// A few of the Deployment's probe-failure events, now and then (enough
 /// for "why stuck" to name the failing probe and for the events pane).
-async fn sample_probe_failures(api: Api<CoreEvent>, deployment: String, tx: mpsc::UnboundedSender<Msg>) {
+async fn sample_probe_failures(
+    api: Api<CoreEvent>,
+    deployment: String,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
     let lp = kube::api::ListParams::default()
         .fields("reason=Unhealthy")
         .limit(PROBE_SAMPLE);

@@ -83,9 +83,7 @@ pub async fn open_read_only(target: &str, key_path: &Path) -> Result<JournalRead
                 // refuses writes whatever a query says.
                 let stmts: &[&str] = match backend {
                     Backend::Sqlite => &["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000"],
-                    Backend::Postgres => {
-                        &["SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"]
-                    }
+                    Backend::Postgres => &["SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"],
                 };
                 for s in stmts {
                     sqlx::query(sqlx::AssertSqlSafe(*s))
@@ -153,8 +151,9 @@ impl JournalReader {
             if matches!(e.kind.as_str(), "content_recorded" | "content_changed") {
                 let c = self.content.entry(id.clone()).or_default();
                 if let Some(m) = e.detail.get("manifest")
-                    && let Ok(m) =
-                        serde_json::from_value::<crate::runbook::content::ContentManifest>(m.clone())
+                    && let Ok(m) = serde_json::from_value::<crate::runbook::content::ContentManifest>(
+                        m.clone(),
+                    )
                 {
                     if m.cluster.is_some() {
                         c.cluster = m.cluster;

@@ -160,7 +160,7 @@ async fn flow(target: &str, raw_url: &str, dir: &Path) {
     assert_eq!(got, [row("infra", "cache"), row("shop", "web")]);
     assert_eq!(rows[1].step_id, "roll");
     assert_eq!(rows[1].runbook, "shop-release");
-    assert!(note.contains("1 releases running"), "{note}");
+    assert!(note.contains("1 release running"), "{note}");
     assert!(note.contains("1 audit entries not counted"), "{note}");
     // Nothing new read: nothing changes.
     assert!(!reader.refresh().await.unwrap());

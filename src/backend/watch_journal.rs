@@ -92,7 +92,11 @@ pub fn touching(reader: &JournalReader, server: &str) -> (Vec<TouchingRelease>, 
     rows.sort_by(|a, b| {
         (&a.namespace, &a.deployment, &a.id).cmp(&(&b.namespace, &b.deployment, &b.id))
     });
-    let mut note = format!("journal {}: {running} releases running", reader.target);
+    let mut note = format!(
+        "journal {}: {running} release{} running",
+        reader.target,
+        if running == 1 { "" } else { "s" }
+    );
     if !unknown.is_empty() {
         note.push_str(&format!(
             "; not matched ({}): {}",

@@ -39,9 +39,13 @@ export KUBECONFIG=$FLIGHTDECK_TEST_KUBECONFIG
 
 NS=fd-bench-$$-$RANDOM
 SESSION=fdbench-$$
+# A tmux server of its own: a shared one would hand this script's
+# environment (FLIGHTDECK_JOURNAL, ...) to everyone else's sessions.
+SOCK=fdbench-$$
+tmux() { command tmux -L "$SOCK" "$@"; }
 WORK=$(mktemp -d)
 cleanup() {
-    tmux kill-session -t "$SESSION" 2>/dev/null || true
+    tmux kill-server 2>/dev/null || true
     kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }

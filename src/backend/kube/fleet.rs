@@ -226,6 +226,22 @@ impl List {
         self.all_dirty || !self.dirty.is_empty()
     }
 
+    /// Pods taken out for a snapshot, back in their places.
+    fn put_back(&mut self, pods: Vec<PodSnap>) {
+        for p in pods {
+            if let Some((_, slot)) = self.pods.items.get_mut(&p.uid) {
+                *slot = p;
+            }
+        }
+    }
+
+    /// Rows go out at most this often: a list of thousands of pods
+    /// changes all the time, and its rows are derived less often (as a
+    /// rollout's snapshots are: 1 ms per 5 pods, from `ROWS_EVERY`).
+    fn every(&self) -> Duration {
+        ROWS_EVERY.max(Duration::from_millis(self.pods.items.len() as u64 / 5))
+    }
+
     /// Recompute the touched rows; the whole list, sorted.
     fn rows(&mut self, now_ms: i64) -> Vec<DeploymentRow> {
         self.rs_owner = self
@@ -249,17 +265,24 @@ impl List {
         };
         if !todo.is_empty() {
             // Pods by their ReplicaSet, for the Deployments to redo only.
+            // Moved out of the store for the snapshot and back after it
+            // (not copied: thousands of pods per burst were most of a busy
+            // list's CPU).
             let todo_set: HashSet<&String> = todo.iter().collect();
-            let mut pods_of: HashMap<&str, Vec<PodSnap>> = HashMap::new();
-            for (ns, p) in self.pods.items.values() {
+            let mut pods_of: HashMap<String, Vec<PodSnap>> = HashMap::new();
+            for (ns, p) in self.pods.items.values_mut() {
                 let Some(rs) = &p.replica_set else { continue };
                 let k = key(ns, rs);
                 if let Some(o) = self.rs_owner.get(&k)
                     && todo_set.contains(o)
                 {
-                    pods_of.entry(o.as_str()).or_default().push(p.clone());
+                    pods_of
+                        .entry(o.clone())
+                        .or_default()
+                        .push(std::mem::take(p));
                 }
             }
+            let mut returned = Vec::new();
             for id in &todo {
                 let Some(d) = self.deployments.items.get(id) else {
                     self.rows.remove(id);
@@ -294,6 +317,12 @@ impl List {
                     Some(r) => self.rows.insert(id.clone(), r),
                     None => self.rows.remove(id),
                 };
+                returned.push(snap.pods);
+            }
+            // Deployments not redone (gone, or not wanted) give theirs back too.
+            returned.extend(pods_of.into_values());
+            for pods in returned {
+                self.put_back(pods);
             }
         }
         let mut rows: Vec<DeploymentRow> = self.rows.values().cloned().collect();
@@ -371,7 +400,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
     rejudge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let due =
-            (list.changed() || (list.synced() && !sent_synced)).then_some(last_emit + ROWS_EVERY);
+            (list.changed() || (list.synced() && !sent_synced)).then_some(last_emit + list.every());
         tokio::select! {
             m = rx.recv() => {
                 let Some(m) = m else { return };
@@ -409,7 +438,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
                 return;
             }
         }
-        if !list.synced() || last_emit.elapsed() < ROWS_EVERY {
+        if !list.synced() || last_emit.elapsed() < list.every() {
             continue;
         }
         if !list.changed() && sent_synced {

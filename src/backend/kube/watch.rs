@@ -828,11 +828,13 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
             continue;
         }
         pending = false;
-        w.objects_changed = false;
+        let objects = std::mem::take(&mut w.objects_changed);
         last_emit = Instant::now();
-        // One copy of the stores per snapshot, shared with the UI.
+        // One copy of the stores per snapshot, shared with the UI; compared
+        // with the last only when events alone changed (a changed pod is
+        // a change: comparing thousands of them was a busy list's CPU).
         let snap = Arc::new(w.snapshot());
-        if snap == last_snapshot {
+        if !objects && snap == last_snapshot {
             continue;
         }
         last_snapshot = snap.clone();

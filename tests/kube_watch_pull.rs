@@ -108,7 +108,7 @@ async fn a_list_started_after_the_back_off_reads_the_pods_events_once() {
         ..Default::default()
     };
     let task = tokio::spawn(fleet::run(ns.client.clone(), scope, tx));
-    let seen = rows_for(&mut rx, 8).await;
+    let seen = rows_for(&mut rx, 20).await;
     task.abort();
     let last = seen.last().and_then(|r| api(r)).expect("rows");
     assert!(failed_not_found(last), "{last:#?}");

@@ -13,14 +13,20 @@
 # starts a cluster with shared/k8s/up.sh. Builds nothing: run
 # `cargo build --release` (or set FLIGHTDECK_BIN) first.
 #
-# Measured 2026-11-30, N=1000 (1,250 pods mid-rollout, 500 of them failing
-# readiness probes every 5 s), debug build, 2 cores shared with 4 other
-# builds: pods on screen 307 ms from Enter vs bare list 240-318 ms; idle
-# CPU 3.9 % (goal 0.5 %: the events watch decoding ~100 probe-failure
-# events/s and a snapshot rebuild every 2 s; perf shows malloc/memmove of
-# PodSnap clones, event JSON decoding and timestamp parsing); RSS 106 MB;
-# frame p99 7.3 ms (p50 1.0 ms). N=5000 not run (the simulated node needs
-# ~4 GB at that size on a shared machine).
+# Measured 2026-11-30, debug build, 2 cores shared with 4 other builds,
+# 200x50. Before this round, N=1000: idle CPU 3.7-3.9 % (perf: decoding
+# ~100 probe-failure event bumps/s, snapshot copies).
+#   N=1000 (1,251 pods mid-rollout, 500 failing readiness probes): pods on
+#     screen 751-1966 ms from Enter vs bare list 457-989 ms; idle CPU
+#     0.23 %; RSS 88 MB; RSS after 101,724 log lines 79 MB (peak 89 MB);
+#     frame p99 10.3 ms (p50 1.0 ms).
+#   N=5000 (6,753-7,131 pods; the simulated node was still deleting
+#     ~1,300 Terminating pods through the idle minute, so not idle): pods
+#     on screen 3.6-8.5 s vs bare list 0.7-6.3 s (the API server itself
+#     varied 2-9x between runs); idle CPU 3.9 % (13.3 % before the last
+#     two changes; perf: memmove/memcmp/malloc of PodSnap copies, sorts
+#     and comparisons, once per burst of pod changes, every ~1.4 s);
+#     RSS 239 MB, unchanged after 101,162 log lines; frame p99 12.7 ms.
 set -euo pipefail
 
 N=${1:-5000}

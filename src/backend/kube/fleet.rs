@@ -26,6 +26,8 @@ use crate::runbook::watch::{
 
 /// Rows go to the UI at most this often.
 pub const ROWS_EVERY: Duration = Duration::from_millis(200);
+/// How often one pod's events are read for pull-failure evidence.
+const PULL_EVIDENCE_TRIES: u32 = 4;
 /// While a watch is broken, the API server is asked this often whether it is back.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// Waiting rollouts are judged again this often even when nothing
@@ -463,7 +465,8 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
 }
 
 /// Read one pod's events for a pull failure that says "not found", and
-/// report it (nothing when there is none or the API does not answer).
+/// report it. The kubelet may post the event after the status: asked a
+/// few times, 5 s apart, then no more (nothing is reported).
 async fn ask_pull_evidence(
     client: Client,
     ns: String,
@@ -475,20 +478,28 @@ async fn ask_pull_evidence(
     let lp = kube::api::ListParams::default().fields(&format!(
         "involvedObject.kind=Pod,involvedObject.name={pod},reason=Failed"
     ));
-    let Ok(list) = api.list(&lp).await else {
-        return;
-    };
-    for e in list.items {
-        let e = convert::event(&e);
-        let Some(container) = crate::runbook::rollout::container_of(&e.field_path) else {
+    for attempt in 0..PULL_EVIDENCE_TRIES {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        let Ok(list) = api.list(&lp).await else {
             continue;
         };
-        if image_not_found(&e.message) {
-            let _ = tx.send(Msg::PullEvidence {
-                uid,
-                container,
-                message: crate::sanitize::sanitize_line(&e.message),
-            });
+        for e in list.items {
+            let e = convert::event(&e);
+            let Some(container) = crate::runbook::rollout::container_of(&e.field_path) else {
+                continue;
+            };
+            if image_not_found(&e.message) {
+                let _ = tx.send(Msg::PullEvidence {
+                    uid,
+                    container,
+                    message: crate::sanitize::sanitize_line(&e.message),
+                });
+                return;
+            }
+        }
+        if tx.is_closed() {
             return;
         }
     }

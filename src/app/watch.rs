@@ -8,6 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::rollout::{LogScope, RolloutView};
 use crate::protocol::kube::{ConnState, KubeEvent};
+use crate::runbook::touching::TouchingRelease;
 use crate::runbook::watch::{DeploymentRow, Health, PodRow, Trouble, pod_rows};
 use crate::sanitize;
 
@@ -35,6 +36,8 @@ pub struct PodTable {
     pub top: usize,
     pub filter: String,
     pub editing: bool,
+    /// Doomed, not ready, restarted: counted once per snapshot.
+    tally: (usize, usize, usize),
 }
 
 impl PodTable {
@@ -58,6 +61,15 @@ impl PodTable {
             .get(self.selected)
             .map(|&i| self.rows[i].name.clone());
         self.rows = rows;
+        self.tally = (0, 0, 0);
+        for r in &self.rows {
+            match r.trouble {
+                Trouble::Doomed => self.tally.0 += 1,
+                Trouble::NotReady => self.tally.1 += 1,
+                Trouble::Restarted => self.tally.2 += 1,
+                Trouble::Fine => {}
+            }
+        }
         self.shown.clear();
         self.refilter();
         if let Some(n) = keep
@@ -83,16 +95,7 @@ impl PodTable {
 
     /// Counts by trouble: doomed, not ready, restarted.
     pub fn counts(&self) -> (usize, usize, usize) {
-        let mut c = (0, 0, 0);
-        for r in &self.rows {
-            match r.trouble {
-                Trouble::Doomed => c.0 += 1,
-                Trouble::NotReady => c.1 += 1,
-                Trouble::Restarted => c.2 += 1,
-                Trouble::Fine => {}
-            }
-        }
-        c
+        self.tally
     }
 }
 
@@ -121,6 +124,11 @@ pub struct WatchState {
     pub selected: usize,
     pub open: Option<Opened>,
     opens: u64,
+    /// Releases from the journal touching Deployments, by namespace and
+    /// Deployment (sorted).
+    pub releases: Vec<TouchingRelease>,
+    /// What the journal said (or why it is not read), one line.
+    pub journal: String,
     pub now: i64,
     /// The terminal's height (pages follow from it).
     pub height: u16,
@@ -142,13 +150,26 @@ impl WatchState {
 
     /// Rows one page holds, as `ui::watch` lays the screen out.
     pub fn page(&self) -> usize {
-        let main = self.height.saturating_sub(2);
+        let main = self
+            .height
+            .saturating_sub(2 + u16::from(!self.journal.is_empty()));
         let rows = if self.open.is_some() {
             (main / 3).max(5).saturating_sub(3)
         } else {
             main.saturating_sub(3)
         };
         (rows as usize).max(1)
+    }
+
+    /// The releases touching Deployment `ns`/`name`.
+    pub fn releases_of<'a>(
+        &'a self,
+        ns: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a TouchingRelease> + 'a {
+        self.releases
+            .iter()
+            .filter(move |r| r.namespace == ns && r.deployment == name)
     }
 
     /// Something on screen counts down each second.
@@ -220,6 +241,12 @@ fn on_event(state: &mut WatchState, ev: WatchEvent) -> bool {
                 .min(state.rows.len().saturating_sub(1));
             visible
         }
+        WatchEvent::Releases { rows, note } => {
+            let changed = rows != state.releases || note != state.journal;
+            state.releases = rows;
+            state.journal = note;
+            changed
+        }
         WatchEvent::ListConn(c) => {
             let changed = state.conn != c;
             state.conn = c;
@@ -244,7 +271,11 @@ fn on_event(state: &mut WatchState, ev: WatchEvent) -> bool {
                 }
                 KubeEvent::Snapshot(s) => {
                     // Derived once here, not per frame.
-                    o.pods.set_rows(pod_rows(&s));
+                    // Events alone (probe failures) leave the pods as
+                    // they were: their table is not derived again.
+                    if s.pods != o.view.snapshot.pods || o.pods.rows.len() != s.pods.len() {
+                        o.pods.set_rows(pod_rows(&s));
+                    }
                     o.view.derived = crate::runbook::rollout::Derived::of(
                         &s,
                         std::sync::Arc::as_ptr(&s) as usize,

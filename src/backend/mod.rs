@@ -13,3 +13,4 @@ pub mod runner;
 pub mod services;
 pub mod store;
 pub mod team;
+pub mod watch_journal;

@@ -51,10 +51,9 @@ pub fn main(cli: Cli) -> i32 {
             return EXIT_INVALID;
         }
     };
-    let tui = matches!(
-        command,
-        Cmd::Tui(_) | Cmd::Demo { .. } | Cmd::Watch(_) | Cmd::Home
-    );
+    // The in-app log pane (tui-logger) only where a screen shows it:
+    // `watch` has none, and its mover thread woke the idle watch ~100x a second.
+    let tui = matches!(command, Cmd::Tui(_) | Cmd::Demo { .. } | Cmd::Home);
     crate::logging::init(&settings.data_dir, tui);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -92,7 +91,7 @@ pub fn main(cli: Cli) -> i32 {
             Cmd::Reject(a) => {
                 approve::run(&settings, a, crate::runbook::gates::Decision::Reject).await
             }
-            Cmd::Watch(args) => watch::run(args).await,
+            Cmd::Watch(args) => watch::run(&settings, args).await,
             Cmd::Paths => {
                 out::say(format!("config dir:  {}", settings.config_dir.display()));
                 out::say(format!("data dir:    {}", settings.data_dir.display()));

@@ -1,5 +1,6 @@
 //! `flightdeck watch`: on-call rollout health without a runbook. Read-only:
-//! no journal is opened or written, nothing in the cluster changes.
+//! the journal is opened read-only (never created, migrated or written),
+//! nothing in the cluster changes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +25,7 @@ use crate::protocol::event::BackendEvent;
 use crate::protocol::kube::LogLine;
 use crate::protocol::watch::{WatchCommand, WatchEvent};
 use crate::runbook::kube::Cluster;
+use crate::settings::Settings;
 use crate::terminal::TerminalGuard;
 
 /// At most ~30 frames a second.
@@ -31,7 +33,7 @@ const FRAME: Duration = Duration::from_millis(33);
 /// Countdowns tick once a second.
 const TICK: Duration = Duration::from_secs(1);
 
-pub async fn run(args: WatchArgs) -> CmdResult {
+pub async fn run(settings: &Settings, args: WatchArgs) -> CmdResult {
     let resolved = client::resolve(None, args.context.as_deref(), args.namespace.as_deref())
         .map_err(|e| Failure::invalid(format!("kube: {e}")))?;
     let cluster = Cluster {
@@ -63,6 +65,14 @@ pub async fn run(args: WatchArgs) -> CmdResult {
     }
     let (wtx, mut wrx) = mpsc::unbounded_channel::<WatchEvent>();
     let (btx, mut brx) = mpsc::unbounded_channel::<BackendEvent>();
+    let journal = tokio::spawn(crate::backend::watch_journal::run(
+        crate::backend::watch_journal::JournalSource {
+            target: settings.journal.clone(),
+            key_path: settings.audit_key_path.clone(),
+            server: resolved.server.clone(),
+        },
+        wtx.clone(),
+    ));
     let list = tokio::spawn(fleet::run(kube.clone(), scope, wtx));
     let mut backends = Backends {
         client: kube,
@@ -127,6 +137,7 @@ pub async fn run(args: WatchArgs) -> CmdResult {
     }
     drop(guard);
     list.abort();
+    journal.abort();
     backends.stop();
     result.map_err(|e| Failure::failed(format!("terminal: {e}")))?;
     super::out::say(frame_stats(&mut frames));
@@ -249,9 +260,12 @@ async fn previous_logs(
     source: Arc<str>,
     batch: SharedBatch,
 ) {
+    // The tail that fits the pane's buffer, not a whole crash log.
     let lp = LogParams {
         container: Some(container.clone()),
         previous: true,
+        tail_lines: Some(crate::app::rollout::MAX_LOG_LINES as i64),
+        limit_bytes: Some(4 * crate::app::rollout::MAX_LOG_BYTES as i64),
         ..Default::default()
     };
     let text = match api.logs(&pod, &lp).await {

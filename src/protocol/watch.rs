@@ -1,6 +1,7 @@
 //! What the watch backends report (`flightdeck watch`), and what they are asked.
 
 use super::kube::{ConnState, KubeEvent};
+use crate::runbook::touching::TouchingRelease;
 use crate::runbook::watch::DeploymentRow;
 
 /// What the backends report.
@@ -9,6 +10,12 @@ pub enum WatchEvent {
     /// The whole list, sorted, problems first.
     Rows(Vec<DeploymentRow>),
     ListConn(ConnState),
+    /// The unfinished releases from the journal, one row per Deployment
+    /// they touch, and one line on what the journal said.
+    Releases {
+        rows: Vec<TouchingRelease>,
+        note: String,
+    },
     /// About the opened Deployment `open` (older ones are ignored).
     Kube {
         open: u64,

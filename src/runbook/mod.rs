@@ -25,6 +25,7 @@ pub mod rollout;
 pub mod secrets;
 pub mod start;
 pub mod template;
+pub mod touching;
 mod validate;
 pub mod watch;
 pub mod when;

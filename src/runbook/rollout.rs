@@ -171,8 +171,14 @@ impl RolloutSnapshot {
             }
             None => false,
         };
-        self.pods
-            .sort_by(|a, b| is_new(b).cmp(&is_new(a)).then(a.name.cmp(&b.name)));
+        // New first, then by name; "new" decided once per pod, not per
+        // comparison (thousands of pods: most of a snapshot's sort).
+        let mut keyed: Vec<(bool, PodSnap)> = std::mem::take(&mut self.pods)
+            .into_iter()
+            .map(|p| (!is_new(&p), p))
+            .collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
+        self.pods = keyed.into_iter().map(|(_, p)| p).collect();
         self.events
             .sort_by(|a, b| a.last_ms.cmp(&b.last_ms).then(a.uid.cmp(&b.uid)));
         if self.events.len() > MAX_EVENTS {
@@ -640,7 +646,7 @@ fn likely_cause(s: &RolloutSnapshot, hold: &Hold) -> Option<String> {
 }
 
 /// `spec.containers{web}` -> `web`.
-fn container_of(field_path: &str) -> Option<String> {
+pub fn container_of(field_path: &str) -> Option<String> {
     let start = field_path.find('{')? + 1;
     let end = field_path[start..].find('}')? + start;
     Some(field_path[start..end].to_string())

@@ -2,7 +2,9 @@
 //! snapshot is built (never in the view): one row per Deployment with its
 //! verdict in kubectl's words, one row per pod ranked by trouble. Pure.
 
-use super::rollout::{self, Failure, Hold, PodSnap, RolloutSnapshot, Verdict, why_stuck};
+use super::rollout::{
+    self, ContainerSnap, Failure, Hold, PodSnap, RolloutSnapshot, Verdict, why_stuck,
+};
 
 /// A rollout that made no progress for this long is called stuck.
 pub const STUCK_AFTER_MS: i64 = 60_000;
@@ -41,6 +43,11 @@ pub struct DeploymentRow {
     /// When the progress deadline passes (unix ms): the view counts down
     /// to it without recomputing anything.
     pub deadline_at_ms: Option<i64>,
+    /// When a waiting rollout turns stuck if nothing moves (unix ms):
+    /// time alone re-judges it (`rejudge`), without its pods.
+    pub stuck_at_ms: Option<i64>,
+    /// The verdict's progress, "n/m".
+    pub progress: String,
     pub desired: i32,
     pub updated: i32,
     pub ready: i32,
@@ -98,8 +105,12 @@ pub fn deployment_row(s: &RolloutSnapshot, now_ms: i64) -> Option<DeploymentRow>
             let w = why_stuck(s, now_ms);
             let left = w.as_ref().and_then(|w| w.deadline_left_ms);
             row.deadline_at_ms = left.map(|l| now_ms + l);
-            let idle = left.map(|l| d.progress_deadline_s * 1000 - l);
-            let stuck = d.paused || idle.is_some_and(|i| i >= STUCK_AFTER_MS);
+            // Progress was last made `deadline - progressDeadlineSeconds`.
+            row.stuck_at_ms = row
+                .deadline_at_ms
+                .map(|at| at - d.progress_deadline_s * 1000 + STUCK_AFTER_MS);
+            row.progress = format!("{n}/{m}");
+            let stuck = d.paused || row.stuck_at_ms.is_some_and(|at| now_ms >= at);
             row.health = if stuck {
                 Health::Stuck
             } else {
@@ -113,6 +124,17 @@ pub fn deployment_row(s: &RolloutSnapshot, now_ms: i64) -> Option<DeploymentRow>
         }
     }
     Some(row)
+}
+
+/// Judge a waiting row again for time alone: one that made no progress
+/// for `STUCK_AFTER_MS` is stuck. True when it changed.
+pub fn rejudge(row: &mut DeploymentRow, now_ms: i64) -> bool {
+    if row.health != Health::Progressing || row.stuck_at_ms.is_none_or(|at| now_ms < at) {
+        return false;
+    }
+    row.health = Health::Stuck;
+    row.verdict = format!("{} {}", row.health.as_str(), row.progress);
+    true
 }
 
 /// Problems first, then by namespace and name: the list's order.
@@ -215,6 +237,61 @@ pub fn pod_rows(s: &RolloutSnapshot) -> Vec<PodRow> {
             .then_with(|| a.name.cmp(&b.name))
     });
     rows
+}
+
+/// Does a pull failure's message say the image is not there (SEMANTICS:
+/// fail fast on `ErrImagePull` / `ImagePullBackOff` with "not found")?
+pub fn image_not_found(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("not found") || m.contains("manifest unknown")
+}
+
+fn pulling(c: &ContainerSnap) -> bool {
+    matches!(
+        c.waiting_reason.as_deref(),
+        Some("ErrImagePull" | "ImagePullBackOff")
+    )
+}
+
+/// A container failing to pull whose status no longer says why: after
+/// the first `ErrImagePull` ("manifest ... not found") the kubelet shows
+/// `ImagePullBackOff` ("Back-off pulling image"), which alone dooms nothing.
+pub fn pull_failing_without_evidence(c: &ContainerSnap) -> bool {
+    pulling(c) && !image_not_found(c.waiting_message.as_deref().unwrap_or(""))
+}
+
+/// Keep what an earlier status of the same pod said: a container still
+/// failing to pull the same image keeps its "not found" message, so the
+/// list (which has no events) does not flip from failed back to waiting.
+pub fn keep_pull_evidence(old: &PodSnap, new: &mut PodSnap) {
+    for c in new
+        .containers
+        .iter_mut()
+        .filter(|c| pull_failing_without_evidence(c))
+    {
+        if let Some(o) = old.containers.iter().find(|o| {
+            o.name == c.name
+                && o.image == c.image
+                && pulling(o)
+                && image_not_found(o.waiting_message.as_deref().unwrap_or(""))
+        }) {
+            c.waiting_message = o.waiting_message.clone();
+        }
+    }
+}
+
+/// Put the evidence found elsewhere (the pod's own events) on a container
+/// still failing to pull. True when it changed the pod.
+pub fn set_pull_evidence(p: &mut PodSnap, container: &str, message: &str) -> bool {
+    let Some(c) = p
+        .containers
+        .iter_mut()
+        .find(|c| c.name == container && pull_failing_without_evidence(c))
+    else {
+        return false;
+    };
+    c.waiting_message = Some(message.to_string());
+    true
 }
 
 #[cfg(test)]
@@ -334,5 +411,68 @@ mod tests {
         assert_eq!(names, ["web-d", "web-c", "web-b", "web-a"]);
         assert_eq!(rows[0].trouble, Trouble::Doomed);
         assert_eq!(rows[0].reason, "CrashLoopBackOff (exit 1)");
+    }
+
+    #[test]
+    fn a_missing_image_stays_evident_through_the_back_off() {
+        let pulling = |reason: &str, message: &str, image: &str| {
+            let mut p = pod("web-a", false, Some(reason), 0);
+            p.containers[0].waiting_message = Some(message.into());
+            p.containers[0].image = image.into();
+            p.containers[0].last_exit = None;
+            p
+        };
+        let first = pulling(
+            "ErrImagePull",
+            "manifest for web:9 not found: manifest unknown",
+            "web:9",
+        );
+        let mut later = pulling(
+            "ImagePullBackOff",
+            "Back-off pulling image \"web:9\"",
+            "web:9",
+        );
+        assert!(pull_failing_without_evidence(&later.containers[0]));
+        keep_pull_evidence(&first, &mut later);
+        assert!(!pull_failing_without_evidence(&later.containers[0]));
+        let failed = deployment_row(&snap(1, 1, 0, vec![later.clone()]), 1_000_000).unwrap();
+        assert_eq!(failed.health, Health::Failed, "{failed:?}");
+        assert!(
+            failed.why.contains("image web:9 not found"),
+            "{}",
+            failed.why
+        );
+        // Another image is another story.
+        let mut other = pulling("ImagePullBackOff", "Back-off pulling image", "web:10");
+        keep_pull_evidence(&first, &mut other);
+        assert!(pull_failing_without_evidence(&other.containers[0]));
+        assert!(set_pull_evidence(&mut other, "app", "web:10 not found"));
+        assert!(!set_pull_evidence(&mut other, "app", "again"));
+        let waiting = deployment_row(
+            &snap(
+                1,
+                1,
+                0,
+                vec![pulling("ImagePullBackOff", "Back-off pulling image", "x:1")],
+            ),
+            1_000_000,
+        )
+        .unwrap();
+        assert_ne!(waiting.health, Health::Failed, "no evidence, no doom");
+    }
+
+    #[test]
+    fn time_alone_makes_a_waiting_row_stuck_without_its_pods() {
+        let mut row = deployment_row(&snap(5, 3, 3, vec![]), 1_010_000).unwrap();
+        assert_eq!(row.verdict, "progressing 3/5");
+        assert!(!rejudge(&mut row, 1_000_000 + STUCK_AFTER_MS - 1));
+        assert!(rejudge(&mut row, 1_000_000 + STUCK_AFTER_MS));
+        assert_eq!(
+            (row.health, row.verdict.as_str()),
+            (Health::Stuck, "stuck 3/5")
+        );
+        let fresh = deployment_row(&snap(5, 3, 3, vec![]), 1_000_000 + STUCK_AFTER_MS).unwrap();
+        assert_eq!(row, fresh, "the same row as recomputing it");
+        assert!(!rejudge(&mut row, 2_000_000), "once");
     }
 }

@@ -55,12 +55,20 @@ fn cut(s: &str, n: usize) -> String {
 
 pub fn render(state: &WatchState, frame: &mut Frame) {
     let area = frame.area();
-    let [head, main, foot] = Layout::vertical([
+    let journal_h = u16::from(!state.journal.is_empty());
+    let [head, main, journal, foot] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
+        Constraint::Length(journal_h),
         Constraint::Length(1),
     ])
     .areas(area);
+    if journal_h > 0 {
+        frame.render_widget(
+            Paragraph::new(Span::styled(sanitize_line(&state.journal), theme::dim())),
+            journal,
+        );
+    }
     let problems = state
         .rows
         .iter()
@@ -121,22 +129,59 @@ fn render_list(state: &WatchState, frame: &mut Frame, area: Rect) {
         .max()
         .unwrap_or(4)
         .clamp(4, 50);
+    // The RELEASE column only when the journal has any release here.
+    let rel_w = state
+        .rows
+        .iter()
+        .map(|r| release_label(state, r).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40);
+    let rel_w = if rel_w > 0 { rel_w.max(7) } else { 0 };
     if !state.rows.is_empty() {
+        let rel_head = if rel_w > 0 {
+            format!("{:<rel_w$} ", "RELEASE")
+        } else {
+            String::new()
+        };
         lines.push(Line::styled(
             format!(
-                "  {:<name_w$} {:>7} {:>10} {:>9}  {:<18} WHY",
+                "  {:<name_w$} {:>7} {:>10} {:>9}  {:<18} {rel_head}WHY",
                 "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "VERDICT"
             ),
             theme::dim(),
         ));
     }
     for (i, r) in state.rows.iter().enumerate().skip(top).take(height) {
-        lines.push(row_line(state, r, i == state.selected, name_w));
+        lines.push(row_line(state, r, i == state.selected, name_w, rel_w));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn row_line(state: &WatchState, r: &DeploymentRow, selected: bool, name_w: usize) -> Line<'static> {
+/// The releases touching a Deployment, short: "r1 3/7 alice +1".
+fn release_label(state: &WatchState, r: &DeploymentRow) -> String {
+    let mut it = state.releases_of(&r.namespace, &r.name);
+    let Some(first) = it.next() else {
+        return String::new();
+    };
+    let more = it.count();
+    let mut s = format!(
+        "{} {}/{} {}",
+        first.id, first.step, first.steps, first.driver
+    );
+    if more > 0 {
+        s.push_str(&format!(" +{more}"));
+    }
+    s
+}
+
+fn row_line(
+    state: &WatchState,
+    r: &DeploymentRow,
+    selected: bool,
+    name_w: usize,
+    rel_w: usize,
+) -> Line<'static> {
     let name = if state.all_namespaces {
         format!("{}/{}", r.namespace, r.name)
     } else {
@@ -170,11 +215,45 @@ fn row_line(state: &WatchState, r: &DeploymentRow, selected: bool, name_w: usize
             base,
         ),
         Span::styled(format!("{:<18} ", r.verdict), health_style(r.health)),
+        Span::styled(
+            if rel_w > 0 {
+                format!(
+                    "{:<rel_w$} ",
+                    cut(&sanitize_line(&release_label(state, r)), rel_w)
+                )
+            } else {
+                String::new()
+            },
+            Style::default().fg(Color::Magenta),
+        ),
         Span::styled(sanitize_line(&why), theme::dim()),
     ])
 }
 
 fn render_opened(state: &WatchState, o: &Opened, frame: &mut Frame, area: Rect) {
+    let releases: Vec<Line> = state
+        .releases_of(&o.view.namespace, &o.view.deployment)
+        .map(|r| {
+            Line::styled(
+                sanitize_line(&r.line()),
+                Style::default().fg(Color::Magenta),
+            )
+        })
+        .collect();
+    let area = if releases.is_empty() {
+        area
+    } else {
+        let h = (releases.len().min(3) + 2) as u16;
+        let [rel, rest] = Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(area);
+        let block = Block::bordered().title(Span::styled(
+            " Releases touching this Deployment (journal) ",
+            theme::title(),
+        ));
+        let inner = block.inner(rel);
+        frame.render_widget(block, rel);
+        frame.render_widget(Paragraph::new(releases), inner);
+        rest
+    };
     let logs_h = (area.height / 3).max(5);
     let table_h = (area.height / 3).max(5);
     let [top, mid, bottom] = Layout::vertical([

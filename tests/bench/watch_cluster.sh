@@ -3,7 +3,8 @@
 # /work/shared/k8s/README.md): a Deployment of N replicas stuck mid-rollout,
 # the TUI in tmux at 200x50. Prints: time to pods on screen (from Enter)
 # next to a bare `kubectl get --raw` of the same pods, idle CPU over 60 s,
-# RSS, and the app's own frame-time p99.
+# RSS (idle, and after following a pod's 100k log lines), and the app's
+# own frame-time p99.
 #
 #   tests/bench/watch_cluster.sh [N]        (default 5000)
 #
@@ -12,14 +13,20 @@
 # starts a cluster with shared/k8s/up.sh. Builds nothing: run
 # `cargo build --release` (or set FLIGHTDECK_BIN) first.
 #
-# Measured 2026-11-30, N=1000 (1,250 pods mid-rollout, 500 of them failing
-# readiness probes every 5 s), debug build, 2 cores shared with 4 other
-# builds: pods on screen 307 ms from Enter vs bare list 240-318 ms; idle
-# CPU 3.9 % (goal 0.5 %: the events watch decoding ~100 probe-failure
-# events/s and a snapshot rebuild every 2 s; perf shows malloc/memmove of
-# PodSnap clones, event JSON decoding and timestamp parsing); RSS 106 MB;
-# frame p99 7.3 ms (p50 1.0 ms). N=5000 not run (the simulated node needs
-# ~4 GB at that size on a shared machine).
+# Measured 2026-11-30, debug build, 2 cores shared with 4 other builds,
+# 200x50. Before this round, N=1000: idle CPU 3.7-3.9 % (perf: decoding
+# ~100 probe-failure event bumps/s, snapshot copies).
+#   N=1000 (1,251 pods mid-rollout, 500 failing readiness probes): pods on
+#     screen 751-1966 ms from Enter vs bare list 457-989 ms; idle CPU
+#     0.23 %; RSS 88 MB; RSS after 101,724 log lines 79 MB (peak 89 MB);
+#     frame p99 10.3 ms (p50 1.0 ms).
+#   N=5000 (6,753-7,131 pods; the simulated node was still deleting
+#     ~1,300 Terminating pods through the idle minute, so not idle): pods
+#     on screen 3.6-8.5 s vs bare list 0.7-6.3 s (the API server itself
+#     varied 2-9x between runs); idle CPU 3.9 % (13.3 % before the last
+#     two changes; perf: memmove/memcmp/malloc of PodSnap copies, sorts
+#     and comparisons, once per burst of pod changes, every ~1.4 s);
+#     RSS 239 MB, unchanged after 101,162 log lines; frame p99 12.7 ms.
 set -euo pipefail
 
 N=${1:-5000}
@@ -38,9 +45,13 @@ export KUBECONFIG=$FLIGHTDECK_TEST_KUBECONFIG
 
 NS=fd-bench-$$-$RANDOM
 SESSION=fdbench-$$
+# A tmux server of its own: a shared one would hand this script's
+# environment (FLIGHTDECK_JOURNAL, ...) to everyone else's sessions.
+SOCK=fdbench-$$
+tmux() { command tmux -L "$SOCK" "$@"; }
 WORK=$(mktemp -d)
 cleanup() {
-    tmux kill-session -t "$SESSION" 2>/dev/null || true
+    tmux kill-server 2>/dev/null || true
     kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
@@ -80,6 +91,19 @@ spec:
 EOF
 }
 deploy registry/bench:1
+cat <<EOF | kubectl apply -n "$NS" -f - >/dev/null
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: chatty}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: chatty}}
+  template:
+    metadata:
+      labels: {app: chatty}
+      annotations: {fake.flightdeck.dev/start-delay: "0s", fake.flightdeck.dev/log-rate: "2000"}
+    spec: {containers: [{name: app, image: registry/chatty:1}]}
+EOF
 echo "   waiting for $N ready pods (the simulated node is slow at scale)…"
 kubectl rollout status -n "$NS" deploy/bench --timeout=1200s >/dev/null
 # Mid-rollout: the new image never becomes ready, so it stays stuck with
@@ -125,6 +149,27 @@ cpu=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v w="$((w1 - w0))" 'BEGIN { printf "%
 rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$PID/status")
 hwm=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$PID/status")
 
+# RSS with 100k log lines: follow a pod logging 2,000 lines/s until the
+# pane's counter passes 100,000 (the buffer keeps the newest, by bytes).
+LOG_LINES=${LOG_LINES:-100000}
+tmux send-keys -t "$SESSION" Escape
+wait_for "chatty" 30
+tmux send-keys -t "$SESSION" j Enter
+wait_for "(▶|●) chatty-" 60
+tmux send-keys -t "$SESSION" Enter
+t_logs=$(ms)
+want=$LOG_LINES
+got=0
+while :; do
+    got=$(screen | grep -oE "Pod logs · [^·]+ · [0-9]+ lines" | grep -oE "[0-9]+ lines" | grep -oE "[0-9]+" || echo 0)
+    [ "${got:-0}" -ge "$want" ] && break
+    [ $(( $(ms) - t_logs )) -gt $(( want / 2 * 3 + 120000 )) ] && { echo "logs stalled at $got lines" >&2; break; }
+    sleep 1
+done
+log_rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$PID/status")
+log_hwm=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$PID/status")
+log_shown=$(screen | grep -oE "Pod logs · [^│]*" | head -1)
+
 tmux send-keys -t "$SESSION" q
 wait_for "EXITED" 20
 frames=$(screen | grep -E "^frames" | tail -1)
@@ -135,4 +180,5 @@ echo "|---|---|---|"
 echo "| pods on screen ($PODS pods) | ${bare[*]} ms | $((t_pods - t_enter)) ms from Enter (list after $((t_list - t_launch)) ms from launch) |"
 echo "| idle CPU over ${IDLE_S}s | | ${cpu} % |"
 echo "| RSS | | ${rss} MB (peak ${hwm} MB) |"
+echo "| RSS with ${got:-0} log lines | | ${log_rss} MB (peak ${log_hwm} MB) · ${log_shown} |"
 echo "| frames | | ${frames:-n/a} |"

@@ -19,10 +19,15 @@ use super::watch::{Store, WatchSignal, spawn_watch};
 use crate::protocol::kube::ConnState;
 use crate::protocol::watch::WatchEvent;
 use crate::runbook::rollout::PodSnap;
-use crate::runbook::watch::{DeploymentRow, Health, deployment_row, sort_rows};
+use crate::runbook::watch::{
+    DeploymentRow, Health, deployment_row, image_not_found, keep_pull_evidence,
+    pull_failing_without_evidence, rejudge, set_pull_evidence, sort_rows,
+};
 
 /// Rows go to the UI at most this often.
 pub const ROWS_EVERY: Duration = Duration::from_millis(200);
+/// How often one pod's events are read for pull-failure evidence.
+const PULL_EVIDENCE_TRIES: u32 = 4;
 /// While a watch is broken, the API server is asked this often whether it is back.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// Waiting rollouts are judged again this often even when nothing
@@ -43,6 +48,12 @@ enum Msg {
     Deployment(Event<Deployment>),
     ReplicaSet(Event<ReplicaSet>),
     Pod(Event<(String, PodSnap)>),
+    /// A pod's own events say its image is not found.
+    PullEvidence {
+        uid: String,
+        container: String,
+        message: String,
+    },
     Broken(usize, String),
     Flowing(usize),
 }
@@ -100,6 +111,10 @@ struct List {
     rows: HashMap<String, DeploymentRow>,
     dirty: HashSet<String>,
     all_dirty: bool,
+    /// Pods whose events were asked for pull-failure evidence (uid).
+    asked: HashSet<String>,
+    /// Pods to ask about next: (namespace, name, uid).
+    to_ask: Vec<(String, String, String)>,
 }
 
 impl List {
@@ -148,7 +163,37 @@ impl List {
                     }
                     _ => self.all_dirty = true,
                 }
+                let ev = match ev {
+                    Event::Apply(mut o) => {
+                        if let Some((_, old)) = self.pods.items.get(&o.1.uid) {
+                            keep_pull_evidence(old, &mut o.1);
+                        }
+                        Event::Apply(o)
+                    }
+                    Event::InitApply(mut o) => {
+                        if let Some((_, old)) = self.pods.items.get(&o.1.uid) {
+                            keep_pull_evidence(old, &mut o.1);
+                        }
+                        Event::InitApply(o)
+                    }
+                    other => other,
+                };
                 self.pods.apply(ev, |(_, p)| p.uid.clone());
+            }
+            Msg::PullEvidence {
+                uid,
+                container,
+                message,
+            } => {
+                if let Some((ns, p)) = self.pods.items.get_mut(&uid)
+                    && set_pull_evidence(p, &container, &message)
+                    && let Some(o) = p
+                        .replica_set
+                        .as_ref()
+                        .and_then(|rs| self.rs_owner.get(&key(ns, rs)))
+                {
+                    self.dirty.insert(o.clone());
+                }
             }
             Msg::Broken(i, e) => {
                 self.broken[i] = Some(e);
@@ -158,14 +203,14 @@ impl List {
         }
     }
 
-    /// Judge the waiting rollouts again (time alone makes them stuck).
-    fn rejudge(&mut self) {
-        let waiting = self
-            .rows
-            .iter()
-            .filter(|(_, r)| matches!(r.health, Health::Progressing | Health::Stuck));
-        let ids: Vec<String> = waiting.map(|(k, _)| k.clone()).collect();
-        self.dirty.extend(ids);
+    /// Judge the waiting rollouts again (time alone makes them stuck):
+    /// from their rows, without their pods.
+    fn rejudge(&mut self, now_ms: i64) -> bool {
+        let mut changed = false;
+        for r in self.rows.values_mut() {
+            changed |= rejudge(r, now_ms);
+        }
+        changed
     }
 
     fn conn(&self) -> ConnState {
@@ -181,6 +226,22 @@ impl List {
 
     fn changed(&self) -> bool {
         self.all_dirty || !self.dirty.is_empty()
+    }
+
+    /// Pods taken out for a snapshot, back in their places.
+    fn put_back(&mut self, pods: Vec<PodSnap>) {
+        for p in pods {
+            if let Some((_, slot)) = self.pods.items.get_mut(&p.uid) {
+                *slot = p;
+            }
+        }
+    }
+
+    /// Rows go out at most this often: a list of thousands of pods
+    /// changes all the time, and its rows are derived less often (as a
+    /// rollout's snapshots are: 1 ms per 5 pods, from `ROWS_EVERY`).
+    fn every(&self) -> Duration {
+        ROWS_EVERY.max(Duration::from_millis(self.pods.items.len() as u64 / 5))
     }
 
     /// Recompute the touched rows; the whole list, sorted.
@@ -206,17 +267,24 @@ impl List {
         };
         if !todo.is_empty() {
             // Pods by their ReplicaSet, for the Deployments to redo only.
+            // Moved out of the store for the snapshot and back after it
+            // (not copied: thousands of pods per burst were most of a busy
+            // list's CPU).
             let todo_set: HashSet<&String> = todo.iter().collect();
-            let mut pods_of: HashMap<&str, Vec<PodSnap>> = HashMap::new();
-            for (ns, p) in self.pods.items.values() {
+            let mut pods_of: HashMap<String, Vec<PodSnap>> = HashMap::new();
+            for (ns, p) in self.pods.items.values_mut() {
                 let Some(rs) = &p.replica_set else { continue };
                 let k = key(ns, rs);
                 if let Some(o) = self.rs_owner.get(&k)
                     && todo_set.contains(o)
                 {
-                    pods_of.entry(o.as_str()).or_default().push(p.clone());
+                    pods_of
+                        .entry(o.clone())
+                        .or_default()
+                        .push(std::mem::take(p));
                 }
             }
+            let mut returned = Vec::new();
             for id in &todo {
                 let Some(d) = self.deployments.items.get(id) else {
                     self.rows.remove(id);
@@ -232,10 +300,31 @@ impl List {
                     .filter(|rs| owner(rs).as_ref() == Some(id));
                 let pods = pods_of.remove(id.as_str()).unwrap_or_default();
                 let snap = convert::snapshot(Some(d), owned, pods, Vec::new());
-                match deployment_row(&snap, now_ms) {
+                let row = deployment_row(&snap, now_ms);
+                // A new pod failing to pull with no "not found" in its
+                // status (first seen after its ErrImagePull): its own
+                // events tell, asked once per pod, one pod per Deployment.
+                if row.as_ref().is_some_and(|r| r.health != Health::Failed)
+                    && let Some(p) = snap.new_pods().find(|p| {
+                        !p.deleting
+                            && !self.asked.contains(&p.uid)
+                            && p.containers.iter().any(pull_failing_without_evidence)
+                    })
+                {
+                    self.asked.insert(p.uid.clone());
+                    let ns = d.metadata.namespace.clone().unwrap_or_default();
+                    self.to_ask.push((ns, p.name.clone(), p.uid.clone()));
+                }
+                match row {
                     Some(r) => self.rows.insert(id.clone(), r),
                     None => self.rows.remove(id),
                 };
+                returned.push(snap.pods);
+            }
+            // Deployments not redone (gone, or not wanted) give theirs back too.
+            returned.extend(pods_of.into_values());
+            for pods in returned {
+                self.put_back(pods);
             }
         }
         let mut rows: Vec<DeploymentRow> = self.rows.values().cloned().collect();
@@ -273,6 +362,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         Some,
         Msg::ReplicaSet,
     );
+    let mtx_evidence = mtx.clone();
     spawn_watch(
         &mut tasks,
         2,
@@ -298,7 +388,10 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         rows: HashMap::new(),
         dirty: HashSet::new(),
         all_dirty: true,
+        asked: HashSet::new(),
+        to_ask: Vec::new(),
     };
+    let evidence_tx = mtx_evidence;
     let mut conn = ConnState::Connecting;
     let mut last_emit = Instant::now()
         .checked_sub(Duration::from_secs(10))
@@ -309,7 +402,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
     rejudge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let due =
-            (list.changed() || (list.synced() && !sent_synced)).then_some(last_emit + ROWS_EVERY);
+            (list.changed() || (list.synced() && !sent_synced)).then_some(last_emit + list.every());
         tokio::select! {
             m = rx.recv() => {
                 let Some(m) = m else { return };
@@ -318,7 +411,11 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
                     list.handle(m);
                 }
             }
-            _ = rejudge.tick() => list.rejudge(),
+            _ = rejudge.tick() => {
+                if list.rejudge(crate::clock::now_ms()) {
+                    sent_synced = false;
+                }
+            }
             // A resumed watch of a quiet namespace sends nothing: ask the
             // API server whether it is back (as a release step's watch does).
             _ = async { match next_probe { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {
@@ -343,7 +440,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
                 return;
             }
         }
-        if !list.synced() || last_emit.elapsed() < ROWS_EVERY {
+        if !list.synced() || last_emit.elapsed() < list.every() {
             continue;
         }
         if !list.changed() && sent_synced {
@@ -352,7 +449,57 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
         last_emit = Instant::now();
         sent_synced = true;
         let rows = list.rows(crate::clock::now_ms());
+        for (ns, pod, uid) in list.to_ask.drain(..) {
+            tasks.spawn(ask_pull_evidence(
+                client.clone(),
+                ns,
+                pod,
+                uid,
+                evidence_tx.clone(),
+            ));
+        }
         if tx.send(WatchEvent::Rows(rows)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Read one pod's events for a pull failure that says "not found", and
+/// report it. The kubelet may post the event after the status: asked a
+/// few times, 5 s apart, then no more (nothing is reported).
+async fn ask_pull_evidence(
+    client: Client,
+    ns: String,
+    pod: String,
+    uid: String,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client, &ns);
+    let lp = kube::api::ListParams::default().fields(&format!(
+        "involvedObject.kind=Pod,involvedObject.name={pod},reason=Failed"
+    ));
+    for attempt in 0..PULL_EVIDENCE_TRIES {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        let Ok(list) = api.list(&lp).await else {
+            continue;
+        };
+        for e in list.items {
+            let e = convert::event(&e);
+            let Some(container) = crate::runbook::rollout::container_of(&e.field_path) else {
+                continue;
+            };
+            if image_not_found(&e.message) {
+                let _ = tx.send(Msg::PullEvidence {
+                    uid,
+                    container,
+                    message: crate::sanitize::sanitize_line(&e.message),
+                });
+                return;
+            }
+        }
+        if tx.is_closed() {
             return;
         }
     }

@@ -29,17 +29,22 @@ pub const MAX_NEW_STREAMS: usize = 10;
 pub const MAX_OLD_STREAMS: usize = 4;
 /// Longest line kept, in bytes (the UI cuts further).
 const MAX_LINE_BYTES: usize = 8 * 1024;
+/// Most text bytes in one batch (20,000 lines of 8 KiB would be 160 MB).
+pub const MAX_LOG_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// Lines gathered for the next `PodLogs` event.
 #[derive(Debug, Default)]
 pub struct LogBatch {
     pub lines: Vec<LogLine>,
     pub dropped: u64,
+    /// Text bytes in `lines`.
+    pub bytes: usize,
 }
 
 impl LogBatch {
     pub fn push(&mut self, line: LogLine) {
-        if self.lines.len() < MAX_LOG_BATCH {
+        if self.lines.len() < MAX_LOG_BATCH && self.bytes + line.text.len() <= MAX_LOG_BATCH_BYTES {
+            self.bytes += line.text.len();
             self.lines.push(line);
         } else {
             self.dropped += 1;
@@ -50,6 +55,7 @@ impl LogBatch {
         if self.lines.is_empty() && self.dropped == 0 {
             return None;
         }
+        self.bytes = 0;
         Some(KubeEvent::PodLogs {
             lines: std::mem::take(&mut self.lines),
             dropped: std::mem::take(&mut self.dropped),

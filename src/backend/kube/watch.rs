@@ -35,8 +35,14 @@ pub const EMIT_EVERY: Duration = Duration::from_millis(40);
 const MAX_EVENTS_KEPT: usize = 300;
 /// Objects per list page (kube-rs defaults to 500: 13 round trips for 6,250 pods).
 pub(crate) const LIST_PAGE: u32 = 10_000;
-/// `observe` rebuilds a snapshot for new events alone at most this often.
-const EVENTS_EVERY: Duration = Duration::from_secs(2);
+/// `observe` rebuilds a snapshot for new events alone at most this often
+/// (hundreds of pods failing probes bump events ~100 times a second).
+const EVENTS_EVERY: Duration = Duration::from_secs(5);
+/// Deployments of this many replicas have their probe-failure events
+/// sampled (`PROBE_SAMPLE` every `PROBE_SAMPLE_EVERY`) instead of watched.
+pub const SAMPLE_PROBES_FROM: i32 = 200;
+const PROBE_SAMPLE: u32 = 20;
+const PROBE_SAMPLE_EVERY: Duration = Duration::from_secs(15);
 /// While a watch is broken, the API server is asked this often whether it is back.
 const PROBE_EVERY: Duration = Duration::from_millis(1000);
 
@@ -246,6 +252,31 @@ fn spawn_watch_after<K, T, M>(
     });
 }
 
+/// A few of the Deployment's probe-failure events, now and then (enough
+/// for "why stuck" to name the failing probe and for the events pane).
+async fn sample_probe_failures(
+    api: Api<CoreEvent>,
+    deployment: String,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let lp = kube::api::ListParams::default()
+        .fields("reason=Unhealthy")
+        .limit(PROBE_SAMPLE);
+    while !tx.is_closed() {
+        if let Ok(list) = api.list(&lp).await {
+            for e in list.items {
+                let e = convert::event(&e);
+                if convert::event_concerns(&e, &deployment)
+                    && tx.send(Msg::Event(Event::Apply(e))).is_err()
+                {
+                    return;
+                }
+            }
+        }
+        sleep(PROBE_SAMPLE_EVERY).await;
+    }
+}
+
 pub(crate) fn selector(d: &Deployment) -> String {
     let Some(sel) = d.spec.as_ref().map(|s| &s.selector) else {
         return String::new();
@@ -313,19 +344,36 @@ impl Watches {
         // The namespace's events (tens of thousands on a busy cluster) are
         // listed only once the pods are in: they never delay the pods.
         let (pods_in, go) = tokio::sync::oneshot::channel::<()>();
+        // At scale, probe failures (one event bump per failing pod every
+        // few seconds: ~100/s at 500 pods) are sampled, not streamed:
+        // decoding them was most of an idle watch's CPU.
+        let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let sampled = replicas >= SAMPLE_PROBES_FROM;
+        let events = Api::<CoreEvent>::namespaced(client.clone(), ns);
+        let sampler = sampled.then(|| (events.clone(), dep_name.clone(), tx.clone()));
+        let concerns = move |e: CoreEvent| {
+            let e = convert::event(&e);
+            convert::event_concerns(&e, &dep_name).then_some(e)
+        };
         spawn_watch_after(
             async move {
                 let _ = go.await;
+                // Ends with the watches (its sends fail, or it sees the
+                // channel closed).
+                if let Some((api, d, tx)) = sampler {
+                    tokio::spawn(sample_probe_failures(api, d, tx));
+                }
             },
             &mut tasks,
             3,
-            Api::<CoreEvent>::namespaced(client.clone(), ns),
-            config(),
-            tx,
-            move |e: CoreEvent| {
-                let e = convert::event(&e);
-                convert::event_concerns(&e, &dep_name).then_some(e)
+            events,
+            if sampled {
+                config().fields("reason!=Unhealthy")
+            } else {
+                config()
             },
+            tx,
+            concerns,
             Msg::Event,
         );
         Ok(Watches {
@@ -496,7 +544,7 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
     let mut conn = ConnState::Connecting;
     let mut last_emit = Instant::now() - EMIT_EVERY;
     let mut pending = false;
-    let mut last_snapshot = RolloutSnapshot::default();
+    let mut last_snapshot = Arc::new(RolloutSnapshot::default());
     let mut last_words = String::new();
     let mut health = HealthTracker::default();
     let health_spec = f.rollback_on.and_then(|r| r.health.clone());
@@ -627,13 +675,12 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
         }
         pending = false;
         last_emit = Instant::now();
-        let snap = w.snapshot();
-        if snap == last_snapshot && !force {
+        let snap = Arc::new(w.snapshot());
+        if *snap == *last_snapshot && !force {
             continue;
         }
         force = false;
         last_snapshot = snap.clone();
-        let snap = Arc::new(snap);
         report.send(KubeEvent::Snapshot(snap.clone()));
         if let Some(l) = &mut logs {
             l.update(&snap);
@@ -732,7 +779,7 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
         .checked_sub(Duration::from_secs(10))
         .unwrap_or_else(Instant::now);
     let mut pending = false;
-    let mut last_snapshot = RolloutSnapshot::default();
+    let mut last_snapshot = Arc::new(RolloutSnapshot::default());
     let mut next_probe: Option<Instant> = None;
     // A big rollout changes all the time: build its snapshot less often
     // (40 ms up to 250 pods, then 1 ms per 5 pods: 1.25 s at 6,250), and
@@ -781,14 +828,17 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
             continue;
         }
         pending = false;
-        w.objects_changed = false;
+        let objects = std::mem::take(&mut w.objects_changed);
         last_emit = Instant::now();
-        let snap = w.snapshot();
-        if snap == last_snapshot {
+        // One copy of the stores per snapshot, shared with the UI; compared
+        // with the last only when events alone changed (a changed pod is
+        // a change: comparing thousands of them was a busy list's CPU).
+        let snap = Arc::new(w.snapshot());
+        if !objects && snap == last_snapshot {
             continue;
         }
         last_snapshot = snap.clone();
-        if !report.send(KubeEvent::Snapshot(Arc::new(snap))) {
+        if !report.send(KubeEvent::Snapshot(snap)) {
             return;
         }
     }

@@ -18,6 +18,7 @@ pub mod identity;
 pub mod lease;
 mod paths;
 mod processes;
+pub mod readonly;
 mod rebuild;
 mod records;
 mod signoff_rows;

@@ -7,6 +7,7 @@ pub mod data_hooks;
 pub mod keymap;
 pub mod msg;
 pub mod output;
+pub mod plan;
 pub mod processes;
 pub mod rollout;
 pub mod secrets;

@@ -6,6 +6,7 @@ pub mod content;
 pub mod data;
 pub mod kube;
 pub mod lifeline;
+pub mod plan;
 pub mod process;
 pub mod runner;
 pub mod services;

@@ -1,5 +1,6 @@
 //! Views: pure functions from `AppState` to a frame. No state changes here.
 
+mod approver;
 mod checklist;
 mod data_view;
 mod dialogs;
@@ -8,6 +9,7 @@ mod help;
 mod keys;
 mod logs;
 mod output;
+mod plan;
 mod rollout;
 mod status_bar;
 mod team_view;
@@ -40,7 +42,13 @@ pub fn render(state: &AppState, frame: &mut Frame) {
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(20)]).areas(main);
     checklist::render(state, frame, left);
-    output::render(state, frame, right);
+    if state.plan.open {
+        plan::render(state, frame, right);
+    } else if let Some(gate) = crate::app::plan::approver_gate(state) {
+        approver::render(state, frame, right, gate);
+    } else {
+        output::render(state, frame, right);
+    }
     if state.show_logs {
         logs::render(frame, logs);
     }

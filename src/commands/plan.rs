@@ -93,9 +93,9 @@ pub async fn plan(settings: &Settings, args: &PlanArgs) -> Result<Plan, Failure>
     if state.runbook.inputs.iter().any(|i| i.secret) {
         // A release seals secret inputs with its own salt: its hash is
         // its own; this one shows the rest of what is bound.
-        plan.content_hash = plan.content_hash.map(|h| {
-            format!("{h} (secret inputs are salted per release: the release's hash differs)")
-        });
+        plan.notes.push(
+            "secret inputs are sealed with a salt of each release's own: a started release's content hash differs from this one".into(),
+        );
     }
     Ok(plan)
 }

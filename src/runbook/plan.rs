@@ -33,6 +33,8 @@ pub struct Plan {
     /// The first irreversible step: after it an undo will not restore.
     pub point_of_no_return: Option<String>,
     pub steps: Vec<PlanStep>,
+    /// What a reader should know about this plan as a whole.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -211,6 +213,7 @@ pub fn build(p: &PlanInput<'_>) -> Plan {
         content_hash: p.content.map(ContentManifest::hash),
         point_of_no_return,
         steps,
+        notes: Vec::new(),
     }
 }
 

@@ -63,6 +63,9 @@ pub fn header(plan: &Plan) -> Vec<PlanLine> {
         )),
         None => out.push(line(LineKind::Detail, "content hash: not read")),
     }
+    for n in &plan.notes {
+        out.push(line(LineKind::Detail, format!("note: {n}")));
+    }
     match &plan.point_of_no_return {
         Some(id) => out.push(line(
             LineKind::Risk,

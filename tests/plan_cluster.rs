@@ -17,7 +17,7 @@ use support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");
 
-async fn plan(kubeconfig: &str, args: &[&str]) -> (Output, Value) {
+async fn run_plan(kubeconfig: &str, args: &[&str]) -> (Output, Value) {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new(BIN);
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -66,11 +66,11 @@ async fn shop(ns: &TestNs) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blue_green_plan_shows_the_idle_colours_live_image_against_the_new_one() {
     let ns = TestNs::new("plan-bg").await;
     shop(&ns).await;
-    let (out, plan) = plan(
+    let (out, plan) = run_plan(
         &kubeconfig(),
         &[
             "config/runbooks/blue-green.yaml",
@@ -115,7 +115,7 @@ async fn blue_green_plan_shows_the_idle_colours_live_image_against_the_new_one()
     assert_eq!(svc.spec.unwrap().selector.unwrap()["color"], "blue");
     assert_eq!(ns.image("shop-green").await, "registry.local/shop:v0-green");
     // The same in text, as a person reads it.
-    let (out, _) = plan(
+    let (out, _) = run_plan(
         &kubeconfig(),
         &[
             "config/runbooks/blue-green.yaml",
@@ -139,7 +139,7 @@ async fn blue_green_plan_shows_the_idle_colours_live_image_against_the_new_one()
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manifests_rollout_shows_the_field_diff_of_a_server_side_dry_run() {
     let ns = TestNs::new("plan-ssa").await;
     ns.deployment("web", "registry.local/web:v1", 1, json!({}))
@@ -171,7 +171,7 @@ async fn a_manifests_rollout_shows_the_field_diff_of_a_server_side_dry_run() {
         ),
     )
     .unwrap();
-    let (out, plan) = plan(
+    let (out, plan) = run_plan(
         &kubeconfig(),
         &[
             runbook.to_str().unwrap(),
@@ -235,7 +235,7 @@ async fn a_manifests_rollout_shows_the_field_diff_of_a_server_side_dry_run() {
     assert!(cms.get_opt("web-settings").await.unwrap().is_none());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_cluster_is_named_per_step_and_the_rest_still_prints() {
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kubeconfig");
@@ -244,7 +244,7 @@ async fn an_unreachable_cluster_is_named_per_step_and_the_rest_still_prints() {
         "apiVersion: v1\nkind: Config\ncurrent-context: flightdeck-test\nclusters:\n- name: c\n  cluster: { server: 'https://127.0.0.1:9' }\ncontexts:\n- name: flightdeck-test\n  context: { cluster: c, user: u }\nusers:\n- name: u\n  user: { token: t }\n",
     )
     .unwrap();
-    let (out, plan) = plan(
+    let (out, plan) = run_plan(
         kc.to_str().unwrap(),
         &[
             "config/runbooks/blue-green.yaml",

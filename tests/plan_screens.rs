@@ -297,7 +297,7 @@ fn the_approver_signs_with_a_and_a_rejection_needs_a_comment() {
     let Some(Dialog::SignOff { error: Some(e), .. }) = &s.dialog else {
         panic!("a rejection without a comment is refused: {:?}", s.dialog);
     };
-    assert!(e.contains("comment"), "{e}");
+    assert!(e.contains("rejection needs a reason"), "{e}");
     key(&mut s, KeyCode::Esc);
     // a, then Enter: the sign-off goes to the journal, bound to the plan's hash.
     assert!(key(&mut s, KeyCode::Char('a')).is_empty());

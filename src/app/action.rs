@@ -104,7 +104,7 @@ impl Action {
             Action::Rollback => "roll back (kube)",
             Action::LogScope => "pod logs: new/old/all",
             Action::LogSearch => "search pod logs",
-            Action::TogglePlan => "plan of the release",
+            Action::TogglePlan => "plan",
         }
     }
 

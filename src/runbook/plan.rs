@@ -237,7 +237,10 @@ fn plan_step(
     };
     let mut details: Vec<String> = Vec::new();
     action.clone().visit(&mut |field, s| {
-        details.push(format!("{field}: {}", mask(s)));
+        // A patch's strings are shown whole below, as the patch.
+        if field != "kube.patch" {
+            details.push(format!("{field}: {}", mask(s)));
+        }
     });
     details.extend(extra_details(&action).iter().map(|d| mask(d)));
     if let Some(t) = step.timeout {

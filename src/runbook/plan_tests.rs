@@ -132,7 +132,7 @@ fn risk_gates_and_the_point_of_no_return_are_marked() {
     assert!(
         gate.rules
             .iter()
-            .any(|r| r == "soak 1m after the counts are met"),
+            .any(|r| r == "soak 1m00s after the counts are met"),
         "{:?}",
         gate.rules
     );

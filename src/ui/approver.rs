@@ -143,9 +143,18 @@ pub fn lines(state: &AppState, gate: usize) -> Vec<Line<'static>> {
     out.push(section("WHAT FOLLOWS THE GATE"));
     match &state.plan.plan {
         Some(p) => {
+            // The header (hash, inputs) is above already.
             let mut lines = plan_text::lines(p, gate + 1);
-            // The header (hash, inputs) is above already; keep the point of no return.
-            lines.retain(|l| l.kind != LineKind::Heading);
+            lines.drain(..plan_text::header(p).len());
+            if let Some(id) = &p.point_of_no_return {
+                lines.insert(
+                    0,
+                    plan_text::PlanLine {
+                        kind: LineKind::Risk,
+                        text: format!("point of no return: {id}"),
+                    },
+                );
+            }
             out.extend(super::plan::styled(lines));
         }
         None => out.push(dim("  building the plan…".into())),

@@ -236,12 +236,17 @@ fn plan_step(
         Err(e) => (step.action.clone(), Some(mask(&e))),
     };
     let mut details: Vec<String> = Vec::new();
-    action.clone().visit(&mut |field, s| {
+    let mut argv: Vec<String> = Vec::new();
+    action.clone().visit(&mut |field, s| match field {
         // A patch's strings are shown whole below, as the patch.
-        if field != "kube.patch" {
-            details.push(format!("{field}: {}", mask(s)));
-        }
+        "kube.patch" => {}
+        // One command line, as it runs.
+        "command.argv" => argv.push(mask(s)),
+        _ => details.push(format!("{field}: {}", mask(s))),
     });
+    if !argv.is_empty() {
+        details.insert(0, format!("command.argv: {}", argv.join(" ")));
+    }
     details.extend(extra_details(&action).iter().map(|d| mask(d)));
     if let Some(t) = step.timeout {
         details.push(format!("timeout: {}", super::duration::format_duration(t)));

@@ -116,7 +116,11 @@ fn step_lines(plan: &Plan, s: &PlanStep, out: &mut Vec<PlanLine>) {
         return;
     }
     for d in &s.details {
-        out.push(line(LineKind::Detail, format!("    {d}")));
+        // A script's later lines are indented under its first.
+        for (n, l) in d.trim_end().lines().enumerate() {
+            let indent = if n == 0 { "    " } else { "      " };
+            out.push(line(LineKind::Detail, format!("{indent}{l}")));
+        }
     }
     if let Some(u) = &s.unresolved {
         out.push(line(LineKind::Unavailable, format!("    unresolved: {u}")));

@@ -329,6 +329,12 @@ fn extra_details(a: &Action) -> Vec<String> {
             _ => Vec::new(),
         },
         Action::Manual(m) if m.note_required => vec!["a note is required".into()],
+        Action::Check(super::model::CheckSpec::Env { vars }) => {
+            vec![format!(
+                "check.env: {} (shown only as set or missing)",
+                vars.join(", ")
+            )]
+        }
         _ => Vec::new(),
     }
 }

@@ -128,9 +128,29 @@ pub fn lines(state: &AppState, gate: usize) -> Vec<Line<'static>> {
         ]));
     }
     out.push(section("LIVE ROLLOUT"));
-    if state.kube.rollouts.is_empty() {
+    // A watcher follows no rollout itself: name a kube step that runs.
+    let running: Vec<String> = state
+        .release
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| {
+            matches!(
+                r.status,
+                crate::runbook::progress::StepStatus::Running { .. }
+            ) && matches!(state.step(*i).action, StepAction::Kube(_))
+        })
+        .map(|(i, _)| {
+            format!(
+                "  {} is running (flightdeck watch follows it)",
+                state.titles[i]
+            )
+        })
+        .collect();
+    if state.kube.rollouts.is_empty() && running.is_empty() {
         out.push(dim("  none running".into()));
     }
+    out.extend(running.into_iter().map(Line::from));
     for v in state.kube.rollouts.values() {
         out.push(Line::from(format!(
             "  {}/{} ({}): {}",

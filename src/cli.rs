@@ -82,6 +82,9 @@ pub enum Cmd {
     Reject(SignArgs),
     /// Where flightdeck keeps its config, journal and audit key.
     Paths,
+    /// What a release would do, before it starts: every step resolved,
+    /// risky and irreversible steps, gates, and what changes in the cluster.
+    Plan(PlanArgs),
     /// Watch Deployments' rollouts, read-only, without a runbook (on call).
     Watch(WatchArgs),
     /// A small HTTP service for the demo runbook and tests.
@@ -142,6 +145,28 @@ pub struct KubeArgs {
     /// Namespace for kube steps that name none (default: the context's).
     #[arg(long)]
     pub namespace: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The runbook file (YAML).
+    pub runbook: PathBuf,
+    /// Environment (default: the runbook's first).
+    #[arg(long = "env")]
+    pub environment: Option<String>,
+    /// Input values, name=value (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub inputs: Vec<String>,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -23,10 +23,11 @@ pub enum Action {
     Rollback,
     LogScope,
     LogSearch,
+    TogglePlan,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::Up,
         Action::Down,
         Action::Top,
@@ -48,6 +49,7 @@ impl Action {
         Action::Rollback,
         Action::LogScope,
         Action::LogSearch,
+        Action::TogglePlan,
     ];
 
     /// The name used in the keybindings file.
@@ -74,6 +76,7 @@ impl Action {
             Action::Rollback => "rollback",
             Action::LogScope => "log_scope",
             Action::LogSearch => "log_search",
+            Action::TogglePlan => "toggle_plan",
         }
     }
 
@@ -101,6 +104,7 @@ impl Action {
             Action::Rollback => "roll back (kube)",
             Action::LogScope => "pod logs: new/old/all",
             Action::LogSearch => "search pod logs",
+            Action::TogglePlan => "plan",
         }
     }
 

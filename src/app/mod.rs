@@ -6,6 +6,7 @@ pub mod data_hooks;
 pub mod home;
 pub mod keymap;
 pub mod msg;
+pub mod plan;
 pub mod processes;
 pub mod rollout;
 pub mod secrets;

@@ -167,7 +167,7 @@ pub fn refusal(state: &AppState) -> Option<String> {
     }
 }
 
-fn cluster(state: &AppState) -> Result<Cluster, String> {
+pub(crate) fn cluster(state: &AppState) -> Result<Cluster, String> {
     if let Some(r) = refusal(state) {
         return Err(r);
     }

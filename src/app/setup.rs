@@ -84,6 +84,7 @@ impl AppState {
             kube: Default::default(),
             content: Default::default(),
             processes: Default::default(),
+            plan: Default::default(),
         };
         state.titles = state
             .runbook

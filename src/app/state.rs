@@ -255,6 +255,8 @@ pub struct AppState {
     pub content: super::content::ContentState,
     /// Processes around steps: interrupted, lingering, restarting services.
     pub processes: super::processes::ProcessState,
+    /// The plan pane (`app::plan`).
+    pub plan: super::plan::PlanState,
 }
 
 impl AppState {

@@ -73,6 +73,7 @@ pub fn watcher_key(state: &mut AppState, key: &KeyEvent, out: &mut Vec<Command>)
         | Action::ScrollUp
         | Action::ScrollDown
         | Action::ToggleLogs
+        | Action::TogglePlan
         | Action::Help => false,
         Action::Quit => {
             quit(state, out);

@@ -8,6 +8,7 @@ pub mod http_client;
 pub mod kube;
 pub mod lifeline;
 pub mod outcome;
+pub mod plan;
 pub mod process;
 pub mod runner;
 pub mod services;

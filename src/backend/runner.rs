@@ -105,6 +105,13 @@ pub async fn run(mut rx: UnboundedReceiver<Command>, tx: UnboundedSender<Backend
                 Some(Command::Notify { hook, event, payload }) => {
                     tasks.spawn(super::data::webhook::hook(hook, event, payload, tx.clone()));
                 }
+                Some(Command::ReadPlan { targets, cluster }) => {
+                    let tx = tx.clone();
+                    tasks.spawn(async move {
+                        let slots = super::plan::read(&targets, cluster).await;
+                        let _ = tx.send(BackendEvent::Plan(slots));
+                    });
+                }
                 Some(Command::CheckContent { step, request }) => {
                     let tx = tx.clone();
                     tokio::task::spawn_blocking(move || {

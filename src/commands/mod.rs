@@ -1,6 +1,7 @@
 //! The subcommands. Each returns the process exit code.
 
 mod approve;
+mod approver;
 mod content;
 mod demo;
 mod failure;
@@ -11,6 +12,7 @@ mod identity;
 mod journal;
 mod lingering;
 pub mod out;
+pub mod plan;
 mod secret_prompt;
 mod session;
 mod start_form;
@@ -92,6 +94,7 @@ pub fn main(cli: Cli) -> i32 {
                 approve::run(&settings, a, crate::runbook::gates::Decision::Reject).await
             }
             Cmd::Watch(args) => watch::run(&settings, args).await,
+            Cmd::Plan(args) => plan::run(&settings, args).await,
             Cmd::Paths => {
                 out::say(format!("config dir:  {}", settings.config_dir.display()));
                 out::say(format!("data dir:    {}", settings.data_dir.display()));

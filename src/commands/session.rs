@@ -79,7 +79,7 @@ pub fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, String>, Failure> 
     Ok(out)
 }
 
-fn pick_environment(loaded: &Loaded, wanted: Option<&str>) -> Result<String, Failure> {
+pub(super) fn pick_environment(loaded: &Loaded, wanted: Option<&str>) -> Result<String, Failure> {
     let rb = &loaded.runbook;
     match wanted {
         Some(name) if rb.environments.is_empty() || rb.environment(name).is_some() => {
@@ -444,7 +444,7 @@ fn secret_again(
 /// The runbook parsed again with the release's values (`${...}` in
 /// durations, counts and thresholds); a bad value refuses the release with
 /// the same file:line:column: field error as validating the file.
-fn for_release(
+pub(super) fn for_release(
     l: &Loaded,
     environment: &str,
     inputs: &BTreeMap<String, String>,

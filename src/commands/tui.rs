@@ -30,6 +30,7 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
         resumed,
     } = opened;
     tracing::info!(release = %state.release.id, resumed, "release opened");
+    state.plan.since = super::approver::since_last(&store, &state).await;
     let mut initial = Vec::new();
     if resumed {
         initial.extend(on_resume(&mut state));

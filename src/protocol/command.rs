@@ -64,6 +64,13 @@ pub enum Command {
         step: usize,
         request: crate::runbook::content::ContentRequest,
     },
+    /// Read what the plan's steps change in the cluster and database,
+    /// read-only (`cluster`: where kube steps run, or why there is none);
+    /// answered by `BackendEvent::Plan`.
+    ReadPlan {
+        targets: Vec<(usize, crate::runbook::plan::ClusterTarget)>,
+        cluster: Result<crate::runbook::kube::Cluster, String>,
+    },
     /// Leave the event loop (after pending journal writes are acknowledged).
     Quit,
 }

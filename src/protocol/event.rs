@@ -46,6 +46,8 @@ pub enum BackendEvent {
         step: usize,
         manifest: crate::runbook::content::ContentManifest,
     },
+    /// The cluster part of the plan, per step (raw: update masks it).
+    Plan(Vec<(usize, crate::runbook::plan::ClusterSlot)>),
     /// Team mode: lease changes and live snapshots of a shared release.
     Team(super::team::TeamEvent),
     /// A kube step's live rollout: snapshots, connection, pod logs, rollbacks.

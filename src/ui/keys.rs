@@ -53,6 +53,11 @@ pub fn keys_now(state: &AppState) -> Vec<Action> {
             keys.push(Action::Abort);
         }
     }
-    keys.extend([Action::ToggleLogs, Action::Help, Action::Quit]);
+    keys.extend([
+        Action::TogglePlan,
+        Action::ToggleLogs,
+        Action::Help,
+        Action::Quit,
+    ]);
     keys
 }

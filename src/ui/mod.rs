@@ -1,6 +1,7 @@
 //! Views: pure functions from `AppState` to a frame. No state changes here.
 
 mod app_log;
+mod approver;
 mod checklist;
 mod data_view;
 mod dialogs;
@@ -9,6 +10,7 @@ mod help;
 pub mod home;
 mod keys;
 mod output;
+mod plan;
 mod rollout;
 pub mod start_form;
 mod status_bar;
@@ -42,7 +44,13 @@ pub fn render(state: &AppState, frame: &mut Frame) {
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(20)]).areas(main);
     checklist::render(state, frame, left);
-    output::render(state, frame, right);
+    if state.plan.open {
+        plan::render(state, frame, right);
+    } else if let Some(gate) = crate::app::plan::approver_gate(state) {
+        approver::render(state, frame, right, gate);
+    } else {
+        output::render(state, frame, right);
+    }
     if state.show_logs {
         app_log::render(frame, logs);
     }

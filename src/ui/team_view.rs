@@ -84,7 +84,12 @@ pub fn watcher_keys(state: &AppState) -> Option<Vec<Action>> {
         keys.push(Action::SignOff);
         keys.push(Action::Reject);
     }
-    keys.extend([Action::ToggleLogs, Action::Help, Action::Quit]);
+    keys.extend([
+        Action::TogglePlan,
+        Action::ToggleLogs,
+        Action::Help,
+        Action::Quit,
+    ]);
     Some(keys)
 }
 

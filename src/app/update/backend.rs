@@ -68,6 +68,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
         }
         BackendEvent::ProcessGone { step } => super::processes::process_gone(state, step),
         BackendEvent::Signoffs(all) => merge_signoffs(state, all, out),
+        BackendEvent::Plan(slots) => crate::app::plan::answered(state, slots),
         BackendEvent::Content { step, manifest } => {
             crate::app::content::on_content(state, step, manifest, out)
         }

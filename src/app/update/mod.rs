@@ -65,6 +65,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
                 state.dirty = true;
             }
             super::team::tick(state, &mut out);
+            super::plan::tick(state, &mut out);
         }
         Msg::Resize => state.dirty = true,
         Msg::Shutdown => shutdown(state, &mut out),
@@ -102,6 +103,9 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
         Action::Down => select(state, (state.selected + 1).min(n.saturating_sub(1))),
         Action::Top => select(state, 0),
         Action::Bottom => select(state, n.saturating_sub(1)),
+        Action::TogglePlan => out.extend(crate::app::plan::toggle(state)),
+        Action::ScrollUp if super::plan::scrolls(state) => crate::app::plan::scroll(state, -10),
+        Action::ScrollDown if super::plan::scrolls(state) => crate::app::plan::scroll(state, 10),
         Action::ScrollUp => state.scroll = state.scroll.saturating_add(10),
         Action::ScrollDown => state.scroll = state.scroll.saturating_sub(10),
         Action::ToggleLogs => state.show_logs = !state.show_logs,

@@ -177,7 +177,7 @@ fn jiff_now() -> String {
 }
 
 /// The Api for any kind, found through discovery (namespaced or cluster-wide).
-async fn dynamic_api(
+pub(crate) async fn dynamic_api(
     client: &Client,
     ns: &str,
     api_version: &str,

@@ -128,6 +128,10 @@ pub struct ReleaseArgs {
     /// Start a new release even if an unfinished one exists.
     #[arg(long, conflicts_with_all = ["resume", "release"])]
     pub new: bool,
+    /// With --release: only watch it and sign its gates; never take its
+    /// lease, even when nobody drives (what *waiting for me* opens).
+    #[arg(long, requires = "release")]
+    pub watch: bool,
     /// Start outside the environment's change window or during a freeze,
     /// giving the reason (journaled in the audit log).
     #[arg(long, value_name = "REASON")]

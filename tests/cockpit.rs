@@ -140,13 +140,14 @@ fn press_home(s: &mut HomeState, code: KeyCode) {
 }
 
 #[test]
-fn home_enter_on_a_waiting_gate_opens_its_release() {
+fn home_enter_on_a_waiting_gate_opens_its_release_to_sign() {
     let mut s = home_state();
     assert_eq!(s.focus, HomeList::Waiting);
     press_home(&mut s, KeyCode::Enter);
+    // To sign, never to drive: `tui --release ID --watch`.
     assert_eq!(
         s.choice,
-        Some(HomeChoice::Open("r20250615-085500-1a2b".into()))
+        Some(HomeChoice::Sign("r20250615-085500-1a2b".into()))
     );
 }
 

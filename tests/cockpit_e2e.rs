@@ -97,3 +97,46 @@ fn start_from_home_tick_the_checklist_and_sign_from_waiting_for_me() {
     t.send(0, &["q"]);
     t.send(1, &["q"]);
 }
+
+/// A release nobody drives (a headless run stopped at its gate): bob opens
+/// it from *waiting for me* to sign, and it stays free: he watches, he does
+/// not become its driver, and alice can pick it up afterwards.
+#[test]
+fn signing_from_waiting_for_me_never_takes_the_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("config/runbooks")).unwrap();
+    std::fs::write(d.join("config/runbooks/ship.yaml"), SHIP).unwrap();
+    let env = |user: &str| {
+        format!(
+            "cd {} && FLIGHTDECK_CONFIG_DIR={0}/config FLIGHTDECK_DATA_DIR={0}/data FLIGHTDECK_STATE_DIR={0}/state-{user} FLIGHTDECK_USER={user} {BIN}",
+            d.display()
+        )
+    };
+    let t = Tmux::start("cockpit-free", 2);
+    // alice runs headless up to the gate; the run ends, the lease is free.
+    t.send(
+        0,
+        &[
+            &format!(
+                "{} run --headless --ack notes config/runbooks/ship.yaml --set version=v1; echo EXIT=$?",
+                env("alice")
+            ),
+            "Enter",
+        ],
+    );
+    t.wait_for(0, "EXIT=3", WAIT);
+    t.send(1, &[&env("bob"), "Enter"]);
+    t.wait_for(1, "⚑ sign Ship approval", WAIT);
+    t.send(1, &["Enter"]);
+    let view = t.wait_for(1, "WATCHING: nobody drives", WAIT);
+    assert!(view.contains("a  sign"), "{view}");
+    assert!(!view.contains("you drive"), "{view}");
+    t.send(1, &["q"]);
+    t.wait_for(1, "Waiting for me", WAIT);
+    t.send(1, &["q"]);
+    // alice reopens it and drives: bob's visit left the lease free.
+    t.send(0, &[&format!("{} tui --resume", env("alice")), "Enter"]);
+    t.wait_for(0, "you drive", WAIT);
+    t.send(0, &["q"]);
+}

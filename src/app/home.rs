@@ -41,6 +41,9 @@ impl HomeList {
 pub enum HomeChoice {
     /// Open a release (`tui --release ID`: drive or watch as the lease says).
     Open(String),
+    /// Open a release to sign its waiting gate: watch it, never take its
+    /// lease (`tui --release ID --watch`).
+    Sign(String),
     /// Start a release of this runbook through the start form.
     Start(std::path::PathBuf),
 }
@@ -305,7 +308,14 @@ fn act(state: &mut HomeState, action: HomeAction) {
         HomeAction::PrevList => state.focus = HomeList::ALL[(list + 2) % 3],
         HomeAction::Open => {
             state.choice = match state.selected() {
-                Some(Selected::Waiting(w)) => Some(HomeChoice::Open(w.release_id.clone())),
+                // A gate opens to sign it (never taking the lease); a
+                // checklist of a release I drive opens to drive it.
+                Some(Selected::Waiting(w)) => Some(match w.kind {
+                    crate::runbook::home::WaitingKind::Gate { .. } => {
+                        HomeChoice::Sign(w.release_id.clone())
+                    }
+                    _ => HomeChoice::Open(w.release_id.clone()),
+                }),
                 Some(Selected::Release(r)) => Some(HomeChoice::Open(r.id.clone())),
                 Some(Selected::Runbook(r)) => Some(HomeChoice::Start(r.path.clone())),
                 None => None,

@@ -20,6 +20,7 @@ pub async fn run(settings: &Settings, port: u16) -> CmdResult {
     crate::private::write(&path, DEMO_RUNBOOK)
         .map_err(|e| Failure::failed(format!("{}: {e}", path.display())))?;
     let args = ReleaseArgs {
+        watch: false,
         runbook: Some(path),
         environment: Some("staging".into()),
         inputs: vec![format!("port={port}")],

@@ -36,6 +36,13 @@ pub async fn run(settings: &Settings) -> CmdResult {
         };
         let result = match choice {
             HomeChoice::Open(id) => super::tui::run(settings, release_args(None, Some(id))).await,
+            HomeChoice::Sign(id) => {
+                let args = ReleaseArgs {
+                    watch: true,
+                    ..release_args(None, Some(id))
+                };
+                super::tui::run(settings, args).await
+            }
             HomeChoice::Start(path) => super::start_form::start(settings, path, &[]).await,
         };
         if let Err(e) = result {
@@ -54,6 +61,7 @@ pub fn release_args(runbook: Option<PathBuf>, release: Option<String>) -> Releas
         resume: false,
         release,
         new: false,
+        watch: false,
         break_glass: None,
         kube: Default::default(),
     }

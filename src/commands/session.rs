@@ -330,7 +330,7 @@ pub async fn open_with(
         super::lingering::find(&store, &mut state).await;
     }
     // The deploy lock: drive (holding the lease) or watch.
-    super::team::claim(&store, settings, &mut state, headless).await?;
+    super::team::claim(&store, settings, &mut state, headless, args.watch).await?;
     Ok(Opened {
         state,
         store,

@@ -54,6 +54,7 @@ pub async fn start_with(settings: &Settings, args: ReleaseArgs) -> CmdResult {
             break_glass,
         } => {
             let args = ReleaseArgs {
+                watch: false,
                 runbook: Some(path),
                 environment: Some(environment),
                 inputs: inputs

@@ -86,6 +86,7 @@ pub async fn claim(
     settings: &Settings,
     state: &mut AppState,
     headless: bool,
+    watch_only: bool,
 ) -> Result<(), Failure> {
     state.team.live = store.backend() == Backend::Postgres;
     if state.release.status.is_final() {
@@ -93,6 +94,12 @@ pub async fn claim(
     }
     let me = claimant(settings);
     let id = state.release.id.clone();
+    if watch_only {
+        // An approver opens a release to sign it: whoever drives keeps
+        // driving, and a release nobody drives stays free.
+        let lease = store.lease(&id).await?;
+        return watch(store, settings, state, &id, lease).await;
+    }
     match store
         .acquire_lease(&id, &me, lease::LEASE_TTL_MS, false)
         .await?
@@ -115,36 +122,45 @@ pub async fn claim(
                     lease_words(&l)
                 )));
             }
-            state.team.mode = Mode::Watcher;
-            state.team.lease = Some(lease_view(&l));
-            let snap = load_snapshot(
-                store,
-                state_runbook(state),
-                &state.release.runbook_hash,
-                &id,
-                &super::identity::allowed_signers(settings),
-            )
-            .await?;
-            if let Some(snap) = snap {
-                let mut ignored = Vec::new();
-                crate::app::team::on_event(
-                    state,
-                    TeamEvent::Snapshot(Box::new(snap)),
-                    &mut ignored,
-                );
-            }
-            let verb = if l.free() {
-                format!(
-                    "{}; press {} to take over",
-                    lease_words(&l),
-                    crate::app::team::TAKE_OVER_KEY
-                )
-            } else {
-                lease_words(&l)
-            };
-            state.notify(Level::Info, format!("watching release {id}: {verb}"));
+            return watch(store, settings, state, &id, Some(l)).await;
         }
     }
+    Ok(())
+}
+
+/// Become a watcher of release `id` (its lease as read, if any): load the
+/// release as the journal holds it and say who drives.
+async fn watch(
+    store: &Store,
+    settings: &Settings,
+    state: &mut AppState,
+    id: &str,
+    lease: Option<Lease>,
+) -> Result<(), Failure> {
+    state.team.mode = Mode::Watcher;
+    state.team.lease = lease.as_ref().map(lease_view);
+    let snap = load_snapshot(
+        store,
+        state_runbook(state),
+        &state.release.runbook_hash,
+        id,
+        &super::identity::allowed_signers(settings),
+    )
+    .await?;
+    if let Some(snap) = snap {
+        let mut ignored = Vec::new();
+        crate::app::team::on_event(state, TeamEvent::Snapshot(Box::new(snap)), &mut ignored);
+    }
+    let verb = match &lease {
+        Some(l) if l.free() => format!(
+            "{}; press {} to take over",
+            lease_words(l),
+            crate::app::team::TAKE_OVER_KEY
+        ),
+        Some(l) => lease_words(l),
+        None => "nobody drives it".to_string(),
+    };
+    state.notify(Level::Info, format!("watching release {id}: {verb}"));
     Ok(())
 }
 

@@ -3,6 +3,10 @@
 //! pod logs), log scope and search, manual and automatic rollback stopping
 //! the release.
 
+#[path = "support/app_state.rs"]
+mod app_state;
+use app_state::StateBuilder;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -23,33 +27,11 @@ use ratatui::backend::TestBackend;
 const NOW: i64 = 1_800_000_000_000;
 
 fn state(env: &str, context: &str) -> AppState {
-    let loaded = flightdeck::runbook::load(Path::new("config/runbooks/blue-green.yaml")).unwrap();
-    let inputs = flightdeck::runbook::inputs::resolve(&loaded.runbook, &BTreeMap::new()).unwrap();
-    let release = Release::new(
-        "r-kube".into(),
-        &loaded.runbook,
-        loaded.content_hash.clone(),
-        env.into(),
-        inputs,
-        "alice".into(),
-        NOW,
-    );
-    let mut s = AppState::new(Setup {
-        runbook: loaded.runbook,
-        runbook_path: "config/runbooks/blue-green.yaml".into(),
-        release,
-        identity: Identity {
-            person: "alice".into(),
-            host: "ops-1".into(),
-        },
-        process_env: BTreeMap::new(),
-        flightdeck_bin: "/usr/bin/flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless: false,
-        acks: BTreeSet::new(),
-        outputs: Vec::new(),
-        now: NOW,
-    });
+    let mut s = StateBuilder::file("config/runbooks/blue-green.yaml")
+        .release_id("r-kube")
+        .env(env)
+        .now(NOW)
+        .build();
     s.kube.cluster = Some(ClusterInfo {
         kubeconfig: None,
         context: context.into(),

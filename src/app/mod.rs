@@ -5,6 +5,7 @@ pub mod command;
 pub mod content;
 pub mod data_hooks;
 pub mod keymap;
+pub mod layout;
 pub mod msg;
 pub mod output;
 pub mod processes;

@@ -3,6 +3,7 @@
 mod approve;
 mod content;
 mod demo;
+pub mod generated;
 mod headless;
 mod identity;
 mod journal;
@@ -28,10 +29,27 @@ pub const EXIT_INVALID: i32 = 2;
 pub const EXIT_WAITING: i32 = 3;
 
 pub fn main(cli: Cli) -> i32 {
-    let _ = color_eyre::install();
+    // Error reports and panics in the terminal's own colours under NO_COLOR.
+    let hook = color_eyre::config::HookBuilder::default();
+    let hook = match crate::ui::ColorMode::from_env() {
+        crate::ui::ColorMode::NoColor => hook.theme(color_eyre::config::Theme::new()),
+        crate::ui::ColorMode::Color => hook,
+    };
+    let _ = hook.install();
     let Cli { journal, command } = cli;
-    if let Cmd::Validate { runbooks } = &command {
-        return validate::run(runbooks);
+    // These read no settings and open nothing.
+    let done = match &command {
+        Cmd::Validate { runbooks } => return validate::run(runbooks),
+        Cmd::Completions { shell } => Some(generated::print_completions(*shell)),
+        Cmd::Man { out_dir } => Some(generated::print_man(out_dir.as_deref())),
+        Cmd::Schema => Some(generated::print_schema()),
+        _ => None,
+    };
+    if let Some(result) = done {
+        return result.unwrap_or_else(|e| {
+            out::warn(format!("flightdeck: {e}"));
+            e.code
+        });
     }
     let settings = match Settings::load(journal.as_deref()) {
         Ok(s) => s,
@@ -113,7 +131,9 @@ pub fn main(cli: Cli) -> i32 {
                     Err(e) => Err(e),
                 }
             }
-            Cmd::Validate { .. } => unreachable!("handled above"),
+            Cmd::Validate { .. } | Cmd::Completions { .. } | Cmd::Man { .. } | Cmd::Schema => {
+                unreachable!("handled above")
+            }
         }
     });
     match result {

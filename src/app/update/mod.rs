@@ -5,6 +5,7 @@ mod backend;
 mod conditions;
 mod dialogs;
 mod headless;
+mod mouse;
 mod processes;
 mod resume;
 mod signoff;
@@ -65,6 +66,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
             super::team::tick(state, &mut out);
         }
         Msg::Resize => state.dirty = true,
+        Msg::Mouse { event, screen } => mouse::mouse(state, event, screen),
         Msg::Shutdown => shutdown(state, &mut out),
         Msg::Key(key) => {
             state.dirty = true;

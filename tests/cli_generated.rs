@@ -40,7 +40,10 @@ fn the_man_page_names_every_subcommand_and_each_has_its_own() {
     let (name, top) = &pages[0];
     assert_eq!(name, "flightdeck.1");
     let top = String::from_utf8(top.clone()).unwrap();
-    assert!(top.starts_with(".ie") || top.contains(".TH flightdeck 1"), "{top}");
+    assert!(
+        top.starts_with(".ie") || top.contains(".TH flightdeck 1"),
+        "{top}"
+    );
     assert!(top.contains(".SH SUBCOMMANDS"), "{top}");
     for sub in subcommands() {
         assert!(top.contains(&sub), "flightdeck.1 lacks {sub}");
@@ -73,7 +76,10 @@ fn the_binary_prints_completions_and_writes_man_pages() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     for sub in subcommands() {
-        assert!(dir.path().join(format!("flightdeck-{sub}.1")).is_file(), "{sub}");
+        assert!(
+            dir.path().join(format!("flightdeck-{sub}.1")).is_file(),
+            "{sub}"
+        );
     }
     let top = std::fs::read_to_string(dir.path().join("flightdeck.1")).unwrap();
     assert!(top.contains("approve"), "{top}");

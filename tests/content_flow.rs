@@ -7,21 +7,19 @@
 mod app_state;
 use app_state::StateBuilder;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::command::{Command, JournalEntry};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::{BackendEvent, Msg};
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Event, Identity};
+use flightdeck::app::state::{AppState, Event};
 use flightdeck::app::update::update;
 use flightdeck::runbook::content::{
     ClusterRef, ClusterSource, ContentManifest, ContentRequest, referenced_paths,
 };
 use flightdeck::runbook::gates::{Decision, Signoff};
-use flightdeck::runbook::progress::{Release, StepStatus};
+use flightdeck::runbook::progress::StepStatus;
 
 /// Content with the demo runbook as loaded (or `runbook` instead), one
 /// referenced file and maybe a cluster.

@@ -6,14 +6,12 @@
 mod app_state;
 use app_state::StateBuilder;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use flightdeck::app::command::{Command, JournalEntry};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::{BackendEvent, Msg};
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Identity};
+use flightdeck::app::state::AppState;
 use flightdeck::app::update::update;
 use flightdeck::runbook::progress::{Outcome, Release};
 use ratatui::Terminal;

@@ -47,7 +47,11 @@ fn click_and_wheel_in_tmux_and_the_terminal_is_restored() {
     );
     tmux.send(0, &[&line, "Enter"]);
     tmux.wait_for(0, "Print many lines", WAIT);
-    assert_eq!(tmux.format(0, "#{mouse_sgr_flag}"), "1", "mouse reporting is on");
+    assert_eq!(
+        tmux.format(0, "#{mouse_sgr_flag}"),
+        "1",
+        "mouse reporting is on"
+    );
     tmux.send(0, &["g"]);
     let screen = tmux.wait_for(0, "SUCCEEDED", WAIT);
 
@@ -76,7 +80,11 @@ fn click_and_wheel_in_tmux_and_the_terminal_is_restored() {
 
     tmux.send(0, &["q"]);
     tmux.wait_for(0, "is succeeded", WAIT);
-    assert_eq!(tmux.format(0, "#{mouse_any_flag}"), "0", "mouse mode is off");
+    assert_eq!(
+        tmux.format(0, "#{mouse_any_flag}"),
+        "0",
+        "mouse mode is off"
+    );
     assert_eq!(tmux.format(0, "#{mouse_sgr_flag}"), "0", "SGR mouse is off");
     assert_eq!(tmux.format(0, "#{alternate_on}"), "0", "the screen is back");
 }

@@ -7,19 +7,16 @@
 mod app_state;
 use app_state::StateBuilder;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::command::Command;
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::{BackendEvent, Msg};
 use flightdeck::app::rollout::{ClusterInfo, ConnState, KubeEvent, LogLine, LogScope};
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Dialog, Identity};
+use flightdeck::app::state::{AppState, Dialog};
 use flightdeck::app::update::update;
-use flightdeck::runbook::progress::{Outcome, Release, ReleaseStatus, StepStatus};
+use flightdeck::runbook::progress::{Outcome, ReleaseStatus, StepStatus};
 use flightdeck::runbook::rollout::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

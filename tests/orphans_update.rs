@@ -7,14 +7,10 @@
 mod app_state;
 use app_state::StateBuilder;
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::command::{Command, JournalEntry};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::{BackendEvent, Msg};
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Dialog, Event, Identity, ResumeChoice};
+use flightdeck::app::state::{AppState, Dialog, Event, ResumeChoice};
 use flightdeck::app::team::{Mode, TeamEvent};
 use flightdeck::app::update::{on_resume, update};
 use flightdeck::runbook::progress::{Outcome, Release, StepStatus};

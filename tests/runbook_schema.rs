@@ -63,7 +63,12 @@ fn every_shipped_runbook_validates_against_the_schema() {
             .iter_errors(&doc)
             .map(|e| format!("{} at {}", e, e.instance_path()))
             .collect();
-        assert!(errors.is_empty(), "{}:\n{}", path.display(), errors.join("\n"));
+        assert!(
+            errors.is_empty(),
+            "{}:\n{}",
+            path.display(),
+            errors.join("\n")
+        );
     }
 }
 
@@ -72,12 +77,24 @@ fn the_schema_refuses_what_the_parser_refuses() {
     let validator = jsonschema::draft7::new(&schema()).unwrap();
     let base = "name: x\nstages:\n  - id: s\n    steps:\n";
     for (bad, why) in [
-        ("      - { id: a, command: 'true', colour: red }\n", "unknown key"),
-        ("      - { id: a, command: 'true', check: { env: [A] } }\n", "two actions"),
+        (
+            "      - { id: a, command: 'true', colour: red }\n",
+            "unknown key",
+        ),
+        (
+            "      - { id: a, command: 'true', check: { env: [A] } }\n",
+            "two actions",
+        ),
         ("      - { id: a }\n", "no action"),
         ("      - { command: 'true' }\n", "no id"),
-        ("      - { id: a, gate: { roles: { x: 0 } } }\n", "nobody to sign"),
-        ("      - { id: a, check: { tcp: x, http: y } }\n", "a check does one thing"),
+        (
+            "      - { id: a, gate: { roles: { x: 0 } } }\n",
+            "nobody to sign",
+        ),
+        (
+            "      - { id: a, check: { tcp: x, http: y } }\n",
+            "a check does one thing",
+        ),
     ] {
         let text = format!("{base}{bad}");
         assert!(
@@ -232,9 +249,9 @@ fn objects_at<'a>(root: &'a Value, path: &str) -> Vec<&'a Value> {
             let mut taken = None;
             for s in &all {
                 for p in properties(s) {
-                    let goes_on = rest.strip_prefix(p.as_str()).is_some_and(|r| {
-                        r.is_empty() || r.starts_with('.') || r.starts_with('[')
-                    });
+                    let goes_on = rest
+                        .strip_prefix(p.as_str())
+                        .is_some_and(|r| r.is_empty() || r.starts_with('.') || r.starts_with('['));
                     if goes_on && taken.as_ref().is_none_or(|t: &String| t.len() < p.len()) {
                         taken = Some(p);
                     }

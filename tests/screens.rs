@@ -549,9 +549,18 @@ fn no_color_follows_no_color_org() {
     use flightdeck::ui::ColorMode;
     use std::ffi::OsStr;
     assert_eq!(ColorMode::from_no_color(None), ColorMode::Color);
-    assert_eq!(ColorMode::from_no_color(Some(OsStr::new(""))), ColorMode::Color);
-    assert_eq!(ColorMode::from_no_color(Some(OsStr::new("1"))), ColorMode::NoColor);
-    assert_eq!(ColorMode::from_no_color(Some(OsStr::new("0"))), ColorMode::NoColor);
+    assert_eq!(
+        ColorMode::from_no_color(Some(OsStr::new(""))),
+        ColorMode::Color
+    );
+    assert_eq!(
+        ColorMode::from_no_color(Some(OsStr::new("1"))),
+        ColorMode::NoColor
+    );
+    assert_eq!(
+        ColorMode::from_no_color(Some(OsStr::new("0"))),
+        ColorMode::NoColor
+    );
 }
 
 // ---------------------------------------------------------------- README
@@ -579,7 +588,10 @@ fn readme_screens_match_the_real_screens() {
         let terminal = draw(state);
         let files = [
             (format!("{name}.txt"), screen_text(&terminal)),
-            (format!("{name}.svg"), screen_svg::svg(terminal.backend().buffer())),
+            (
+                format!("{name}.svg"),
+                screen_svg::svg(terminal.backend().buffer()),
+            ),
         ];
         for (file, now) in files {
             let path = dir.join(&file);

@@ -6,13 +6,9 @@
 mod app_state;
 use app_state::StateBuilder;
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use flightdeck::app::command::{Command, JournalEntry};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::{BackendEvent, Msg, Stream};
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Event, Identity};
+use flightdeck::app::state::{AppState, Event};
 use flightdeck::app::update::update;
 use flightdeck::runbook::data::DataAction;
 use flightdeck::runbook::progress::{Outcome, Release, StepStatus};

@@ -7,15 +7,13 @@
 mod app_state;
 use app_state::StateBuilder;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use flightdeck::app::command::{Command, JournalEntry};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::{BackendEvent, Msg};
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Identity};
+use flightdeck::app::state::AppState;
 use flightdeck::app::update::update;
 use flightdeck::runbook::progress::{Outcome, Release, StepStatus};
 use flightdeck::runbook::{self, when::NOT_FOR_ENV};

@@ -54,8 +54,7 @@ pub fn print_man(dir: Option<&Path>) -> CmdResult {
     let Some(dir) = dir else {
         return write_stdout(&pages[0].1);
     };
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Failure::failed(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| Failure::failed(format!("{}: {e}", dir.display())))?;
     for (name, roff) in &pages {
         let path = dir.join(name);
         std::fs::write(&path, roff)

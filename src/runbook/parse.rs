@@ -59,7 +59,9 @@ fn note_key(path: &str, name: &str) {
 pub fn keys_read<R>(f: impl FnOnce() -> R) -> (R, Vec<(String, String)>) {
     KEYS_READ.with(|k| *k.borrow_mut() = Some(Vec::new()));
     let r = f();
-    let keys = KEYS_READ.with(|k| k.borrow_mut().take()).unwrap_or_default();
+    let keys = KEYS_READ
+        .with(|k| k.borrow_mut().take())
+        .unwrap_or_default();
     (r, keys)
 }
 

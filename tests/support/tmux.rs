@@ -65,7 +65,8 @@ impl Tmux {
         let seq = format!("\x1b[<{button};{};{}M", column + 1, row + 1);
         let hex: Vec<String> = seq.bytes().map(|b| format!("{b:02x}")).collect();
         let mut c = Command::new("tmux");
-        c.args(["send-keys", "-t", &self.target(pane), "-H"]).args(&hex);
+        c.args(["send-keys", "-t", &self.target(pane), "-H"])
+            .args(&hex);
         assert!(c.status().unwrap().success());
     }
 

@@ -36,7 +36,10 @@ pub(super) fn mouse(state: &mut AppState, event: MouseEvent, screen: (u16, u16))
         }
     } else if areas.step.contains(at) {
         // The step's output, or a rollout's pod logs: whichever is longer.
-        let output = state.outputs.get(state.selected).map_or(0, |o| o.lines.len());
+        let output = state
+            .outputs
+            .get(state.selected)
+            .map_or(0, |o| o.lines.len());
         let pod_logs = state
             .kube
             .rollouts

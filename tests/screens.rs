@@ -572,6 +572,17 @@ fn no_color_follows_no_color_org() {
 fn readme_screens_match_the_real_screens() {
     let update = std::env::var_os("FLIGHTDECK_UPDATE_SCREENS").is_some_and(|v| !v.is_empty());
     let mut gate = at_gate("alice");
+    let cmds = press(&mut gate, KeyCode::Enter);
+    let rest = ack(&mut gate, cmds);
+    assert!(
+        rest.iter()
+            .all(|c| matches!(c, Command::RefreshSignoffs { .. })),
+        "{rest:?}"
+    );
+    assert_eq!(
+        gate.release.steps[RELEASE_APPROVAL].status,
+        StepStatus::Waiting
+    );
     advance_clock(&mut gate, 900);
     let (mut running, _) = building();
     advance_clock(&mut running, 400);
@@ -585,7 +596,11 @@ fn readme_screens_match_the_real_screens() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screens");
     let mut stale = Vec::new();
     for (name, state) in [("gate", &gate), ("running", &running)] {
-        let terminal = draw(state);
+        // As tall as the checklist, so the picture has no empty half.
+        let mut terminal = Terminal::new(TestBackend::new(WIDTH, 26)).expect("a test terminal");
+        terminal
+            .draw(|f| flightdeck::ui::render(state, f))
+            .expect("drawing never fails");
         let files = [
             (format!("{name}.txt"), screen_text(&terminal)),
             (

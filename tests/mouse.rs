@@ -156,3 +156,11 @@ fn nothing_moves_behind_a_dialog() {
     mouse(&mut s, MouseEventKind::ScrollUp, 80, 15);
     assert_eq!((s.selected, s.scroll), (0, 0));
 }
+
+#[test]
+fn a_resize_asks_for_a_frame_at_once() {
+    let mut s = demo();
+    s.dirty = false;
+    assert!(update(&mut s, Msg::Resize).is_empty());
+    assert!(s.dirty, "the next loop turn draws at the new size");
+}

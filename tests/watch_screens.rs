@@ -362,3 +362,35 @@ fn the_log_buffer_is_bounded_by_bytes_and_counts_what_it_dropped() {
     assert_eq!(logs.total, 1_000);
     assert_eq!(logs.evicted as usize + logs.lines.len(), 1_000);
 }
+
+#[test]
+fn no_color_draws_the_watch_without_colour() {
+    use flightdeck::ui::ColorMode;
+    use ratatui::style::Color;
+    let (opened, _) = opened();
+    for state in [&listed(), &opened] {
+        let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        t.draw(|f| {
+            flightdeck::ui::watch::render(state, f);
+            flightdeck::ui::paint(ColorMode::NoColor, f);
+        })
+        .unwrap();
+        let buf = t.backend().buffer();
+        assert!(
+            buf.content
+                .iter()
+                .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+            "a cell keeps its colour under NO_COLOR"
+        );
+        assert_eq!(
+            (0..buf.area.height)
+                .map(|y| (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+                    + "\n")
+                .collect::<String>(),
+            draw(state),
+            "the same text as with colour"
+        );
+    }
+}

@@ -79,6 +79,15 @@ impl Tmux {
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     }
 
+    /// The screen with its colours and attributes as escape sequences.
+    pub fn screen_with_escapes(&self, pane: u8) -> String {
+        let o = Command::new("tmux")
+            .args(["capture-pane", "-p", "-e", "-t", &self.target(pane)])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
     pub fn screen(&self, pane: u8) -> String {
         let o = Command::new("tmux")
             .args(["capture-pane", "-p", "-t", &self.target(pane)])

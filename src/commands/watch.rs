@@ -138,6 +138,7 @@ pub async fn run(args: WatchArgs) -> CmdResult {
     Ok(EXIT_OK)
 }
 
+/// The key a wheel notch stands for in `watch` (↑ or ↓).
 fn wheel_key(kind: crossterm::event::MouseEventKind) -> Option<crossterm::event::KeyEvent> {
     use crossterm::event::{KeyCode, KeyEvent, MouseEventKind};
     match kind {

@@ -87,6 +87,19 @@ pub enum Cmd {
     Plan(PlanArgs),
     /// Watch Deployments' rollouts, read-only, without a runbook (on call).
     Watch(WatchArgs),
+    /// Shell completions on stdout, e.g. `flightdeck completions bash > ~/.local/share/bash-completion/completions/flightdeck`.
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// The man page (roff) on stdout, or with --out-dir one page per subcommand.
+    Man {
+        /// Write flightdeck.1 and flightdeck-SUBCOMMAND.1 here instead.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+    /// The JSON Schema of runbooks, for editors (yaml-language-server).
+    Schema,
     /// A small HTTP service for the demo runbook and tests.
     #[command(hide = true)]
     DemoService {
@@ -200,6 +213,14 @@ pub struct SignArgs {
     pub role: String,
     #[arg(long, default_value = "")]
     pub comment: String,
+}
+
+/// The shells `completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

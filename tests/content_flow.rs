@@ -3,14 +3,16 @@
 //! it, journals `content_changed` and reopens the gate; the same content
 //! lets it start. Also which files a runbook's content covers.
 
-use std::collections::{BTreeMap, BTreeSet};
+#[path = "support/app_state.rs"]
+mod app_state;
+use app_state::StateBuilder;
+
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Event, Identity};
+use flightdeck::app::state::{AppState, Event};
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
@@ -18,7 +20,7 @@ use flightdeck::runbook::content::{
     ClusterRef, ClusterSource, ContentManifest, ContentRequest, referenced_paths,
 };
 use flightdeck::runbook::gates::{Decision, Signoff};
-use flightdeck::runbook::progress::{Release, StepStatus};
+use flightdeck::runbook::progress::StepStatus;
 
 /// Content with the demo runbook as loaded (or `runbook` instead), one
 /// referenced file and maybe a cluster.
@@ -44,17 +46,10 @@ fn manifest(runbook: Option<&str>, file: &[u8], cluster: Option<&str>) -> Conten
 /// The demo release with every step up to `announce` done and its gate
 /// signed off by bob on `approved`'s hash.
 fn past_the_gate(approved: &ContentManifest) -> AppState {
-    let loaded = flightdeck::runbook::load(Path::new("config/runbooks/demo.yaml")).unwrap();
-    let inputs = flightdeck::runbook::inputs::resolve(&loaded.runbook, &BTreeMap::new()).unwrap();
-    let mut release = Release::new(
-        "r-content".into(),
-        &loaded.runbook,
-        loaded.content_hash.clone(),
-        "staging".into(),
-        inputs,
-        "alice".into(),
-        1_000,
-    );
+    let b = StateBuilder::file("config/runbooks/demo.yaml")
+        .release_id("r-content")
+        .env("staging");
+    let mut release = b.new_release();
     for s in release
         .steps
         .iter_mut()
@@ -73,22 +68,7 @@ fn past_the_gate(approved: &ContentManifest) -> AppState {
         approved_hash: approved.hash(),
         at: 900,
     });
-    let mut state = AppState::new(Setup {
-        runbook: loaded.runbook,
-        runbook_path: "config/runbooks/demo.yaml".into(),
-        release,
-        identity: Identity {
-            person: "alice".into(),
-            host: "ops-1".into(),
-        },
-        process_env: BTreeMap::new(),
-        flightdeck_bin: "/usr/bin/flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless: false,
-        acks: BTreeSet::new(),
-        outputs: Vec::new(),
-        now: 1_000,
-    });
+    let mut state = b.release(release).build();
     flightdeck::app::content::set_current(&mut state, approved.clone(), vec![approved.clone()]);
     state
 }
@@ -288,20 +268,12 @@ stages:
 #[test]
 fn ticking_a_checklist_after_a_gate_opens_its_dialog_once_checked() {
     let text = "name: t\nstages:\n  - id: s\n    title: S\n    steps:\n      - id: approval\n        gate: { roles: { approver: 1 } }\n      - id: look\n        manual: { items: [Looked] }\n";
-    let loaded = flightdeck::runbook::parse_str(text, Path::new("t.yaml")).unwrap();
-    let mut release = Release::new(
-        "r-tick".into(),
-        &loaded.runbook,
-        loaded.content_hash.clone(),
-        "default".into(),
-        BTreeMap::new(),
-        "alice".into(),
-        1_000,
-    );
+    let b = StateBuilder::yaml(text, "t.yaml").release_id("r-tick");
+    let mut release = b.new_release();
     release.steps[0].status = StepStatus::Succeeded;
     release.steps[0].attempts = 1;
     let mut approved = ContentManifest::new(b"", &[], "default", None, &BTreeMap::new());
-    approved.runbook = loaded.content_hash.clone();
+    approved.runbook = flightdeck::runbook::content_hash(text.as_bytes());
     release.signoffs.push(Signoff {
         gate: "approval".into(),
         person: "bob".into(),
@@ -312,22 +284,7 @@ fn ticking_a_checklist_after_a_gate_opens_its_dialog_once_checked() {
         approved_hash: approved.hash(),
         at: 900,
     });
-    let mut s = AppState::new(Setup {
-        runbook: loaded.runbook,
-        runbook_path: "t.yaml".into(),
-        release,
-        identity: Identity {
-            person: "alice".into(),
-            host: "ops-1".into(),
-        },
-        process_env: BTreeMap::new(),
-        flightdeck_bin: "/usr/bin/flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless: false,
-        acks: BTreeSet::new(),
-        outputs: Vec::new(),
-        now: 1_000,
-    });
+    let mut s = b.release(release).build();
     flightdeck::app::content::set_current(&mut s, approved.clone(), vec![]);
     s.selected = 1;
     let c = update(

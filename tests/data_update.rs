@@ -2,13 +2,15 @@
 //! emitted as `Command::Notify`, the point of no return after an
 //! irreversible migration, the migrate step's pane.
 
-use std::collections::{BTreeMap, BTreeSet};
+#[path = "support/app_state.rs"]
+mod app_state;
+use app_state::StateBuilder;
+
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Identity};
+use flightdeck::app::state::AppState;
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
@@ -34,33 +36,11 @@ stages:
 "#;
 
 fn state() -> AppState {
-    let loaded = flightdeck::runbook::parse_str(RUNBOOK, Path::new("hooks.yaml")).unwrap();
-    let inputs = flightdeck::runbook::inputs::resolve(&loaded.runbook, &BTreeMap::new()).unwrap();
-    let release = Release::new(
-        "r-1".into(),
-        &loaded.runbook,
-        loaded.content_hash.clone(),
-        "prod".into(),
-        inputs,
-        "alice".into(),
-        1_000,
-    );
-    AppState::new(Setup {
-        runbook: loaded.runbook,
-        runbook_path: "hooks.yaml".into(),
-        release,
-        identity: Identity {
-            person: "alice".into(),
-            host: "ops-1".into(),
-        },
-        process_env: BTreeMap::new(),
-        flightdeck_bin: "/usr/bin/flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless: true,
-        acks: BTreeSet::new(),
-        outputs: Vec::new(),
-        now: 1_000,
-    })
+    StateBuilder::yaml(RUNBOOK, "hooks.yaml")
+        .release_id("r-1")
+        .env("prod")
+        .headless(true)
+        .build()
 }
 
 /// Acknowledge every journal write in `cmds`, collecting what follows.

@@ -5,7 +5,7 @@
 
 #[path = "support/app_front.rs"]
 mod app_front;
-#[path = "guides_support.rs"]
+#[path = "support/guides.rs"]
 mod support;
 
 use serde_json::{Value, json};

@@ -7,7 +7,7 @@
 
 #[path = "support/app_front.rs"]
 mod app_front;
-#[path = "guides_support.rs"]
+#[path = "support/guides.rs"]
 mod support;
 
 use k8s_openapi::api::core::v1::ConfigMap;

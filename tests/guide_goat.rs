@@ -4,7 +4,7 @@
 //! the demo service as the GOAT API and its Prometheus, and the helm /
 //! cosign stubs of tests/fixtures/bin (the helm stub really sets the image).
 
-#[path = "guides_support.rs"]
+#[path = "support/guides.rs"]
 mod support;
 
 use std::time::Instant;

@@ -5,7 +5,7 @@
 //! tests/fixtures/guides/offgridflow), the demo service as the API and its
 //! Prometheus, and the docker stub.
 
-#[path = "guides_support.rs"]
+#[path = "support/guides.rs"]
 mod support;
 
 use std::time::Instant;

@@ -5,7 +5,7 @@
 //! stable; a canary that turns unhealthy at 50 % aborts and the weights go
 //! back to 100 % stable.
 
-#[path = "guides_support.rs"]
+#[path = "support/guides.rs"]
 mod support;
 
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! plane of its own (../shared/k8s/up.sh in a temp dir), so stopping the API
 //! server never slows the shared test cluster the other tests use.
 
-#[path = "kube_support.rs"]
+#[path = "support/kube.rs"]
 mod support;
 
 use std::collections::BTreeSet;

@@ -3,21 +3,22 @@
 //! pod logs), log scope and search, manual and automatic rollback stopping
 //! the release.
 
-use std::collections::{BTreeMap, BTreeSet};
+#[path = "support/app_state.rs"]
+mod app_state;
+use app_state::StateBuilder;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
 use flightdeck::app::rollout::LogScope;
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Dialog, Identity};
+use flightdeck::app::state::{AppState, Dialog};
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::Command;
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::protocol::kube::{ClusterInfo, ConnState, KubeEvent, LogLine};
-use flightdeck::runbook::progress::{Outcome, Release, ReleaseStatus, StepStatus};
+use flightdeck::runbook::progress::{Outcome, ReleaseStatus, StepStatus};
 use flightdeck::runbook::rollout::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -25,33 +26,11 @@ use ratatui::backend::TestBackend;
 const NOW: i64 = 1_800_000_000_000;
 
 fn state(env: &str, context: &str) -> AppState {
-    let loaded = flightdeck::runbook::load(Path::new("config/runbooks/blue-green.yaml")).unwrap();
-    let inputs = flightdeck::runbook::inputs::resolve(&loaded.runbook, &BTreeMap::new()).unwrap();
-    let release = Release::new(
-        "r-kube".into(),
-        &loaded.runbook,
-        loaded.content_hash.clone(),
-        env.into(),
-        inputs,
-        "alice".into(),
-        NOW,
-    );
-    let mut s = AppState::new(Setup {
-        runbook: loaded.runbook,
-        runbook_path: "config/runbooks/blue-green.yaml".into(),
-        release,
-        identity: Identity {
-            person: "alice".into(),
-            host: "ops-1".into(),
-        },
-        process_env: BTreeMap::new(),
-        flightdeck_bin: "/usr/bin/flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless: false,
-        acks: BTreeSet::new(),
-        outputs: Vec::new(),
-        now: NOW,
-    });
+    let mut s = StateBuilder::file("config/runbooks/blue-green.yaml")
+        .release_id("r-kube")
+        .env(env)
+        .now(NOW)
+        .build();
     s.kube.cluster = Some(ClusterInfo {
         kubeconfig: None,
         context: context.into(),

@@ -2,7 +2,7 @@
 //! above 5%"): sustained breaches roll the Deployment back; a query with no
 //! data never fires it and never lets the step pass.
 
-#[path = "kube_support.rs"]
+#[path = "support/kube.rs"]
 mod support;
 
 use std::time::Duration;

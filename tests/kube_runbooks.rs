@@ -2,7 +2,7 @@
 //! through with the built binary, headless, against the test control plane;
 //! the shop they release is created from tests/fixtures/k8s/.
 
-#[path = "kube_support.rs"]
+#[path = "support/kube.rs"]
 mod support;
 
 use std::process::Output;

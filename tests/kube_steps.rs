@@ -2,7 +2,7 @@
 //! real control plane named by FLIGHTDECK_TEST_KUBECONFIG (each test in a
 //! namespace of its own), through the step runner as the app uses it.
 
-#[path = "kube_support.rs"]
+#[path = "support/kube.rs"]
 mod support;
 
 use std::time::{Duration, Instant};

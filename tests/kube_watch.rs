@@ -3,7 +3,7 @@
 //! and a crash-looping Deployment, and an opened rollout's snapshots and
 //! pod logs through the same watches a release step uses.
 
-#[path = "kube_support.rs"]
+#[path = "support/kube.rs"]
 mod support;
 
 use std::time::{Duration, Instant};

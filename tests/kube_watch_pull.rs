@@ -4,7 +4,7 @@
 //! once the kubelet only says "Back-off pulling image"; a list started after
 //! that reads the pod's own events once to know.
 
-#[path = "kube_support.rs"]
+#[path = "support/kube.rs"]
 mod support;
 
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! change made after the restart shows. A control plane of its own (as
 //! kube_apiserver_restart.rs), so the shared cluster never stops.
 
-#[path = "kube_support.rs"]
+#[path = "support/kube.rs"]
 mod support;
 
 use std::path::PathBuf;

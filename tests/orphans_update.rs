@@ -3,13 +3,13 @@
 //! background services start again before the next step, and a driver whose
 //! lease lapsed starts nothing until it holds the lease again.
 
-use std::collections::{BTreeMap, BTreeSet};
+#[path = "support/app_state.rs"]
+mod app_state;
+use app_state::StateBuilder;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Dialog, Event, Identity, ResumeChoice};
+use flightdeck::app::state::{AppState, Dialog, Event, ResumeChoice};
 use flightdeck::app::team::Mode;
 use flightdeck::app::update::{on_resume, update};
 use flightdeck::protocol::command::{Command, JournalEntry};
@@ -38,33 +38,12 @@ fn state_with(headless: bool, prepare: impl FnOnce(&mut Release)) -> AppState {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("orphans.yaml");
     std::fs::write(&path, RUNBOOK).unwrap();
-    let loaded = flightdeck::runbook::load(&path).unwrap();
-    let mut release = Release::new(
-        "r-orphans".into(),
-        &loaded.runbook,
-        loaded.content_hash.clone(),
-        "default".into(),
-        BTreeMap::new(),
-        "alice".into(),
-        1_000,
-    );
+    let b = StateBuilder::file(&path)
+        .release_id("r-orphans")
+        .headless(headless);
+    let mut release = b.new_release();
     prepare(&mut release);
-    AppState::new(Setup {
-        runbook: loaded.runbook,
-        runbook_path: path.display().to_string(),
-        release,
-        identity: Identity {
-            person: "alice".into(),
-            host: "ops-1".into(),
-        },
-        process_env: BTreeMap::new(),
-        flightdeck_bin: "/usr/bin/flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless,
-        acks: BTreeSet::new(),
-        outputs: Vec::new(),
-        now: 1_000,
-    })
+    b.release(release).build()
 }
 
 /// `svc` ran (succeeded) and `slow` was left started by a dead driver.

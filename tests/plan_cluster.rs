@@ -5,7 +5,7 @@
 //! the new, and an unreachable cluster is named per step while the rest of
 //! the plan still prints. Each test has a namespace of its own.
 
-#[path = "kube_support.rs"]
+#[path = "support/kube.rs"]
 mod support;
 
 use std::process::Output;

@@ -2,13 +2,15 @@
 //! a real journal, then rebuilt the ways resume, a watcher and `verify`
 //! do, from the same audit entries. All must equal what the driver had.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+#[path = "support/app_state.rs"]
+mod app_state;
+use app_state::StateBuilder;
+
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Identity};
+use flightdeck::app::state::AppState;
 use flightdeck::app::update::{on_resume, update};
 use flightdeck::backend::store::team::GateRule;
 use flightdeck::backend::store::{self, AuditKey, Store};
@@ -69,21 +71,14 @@ async fn driver_resume_watcher_and_verify_fold_the_same_release() {
         )
         .await
         .unwrap();
-    let setup = |release: Release| Setup {
-        runbook: rb.clone(),
-        runbook_path: "/rb/fold.yaml".into(),
-        release,
-        identity: Identity {
-            person: "alice".into(),
-            host: "alice-laptop".into(),
-        },
-        process_env: BTreeMap::new(),
-        flightdeck_bin: "flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless: true,
-        acks: BTreeSet::from(["notes".to_string()]),
-        outputs: Vec::new(),
-        now: 1_000,
+    let setup = |release: Release| {
+        StateBuilder::loaded(loaded.clone(), "/rb/fold.yaml")
+            .host("alice-laptop")
+            .bin("flightdeck")
+            .headless(true)
+            .ack("notes")
+            .release(release)
+            .build()
     };
     let gate = rb.step_index("approval").unwrap();
     let Action::Gate(spec) = &rb.steps().nth(gate).unwrap().action else {
@@ -92,7 +87,7 @@ async fn driver_resume_watcher_and_verify_fold_the_same_release() {
     let deploy = rb.step_index("deploy").unwrap();
 
     // Headless, the driver runs until the gate waits for a person.
-    let mut state = AppState::new(setup(release));
+    let mut state = setup(release);
     drive(&store, &mut state, vec![Msg::Tick(2_000)], deploy).await;
     assert_eq!(state.release.steps[gate].status, StepStatus::Waiting);
     let stored = store.load_release(RID).await.unwrap().unwrap();
@@ -122,7 +117,7 @@ async fn driver_resume_watcher_and_verify_fold_the_same_release() {
 
     // Resume: a new driver from the journal, through the fold.
     let stored = store.load_release(RID).await.unwrap().unwrap();
-    let mut state = AppState::new(setup(store::rebuild(&rb, &stored)));
+    let mut state = setup(store::rebuild(&rb, &stored));
     let first = on_resume(&mut state);
     drive_with(&store, &mut state, first, vec![Msg::Tick(60_000)], deploy).await;
     assert_eq!(state.release.status, ReleaseStatus::Succeeded, "{state:?}");

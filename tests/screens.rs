@@ -7,21 +7,24 @@
 //! CI runs with `INSTA_UPDATE=no`; after an intended change to a screen,
 //! re-run with `INSTA_UPDATE=always` and read the new `.snap` files.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+#[path = "support/app_state.rs"]
+mod app_state;
+#[path = "support/screen_svg.rs"]
+mod screen_svg;
+use app_state::StateBuilder;
+
+use std::collections::VecDeque;
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Dialog, Identity};
+use flightdeck::app::state::{AppState, Dialog};
 use flightdeck::app::update::{on_resume, update};
 use flightdeck::protocol::command::Command;
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::protocol::output::OutputBuffer;
 use flightdeck::protocol::output::Stream;
-use flightdeck::runbook::progress::{Outcome, Release, StepStatus};
-use flightdeck::runbook::{self, Loaded};
+use flightdeck::runbook::progress::{Outcome, StepStatus};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
@@ -42,55 +45,23 @@ const ENV_PRESENT: usize = 0;
 const BUILD_IMAGE: usize = 3;
 const RELEASE_APPROVAL: usize = 9;
 
-fn demo() -> Loaded {
+/// The demo runbook's release as every screen here starts it: alice's,
+/// at T0, with a fixed id and hash, seen by `person`.
+fn demo(person: &str) -> StateBuilder {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/runbooks/demo.yaml");
-    runbook::load(&path).unwrap_or_else(|e| panic!("the demo runbook loads:\n{e}"))
-}
-
-fn new_release(l: &Loaded) -> Release {
-    let inputs = runbook::inputs::resolve(&l.runbook, &BTreeMap::new())
-        .expect("the demo inputs have defaults");
-    Release::new(
-        RELEASE_ID.into(),
-        &l.runbook,
-        RUNBOOK_HASH.into(),
-        "staging".into(),
-        inputs,
-        "alice".into(),
-        T0,
-    )
-}
-
-fn app(
-    l: Loaded,
-    release: Release,
-    person: &str,
-    outputs: Vec<OutputBuffer>,
-    now: i64,
-) -> AppState {
-    AppState::new(Setup {
-        runbook: l.runbook,
-        runbook_path: "config/runbooks/demo.yaml".into(),
-        release,
-        identity: Identity {
-            person: person.into(),
-            host: "ops-1".into(),
-        },
-        process_env: BTreeMap::new(),
-        flightdeck_bin: "flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless: false,
-        acks: BTreeSet::new(),
-        outputs,
-        now,
-    })
+    StateBuilder::file(path)
+        .runbook_path("config/runbooks/demo.yaml")
+        .release_id(RELEASE_ID)
+        .runbook_hash(RUNBOOK_HASH)
+        .env("staging")
+        .now(T0)
+        .person(person)
+        .bin("flightdeck")
 }
 
 /// A new release of the demo runbook, started by alice, seen by `person`.
 fn fresh(person: &str) -> AppState {
-    let l = demo();
-    let release = new_release(&l);
-    app(l, release, person, Vec::new(), T0)
+    demo(person).build()
 }
 
 // ---------------------------------------------------------------- driving
@@ -470,8 +441,8 @@ fn f_help_overlay() {
 
 #[test]
 fn g_interrupted_step_after_resume() {
-    let l = demo();
-    let mut release = new_release(&l);
+    let b = demo("alice");
+    let mut release = b.new_release();
     for (i, run) in release.steps.iter_mut().enumerate().take(BUILD_IMAGE) {
         run.status = StepStatus::Succeeded;
         run.attempts = 1;
@@ -491,7 +462,11 @@ fn g_interrupted_step_after_resume() {
     ] {
         outputs[BUILD_IMAGE].push(Stream::Stdout, line.into());
     }
-    let mut state = app(l, release, "alice", outputs, T0 + 600_000);
+    let mut state = b
+        .now(T0 + 600_000)
+        .release(release)
+        .outputs(outputs)
+        .build();
     let cmds = on_resume(&mut state);
     // Only the demo service starts again (it stopped with its driver).
     assert!(
@@ -536,4 +511,126 @@ fn h_output_flood_counts_dropped_lines() {
     assert_shows(&terminal, &format!("{} dropped", buf.dropped));
     assert_shows(&terminal, "flood line 10000");
     insta::assert_snapshot!("h_output_flood", terminal.backend());
+}
+
+// ---------------------------------------------------------------- NO_COLOR
+
+fn draw_in(mode: flightdeck::ui::ColorMode, state: &AppState) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("a test terminal");
+    terminal
+        .draw(|f| flightdeck::ui::render_with(mode, state, f))
+        .expect("drawing never fails");
+    terminal
+}
+
+#[test]
+fn no_color_draws_no_colour_in_any_cell() {
+    use flightdeck::ui::ColorMode;
+    for state in [at_gate("alice"), building().0] {
+        let coloured = draw_in(ColorMode::Color, &state);
+        let cells = &coloured.backend().buffer().content;
+        assert!(
+            cells.iter().any(|c| c.fg != Color::Reset),
+            "with colour, some cell has one"
+        );
+        let plain = draw_in(ColorMode::NoColor, &state);
+        let buf = plain.backend().buffer();
+        for (i, c) in buf.content.iter().enumerate() {
+            assert_eq!(
+                (c.fg, c.bg),
+                (Color::Reset, Color::Reset),
+                "cell {i} ({:?}) has colour under NO_COLOR",
+                c.symbol()
+            );
+        }
+        // The same text, and the selection still stands out (reversed).
+        assert_eq!(screen_text(&plain), screen_text(&coloured));
+        assert!(
+            buf.content
+                .iter()
+                .any(|c| c.modifier.contains(ratatui::style::Modifier::REVERSED)),
+            "the selected step is reversed instead of tinted"
+        );
+    }
+}
+
+#[test]
+fn no_color_follows_no_color_org() {
+    use flightdeck::ui::ColorMode;
+    use std::ffi::OsStr;
+    assert_eq!(ColorMode::from_no_color(None), ColorMode::Color);
+    assert_eq!(
+        ColorMode::from_no_color(Some(OsStr::new(""))),
+        ColorMode::Color
+    );
+    assert_eq!(
+        ColorMode::from_no_color(Some(OsStr::new("1"))),
+        ColorMode::NoColor
+    );
+    assert_eq!(
+        ColorMode::from_no_color(Some(OsStr::new("0"))),
+        ColorMode::NoColor
+    );
+}
+
+// ---------------------------------------------------------------- README
+
+/// README's screenshots are these screens, drawn by the real views: each
+/// is kept as text (to read in a diff) and SVG (what README shows). Run
+/// with `FLIGHTDECK_UPDATE_SCREENS=1` to write them after a screen changed.
+#[test]
+fn readme_screens_match_the_real_screens() {
+    let update = std::env::var_os("FLIGHTDECK_UPDATE_SCREENS").is_some_and(|v| !v.is_empty());
+    let mut gate = at_gate("alice");
+    let cmds = press(&mut gate, KeyCode::Enter);
+    let rest = ack(&mut gate, cmds);
+    assert!(
+        rest.iter()
+            .all(|c| matches!(c, Command::RefreshSignoffs { .. })),
+        "{rest:?}"
+    );
+    assert_eq!(
+        gate.release.steps[RELEASE_APPROVAL].status,
+        StepStatus::Waiting
+    );
+    advance_clock(&mut gate, 900);
+    let (mut running, _) = building();
+    advance_clock(&mut running, 400);
+    let lines = [
+        (Stream::Stdout, "building demo v1.4.2 for local-1"),
+        (Stream::Stdout, "compiling module 1/6"),
+        (Stream::Stdout, "compiling module 2/6"),
+        (Stream::Stderr, "warning: 1 deprecated call (demo)"),
+    ];
+    output(&mut running, BUILD_IMAGE, &lines, 0);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screens");
+    let mut stale = Vec::new();
+    for (name, state) in [("gate", &gate), ("running", &running)] {
+        // As tall as the checklist, so the picture has no empty half.
+        let mut terminal = Terminal::new(TestBackend::new(WIDTH, 26)).expect("a test terminal");
+        terminal
+            .draw(|f| flightdeck::ui::render(state, f))
+            .expect("drawing never fails");
+        let files = [
+            (format!("{name}.txt"), screen_text(&terminal)),
+            (
+                format!("{name}.svg"),
+                screen_svg::svg(terminal.backend().buffer()),
+            ),
+        ];
+        for (file, now) in files {
+            let path = dir.join(&file);
+            if update {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &now).unwrap();
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(now.as_str()) {
+                stale.push(file);
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "assets/screens/{stale:?} differ from the screens drawn now; \
+         run FLIGHTDECK_UPDATE_SCREENS=1 cargo test --test screens readme and commit them"
+    );
 }

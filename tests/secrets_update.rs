@@ -2,12 +2,12 @@
 //! text entering from a backend is masked once, before the journal, the
 //! headless stream, the status line or a webhook sees it.
 
-use std::collections::{BTreeMap, BTreeSet};
+#[path = "support/app_state.rs"]
+mod app_state;
+use app_state::StateBuilder;
 
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Event, Identity};
+use flightdeck::app::state::{AppState, Event};
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
@@ -51,42 +51,15 @@ fn state(headless: bool) -> AppState {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("su.yaml");
     std::fs::write(&path, RUNBOOK).unwrap();
-    let loaded = flightdeck::runbook::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let given = BTreeMap::from([("pw".to_string(), PW.to_string())]);
-    let inputs = flightdeck::runbook::inputs::resolve(&loaded.runbook, &given).unwrap();
-    let release = Release::new(
-        "r-su".into(),
-        &loaded.runbook,
-        loaded.content_hash.clone(),
-        "default".into(),
-        inputs,
-        "alice".into(),
-        1_000,
-    );
-    AppState::new(Setup {
-        runbook: loaded.runbook,
-        runbook_path: path.display().to_string(),
-        release,
-        identity: Identity {
-            person: "alice".into(),
-            host: "ops-1".into(),
-        },
-        process_env: BTreeMap::from([
-            ("SU_KEY".to_string(), SU_KEY.to_string()),
-            ("SU_TOKEN".to_string(), SU_TOKEN.to_string()),
-            (
-                "OTHER_DB".to_string(),
-                "postgres://x:env-url-pass-8@db/x".to_string(),
-            ),
-            ("HOME".to_string(), "/home/alice".to_string()),
-        ]),
-        flightdeck_bin: "/usr/bin/flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless,
-        acks: BTreeSet::new(),
-        outputs: Vec::new(),
-        now: 1_000,
-    })
+    StateBuilder::file(&path)
+        .release_id("r-su")
+        .input("pw", PW)
+        .process_env("SU_KEY", SU_KEY)
+        .process_env("SU_TOKEN", SU_TOKEN)
+        .process_env("OTHER_DB", "postgres://x:env-url-pass-8@db/x")
+        .process_env("HOME", "/home/alice")
+        .headless(headless)
+        .build()
 }
 
 const ALL: [&str; 9] = [

@@ -1,4 +1,4 @@
-//! Gate rules of team mode, pure (SEMANTICS.md, "Sign-off gates"):
+//! Gate rules of team mode, pure (docs/semantics.md, "Sign-off gates"):
 //! per-role counts of distinct people, one person once per gate, role
 //! membership from runbook or config, no self-approval, rejections, the
 //! approval hash, soak and expiry.

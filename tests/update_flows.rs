@@ -1,13 +1,12 @@
 //! `update` message by message: state and commands out, no IO, no terminal.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+#[path = "support/app_state.rs"]
+mod app_state;
+use app_state::StateBuilder;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Dialog, Identity, ResumeChoice};
+use flightdeck::app::state::{AppState, Dialog, ResumeChoice};
 use flightdeck::app::update::{on_resume, update};
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
@@ -22,34 +21,14 @@ fn state_with(
     headless: bool,
     prepare: impl FnOnce(&mut Release),
 ) -> AppState {
-    let loaded = flightdeck::runbook::load(Path::new("config/runbooks/demo.yaml")).unwrap();
-    let inputs = flightdeck::runbook::inputs::resolve(&loaded.runbook, &BTreeMap::new()).unwrap();
-    let mut release = Release::new(
-        "r-test".into(),
-        &loaded.runbook,
-        loaded.content_hash.clone(),
-        env.into(),
-        inputs,
-        "alice".into(),
-        1_000,
-    );
+    let b = StateBuilder::file("config/runbooks/demo.yaml")
+        .env(env)
+        .person(person)
+        .headless(headless)
+        .process_env("HOME", "/home/alice");
+    let mut release = b.new_release();
     prepare(&mut release);
-    AppState::new(Setup {
-        runbook: loaded.runbook,
-        runbook_path: "config/runbooks/demo.yaml".into(),
-        release,
-        identity: Identity {
-            person: person.into(),
-            host: "ops-1".into(),
-        },
-        process_env: BTreeMap::from([("HOME".to_string(), "/home/alice".to_string())]),
-        flightdeck_bin: "/usr/bin/flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless,
-        acks: BTreeSet::new(),
-        outputs: Vec::new(),
-        now: 1_000,
-    })
+    b.release(release).build()
 }
 
 fn state() -> AppState {

@@ -3,7 +3,7 @@
 //! beside the Deployment its kube step touched, in the list and opened,
 //! and leaves the journal byte for byte as it was.
 
-#[path = "kube_support.rs"]
+#[path = "support/kube.rs"]
 mod support;
 #[path = "support/tmux.rs"]
 mod tmux;

@@ -364,119 +364,34 @@ fn the_log_buffer_is_bounded_by_bytes_and_counts_what_it_dropped() {
     assert_eq!(logs.evicted as usize + logs.lines.len(), 1_000);
 }
 
-fn touching(
-    id: &str,
-    deployment: &str,
-    step: usize,
-) -> flightdeck::runbook::touching::TouchingRelease {
-    flightdeck::runbook::touching::TouchingRelease {
-        id: id.into(),
-        runbook: "shop-release".into(),
-        environment: "prod".into(),
-        step,
-        steps: 7,
-        step_id: "roll-web".into(),
-        driver: "alice".into(),
-        state: "running".into(),
-        namespace: "shop".into(),
-        deployment: deployment.into(),
+#[test]
+fn no_color_draws_the_watch_without_colour() {
+    use flightdeck::ui::ColorMode;
+    use ratatui::style::Color;
+    let (opened, _) = opened();
+    for state in [&listed(), &opened] {
+        let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        t.draw(|f| {
+            flightdeck::ui::watch::render(state, f);
+            flightdeck::ui::paint(ColorMode::NoColor, f);
+        })
+        .unwrap();
+        let buf = t.backend().buffer();
+        assert!(
+            buf.content
+                .iter()
+                .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+            "a cell keeps its colour under NO_COLOR"
+        );
+        assert_eq!(
+            (0..buf.area.height)
+                .map(|y| (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+                    + "\n")
+                .collect::<String>(),
+            draw(state),
+            "the same text as with colour"
+        );
     }
-}
-
-#[test]
-fn releases_from_the_journal_show_beside_their_deployments() {
-    let mut s = listed();
-    s.dirty = false;
-    let ev = WatchEvent::Releases {
-        rows: vec![touching("r1", "web", 3), touching("r2", "web", 1)],
-        note: "journal /tmp/j.db: 2 releases running".into(),
-    };
-    update(&mut s, WatchMsg::Backend(ev.clone()));
-    assert!(s.dirty, "releases are on screen");
-    s.dirty = false;
-    update(&mut s, WatchMsg::Backend(ev));
-    assert!(!s.dirty, "the same releases draw nothing");
-    let screen = draw(&s);
-    assert!(screen.contains("RELEASE"), "{screen}");
-    assert!(screen.contains("r1 3/7 alice +1"), "{screen}");
-    assert!(screen.contains("journal /tmp/j.db: 2 releases running"));
-    insta::assert_snapshot!("watch_list_releases", screen);
-    let cmds = update(&mut s, key(KeyCode::Enter));
-    let WatchCommand::Open { open, .. } = cmds[0] else {
-        panic!("{cmds:?}")
-    };
-    update(
-        &mut s,
-        WatchMsg::Backend(WatchEvent::Kube {
-            open,
-            event: KubeEvent::Snapshot(Arc::new(web())),
-        }),
-    );
-    let screen = draw(&s);
-    assert!(
-        screen.contains("Releases touching this Deployment"),
-        "{screen}"
-    );
-    assert!(
-        screen.contains("r1 · shop-release/prod · step 3/7 roll-web · alice · running"),
-        "{screen}"
-    );
-}
-
-#[test]
-fn no_journal_is_one_line_and_the_list_works() {
-    let mut s = listed();
-    update(
-        &mut s,
-        WatchMsg::Backend(WatchEvent::Releases {
-            rows: vec![],
-            note: "no journal at /x/journal.db: releases from the journal are not shown".into(),
-        }),
-    );
-    let screen = draw(&s);
-    assert!(screen.contains("no journal at /x/journal.db"), "{screen}");
-    assert!(!screen.contains("RELEASE"), "no column without releases");
-    assert!(screen.contains("search"));
-}
-
-#[test]
-fn log_batches_are_bounded_by_bytes_and_count_the_rest() {
-    use flightdeck::backend::kube::logs::{LogBatch, MAX_LOG_BATCH_BYTES};
-    let mut b = LogBatch::default();
-    let long = "y".repeat(8 * 1024);
-    for _ in 0..2_000 {
-        b.push(LogLine {
-            source: "p".into(),
-            new: true,
-            text: long.clone(),
-        });
-    }
-    let kept = b.lines.len();
-    assert!(kept * long.len() <= MAX_LOG_BATCH_BYTES);
-    assert_eq!(b.dropped as usize + kept, 2_000);
-    let Some(KubeEvent::PodLogs { lines, dropped }) = b.take() else {
-        panic!()
-    };
-    assert_eq!((lines.len(), dropped as usize), (kept, 2_000 - kept));
-    // Counter and content agree in the pane: every line counted, the kept
-    // ones shown, the rest said to be dropped.
-    let (mut s, open) = opened();
-    update(&mut s, ch('j'));
-    update(&mut s, key(KeyCode::Enter));
-    update(
-        &mut s,
-        WatchMsg::Backend(WatchEvent::Kube {
-            open,
-            event: KubeEvent::PodLogs { lines, dropped },
-        }),
-    );
-    let logs = &s.open.as_ref().unwrap().view.logs;
-    assert_eq!(logs.total, 2_000);
-    assert_eq!(logs.dropped as usize, 2_000 - kept);
-    let screen = draw(&s);
-    assert!(screen.contains("2000 lines"), "{screen}");
-    assert!(
-        screen.contains(&format!("{} dropped", 2_000 - kept)),
-        "{screen}"
-    );
 }

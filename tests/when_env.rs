@@ -3,14 +3,16 @@
 //! environment" without anyone pressing run, journaled as a skip, shown so
 //! in the checklist, and a gate so skipped is never a pass.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+#[path = "support/app_state.rs"]
+mod app_state;
+use app_state::StateBuilder;
+
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Identity};
+use flightdeck::app::state::AppState;
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
@@ -37,32 +39,11 @@ stages:
 "#;
 
 fn state(env: &str) -> AppState {
-    let l = runbook::parse_str(RUNBOOK, Path::new("cond.yaml")).unwrap();
-    let release = Release::new(
-        "rel-1".into(),
-        &l.runbook,
-        l.content_hash.clone(),
-        env.into(),
-        BTreeMap::new(),
-        "alice".into(),
-        1_000,
-    );
-    AppState::new(Setup {
-        runbook: l.runbook,
-        runbook_path: "cond.yaml".into(),
-        release,
-        identity: Identity {
-            person: "alice".into(),
-            host: "ops-1".into(),
-        },
-        process_env: BTreeMap::new(),
-        flightdeck_bin: "flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless: false,
-        acks: BTreeSet::new(),
-        outputs: Vec::new(),
-        now: 1_000,
-    })
+    StateBuilder::yaml(RUNBOOK, "cond.yaml")
+        .release_id("rel-1")
+        .env(env)
+        .bin("flightdeck")
+        .build()
 }
 
 /// Play the backends: acknowledge journal writes, let every step that is

@@ -5,6 +5,7 @@ pub mod content;
 pub mod data_hooks;
 pub mod home;
 pub mod keymap;
+pub mod layout;
 pub mod msg;
 pub mod plan;
 pub mod processes;

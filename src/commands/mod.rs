@@ -5,6 +5,7 @@ mod approver;
 mod content;
 mod demo;
 mod failure;
+pub mod generated;
 mod headless;
 mod home;
 pub mod home_read;
@@ -43,8 +44,19 @@ pub fn main(cli: Cli) -> i32 {
         Some(Cmd::Tui(a)) if a.runbook.is_none() && !a.resume && a.release.is_none() => Cmd::Home,
         Some(c) => c,
     };
-    if let Cmd::Validate { runbooks } = &command {
-        return validate::run(runbooks);
+    // These read no settings and open nothing.
+    let done = match &command {
+        Cmd::Validate { runbooks } => return validate::run(runbooks),
+        Cmd::Completions { shell } => Some(generated::print_completions(*shell)),
+        Cmd::Man { out_dir } => Some(generated::print_man(out_dir.as_deref())),
+        Cmd::Schema => Some(generated::print_schema()),
+        _ => None,
+    };
+    if let Some(result) = done {
+        return result.unwrap_or_else(|e| {
+            e.print();
+            e.code
+        });
     }
     let settings = match Settings::load(journal.as_deref()) {
         Ok(s) => s,
@@ -130,7 +142,9 @@ pub fn main(cli: Cli) -> i32 {
                     Err(e) => Err(e),
                 }
             }
-            Cmd::Validate { .. } => unreachable!("handled above"),
+            Cmd::Validate { .. } | Cmd::Completions { .. } | Cmd::Man { .. } | Cmd::Schema => {
+                unreachable!("handled above")
+            }
         }
     });
     match result {

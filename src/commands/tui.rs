@@ -36,12 +36,17 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
         initial.extend(on_resume(&mut state));
     }
     let backends = wiring::spawn(&store, settings, &state);
+    let colors = crate::ui::ColorMode::from_env();
     let mut guard = TerminalGuard::enter()
         .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
     let input = EventStream::new().filter_map(|e| async move {
         match e {
             Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => Some(Msg::Key(k)),
             Ok(TermEvent::Resize(..)) => Some(Msg::Resize),
+            Ok(TermEvent::Mouse(m)) if wanted(&m) => {
+                let screen = crossterm::terminal::size().unwrap_or((80, 24));
+                Some(Msg::Mouse { event: m, screen })
+            }
             _ => None,
         }
     });
@@ -53,7 +58,12 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
         initial,
         &mut input,
         channels,
-        |s| guard.terminal.draw(|f| crate::ui::render(s, f)).map(|_| ()),
+        |s| {
+            guard
+                .terminal
+                .draw(|f| crate::ui::render_with(colors, s, f))
+                .map(|_| ())
+        },
         |_| {},
     )
     .await;
@@ -72,6 +82,18 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
         }
     ));
     Ok(EXIT_OK)
+}
+
+/// Clicks and wheel turns; mouse motion (a flood while it moves) is not
+/// passed on.
+pub fn wanted(m: &crossterm::event::MouseEvent) -> bool {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    matches!(
+        m.kind,
+        MouseEventKind::ScrollUp
+            | MouseEventKind::ScrollDown
+            | MouseEventKind::Down(MouseButton::Left)
+    )
 }
 
 /// Placeholder channels left behind when the real ones move into the loop.

@@ -58,6 +58,7 @@ pub async fn run(settings: &Settings, args: WatchArgs) -> CmdResult {
         words.push_str(&format!(" · -l {sel}"));
     }
     let mut state = WatchState::new(words, args.all_namespaces, now_ms());
+    let colors = crate::ui::ColorMode::from_env();
     let mut guard = TerminalGuard::enter()
         .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
     if let Ok(size) = guard.terminal.size() {
@@ -84,6 +85,8 @@ pub async fn run(settings: &Settings, args: WatchArgs) -> CmdResult {
         match e {
             Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => Some(WatchMsg::Key(k)),
             Ok(TermEvent::Resize(_, h)) => Some(WatchMsg::Resize(h)),
+            // The wheel moves through the list or pod table as ↑/↓ do.
+            Ok(TermEvent::Mouse(m)) => wheel_key(m.kind).map(WatchMsg::Key),
             _ => None,
         }
     });
@@ -103,7 +106,11 @@ pub async fn run(settings: &Settings, args: WatchArgs) -> CmdResult {
         }
         if state.dirty && last_draw.elapsed() >= FRAME {
             let t = Instant::now();
-            if let Err(e) = guard.terminal.draw(|f| crate::ui::watch::render(&state, f)) {
+            let drawn = guard.terminal.draw(|f| {
+                crate::ui::watch::render(&state, f);
+                crate::ui::paint(colors, f);
+            });
+            if let Err(e) = drawn {
                 result = Err(e);
                 break;
             }
@@ -142,6 +149,16 @@ pub async fn run(settings: &Settings, args: WatchArgs) -> CmdResult {
     result.map_err(|e| Failure::failed(format!("terminal: {e}")))?;
     super::out::say(frame_stats(&mut frames));
     Ok(EXIT_OK)
+}
+
+/// The key a wheel notch stands for in `watch` (↑ or ↓).
+fn wheel_key(kind: crossterm::event::MouseEventKind) -> Option<crossterm::event::KeyEvent> {
+    use crossterm::event::{KeyCode, KeyEvent, MouseEventKind};
+    match kind {
+        MouseEventKind::ScrollUp => Some(KeyEvent::from(KeyCode::Up)),
+        MouseEventKind::ScrollDown => Some(KeyEvent::from(KeyCode::Down)),
+        _ => None,
+    }
 }
 
 /// "frames 120 · p50 0.4 ms · p99 2.1 ms" (the benchmark reads it).

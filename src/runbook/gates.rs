@@ -1,4 +1,4 @@
-//! Sign-off rules for gates (SEMANTICS.md, "Sign-off gates").
+//! Sign-off rules for gates (docs/semantics.md, "Sign-off gates").
 
 use std::collections::{BTreeMap, BTreeSet};
 

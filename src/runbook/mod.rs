@@ -26,6 +26,7 @@ pub mod progress;
 pub mod quoting;
 pub mod record;
 pub mod rollout;
+pub mod schema;
 pub mod secrets;
 pub mod start;
 pub mod template;
@@ -41,7 +42,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use model::*;
-pub use parse::Problem;
+pub use parse::{Problem, keys_read};
 
 /// A runbook together with where it came from.
 #[derive(Debug, Clone, PartialEq)]

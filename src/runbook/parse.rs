@@ -39,6 +39,32 @@ impl Ctx {
     }
 }
 
+thread_local! {
+    /// While `keys_read` runs on this thread: every (mapping path, key)
+    /// the parser looked for, so a test can hold the JSON Schema to them.
+    static KEYS_READ: std::cell::RefCell<Option<Vec<(String, String)>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn note_key(path: &str, name: &str) {
+    KEYS_READ.with(|k| {
+        if let Some(keys) = k.borrow_mut().as_mut() {
+            keys.push((path.to_string(), name.to_string()));
+        }
+    });
+}
+
+/// Run `f` and return, with its result, every (mapping path, key) the
+/// parser looked for meanwhile (present or not): the keys it accepts.
+pub fn keys_read<R>(f: impl FnOnce() -> R) -> (R, Vec<(String, String)>) {
+    KEYS_READ.with(|k| *k.borrow_mut() = Some(Vec::new()));
+    let r = f();
+    let keys = KEYS_READ
+        .with(|k| k.borrow_mut().take())
+        .unwrap_or_default();
+    (r, keys)
+}
+
 /// A mapping being read field by field; unknown fields are reported on `finish`.
 pub(crate) struct Fields<'a> {
     path: String,
@@ -82,12 +108,14 @@ impl<'a> Fields<'a> {
     }
 
     pub(crate) fn get(&mut self, name: &'static str) -> Option<&'a Node> {
+        note_key(&self.path, name);
         let found = self.entries.iter().find(|(k, _)| k.name == name)?;
         self.used.insert(name);
         Some(found.1)
     }
 
     pub(crate) fn has(&self, name: &str) -> bool {
+        note_key(&self.path, name);
         self.entries.iter().any(|(k, _)| k.name == name)
     }
 

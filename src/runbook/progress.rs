@@ -1,4 +1,4 @@
-//! A release as a state machine over the runbook's steps (SEMANTICS.md,
+//! A release as a state machine over the runbook's steps (docs/semantics.md,
 //! "Journal and resume"). Time is passed in as unix milliseconds.
 
 use std::collections::BTreeMap;

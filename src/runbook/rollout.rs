@@ -1,6 +1,6 @@
 //! Deployment rollouts as plain data, and what to make of them: the verdict
 //! (`kubectl rollout status` order, krane's fail-fast on doomed pods), the
-//! "why stuck" line, and the automatic rollback triggers (SEMANTICS.md).
+//! "why stuck" line, and the automatic rollback triggers (docs/semantics.md).
 //! Pure: snapshots come from `backend::kube::convert`; time is passed in as
 //! unix milliseconds.
 

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::theme;
+use crate::app::layout::{ChecklistRow, checklist_offset, checklist_rows};
 use crate::app::state::AppState;
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::StepRun;
@@ -17,33 +18,26 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
-    let mut lines: Vec<Line> = Vec::new();
-    let mut selected_line = 0;
-    let mut index = 0;
-    for stage in &state.runbook.stages {
-        lines.push(Line::from(Span::styled(
-            stage.title.to_uppercase(),
-            theme::dim(),
-        )));
-        for step in &stage.steps {
-            let run = &state.release.steps[index];
-            if index == state.selected {
-                selected_line = lines.len();
-            }
-            lines.push(step_line(
+    let rows = checklist_rows(state);
+    let lines: Vec<Line> = rows
+        .iter()
+        .map(|row| match *row {
+            ChecklistRow::Stage(s) => Line::from(Span::styled(
+                state.runbook.stages[s].title.to_uppercase(),
+                theme::dim(),
+            )),
+            ChecklistRow::Step(i) => step_line(
                 state,
-                index,
-                &state.titles[index],
-                step.action.kind_name(),
-                run,
+                i,
+                &state.titles[i],
+                state.step(i).action.kind_name(),
+                &state.release.steps[i],
                 width,
-            ));
-            index += 1;
-        }
-    }
-    // Keep the selection in view.
-    let height = inner.height as usize;
-    let offset = selected_line.saturating_sub(height.saturating_sub(3));
+            ),
+        })
+        .collect();
+    // Keep the selection in view (the mouse hit-tests with the same offset).
+    let offset = checklist_offset(&rows, state.selected, inner.height);
     frame.render_widget(Paragraph::new(lines).scroll((offset as u16, 0)), inner);
 }
 

@@ -19,30 +19,34 @@ mod theme;
 pub mod watch;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
 
+use crate::app::layout::{ReleaseAreas, release_areas};
 use crate::app::state::{AppState, Dialog};
 
 pub use keys::keys_now;
+pub use theme::ColorMode;
+
+/// `render`, then the colour mode applied to the whole frame.
+pub fn render_with(mode: ColorMode, state: &AppState, frame: &mut Frame) {
+    render(state, frame);
+    paint(mode, frame);
+}
+
+/// Apply the colour mode to whatever was drawn into `frame`.
+pub fn paint(mode: ColorMode, frame: &mut Frame) {
+    theme::paint(mode, frame.buffer_mut());
+}
 
 pub fn render(state: &AppState, frame: &mut Frame) {
     let area = frame.area();
-    let logs_height = if state.show_logs {
-        Constraint::Length(10)
-    } else {
-        Constraint::Length(0)
-    };
-    let [head, main, logs, status] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Min(5),
-        logs_height,
-        Constraint::Length(2),
-    ])
-    .areas(area);
+    let ReleaseAreas {
+        head,
+        checklist: left,
+        step: right,
+        logs,
+        status,
+    } = release_areas(area, state.show_logs);
     header::render(state, frame, head);
-    let left_width = (area.width * 2 / 5).clamp(30, 64);
-    let [left, right] =
-        Layout::horizontal([Constraint::Length(left_width), Constraint::Min(20)]).areas(main);
     checklist::render(state, frame, left);
     if state.plan.open {
         plan::render(state, frame, right);

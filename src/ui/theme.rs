@@ -64,3 +64,44 @@ pub fn selected() -> Style {
         .bg(Color::Rgb(40, 44, 52))
         .add_modifier(Modifier::BOLD)
 }
+
+/// Whether the screen has colour: chosen once where the terminal is
+/// opened (`NO_COLOR`, see no-color.org) and passed to `paint`, so views
+/// never read the environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ColorMode {
+    #[default]
+    Color,
+    NoColor,
+}
+
+impl ColorMode {
+    /// no-color.org: `NO_COLOR` set and not empty means no colour.
+    pub fn from_no_color(value: Option<&std::ffi::OsStr>) -> ColorMode {
+        match value {
+            Some(v) if !v.is_empty() => ColorMode::NoColor,
+            _ => ColorMode::Color,
+        }
+    }
+
+    pub fn from_env() -> ColorMode {
+        ColorMode::from_no_color(std::env::var_os("NO_COLOR").as_deref())
+    }
+}
+
+/// Apply the colour mode to a drawn frame. Without colour every cell is
+/// drawn in the terminal's own colours; a cell that stood out by its
+/// background (the selection, key hints) is drawn reversed instead, so
+/// what is selected stays visible.
+pub fn paint(mode: ColorMode, buf: &mut ratatui::buffer::Buffer) {
+    if mode == ColorMode::Color {
+        return;
+    }
+    for cell in buf.content.iter_mut() {
+        if cell.bg != Color::Reset {
+            cell.modifier.insert(Modifier::REVERSED);
+        }
+        cell.fg = Color::Reset;
+        cell.bg = Color::Reset;
+    }
+}

@@ -58,6 +58,36 @@ impl Tmux {
         assert!(c.status().unwrap().success());
     }
 
+    /// A mouse event as the terminal reports it in SGR mode (what
+    /// crossterm enables): `button` 0 left press, 64 wheel up, 65 wheel
+    /// down; `column`/`row` 0-based. Written into the pane as raw bytes.
+    pub fn mouse(&self, pane: u8, button: u8, column: u16, row: u16) {
+        let seq = format!("\x1b[<{button};{};{}M", column + 1, row + 1);
+        let hex: Vec<String> = seq.bytes().map(|b| format!("{b:02x}")).collect();
+        let mut c = Command::new("tmux");
+        c.args(["send-keys", "-t", &self.target(pane), "-H"])
+            .args(&hex);
+        assert!(c.status().unwrap().success());
+    }
+
+    /// A tmux format of the pane, e.g. `#{mouse_any_flag}`.
+    pub fn format(&self, pane: u8, format: &str) -> String {
+        let o = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.target(pane), format])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    /// The screen with its colours and attributes as escape sequences.
+    pub fn screen_with_escapes(&self, pane: u8) -> String {
+        let o = Command::new("tmux")
+            .args(["capture-pane", "-p", "-e", "-t", &self.target(pane)])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
     pub fn screen(&self, pane: u8) -> String {
         let o = Command::new("tmux")
             .args(["capture-pane", "-p", "-t", &self.target(pane)])

@@ -5,6 +5,7 @@ mod backend;
 mod conditions;
 mod dialogs;
 mod headless;
+mod mouse;
 mod processes;
 mod resume;
 mod signoff;
@@ -68,6 +69,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
             super::plan::tick(state, &mut out);
         }
         Msg::Resize => state.dirty = true,
+        Msg::Mouse { event, screen } => mouse::mouse(state, event, screen),
         Msg::Shutdown => shutdown(state, &mut out),
         Msg::Key(key) => {
             state.dirty = true;

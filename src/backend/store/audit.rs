@@ -1,4 +1,4 @@
-//! The audit chain (SEMANTICS.md, "Audit log"): every entry's MAC covers
+//! The audit chain (docs/semantics.md, "Audit log"): every entry's MAC covers
 //! the previous entry's MAC, so an edited, deleted or reordered entry breaks
 //! the chain. The key lives in the user's config dir, never in the database.
 

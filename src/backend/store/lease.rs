@@ -1,4 +1,4 @@
-//! The deploy lock (SEMANTICS.md, "Deploy lock"): one terminal drives a
+//! The deploy lock (docs/semantics.md, "Deploy lock"): one terminal drives a
 //! release at a time. A lease has a holder, a host and an expiry taken from
 //! the DATABASE clock (so skewed laptop clocks do not matter), and is renewed
 //! while held. Every change of holder bumps a fencing token; the driver's

@@ -1,5 +1,5 @@
 //! Resume: turn what the journal holds back into the domain `Release`
-//! (SEMANTICS.md, "Journal and resume"). After a crash nothing is running:
+//! (docs/semantics.md, "Journal and resume"). After a crash nothing is running:
 //! a step with intent but no outcome comes back interrupted, or waiting if
 //! it waits for a person (asking again is safe).
 

@@ -1,4 +1,4 @@
-//! Shared by the guide test binaries (`#[path = "guides_support.rs"] mod
+//! Shared by the guide test binaries (`#[path = "support/guides.rs"] mod
 //! support;`): everything a guide runbook needs to run headless against the
 //! local parts.
 //!
@@ -19,9 +19,9 @@
 //! fails the test loudly rather than passing having run nothing.
 #![allow(dead_code)]
 
-#[path = "kube_support.rs"]
+#[path = "kube.rs"]
 mod kube_support;
-#[path = "support/webhook.rs"]
+#[path = "webhook.rs"]
 mod webhook;
 
 use std::path::{Path, PathBuf};

@@ -5,6 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+#[path = "support/app_state.rs"]
+mod app_state;
+#[path = "support/screen_svg.rs"]
+mod screen_svg;
+
+use app_state::StateBuilder;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::home::{self, HomeAction, HomeChoice, HomeList, HomeMsg, HomeState};
 use flightdeck::app::keymap::Keymap;
@@ -325,6 +332,45 @@ fn home_screen() {
     );
 }
 
+/// README's first screen is home, drawn by the real view into
+/// `assets/screens/home.{txt,svg}`; regenerate with
+/// `FLIGHTDECK_UPDATE_SCREENS=1 cargo test --test cockpit readme`.
+#[test]
+fn readme_home_screen_matches_the_real_screen() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let update = std::env::var_os("FLIGHTDECK_UPDATE_SCREENS").is_some_and(|v| !v.is_empty());
+    let s = home_state();
+    let mut terminal = Terminal::new(TestBackend::new(160, 22)).expect("a test terminal");
+    terminal
+        .draw(|f| flightdeck::ui::home::render(&s, f))
+        .expect("drawing never fails");
+    let buf = terminal.backend().buffer().clone();
+    let text: String = (0..buf.area.height)
+        .map(|y| {
+            let row: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            row.trim_end().to_string() + "\n"
+        })
+        .collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screens");
+    let mut stale = Vec::new();
+    for (file, now) in [("home.txt", text), ("home.svg", screen_svg::svg(&buf))] {
+        let path = dir.join(file);
+        if update {
+            std::fs::write(&path, &now).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(now.as_str()) {
+            stale.push(file);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "assets/screens/{stale:?} differ from home as drawn now; run \
+         FLIGHTDECK_UPDATE_SCREENS=1 cargo test --test cockpit readme and commit them"
+    );
+}
+
 // ---------------------------------------------------------------- form
 
 const FORM_RUNBOOK: &str = r#"
@@ -537,33 +583,16 @@ fn form_screen() {
 
 fn demo_state() -> AppState {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/runbooks/demo.yaml");
-    let l = runbook::load(&path).unwrap();
-    let inputs = runbook::inputs::resolve(&l.runbook, &BTreeMap::new()).unwrap();
-    let release = Release::new(
-        "r1".into(),
-        &l.runbook,
-        "h".into(),
-        "staging".into(),
-        inputs,
-        "alice".into(),
-        T0,
-    );
-    AppState::new(Setup {
-        runbook: l.runbook,
-        runbook_path: "config/runbooks/demo.yaml".into(),
-        release,
-        identity: Identity {
-            person: "alice".into(),
-            host: "ops-1".into(),
-        },
-        process_env: BTreeMap::new(),
-        flightdeck_bin: "flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless: false,
-        acks: BTreeSet::new(),
-        outputs: Vec::new(),
-        now: T0,
-    })
+    StateBuilder::file(&path)
+        .runbook_path("config/runbooks/demo.yaml")
+        .release_id("r1")
+        .runbook_hash("h")
+        .env("staging")
+        .initiator("alice")
+        .person("alice")
+        .host("ops-1")
+        .now(T0)
+        .build()
 }
 
 /// The demo's checklist step, settled up to it, its dialog open.

@@ -14,6 +14,10 @@ use tmux::Tmux;
 const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");
 const WAIT: Duration = Duration::from_secs(30);
 
+/// One flow at a time: two people's terminals each, and the timing of a
+/// loaded 2-core machine is what these tests should not have to share.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const SHIP: &str = r#"
 name: ship
 environments:
@@ -43,6 +47,7 @@ stages:
 
 #[test]
 fn start_from_home_tick_the_checklist_and_sign_from_waiting_for_me() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir_all(d.join("config/runbooks")).unwrap();
@@ -103,6 +108,7 @@ fn start_from_home_tick_the_checklist_and_sign_from_waiting_for_me() {
 /// not become its driver, and alice can pick it up afterwards.
 #[test]
 fn signing_from_waiting_for_me_never_takes_the_lease() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir_all(d.join("config/runbooks")).unwrap();

@@ -5,6 +5,9 @@
 //! rejects with `x` (a comment required) through the existing sign-off
 //! dialog, and cannot abort.
 
+#[path = "support/app_state.rs"]
+mod app_state;
+use app_state::StateBuilder;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -44,31 +47,15 @@ fn load(name: &str) -> Loaded {
 fn state(name: &str, env: &str, person: &str, id: &str) -> AppState {
     let l = load(name);
     let inputs = runbook::inputs::resolve(&l.runbook, &BTreeMap::new()).unwrap();
-    let release = Release::new(
-        id.into(),
-        &l.runbook,
-        RUNBOOK_HASH.into(),
-        env.into(),
-        inputs.clone(),
-        "alice".into(),
-        T0,
-    );
-    let mut s = AppState::new(Setup {
-        runbook: l.runbook,
-        runbook_path: format!("config/runbooks/{name}"),
-        release,
-        identity: Identity {
-            person: person.into(),
-            host: "ops-2".into(),
-        },
-        process_env: BTreeMap::new(),
-        flightdeck_bin: "flightdeck".into(),
-        keymap: Keymap::defaults(),
-        headless: false,
-        acks: BTreeSet::new(),
-        outputs: Vec::new(),
-        now: T0,
-    });
+    let mut s = StateBuilder::loaded(l, &format!("config/runbooks/{name}"))
+        .release_id(id)
+        .runbook_hash(RUNBOOK_HASH)
+        .env(env)
+        .initiator("alice")
+        .person(person)
+        .host("ops-2")
+        .now(T0)
+        .build();
     // A fixed content, so the hash on screen does not move.
     let manifest = ContentManifest::new(RUNBOOK_HASH.as_bytes(), &[], env, None, &inputs);
     flightdeck::app::content::set_current(&mut s, manifest, Vec::new());

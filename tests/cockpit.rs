@@ -2,7 +2,7 @@
 //! checklist, through their `update` functions and as screens
 //! (TestBackend, 200x50, fixed clock, insta snapshots).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[path = "support/app_state.rs"]
@@ -14,18 +14,16 @@ use app_state::StateBuilder;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::home::{self, HomeAction, HomeChoice, HomeList, HomeMsg, HomeState};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
-use flightdeck::app::setup::Setup;
 use flightdeck::app::start_form::{self, FormFocus, FormOutcome, StartForm};
-use flightdeck::app::state::{AppState, Dialog, Identity};
+use flightdeck::app::state::{AppState, Dialog};
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::runbook::home::{
     HomeSnapshot, Phase, ReleaseRow, RunbookRow, WaitingKind, WaitingRow,
 };
-use flightdeck::runbook::progress::{Release, StepStatus};
+use flightdeck::runbook::progress::StepStatus;
 use flightdeck::runbook::{self, Loaded};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

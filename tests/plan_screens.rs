@@ -8,14 +8,12 @@
 #[path = "support/app_state.rs"]
 mod app_state;
 use app_state::StateBuilder;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent};
-use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
-use flightdeck::app::setup::Setup;
-use flightdeck::app::state::{AppState, Dialog, Identity};
+use flightdeck::app::state::{AppState, Dialog};
 use flightdeck::app::team::Mode;
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::{Command, JournalEntry};
@@ -25,7 +23,7 @@ use flightdeck::runbook::content::ContentManifest;
 use flightdeck::runbook::gates::Decision;
 use flightdeck::runbook::plan::{ClusterChange, ClusterSlot, FieldChange, ImageChange, ObjectDiff};
 use flightdeck::runbook::plan_since::{self, Side};
-use flightdeck::runbook::progress::{Release, StepStatus};
+use flightdeck::runbook::progress::StepStatus;
 use flightdeck::runbook::{self, Loaded};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

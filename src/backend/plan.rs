@@ -13,10 +13,9 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::{Client, ResourceExt};
-use serde_json::Value;
 
 use super::kube::convert::REVISION;
-use super::kube::ops::{FIELD_MANAGER, dynamic_api};
+use super::kube::ops::{FIELD_MANAGER, dynamic_api, manifest_docs};
 use crate::runbook::kube::{Cluster, KubeOp, PatchType};
 use crate::runbook::plan::{
     ClusterChange, ClusterSlot, ClusterTarget, ImageChange, ObjectDiff, PendingMigration,
@@ -261,40 +260,24 @@ async fn manifest_dry_run(
     ns: &str,
     path: &str,
 ) -> Result<Vec<ObjectDiff>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple(&text).map_err(|e| format!("{path}: {e}"))?;
     let mut out = Vec::new();
-    for doc in docs.into_iter().filter(|d| d.is_object()) {
-        let field = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        let (api_version, kind, name) = (
-            field(&doc["apiVersion"]),
-            field(&doc["kind"]),
-            field(&doc["metadata"]["name"]),
-        );
-        if api_version.is_empty() || kind.is_empty() || name.is_empty() {
-            return Err(format!(
-                "{path}: each document needs apiVersion, kind and metadata.name"
-            ));
-        }
-        let doc_ns = doc["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or(ns)
-            .to_string();
-        let api = dynamic_api(client, &doc_ns, &api_version, &kind).await?;
-        let live = api
-            .get_opt(&name)
+    for d in manifest_docs(client, ns, path).await? {
+        let (kind, name) = (&d.kind, &d.name);
+        let live = d
+            .api
+            .get_opt(name)
             .await
             .map_err(|e| format!("{path}: reading {kind} {name}: {e}"))?;
-        let result = api
+        let result = d
+            .api
             .patch(
-                &name,
+                name,
                 &PatchParams::apply(FIELD_MANAGER).force().dry_run(),
-                &Patch::Apply(&doc),
+                &Patch::Apply(&d.doc),
             )
             .await
             .map_err(|e| format!("{path}: dry run of {kind} {name}: {e}"))?;
-        out.push(object_diff(&kind, &name, live.as_ref(), &result)?);
+        out.push(object_diff(kind, name, live.as_ref(), &result)?);
     }
     Ok(out)
 }

@@ -197,36 +197,62 @@ pub(crate) async fn dynamic_api(
     })
 }
 
-/// Server-side apply every document of a manifest file.
-async fn apply_manifest(client: &Client, ns: &str, path: &str) -> Result<Vec<String>, String> {
+/// One document of a manifest file: its kind and name, and the API that
+/// serves it (in the document's own namespace, else the step's).
+pub(crate) struct ManifestDoc {
+    pub doc: Value,
+    pub kind: String,
+    pub name: String,
+    pub api: Api<DynamicObject>,
+}
+
+/// Every document of manifest file `path`, each with its API; all are
+/// checked before any is applied.
+pub(crate) async fn manifest_docs(
+    client: &Client,
+    ns: &str,
+    path: &str,
+) -> Result<Vec<ManifestDoc>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| err(path, e))?;
     let docs: Vec<Value> = serde_saphyr::from_multiple(&text).map_err(|e| err(path, e))?;
-    let mut notes = Vec::new();
+    let mut out = Vec::new();
     for doc in docs.into_iter().filter(|d| d.is_object()) {
-        let api_version = doc["apiVersion"].as_str().unwrap_or_default().to_string();
-        let kind = doc["kind"].as_str().unwrap_or_default().to_string();
-        let name = doc["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let field = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let (api_version, kind, name) = (
+            field(&doc["apiVersion"]),
+            field(&doc["kind"]),
+            field(&doc["metadata"]["name"]),
+        );
         if api_version.is_empty() || kind.is_empty() || name.is_empty() {
             return Err(format!(
                 "{path}: each document needs apiVersion, kind and metadata.name"
             ));
         }
-        let doc_ns = doc["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or(ns)
-            .to_string();
-        let api = dynamic_api(client, &doc_ns, &api_version, &kind).await?;
-        api.patch(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&doc),
-        )
-        .await
-        .map_err(|e| err(&format!("{path}: applying {kind} {name}"), e))?;
-        notes.push(format!("{kind}/{name}"));
+        let doc_ns = doc["metadata"]["namespace"].as_str().unwrap_or(ns);
+        let api = dynamic_api(client, doc_ns, &api_version, &kind).await?;
+        out.push(ManifestDoc {
+            doc,
+            kind,
+            name,
+            api,
+        });
+    }
+    Ok(out)
+}
+
+/// Server-side apply every document of a manifest file.
+async fn apply_manifest(client: &Client, ns: &str, path: &str) -> Result<Vec<String>, String> {
+    let mut notes = Vec::new();
+    for d in manifest_docs(client, ns, path).await? {
+        d.api
+            .patch(
+                &d.name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&d.doc),
+            )
+            .await
+            .map_err(|e| err(&format!("{path}: applying {} {}", d.kind, d.name), e))?;
+        notes.push(format!("{}/{}", d.kind, d.name));
     }
     Ok(notes)
 }

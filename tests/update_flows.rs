@@ -297,21 +297,17 @@ fn a_gate_cannot_be_skipped() {
 fn the_initiator_cannot_sign_off() {
     let mut s = state_with("staging", "alice", false, advance_to("release-approval"));
     let c = update(&mut s, key('a'));
-    let c = ack(&mut s, &c);
-    assert!(c.is_empty());
-    let Some(Dialog::SignOff { error: Some(e), .. }) = &s.dialog else {
-        panic!("{:?}", s.dialog)
-    };
-    assert!(e.contains("alice started this release"), "{e}");
-    // Pressing Enter does not record anything.
-    let c = update(&mut s, code(KeyCode::Enter));
-    assert!(c.iter().all(|c| !matches!(
-        c,
-        Command::Journal {
-            entry: JournalEntry::Signoff { .. },
-            ..
-        }
-    )));
+    assert!(c.is_empty(), "{c:?}");
+    assert!(s.dialog.is_none(), "{:?}", s.dialog);
+    // The refusal says who signs instead, and how (app::allowed).
+    let why = &s.notice.as_ref().expect("a refusal").text;
+    assert!(why.contains("you started this release"), "{why}");
+    assert!(
+        why.contains("flightdeck approve r-test --gate release-approval"),
+        "{why}"
+    );
+    // The key bar never offered it.
+    assert!(!flightdeck::ui::keys_now(&s).contains(&flightdeck::app::action::Action::SignOff));
 }
 
 #[test]
@@ -374,9 +370,9 @@ fn a_rejection_stops_the_release() {
 fn sign_offs_from_other_terminals_count_and_stale_ones_do_not() {
     let mut s = state_with("staging", "alice", false, advance_to("release-approval"));
     let i = index(&s, "release-approval");
-    let c = update(&mut s, key('a'));
+    // alice opens her gate for sign-offs (she cannot sign it herself).
+    let c = update(&mut s, code(KeyCode::Enter));
     ack(&mut s, &c);
-    update(&mut s, code(KeyCode::Esc));
     let other = |hash: &str| Signoff {
         gate: "release-approval".into(),
         person: "carol".into(),
@@ -404,7 +400,7 @@ fn sign_offs_from_other_terminals_count_and_stale_ones_do_not() {
 #[test]
 fn a_waiting_gate_asks_the_journal_for_new_sign_offs() {
     let mut s = state_with("staging", "alice", false, advance_to("release-approval"));
-    let c = update(&mut s, key('a'));
+    let c = update(&mut s, code(KeyCode::Enter));
     ack(&mut s, &c);
     let c = update(&mut s, Msg::Tick(10_000));
     assert!(

@@ -1,6 +1,7 @@
 //! UI state and logic: messages in, state changes and commands out.
 
 pub mod action;
+pub mod allowed;
 pub mod content;
 pub mod data_hooks;
 pub mod home;

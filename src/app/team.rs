@@ -65,52 +65,19 @@ pub fn watcher_key(state: &mut AppState, key: &KeyEvent, out: &mut Vec<Command>)
     let Some(action) = state.keymap.action_for(key) else {
         return false;
     };
-    match action {
-        Action::Up
-        | Action::Down
-        | Action::Top
-        | Action::Bottom
-        | Action::ScrollUp
-        | Action::ScrollDown
-        | Action::ToggleLogs
-        | Action::TogglePlan
-        | Action::Help => false,
-        Action::Quit => {
-            quit(state, out);
-            true
-        }
-        Action::SignOff | Action::Reject => {
-            let i = state.selected;
-            let is_gate = matches!(state.step(i).action, StepAction::Gate(_));
-            if is_gate && state.release.steps[i].status == StepStatus::Waiting {
-                false
-            } else {
-                state.notify(
-                    Level::Warn,
-                    "you are watching: sign off once the driver has reached this gate",
-                );
-                true
-            }
-        }
-        _ => {
-            let who = driver_name(state);
-            state.notify(
-                Level::Warn,
-                format!(
-                    "you are watching: {who} drives this release; only the driver runs steps{}",
-                    if take_over_possible(state) {
-                        format!(" (press {TAKE_OVER_KEY} to take over)")
-                    } else {
-                        String::new()
-                    }
-                ),
-            );
-            true
-        }
+    if let Some(why) = super::allowed::refusal(state, action) {
+        state.notify(Level::Warn, why);
+        return true;
     }
+    if action == Action::Quit {
+        quit(state, out);
+        return true;
+    }
+    // Looking around and signing a waiting gate: as the driver would.
+    false
 }
 
-fn driver_name(state: &AppState) -> String {
+pub fn driver_name(state: &AppState) -> String {
     match &state.team.lease {
         Some(l) if !l.released => format!("{}@{}", l.holder, l.host),
         _ => "nobody".into(),

@@ -5,13 +5,12 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::theme;
-use crate::app::action::Action;
 use crate::app::state::AppState;
 use crate::app::team::{self, Mode, TAKE_OVER_KEY};
+use crate::runbook::GateSpec;
 use crate::runbook::duration::format_duration;
 use crate::runbook::gates::{self, GateTally, GateTiming};
 use crate::runbook::progress::StepStatus;
-use crate::runbook::{Action as StepAction, GateSpec};
 
 fn secs(ms: i64) -> String {
     format_duration(std::time::Duration::from_millis(
@@ -67,30 +66,6 @@ pub fn header_spans(state: &AppState) -> Vec<Span<'static>> {
             spans
         }
     }
-}
-
-/// A watcher's keys: look, sign off a waiting gate, quit. `None` otherwise.
-pub fn watcher_keys(state: &AppState) -> Option<Vec<Action>> {
-    if !team::watching(state) {
-        return None;
-    }
-    let mut keys = Vec::new();
-    let i = state.selected;
-    if !state.release.status.is_final()
-        && matches!(state.step(i).action, StepAction::Gate(_))
-        && state.release.steps[i].status == StepStatus::Waiting
-        && state.identity.person != state.release.initiator
-    {
-        keys.push(Action::SignOff);
-        keys.push(Action::Reject);
-    }
-    keys.extend([
-        Action::TogglePlan,
-        Action::ToggleLogs,
-        Action::Help,
-        Action::Quit,
-    ]);
-    Some(keys)
 }
 
 /// " T  take over" when the lease is free.

@@ -99,6 +99,12 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
 // ---------------------------------------------------------------- actions
 
 fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
+    // What may happen now is decided once (`app::allowed`), for the key
+    // bar and here alike.
+    if let Some(why) = crate::app::allowed::refusal(state, action) {
+        state.notify(Level::Warn, why);
+        return;
+    }
     let n = state.step_count();
     match action {
         Action::Up => select(state, state.selected.saturating_sub(1)),
@@ -118,7 +124,6 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
         }
         Action::RunToGate => {
             let Some(cur) = state.release.current(&state.runbook) else {
-                state.notify(Level::Info, "every step is settled");
                 return;
             };
             state.auto = true;
@@ -138,45 +143,24 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
                     request_run(state, i, out);
                 }
                 StepStatus::Interrupted => open_interrupted(state, i),
-                _ => state.notify(
-                    Level::Warn,
-                    "only a failed or interrupted step can be retried",
-                ),
+                _ => {}
             }
         }
         Action::Skip => {
-            let i = state.selected;
-            if state.release.current(&state.runbook) != Some(i) {
-                state.notify(Level::Warn, "only the current step can be skipped");
-            } else if matches!(state.step(i).action, StepAction::Gate(_)) {
-                state.notify(
-                    Level::Warn,
-                    "a gate cannot be skipped; it needs its sign-offs",
-                );
-            } else if matches!(state.release.steps[i].status, StepStatus::Running { .. }) {
-                state.notify(Level::Warn, "cancel the step before skipping it");
-            } else {
-                state.dialog = Some(Dialog::Skip {
-                    step: i,
-                    reason: String::new(),
-                });
-            }
+            state.dialog = Some(Dialog::Skip {
+                step: state.selected,
+                reason: String::new(),
+            });
         }
         Action::Tick => {
             let i = state.selected;
-            if !matches!(state.step(i).action, StepAction::Manual(_)) {
-                state.notify(Level::Warn, "only checklist (manual) steps are ticked");
-            } else if state.release.steps[i].status != StepStatus::Waiting {
-                if state.release.current(&state.runbook) == Some(i) {
-                    request_run(state, i, out);
-                    if state.release.steps[i].status == StepStatus::Waiting {
-                        state.dialog = Some(Dialog::checklist(i, checklist_len(state, i)));
-                    } else if crate::app::content::checking(state) {
-                        // The dialog opens once the content check lets it start.
-                        state.content.tick_after = Some(i);
-                    }
-                } else {
-                    state.notify(Level::Warn, "this checklist is not the current step");
+            if state.release.steps[i].status != StepStatus::Waiting {
+                request_run(state, i, out);
+                if state.release.steps[i].status == StepStatus::Waiting {
+                    state.dialog = Some(Dialog::checklist(i, checklist_len(state, i)));
+                } else if crate::app::content::checking(state) {
+                    // The dialog opens once the content check lets it start.
+                    state.content.tick_after = Some(i);
                 }
             } else {
                 state.dialog = Some(Dialog::checklist(i, checklist_len(state, i)));
@@ -192,34 +176,22 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
         }
         Action::Cancel => {
             let i = state.selected;
-            if matches!(state.release.steps[i].status, StepStatus::Running { .. }) {
-                confirm(
-                    state,
-                    Confirmable::CancelStep(i),
-                    format!(
-                        "Cancel step {:?}? Its process gets SIGTERM, then SIGKILL.",
-                        state.step(i).id
-                    ),
-                    false,
-                );
-            } else {
-                state.notify(Level::Warn, "this step is not running");
-            }
+            confirm(
+                state,
+                Confirmable::CancelStep(i),
+                format!(
+                    "Cancel step {:?}? Its process gets SIGTERM, then SIGKILL.",
+                    state.step(i).id
+                ),
+                false,
+            );
         }
-        Action::Abort => {
-            if state.release.status.is_final() {
-                state.notify(Level::Warn, "the release has already ended");
-            } else if state.release.is_running_anything() {
-                state.notify(Level::Warn, "a step is running; cancel it first");
-            } else {
-                confirm(
-                    state,
-                    Confirmable::Abort,
-                    "Abort this release? It ends as aborted and cannot continue.".into(),
-                    true,
-                );
-            }
-        }
+        Action::Abort => confirm(
+            state,
+            Confirmable::Abort,
+            "Abort this release? It ends as aborted and cannot continue.".into(),
+            true,
+        ),
         Action::Rollback | Action::LogScope | Action::LogSearch => {
             super::rollout::act(state, action, out)
         }

@@ -4,33 +4,19 @@ use super::*;
 
 pub(super) fn open_signoff(state: &mut AppState, decision: Decision, out: &mut Vec<Command>) {
     let i = state.selected;
-    let StepAction::Gate(_) = &state.step(i).action else {
-        state.notify(Level::Warn, "select a gate to sign off");
-        return;
-    };
+    // `app::allowed` let this through: a gate, current and undecided, and
+    // not the initiator's.
     if state.release.steps[i].status == StepStatus::Pending
         && state.release.current(&state.runbook) == Some(i)
     {
         start_step(state, i, out);
     }
-    let role = match &state.step(i).action {
-        StepAction::Gate(g) if g.roles.len() == 1 => g.roles[0].0.clone(),
-        _ => "ROLE".into(),
-    };
-    let error = (state.identity.person == state.release.initiator).then(|| {
-        format!(
-            "{} started this release and cannot sign it off. Another person signs here, or from their terminal: flightdeck approve {} --gate {} --role {role}",
-            state.identity.person,
-            state.release.id,
-            state.step(i).id
-        )
-    });
     state.dialog = Some(Dialog::SignOff {
         step: i,
         role: 0,
         decision,
         comment: String::new(),
-        error,
+        error: None,
     });
 }
 

@@ -402,7 +402,10 @@ fn d_gate_dialog_for_the_initiator_refuses() {
     assert!(state.dialog.is_none(), "no dialog: {:?}", state.dialog);
     // The refusal is on screen, and the key bar does not offer `a`.
     let terminal = draw(&state);
-    assert_shows(&terminal, "you started this release: another person signs it");
+    assert_shows(
+        &terminal,
+        "you started this release: another person signs it",
+    );
     insta::assert_snapshot!("d_gate_signoff_initiator", terminal.backend());
 }
 

@@ -599,7 +599,7 @@ fn at_checklist() -> (AppState, usize) {
     let i = s
         .runbook
         .steps()
-        .position(|st| matches!(st.action, runbook::Action::Manual(_)))
+        .position(|st| matches!(st.action, runbook::StepAction::Manual(_)))
         .unwrap();
     for j in 0..i {
         s.release.steps[j].status = StepStatus::Succeeded;

@@ -12,7 +12,7 @@ use flightdeck::backend::process::CancelSignal;
 use flightdeck::protocol::output::Stream;
 use flightdeck::runbook::data::*;
 use flightdeck::runbook::progress::Outcome;
-use flightdeck::runbook::{Action, parse_str};
+use flightdeck::runbook::{StepAction, parse_str};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
@@ -277,18 +277,18 @@ stages:
 "#;
     let rb = parse_str(text, Path::new("t.yaml")).unwrap().runbook;
     let steps: Vec<_> = rb.steps().collect();
-    let Action::Data(DataAction::Backup(b)) = &steps[0].action else {
+    let StepAction::Data(DataAction::Backup(b)) = &steps[0].action else {
         panic!()
     };
     assert_eq!(b.file, "/var/backups/app/${release.id}-pre-backup.dump");
-    let Some(Action::Data(DataAction::Restore(u))) = &steps[1].undo else {
+    let Some(StepAction::Data(DataAction::Restore(u))) = &steps[1].undo else {
         panic!("migrate has no default undo: {:?}", steps[1].undo)
     };
     assert_eq!(
         (u.from.as_str(), u.file.as_str(), u.dsn.as_str()),
         ("pre-backup", b.file.as_str(), "${env.DATABASE_URL}")
     );
-    let Action::Data(DataAction::Restore(r)) = &steps[2].action else {
+    let StepAction::Data(DataAction::Restore(r)) = &steps[2].action else {
         panic!()
     };
     assert_eq!(r.file, b.file);

@@ -14,7 +14,7 @@ use std::time::Duration;
 use flightdeck::protocol::command::Command;
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::protocol::kube::{ConnState, KubeEvent};
-use flightdeck::runbook::Action;
+use flightdeck::runbook::StepAction;
 use flightdeck::runbook::kube::KubeOp;
 use flightdeck::runbook::rollout::RolloutSnapshot;
 use k8s_openapi::api::core::v1::Pod;
@@ -87,7 +87,7 @@ async fn restart_mid_watch() {
     // for as long as the test needs.
     r.start(
         1,
-        Action::Kube(ns.action(KubeOp::Rollout {
+        StepAction::Kube(ns.action(KubeOp::Rollout {
             deployment: "web".into(),
             images: vec![("web".into(), "registry.local/web:v2-unready".into())],
             manifests: vec![],

@@ -200,7 +200,7 @@ fn the_right_context_runs_with_the_cluster_and_permissions_filled_in() {
     let Some(Command::RunStep { action, .. }) = rest.first() else {
         panic!("{rest:?}")
     };
-    let flightdeck::runbook::Action::Check(flightdeck::runbook::CheckSpec::Kube(
+    let flightdeck::runbook::StepAction::Check(flightdeck::runbook::CheckSpec::Kube(
         flightdeck::runbook::kube::KubeCheck::Access { cluster, needs, .. },
     )) = action
     else {
@@ -396,7 +396,7 @@ fn manual_rollback_asks_for_the_environment_name_in_production() {
     };
     assert_eq!(*step, 2);
     assert_eq!(reason, "rolled back by alice");
-    let flightdeck::runbook::Action::Kube(k) = action else {
+    let flightdeck::runbook::StepAction::Kube(k) = action else {
         panic!()
     };
     assert_eq!(k.kind_name(), "kube.undo");

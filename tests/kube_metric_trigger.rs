@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use flightdeck::demo_service::{DemoExtras, DemoOptions, serve_with};
-use flightdeck::runbook::Action;
+use flightdeck::runbook::StepAction;
 use flightdeck::runbook::data::{CmpOp, PromSpec};
 use flightdeck::runbook::kube::{KubeOp, RollbackOn};
 use flightdeck::runbook::progress::Outcome;
@@ -43,14 +43,14 @@ fn error_rate_below_5_percent(url: String, query: &str) -> RollbackOn {
     }
 }
 
-fn rollout(ns: &TestNs, image: &str, on: RollbackOn) -> Action {
+fn rollout(ns: &TestNs, image: &str, on: RollbackOn) -> StepAction {
     let mut a = ns.action(KubeOp::Rollout {
         deployment: "web".into(),
         images: vec![("web".into(), image.into())],
         manifests: vec![],
     });
     a.rollback_on = Some(on);
-    Action::Kube(a)
+    StepAction::Kube(a)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use flightdeck::protocol::kube::{ConnState, KubeEvent};
 use flightdeck::runbook::kube::{KubeCheck, KubeOp, PatchType, Permission, RollbackOn};
 use flightdeck::runbook::progress::Outcome;
 use flightdeck::runbook::rollout::{Verdict, verdict, why_stuck};
-use flightdeck::runbook::{Action, CheckSpec};
+use flightdeck::runbook::{CheckSpec, StepAction};
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use kube::Api;
 use kube::api::PostParams;
@@ -48,7 +48,7 @@ async fn rollout_sets_the_image_and_the_pane_follows_it_live() {
     let mut r = runner();
     let (outcome, seen) = r
         .run(
-            Action::Kube(set_image(&ns, "web", "registry.local/web:v2")),
+            StepAction::Kube(set_image(&ns, "web", "registry.local/web:v2")),
             Some(Duration::from_secs(60)),
         )
         .await;
@@ -98,7 +98,7 @@ async fn a_crash_looping_image_is_rolled_back_automatically() {
     });
     let started = Instant::now();
     let (outcome, seen) = r
-        .run(Action::Kube(action), Some(Duration::from_secs(150)))
+        .run(StepAction::Kube(action), Some(Duration::from_secs(150)))
         .await;
     let reason = failed(&outcome);
     assert!(reason.contains("rolled back automatically"), "{reason}");
@@ -130,7 +130,7 @@ async fn an_image_that_cannot_be_pulled_says_why_within_seconds() {
     let started = Instant::now();
     let (outcome, seen) = r
         .run(
-            Action::Kube(set_image(&ns, "web", "registry.local/web:v2-notfound")),
+            StepAction::Kube(set_image(&ns, "web", "registry.local/web:v2-notfound")),
             Some(Duration::from_secs(60)),
         )
         .await;
@@ -161,7 +161,7 @@ async fn a_stuck_rollout_says_why_with_the_deadline_countdown() {
     let mut r = runner();
     let (outcome, seen) = r
         .run(
-            Action::Kube(set_image(&ns, "web", "registry.local/web:v2-unready")),
+            StepAction::Kube(set_image(&ns, "web", "registry.local/web:v2-unready")),
             Some(Duration::from_secs(8)),
         )
         .await;
@@ -211,7 +211,7 @@ async fn deadline_exceeded_triggers_a_rollback_when_asked() {
         ..Default::default()
     });
     let (outcome, _) = r
-        .run(Action::Kube(action), Some(Duration::from_secs(60)))
+        .run(StepAction::Kube(action), Some(Duration::from_secs(60)))
         .await;
     let reason = failed(&outcome);
     assert!(reason.contains("rollback_on.progress_deadline"), "{reason}");
@@ -226,7 +226,7 @@ async fn wait_follows_an_existing_rollout_to_its_verdict() {
     let mut r = runner();
     let (outcome, _) = r
         .run(
-            Action::Kube(ns.action(KubeOp::Wait {
+            StepAction::Kube(ns.action(KubeOp::Wait {
                 deployment: "web".into(),
             })),
             Some(Duration::from_secs(30)),
@@ -235,7 +235,7 @@ async fn wait_follows_an_existing_rollout_to_its_verdict() {
     assert!(succeeded(&outcome).contains("successfully rolled out"));
     let (outcome, _) = r
         .run(
-            Action::Kube(ns.action(KubeOp::Wait {
+            StepAction::Kube(ns.action(KubeOp::Wait {
                 deployment: "nope".into(),
             })),
             Some(Duration::from_secs(30)),
@@ -270,7 +270,7 @@ async fn patch_configmap_and_service_selector() {
     .unwrap();
     let mut r = runner();
     let patch = |kind: &str, name: &str, t: PatchType, p: serde_json::Value| {
-        Action::Kube(ns.action(KubeOp::Patch {
+        StepAction::Kube(ns.action(KubeOp::Patch {
             api_version: "v1".into(),
             kind: kind.into(),
             name: name.into(),
@@ -348,7 +348,7 @@ async fn restart_and_scale_follow_their_rollouts() {
     let mut r = runner();
     let (o, seen) = r
         .run(
-            Action::Kube(ns.action(KubeOp::Restart {
+            StepAction::Kube(ns.action(KubeOp::Restart {
                 deployment: "web".into(),
                 wait: true,
             })),
@@ -359,7 +359,7 @@ async fn restart_and_scale_follow_their_rollouts() {
     assert_eq!(verdict(seen.snapshots().last().unwrap()), Verdict::Complete);
     let (o, seen) = r
         .run(
-            Action::Kube(ns.action(KubeOp::Scale {
+            StepAction::Kube(ns.action(KubeOp::Scale {
                 deployment: "web".into(),
                 replicas: "4".into(),
                 wait: true,
@@ -382,14 +382,14 @@ async fn undo_goes_back_a_revision_or_to_a_named_one() {
     for v in ["v2", "v3"] {
         let (o, _) = r
             .run(
-                Action::Kube(set_image(&ns, "web", &format!("registry.local/web:{v}"))),
+                StepAction::Kube(set_image(&ns, "web", &format!("registry.local/web:{v}"))),
                 Some(Duration::from_secs(60)),
             )
             .await;
         succeeded(&o);
     }
     let undo = |to: Option<&str>| {
-        Action::Kube(ns.action(KubeOp::Undo {
+        StepAction::Kube(ns.action(KubeOp::Undo {
             deployment: "web".into(),
             to_revision: to.map(str::to_string),
         }))
@@ -432,7 +432,7 @@ async fn rollout_by_server_side_apply_of_a_manifest() {
     let mut r = runner();
     let (o, _) = r
         .run(
-            Action::Kube(ns.action(KubeOp::Rollout {
+            StepAction::Kube(ns.action(KubeOp::Rollout {
                 deployment: "web".into(),
                 images: vec![],
                 manifests: vec![path.display().to_string()],
@@ -458,7 +458,7 @@ async fn check_kube_asks_the_api_and_access_reviews() {
     }));
     let (o, seen) = r
         .run(
-            Action::Check(CheckSpec::Kube(KubeCheck::Access {
+            StepAction::Check(CheckSpec::Kube(KubeCheck::Access {
                 namespace: None,
                 cluster: ns.cluster.clone(),
                 needs,
@@ -481,7 +481,7 @@ async fn check_kube_asks_the_api_and_access_reviews() {
     bad.context = Some("no-such-context".into());
     let (o, _) = r
         .run(
-            Action::Check(CheckSpec::Kube(KubeCheck::Access {
+            StepAction::Check(CheckSpec::Kube(KubeCheck::Access {
                 namespace: None,
                 cluster: bad,
                 needs: vec![],
@@ -510,7 +510,7 @@ async fn pod_logs_arrive_with_their_pod_and_hostile_text_is_neutralized() {
     .await;
     let mut wait = set_image(&ns, "chatty", "registry.local/web:v2-unready");
     wait.rollback_on = None;
-    r.start(2, Action::Kube(wait), Some(Duration::from_secs(5)));
+    r.start(2, StepAction::Kube(wait), Some(Duration::from_secs(5)));
     let (_, seen) = r.until_finished(2, Duration::from_secs(30)).await;
     let lines: Vec<_> = seen
         .kube
@@ -564,7 +564,7 @@ async fn a_manual_rollback_runs_the_undo_and_follows_it() {
     // Generous: on a loaded 2-core CI machine the simulated cluster can lag.
     let (o, _) = r
         .run(
-            Action::Kube(rollout.clone()),
+            StepAction::Kube(rollout.clone()),
             Some(Duration::from_secs(180)),
         )
         .await;
@@ -572,7 +572,7 @@ async fn a_manual_rollback_runs_the_undo_and_follows_it() {
     r.cmds
         .send(flightdeck::protocol::command::Command::KubeRollback {
             step: 1,
-            action: Action::Kube(rollout.default_undo().unwrap()),
+            action: StepAction::Kube(rollout.default_undo().unwrap()),
             reason: "rolled back by alice".into(),
         })
         .unwrap();

@@ -10,7 +10,7 @@ use flightdeck::backend::runner;
 use flightdeck::protocol::command::Command;
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::protocol::output::Stream;
-use flightdeck::runbook::Action;
+use flightdeck::runbook::StepAction;
 use flightdeck::runbook::progress::Outcome;
 use flightdeck::runbook::{CommandSpec, Program};
 use tokio::sync::mpsc;
@@ -293,7 +293,7 @@ fn run_step(step: usize, spec: CommandSpec, timeout: Option<Duration>) -> Comman
     Command::RunStep {
         step,
         attempt: 1,
-        action: Action::Command(spec),
+        action: StepAction::Command(spec),
         timeout,
         env: BTreeMap::new(),
     }

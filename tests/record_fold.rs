@@ -18,7 +18,7 @@ use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::runbook::gates::{Decision, Signoff};
 use flightdeck::runbook::progress::{Outcome, Release, ReleaseStatus, StepStatus};
-use flightdeck::runbook::{self, Action, record};
+use flightdeck::runbook::{self, StepAction, record};
 
 const RUNBOOK: &str = r#"
 name: fold
@@ -81,7 +81,7 @@ async fn driver_resume_watcher_and_verify_fold_the_same_release() {
             .build()
     };
     let gate = rb.step_index("approval").unwrap();
-    let Action::Gate(spec) = &rb.steps().nth(gate).unwrap().action else {
+    let StepAction::Gate(spec) = &rb.steps().nth(gate).unwrap().action else {
         panic!("approval is a gate")
     };
     let deploy = rb.step_index("deploy").unwrap();
@@ -264,7 +264,7 @@ async fn the_tally_recounts_the_rules_on_recorded_signoffs() {
         store.apply(&entry, "alice", "alice-laptop").await.unwrap();
     }
     let gate = rb.steps().find(|st| st.id == "approval").unwrap();
-    let Action::Gate(spec) = &gate.action else {
+    let StepAction::Gate(spec) = &gate.action else {
         panic!("a gate")
     };
     let two = flightdeck::runbook::GateSpec {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use flightdeck::runbook::{self, Action, CheckSpec, Program};
+use flightdeck::runbook::{self, CheckSpec, Program, StepAction};
 
 #[test]
 fn every_shipped_runbook_is_valid() {
@@ -28,11 +28,11 @@ fn demo_runbook_reads_as_written() {
     let flaky = rb.steps().find(|s| s.id == "flaky").unwrap();
     assert_eq!(flaky.retries, 1);
     assert!(
-        matches!(&flaky.action, Action::Check(CheckSpec::Http(h)) if h.url.ends_with("/flaky"))
+        matches!(&flaky.action, StepAction::Check(CheckSpec::Http(h)) if h.url.ends_with("/flaky"))
     );
     let start = rb.steps().find(|s| s.id == "start-service").unwrap();
     assert!(
-        matches!(&start.action, Action::Command(c) if c.background && matches!(c.program, Program::Argv(_)))
+        matches!(&start.action, StepAction::Command(c) if c.background && matches!(c.program, Program::Argv(_)))
     );
     assert_eq!(l.content_hash.len(), 64);
 }

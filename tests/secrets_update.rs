@@ -14,7 +14,7 @@ use flightdeck::protocol::event::BackendEvent;
 use flightdeck::protocol::output::Stream;
 use flightdeck::runbook::data::DataAction;
 use flightdeck::runbook::progress::{Outcome, Release, StepStatus};
-use flightdeck::runbook::{Action, secrets};
+use flightdeck::runbook::{StepAction, secrets};
 
 const RUNBOOK: &str = r#"
 name: su
@@ -200,7 +200,7 @@ fn a_notify_step_posts_its_message_masked() {
         .iter()
         .find_map(|c| match c {
             Command::RunStep {
-                action: Action::Data(DataAction::Notify(n)),
+                action: StepAction::Data(DataAction::Notify(n)),
                 ..
             } => Some(n.message.clone()),
             _ => None,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use flightdeck::runbook::gates::{
     self, Decision, GateTiming, Refusal, Signoff, approval_hash, may_sign, members, tally, timing,
 };
-use flightdeck::runbook::{self, Action, GateSpec};
+use flightdeck::runbook::{self, GateSpec, StepAction};
 
 fn spec(roles: &[(&str, u32)]) -> GateSpec {
     GateSpec {
@@ -302,7 +302,7 @@ stages:
     let rb = runbook::parse_str(text, Path::new("soak.yaml"))
         .unwrap()
         .runbook;
-    let Action::Gate(g) = &rb.steps().next().unwrap().action else {
+    let StepAction::Gate(g) = &rb.steps().next().unwrap().action else {
         panic!("a gate")
     };
     assert_eq!(g.soak, Some(Duration::from_secs(600)));

@@ -11,7 +11,7 @@ use flightdeck::app::update::{on_resume, update};
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::protocol::output::Stream;
-use flightdeck::runbook::Action;
+use flightdeck::runbook::StepAction;
 use flightdeck::runbook::gates::{Decision, Signoff};
 use flightdeck::runbook::progress::{Outcome, Release, ReleaseStatus, StepStatus};
 
@@ -127,7 +127,7 @@ fn run_journals_the_intent_before_the_step_starts() {
             [Command::RunStep {
                 step: 0,
                 attempt: 1,
-                action: Action::Check(_),
+                action: StepAction::Check(_),
                 ..
             }]
         ),
@@ -161,7 +161,7 @@ fn templates_are_resolved_for_the_backend() {
     let c = update(&mut s, code(KeyCode::Enter));
     let c = ack(&mut s, &c);
     let Command::RunStep {
-        action: Action::Command(cmd),
+        action: StepAction::Command(cmd),
         env,
         ..
     } = &c[0]

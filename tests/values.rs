@@ -15,7 +15,7 @@ use flightdeck::runbook::gates::{Decision, Signoff};
 use flightdeck::runbook::interpolate::Scope;
 use flightdeck::runbook::progress::Release;
 use flightdeck::runbook::template::Templated;
-use flightdeck::runbook::{self, Action, CommandSpec, Program};
+use flightdeck::runbook::{self, CommandSpec, Program, StepAction};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");
 
@@ -44,8 +44,8 @@ fn sh(script: &str, dir: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn command(run: &str) -> Action {
-    Action::Command(CommandSpec {
+fn command(run: &str) -> StepAction {
+    StepAction::Command(CommandSpec {
         program: Program::Shell(run.into()),
         env: BTreeMap::new(),
         cwd: None,
@@ -61,7 +61,7 @@ fn a_value_in_run_is_one_shell_word_and_runs_nothing() {
     for value in hostile(&marker) {
         let mut scope = Scope::default();
         scope.inputs.insert("x".into(), value.clone());
-        let Action::Command(c) = command(r"printf '%s\n' ${inputs.x} pre-${inputs.x}-post")
+        let StepAction::Command(c) = command(r"printf '%s\n' ${inputs.x} pre-${inputs.x}-post")
             .render(&scope)
             .unwrap()
         else {
@@ -77,14 +77,14 @@ fn a_value_in_run_is_one_shell_word_and_runs_nothing() {
         );
         assert!(!marker.exists(), "{value:?} ran as shell: {script}");
         // argv elements get the raw value: no shell is involved.
-        let argv = Action::Command(CommandSpec {
+        let argv = StepAction::Command(CommandSpec {
             program: Program::Argv(vec!["echo".into(), "${inputs.x}".into()]),
             ..match command("") {
-                Action::Command(c) => c,
+                StepAction::Command(c) => c,
                 _ => unreachable!(),
             }
         });
-        let Action::Command(c) = argv.render(&scope).unwrap() else {
+        let StepAction::Command(c) = argv.render(&scope).unwrap() else {
             unreachable!()
         };
         assert_eq!(c.program, Program::Argv(vec!["echo".into(), value.clone()]));
@@ -100,7 +100,7 @@ fn words_around_a_value_are_unchanged() {
     scope
         .inputs
         .insert("reg".into(), "registry.local:5000".into());
-    let Action::Command(c) = command(
+    let StepAction::Command(c) = command(
         r#"printf '%s\n' image:${inputs.tag} --set image.tag=${inputs.tag} ${inputs.reg}/"api":${inputs.tag}"#,
     )
     .render(&scope)

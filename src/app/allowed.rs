@@ -6,7 +6,7 @@
 use super::action::Action;
 use super::state::AppState;
 use super::team;
-use crate::runbook::Action as StepAction;
+use crate::runbook::StepAction;
 use crate::runbook::progress::StepStatus;
 
 /// The actions the key bar can name, in its order.

@@ -7,7 +7,7 @@
 use super::state::{After, AppState, Event, Level};
 use crate::protocol::command::{Command, JournalEntry};
 use crate::protocol::output::Stream;
-use crate::runbook::Action as StepAction;
+use crate::runbook::StepAction;
 use crate::runbook::content::{self, ClusterSource, ContentManifest, ContentRequest};
 use crate::runbook::gates;
 use crate::runbook::progress::StepStatus;

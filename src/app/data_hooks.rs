@@ -8,7 +8,7 @@ use super::state::{AppState, Level};
 use crate::protocol::command::Command;
 use crate::runbook::data::{DataAction, notify_payload};
 use crate::runbook::progress::{Release, ReleaseStatus, StepStatus};
-use crate::runbook::{Action, Runbook};
+use crate::runbook::{Runbook, StepAction};
 
 /// Marker the migrate step puts in its outcome note (and so the journal).
 pub const NO_RETURN_MARK: &str = "point of no return";
@@ -17,7 +17,7 @@ pub const NO_RETURN_MARK: &str = "point of no return";
 /// from then on an image rollback alone will not undo the release.
 pub fn point_of_no_return(rb: &Runbook, release: &Release) -> Option<String> {
     rb.steps().zip(&release.steps).find_map(|(step, run)| {
-        let Action::Data(DataAction::Migrate(m)) = &step.action else {
+        let StepAction::Data(DataAction::Migrate(m)) = &step.action else {
             return None;
         };
         let applied = run.status == StepStatus::Succeeded;
@@ -124,7 +124,7 @@ pub fn gate_waiting(state: &AppState, i: usize, out: &mut Vec<Command>) {
     let gate = state.step(i).id.clone();
     // What an approver types: one command per role the gate needs.
     let approve: Vec<String> = match &state.step(i).action {
-        Action::Gate(g) => g
+        StepAction::Gate(g) => g
             .roles
             .iter()
             .map(|(role, _)| {

@@ -88,7 +88,7 @@ pub fn approver_gate(state: &AppState) -> Option<usize> {
         return None;
     }
     let i = state.release.current(&state.runbook)?;
-    (matches!(state.step(i).action, crate::runbook::Action::Gate(_))
+    (matches!(state.step(i).action, crate::runbook::StepAction::Gate(_))
         && state.release.steps[i].status == crate::runbook::progress::StepStatus::Waiting)
         .then_some(i)
 }

@@ -14,7 +14,7 @@ use super::state::AppState;
 use crate::runbook::data::{DataAction, DataCheck};
 use crate::runbook::secrets::{SecretSet, carries_credential, seal, secret_param};
 use crate::runbook::template::Templated;
-use crate::runbook::{Action, CheckSpec, Program, Runbook};
+use crate::runbook::{CheckSpec, Program, Runbook, StepAction};
 
 /// Every secret of the release `state` drives.
 pub fn release_secrets(state: &AppState) -> SecretSet {
@@ -62,7 +62,7 @@ pub fn release_secrets(state: &AppState) -> SecretSet {
 pub fn secret_env_names(rb: &Runbook) -> Vec<String> {
     let mut names = rb.secrets.clone();
     for step in rb.steps() {
-        if let Action::Check(CheckSpec::Env { vars }) = &step.action {
+        if let StepAction::Check(CheckSpec::Env { vars }) = &step.action {
             for v in vars {
                 if !names.contains(v) {
                     names.push(v.clone());
@@ -74,12 +74,12 @@ pub fn secret_env_names(rb: &Runbook) -> Vec<String> {
 }
 
 /// The credentials in one rendered action.
-pub fn action_credentials(action: &Action, set: &mut SecretSet) {
+pub fn action_credentials(action: &StepAction, set: &mut SecretSet) {
     // Any field may hold a URL with a password or a token.
     let mut a = action.clone();
     a.visit(&mut |_, s| set.add_url(s));
     match action {
-        Action::Command(c) => {
+        StepAction::Command(c) => {
             if let Program::Argv(args) = &c.program {
                 args.iter().for_each(|x| set.add_url(x));
             }
@@ -90,12 +90,12 @@ pub fn action_credentials(action: &Action, set: &mut SecretSet) {
                 }
             }
         }
-        Action::Check(CheckSpec::Http(h)) => {
+        StepAction::Check(CheckSpec::Http(h)) => {
             for (k, v) in &h.headers {
                 set.add_header(k, v);
             }
         }
-        Action::Check(CheckSpec::Data(d)) => match d {
+        StepAction::Check(CheckSpec::Data(d)) => match d {
             DataCheck::Redis(r) => {
                 if let Some(pw) = &r.password {
                     set.add(pw);
@@ -108,7 +108,7 @@ pub fn action_credentials(action: &Action, set: &mut SecretSet) {
             }
             _ => {}
         },
-        Action::Data(d) => match d {
+        StepAction::Data(d) => match d {
             DataAction::Notify(n) => set.add_webhook(&n.url),
             DataAction::Smoke(s) => {
                 for r in &s.requests {

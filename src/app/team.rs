@@ -11,7 +11,7 @@ use super::state::{AppState, Confirmable, Dialog, Level};
 use super::update::{end_release, gate_changed, on_resume, quit, waiting};
 use crate::protocol::command::Command;
 use crate::protocol::output::OutputBuffer;
-use crate::runbook::Action as StepAction;
+use crate::runbook::StepAction;
 use crate::runbook::gates::{self, GateTally, GateTiming};
 use crate::runbook::progress::{Outcome, ReleaseStatus, StepStatus};
 

@@ -17,7 +17,7 @@ use super::process::{
 use crate::protocol::command::Command;
 use crate::protocol::event::BackendEvent;
 use crate::protocol::output::Stream;
-use crate::runbook::Action;
+use crate::runbook::StepAction;
 use crate::runbook::progress::Outcome;
 
 /// Output is sent at most this often per step, so a flood cannot swamp the UI.
@@ -152,7 +152,7 @@ async fn join_next(tasks: &mut JoinSet<()>) -> Option<(tokio::task::Id, bool)> {
 struct Job {
     step: usize,
     attempt: u32,
-    action: Action,
+    action: StepAction,
     timeout: Option<Duration>,
     env: BTreeMap<String, String>,
 }
@@ -175,24 +175,24 @@ async fn run_step(
     let flusher = tokio::spawn(flush_every(batch.clone(), step, tx.clone()));
     let sink = |stream, line| lock(&batch).push(stream, line);
     let (outcome, background) = match &action {
-        Action::Command(spec) => {
+        StepAction::Command(spec) => {
             let spawned = |pid| {
                 let _ = tx.send(BackendEvent::StepSpawned { step, attempt, pid });
             };
             let ran = run_command_reporting(spec, &env, timeout, cancel, sink, spawned).await;
             (ran.outcome, ran.background)
         }
-        Action::Check(spec) => (checker.run(spec, &env, timeout, cancel, sink).await, None),
-        Action::Data(d) => {
+        StepAction::Check(spec) => (checker.run(spec, &env, timeout, cancel, sink).await, None),
+        StepAction::Data(d) => {
             let mut sink = sink;
             let o = super::data::run_action(d, &env, timeout, cancel, &mut sink).await;
             (o, None)
         }
-        Action::Kube(k) => (
+        StepAction::Kube(k) => (
             super::kube::run_step(k, step, timeout, cancel, &tx, sink).await,
             None,
         ),
-        Action::Manual(_) | Action::Gate(_) => (
+        StepAction::Manual(_) | StepAction::Gate(_) => (
             Outcome::Failure {
                 reason: "a person settles this step; nothing runs it".into(),
                 exit_code: None,

@@ -9,7 +9,7 @@ use tokio::time::{Instant, sleep};
 
 use super::process::{Background, CancelSignal, group_has_members, run_command};
 use crate::protocol::event::BackendEvent;
-use crate::runbook::Action;
+use crate::runbook::StepAction;
 use crate::runbook::progress::Outcome;
 
 const POLL: Duration = Duration::from_millis(100);
@@ -19,10 +19,10 @@ const POLL: Duration = Duration::from_millis(100);
 /// the event that says how it went.
 pub(super) async fn start(
     step: usize,
-    action: Action,
+    action: StepAction,
     env: BTreeMap<String, String>,
 ) -> (Option<Background>, BackendEvent) {
-    let Action::Command(spec) = action else {
+    let StepAction::Command(spec) = action else {
         let event = BackendEvent::ServiceStarted {
             step,
             pid: None,

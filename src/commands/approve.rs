@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::{CmdResult, EXIT_OK, Failure, session};
 use crate::clock::now_ms;
-use crate::runbook::Action;
+use crate::runbook::StepAction;
 use crate::runbook::gates::{self, Decision, Signoff};
 use crate::settings::Settings;
 
@@ -33,7 +33,7 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
                 loaded.runbook.name, args.gate
             ))
         })?;
-    let Action::Gate(spec) = &step.action else {
+    let StepAction::Gate(spec) = &step.action else {
         return Err(Failure::invalid(format!(
             "step {:?} is a {}, not a gate",
             args.gate,

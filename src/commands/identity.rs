@@ -88,7 +88,7 @@ pub async fn bind_person(
 pub fn initiator_mode(rb: &Runbook, environment: &str) -> IdentityMode {
     let modes: Vec<IdentityMode> = rb
         .steps()
-        .filter(|s| matches!(s.action, crate::runbook::Action::Gate(_)))
+        .filter(|s| matches!(s.action, crate::runbook::StepAction::Gate(_)))
         .map(|s| rb.identity_mode(environment, &s.id))
         .collect();
     if modes.contains(&IdentityMode::Signed) {

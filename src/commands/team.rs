@@ -27,7 +27,7 @@ use crate::protocol::output::OutputBuffer;
 use crate::protocol::output::Stream;
 use crate::protocol::team::{LeaseView, Snapshot, TeamCommand, TeamEvent};
 use crate::runbook::progress::StepStatus;
-use crate::runbook::{Action, Runbook, gates};
+use crate::runbook::{Runbook, StepAction, gates};
 use crate::settings::Settings;
 
 /// How often a SQLite watcher re-reads the release (no NOTIFY there).
@@ -390,7 +390,7 @@ async fn record_signoff(
     release_id: &str,
     s: &crate::runbook::gates::Signoff,
 ) -> BackendEvent {
-    let Some(Action::Gate(spec)) = ctx
+    let Some(StepAction::Gate(spec)) = ctx
         .runbook
         .steps()
         .find(|st| st.id == s.gate)

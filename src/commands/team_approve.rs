@@ -11,7 +11,7 @@ use crate::backend::store::team::GateRule;
 use crate::runbook::gates::{self, Decision, GateTally, Signoff};
 use crate::runbook::identity::{IdentityMode, signoff_record};
 use crate::runbook::progress::StepStatus;
-use crate::runbook::{Action, GateSpec};
+use crate::runbook::{GateSpec, StepAction};
 use crate::settings::Settings;
 
 /// Record `s` (its person already bound by `identity::bind_person`, with
@@ -97,7 +97,7 @@ pub async fn signable(
         return Ok(None);
     };
     let step = rb.steps().nth(i).expect("current step exists");
-    let Action::Gate(spec) = &step.action else {
+    let StepAction::Gate(spec) = &step.action else {
         return Ok(None);
     };
     if release.steps[i].status != StepStatus::Waiting {

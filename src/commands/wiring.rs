@@ -81,8 +81,8 @@ pub fn attach_cluster(state: &mut crate::app::state::AppState, args: &crate::cli
     let uses_kube = state.runbook.steps().any(|s| {
         matches!(
             s.action,
-            crate::runbook::Action::Kube(_)
-                | crate::runbook::Action::Check(crate::runbook::CheckSpec::Kube(_))
+            crate::runbook::StepAction::Kube(_)
+                | crate::runbook::StepAction::Check(crate::runbook::CheckSpec::Kube(_))
         )
     });
     match crate::backend::kube::client::resolve(

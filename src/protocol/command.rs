@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::runbook::Action;
+use crate::runbook::StepAction;
 use crate::runbook::gates::Signoff;
 use crate::runbook::progress::Release;
 
@@ -16,7 +16,7 @@ pub enum Command {
         step: usize,
         attempt: u32,
         /// The step's action with every `${...}` already replaced.
-        action: Action,
+        action: StepAction,
         timeout: Option<Duration>,
         /// Extra environment for commands (the environment's `vars`).
         env: BTreeMap<String, String>,
@@ -27,7 +27,7 @@ pub enum Command {
     /// answered by `BackendEvent::ServiceStarted`.
     StartService {
         step: usize,
-        action: Action,
+        action: StepAction,
         env: BTreeMap<String, String>,
     },
     /// Report `BackendEvent::ProcessGone` once process group `pgid` (left
@@ -46,7 +46,7 @@ pub enum Command {
     /// by `BackendEvent::Kube` events for that step.
     KubeRollback {
         step: usize,
-        action: Action,
+        action: StepAction,
         reason: String,
     },
     /// Team mode (lease, take-over); served by the team task.

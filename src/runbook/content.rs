@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::data::DataAction;
 use super::interpolate::Scope;
 use super::kube::KubeOp;
-use super::model::{Action, CommandSpec, Program, Runbook};
+use super::model::{CommandSpec, Program, Runbook, StepAction};
 
 /// A referenced file's digest when it is not there.
 pub const MISSING: &str = "missing";
@@ -147,7 +147,7 @@ pub fn uses_cluster(rb: &Runbook) -> bool {
             .any(|a| {
                 matches!(
                     a,
-                    Action::Kube(_) | Action::Check(super::model::CheckSpec::Kube(_))
+                    StepAction::Kube(_) | StepAction::Check(super::model::CheckSpec::Kube(_))
                 )
             })
     })
@@ -187,19 +187,21 @@ pub fn referenced_paths(rb: &Runbook, inputs: &BTreeMap<String, String>) -> Vec<
             .flatten()
         {
             match action {
-                Action::Command(c) => script_paths(c, &fill).into_iter().for_each(&mut file),
-                Action::Kube(k) => {
+                StepAction::Command(c) => script_paths(c, &fill).into_iter().for_each(&mut file),
+                StepAction::Kube(k) => {
                     if let KubeOp::Rollout { manifests, .. } = &k.op {
                         manifests.iter().for_each(|m| file(fill(m)));
                     }
                 }
-                Action::Data(DataAction::Migrate(m)) => {
+                StepAction::Data(DataAction::Migrate(m)) => {
                     dirs.push(fill(&m.dir));
                     if let Some(tool) = &m.tool {
                         script_paths(tool, &fill).into_iter().for_each(&mut file);
                     }
                 }
-                Action::Check(super::model::CheckSpec::Data(super::data::DataCheck::Tls(t))) => {
+                StepAction::Check(super::model::CheckSpec::Data(super::data::DataCheck::Tls(
+                    t,
+                ))) => {
                     if let Some(ca) = &t.ca_file {
                         file(fill(ca));
                     }

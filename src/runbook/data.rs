@@ -401,7 +401,7 @@ pub fn approval_inputs(
 pub fn migrate_dirs(rb: &super::model::Runbook) -> Vec<(String, String)> {
     rb.steps()
         .filter_map(|s| match &s.action {
-            super::model::Action::Data(DataAction::Migrate(m)) => {
+            super::model::StepAction::Data(DataAction::Migrate(m)) => {
                 Some((s.id.clone(), m.dir.clone()))
             }
             _ => None,

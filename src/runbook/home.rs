@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::progress::{Release, ReleaseStatus, StepStatus};
-use super::{Action, Runbook, RunbookError};
+use super::{Runbook, RunbookError, StepAction};
 
 /// Where a release stands, in the words the list uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -163,7 +163,9 @@ pub fn checklist_waiting(rb: &Runbook, release: &Release, i_drive: bool) -> Opti
     }
     let i = release.current(rb)?;
     let step = rb.steps().nth(i)?;
-    if !matches!(step.action, Action::Manual(_)) || release.steps[i].status != StepStatus::Waiting {
+    if !matches!(step.action, StepAction::Manual(_))
+        || release.steps[i].status != StepStatus::Waiting
+    {
         return None;
     }
     Some(WaitingRow {

@@ -36,7 +36,7 @@ pub struct KubeAction {
     /// What undoes this step when a trigger fires (or by hand): the step's
     /// `undo`, filled at launch; `None` for a rollout means `kube.undo` of
     /// its Deployment.
-    pub undo: Option<Box<super::model::Action>>,
+    pub undo: Option<Box<super::model::StepAction>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -27,7 +27,7 @@ pub fn warnings(rb: &Runbook) -> Vec<Problem> {
 fn unconstrained_inputs(
     rb: &Runbook,
     step: &Step,
-    action: &Action,
+    action: &StepAction,
     path: &str,
     out: &mut Vec<Problem>,
 ) {

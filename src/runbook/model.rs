@@ -73,7 +73,7 @@ pub struct Step {
     pub id: String,
     pub title: String,
     pub description: String,
-    pub action: Action,
+    pub action: StepAction,
     pub timeout: Option<Duration>,
     /// Automatic re-runs after a failure, before the step counts as failed.
     pub retries: u32,
@@ -81,7 +81,7 @@ pub struct Step {
     /// Ask for confirmation before running (typed environment name where the
     /// environment demands it).
     pub risky: bool,
-    pub undo: Option<Action>,
+    pub undo: Option<StepAction>,
     /// The environments this step is for (`when: { env: [..] }`).
     pub when: Option<super::when::When>,
     pub pos: Pos,
@@ -89,7 +89,7 @@ pub struct Step {
 
 /// What a step does. The same shape serves as a step's `undo`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub enum StepAction {
     Manual(ManualSpec),
     Command(CommandSpec),
     Check(CheckSpec),
@@ -98,21 +98,21 @@ pub enum Action {
     Kube(KubeAction),
 }
 
-impl Action {
+impl StepAction {
     pub fn kind_name(&self) -> &'static str {
         match self {
-            Action::Manual(_) => "manual",
-            Action::Command(_) => "command",
-            Action::Check(c) => c.kind_name(),
-            Action::Gate(_) => "gate",
-            Action::Data(d) => d.kind_name(),
-            Action::Kube(k) => k.kind_name(),
+            StepAction::Manual(_) => "manual",
+            StepAction::Command(_) => "command",
+            StepAction::Check(c) => c.kind_name(),
+            StepAction::Gate(_) => "gate",
+            StepAction::Data(d) => d.kind_name(),
+            StepAction::Kube(k) => k.kind_name(),
         }
     }
 
     /// Steps that wait for a person rather than run by themselves.
     pub fn needs_person(&self) -> bool {
-        matches!(self, Action::Manual(_) | Action::Gate(_))
+        matches!(self, StepAction::Manual(_) | StepAction::Gate(_))
     }
 }
 
@@ -215,7 +215,7 @@ impl Runbook {
             .steps()
             .find(|s| s.id == gate)
             .and_then(|s| match &s.action {
-                Action::Gate(g) => g.identity,
+                StepAction::Gate(g) => g.identity,
                 _ => None,
             });
         gate_mode
@@ -227,7 +227,7 @@ impl Runbook {
     /// (so its initiator must be named by their key too)?
     pub fn needs_signed_initiator(&self, environment: &str) -> bool {
         self.steps().any(|s| {
-            matches!(s.action, Action::Gate(_))
+            matches!(s.action, StepAction::Gate(_))
                 && self.identity_mode(environment, &s.id) == super::identity::IdentityMode::Signed
         })
     }

@@ -120,7 +120,7 @@ mod tests {
     use std::path::Path;
 
     use crate::runbook::interpolate::Scope;
-    use crate::runbook::{Action, parse_str};
+    use crate::runbook::{StepAction, parse_str};
 
     const RB: &str = "name: num\ninputs:\n  soak: { default: 2m }\n  budget: {}\n  key: { secret: true, default: x }\nstages:\n  - id: s\n    steps:\n      - id: g\n        gate: { roles: { ops: 1 }, soak: \"${inputs.soak}\" }\n        timeout: ${inputs.budget}\n";
 
@@ -134,7 +134,7 @@ mod tests {
     fn a_default_resolves_at_parse_time_and_a_missing_value_waits() {
         let l = parse_str(RB, Path::new("n.yaml")).unwrap();
         let step = &l.runbook.stages[0].steps[0];
-        let Action::Gate(g) = &step.action else {
+        let StepAction::Gate(g) = &step.action else {
             panic!()
         };
         assert_eq!(g.soak, Some(std::time::Duration::from_secs(120)));

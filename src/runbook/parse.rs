@@ -612,7 +612,7 @@ fn step(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Step> {
         }
         None => None,
     };
-    if let Some(Action::Gate(_) | Action::Manual(_)) = &undo {
+    if let Some(StepAction::Gate(_) | StepAction::Manual(_)) = &undo {
         ctx.err(
             node.pos,
             &f.field("undo"),
@@ -636,7 +636,7 @@ fn step(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Step> {
 }
 
 /// Exactly one of the action keys names what the step does.
-fn action(ctx: &mut Ctx, f: &mut Fields<'_>, pos: Pos) -> Option<Action> {
+fn action(ctx: &mut Ctx, f: &mut Fields<'_>, pos: Pos) -> Option<StepAction> {
     let present: Vec<&'static str> = action_keys().filter(|k| f.has(k)).collect();
     match present.len() {
         0 => {
@@ -670,10 +670,10 @@ fn action(ctx: &mut Ctx, f: &mut Fields<'_>, pos: Pos) -> Option<Action> {
     let node = f.get(key)?;
     let path = f.field(key);
     match key {
-        "manual" => manual(ctx, node, &path).map(Action::Manual),
-        "command" => command(ctx, node, &path).map(Action::Command),
-        "check" => check(ctx, node, &path).map(Action::Check),
-        "gate" => gate(ctx, node, &path).map(Action::Gate),
+        "manual" => manual(ctx, node, &path).map(StepAction::Manual),
+        "command" => command(ctx, node, &path).map(StepAction::Command),
+        "check" => check(ctx, node, &path).map(StepAction::Check),
+        "gate" => gate(ctx, node, &path).map(StepAction::Gate),
         k if super::parse_data::KEYS.contains(&k) => super::parse_data::action(ctx, k, node, &path),
         k => super::parse_kube::action(ctx, k, node, &path),
     }

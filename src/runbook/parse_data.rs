@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::data::*;
-use super::model::{Action, CheckSpec, Runbook};
+use super::model::{CheckSpec, Runbook, StepAction};
 use super::parse::{Ctx, Fields, expect_json, http_method as method, http_status as status, list};
 use super::yaml::{Node, Value};
 
@@ -23,7 +23,7 @@ pub(crate) const KEYS: &[&str] = &[
 /// `check:` sub-keys this family owns.
 pub(crate) const CHECK_KEYS: &[&str] = &["postgres", "redis", "registry", "tls", "prometheus"];
 
-pub(crate) fn action(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Option<Action> {
+pub(crate) fn action(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Option<StepAction> {
     let a = match key {
         "migrate" => DataAction::Migrate(migrate(ctx, node, path)?),
         "backup" => DataAction::Backup(backup(ctx, node, path)?),
@@ -34,7 +34,7 @@ pub(crate) fn action(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Optio
         "notify" => DataAction::Notify(notify(ctx, node, path)?),
         _ => return None,
     };
-    Some(Action::Data(a))
+    Some(StepAction::Data(a))
 }
 
 pub(crate) fn check(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Option<CheckSpec> {
@@ -503,7 +503,7 @@ pub(crate) fn link(ctx: &mut Ctx, rb: &mut Runbook) {
     let mut backups: BTreeMap<String, (String, String)> = BTreeMap::new();
     for stage in &mut rb.stages {
         for step in &mut stage.steps {
-            if let Action::Data(DataAction::Backup(b)) = &mut step.action {
+            if let StepAction::Data(DataAction::Backup(b)) = &mut step.action {
                 let dir = b.dir.trim_end_matches('/');
                 let dir = if dir.is_empty() { "." } else { dir };
                 b.file = format!("{dir}/${{release.id}}-{}.dump", step.id);
@@ -516,7 +516,7 @@ pub(crate) fn link(ctx: &mut Ctx, rb: &mut Runbook) {
         for step in &mut stage.steps {
             let pos = step.pos;
             for action in std::iter::once(&mut step.action).chain(step.undo.as_mut()) {
-                if let Action::Data(DataAction::Restore(r)) = action {
+                if let StepAction::Data(DataAction::Restore(r)) = action {
                     match backups.get(&r.from) {
                         Some((dsn, file)) => {
                             r.file = file.clone();
@@ -532,7 +532,7 @@ pub(crate) fn link(ctx: &mut Ctx, rb: &mut Runbook) {
                     }
                 }
             }
-            if let Action::Data(DataAction::Migrate(m)) = &step.action
+            if let StepAction::Data(DataAction::Migrate(m)) = &step.action
                 && step.undo.is_none()
                 && let Some(b) = seen_backups
                     .iter()
@@ -540,13 +540,13 @@ pub(crate) fn link(ctx: &mut Ctx, rb: &mut Runbook) {
                     .find(|id| backups.get(*id).is_some_and(|(dsn, _)| *dsn == m.dsn))
             {
                 let (dsn, file) = backups[b].clone();
-                step.undo = Some(Action::Data(DataAction::Restore(RestoreSpec {
+                step.undo = Some(StepAction::Data(DataAction::Restore(RestoreSpec {
                     dsn,
                     from: b.clone(),
                     file,
                 })));
             }
-            if matches!(step.action, Action::Data(DataAction::Backup(_))) {
+            if matches!(step.action, StepAction::Data(DataAction::Backup(_))) {
                 seen_backups.push(step.id.clone());
             }
         }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::kube::*;
-use super::model::{Action, CheckSpec};
+use super::model::{CheckSpec, StepAction};
 use super::parse::{Ctx, Fields, scalar_string, to_json};
 use super::yaml::{Node, Value};
 
@@ -19,7 +19,7 @@ pub(crate) const KEYS: &[&str] = &[
 /// `check:` sub-keys this family owns.
 pub(crate) const CHECK_KEYS: &[&str] = &["kube"];
 
-pub(crate) fn action(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Option<Action> {
+pub(crate) fn action(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Option<StepAction> {
     let mut f = Fields::new(ctx, node, path)?;
     let namespace = f.string(ctx, "namespace");
     let deployment = |f: &mut Fields<'_>, ctx: &mut Ctx| f.required_string(ctx, "deployment");
@@ -94,7 +94,7 @@ pub(crate) fn action(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Optio
         );
     }
     f.finish(ctx);
-    Some(Action::Kube(KubeAction {
+    Some(StepAction::Kube(KubeAction {
         op,
         namespace,
         rollback_on,

@@ -14,7 +14,7 @@ use super::content::ContentManifest;
 use super::data::DataAction;
 use super::interpolate::Scope;
 use super::kube::KubeOp;
-use super::model::{Action, GateSpec, Runbook, Step};
+use super::model::{GateSpec, Runbook, Step, StepAction};
 use super::secrets::SecretSet;
 use super::template::Templated;
 
@@ -299,7 +299,7 @@ fn plan_step(
         skipped,
         risk,
         gate: match &step.action {
-            Action::Gate(g) => Some(gate_plan(p.runbook, p.environment, &step.id, g)),
+            StepAction::Gate(g) => Some(gate_plan(p.runbook, p.environment, &step.id, g)),
             _ => None,
         },
         undo,
@@ -309,9 +309,9 @@ fn plan_step(
 }
 
 /// Fields the template walk does not visit but a reader needs.
-fn extra_details(a: &Action) -> Vec<String> {
+fn extra_details(a: &StepAction) -> Vec<String> {
     match a {
-        Action::Kube(k) => match &k.op {
+        StepAction::Kube(k) => match &k.op {
             KubeOp::Rollout { images, .. } => images
                 .iter()
                 .map(|(c, i)| format!("container {c} -> {i}"))
@@ -328,8 +328,8 @@ fn extra_details(a: &Action) -> Vec<String> {
             ],
             _ => Vec::new(),
         },
-        Action::Manual(m) if m.note_required => vec!["a note is required".into()],
-        Action::Check(super::model::CheckSpec::Env { vars }) => {
+        StepAction::Manual(m) if m.note_required => vec!["a note is required".into()],
+        StepAction::Check(super::model::CheckSpec::Env { vars }) => {
             vec![format!(
                 "check.env: {} (shown only as set or missing)",
                 vars.join(", ")
@@ -339,29 +339,29 @@ fn extra_details(a: &Action) -> Vec<String> {
     }
 }
 
-fn irreversible(a: &Action) -> bool {
+fn irreversible(a: &StepAction) -> bool {
     matches!(
         a,
-        Action::Data(DataAction::Migrate(m)) if m.irreversible
-    ) || matches!(a, Action::Data(DataAction::Restore(_)))
+        StepAction::Data(DataAction::Migrate(m)) if m.irreversible
+    ) || matches!(a, StepAction::Data(DataAction::Restore(_)))
 }
 
 /// Steps that change something (the environment's typed confirmation applies).
-fn changes_something(a: &Action) -> bool {
+fn changes_something(a: &StepAction) -> bool {
     match a {
-        Action::Kube(k) => !matches!(k.op, KubeOp::Wait { .. }),
-        Action::Data(d) => matches!(d, DataAction::Migrate(_) | DataAction::Restore(_)),
+        StepAction::Kube(k) => !matches!(k.op, KubeOp::Wait { .. }),
+        StepAction::Data(d) => matches!(d, DataAction::Migrate(_) | DataAction::Restore(_)),
         _ => false,
     }
 }
 
-fn target_of(a: &Action) -> Option<ClusterTarget> {
+fn target_of(a: &StepAction) -> Option<ClusterTarget> {
     match a {
-        Action::Kube(k) => Some(ClusterTarget::Kube {
+        StepAction::Kube(k) => Some(ClusterTarget::Kube {
             namespace: k.namespace.clone().filter(|n| !n.is_empty()),
             op: k.op.clone(),
         }),
-        Action::Data(DataAction::Migrate(m)) => Some(ClusterTarget::Migrate {
+        StepAction::Data(DataAction::Migrate(m)) => Some(ClusterTarget::Migrate {
             dsn: m.dsn.clone(),
             dir: m.dir.clone(),
         }),

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::content::{ContentManifest, changed};
 use super::interpolate::Scope;
 use super::kube::KubeOp;
-use super::model::{Action, Runbook};
+use super::model::{Runbook, StepAction};
 use super::secrets::is_sealed;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,7 +113,7 @@ fn images(
     let (a, b) = (scope(then), scope(now));
     let mut out = Vec::new();
     for step in rb.steps() {
-        let Action::Kube(k) = &step.action else {
+        let StepAction::Kube(k) = &step.action else {
             continue;
         };
         let KubeOp::Rollout {

@@ -235,7 +235,7 @@ impl Release {
         let is_gate = rb
             .steps()
             .nth(i)
-            .is_some_and(|s| matches!(s.action, super::model::Action::Gate(_)));
+            .is_some_and(|s| matches!(s.action, super::model::StepAction::Gate(_)));
         if !is_gate || self.steps[i].status != StepStatus::Succeeded {
             return refuse("only a passed gate reopens");
         }
@@ -290,7 +290,7 @@ impl Release {
         if rb
             .steps()
             .nth(i)
-            .is_some_and(|s| matches!(s.action, super::Action::Gate(_)))
+            .is_some_and(|s| matches!(s.action, super::StepAction::Gate(_)))
         {
             return refuse("a gate cannot be skipped; it needs its sign-offs");
         }

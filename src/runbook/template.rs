@@ -71,21 +71,21 @@ fn each<'a>(
     }
 }
 
-impl Templated for Action {
+impl Templated for StepAction {
     fn visit(&mut self, f: &mut dyn FnMut(&'static str, &mut String)) {
         match self {
-            Action::Command(c) => c.visit(f),
-            Action::Check(c) => c.visit(f),
-            Action::Manual(m) => each(f, "manual.items", m.items.iter_mut()),
-            Action::Gate(_) => {}
-            Action::Data(d) => super::data_template::visit_action(d, f),
-            Action::Kube(k) => k.visit(f),
+            StepAction::Command(c) => c.visit(f),
+            StepAction::Check(c) => c.visit(f),
+            StepAction::Manual(m) => each(f, "manual.items", m.items.iter_mut()),
+            StepAction::Gate(_) => {}
+            StepAction::Data(d) => super::data_template::visit_action(d, f),
+            StepAction::Kube(k) => k.visit(f),
         }
     }
 
     fn sql_params(&mut self) -> Option<&mut Vec<String>> {
         match self {
-            Action::Check(c) => c.sql_params(),
+            StepAction::Check(c) => c.sql_params(),
             _ => None,
         }
     }

@@ -4,7 +4,7 @@
 
 use super::interpolate::Scope;
 use super::kube::KubeOp;
-use super::model::{Action, Runbook};
+use super::model::{Runbook, StepAction};
 use super::progress::ReleaseStatus;
 use super::record::{ReleaseRecord, RunState};
 
@@ -70,7 +70,7 @@ pub fn touched(
         if step.when.as_ref().is_some_and(|w| !w.applies(environment)) {
             continue;
         }
-        let Action::Kube(k) = &step.action else {
+        let StepAction::Kube(k) = &step.action else {
             continue;
         };
         let name = match &k.op {

@@ -43,7 +43,7 @@ pub(crate) fn validate(ctx: &mut Ctx, rb: &Runbook) {
             if let Some(undo) = &step.undo {
                 action_refs(ctx, rb, undo, step, &format!("{path}.undo"));
             }
-            if let Action::Gate(g) = &step.action {
+            if let StepAction::Gate(g) = &step.action {
                 for (role, count) in &g.roles {
                     if let Some(members) = rb.roles.get(role)
                         && (members.len() as u32) < *count
@@ -117,8 +117,8 @@ fn quoted_refs(ctx: &mut Ctx, step: &Step, field: &str, name: &str, template: &s
     }
 }
 
-fn action_refs(ctx: &mut Ctx, rb: &Runbook, action: &Action, step: &Step, path: &str) {
-    if let Action::Check(CheckSpec::Env { vars }) = action
+fn action_refs(ctx: &mut Ctx, rb: &Runbook, action: &StepAction, step: &Step, path: &str) {
+    if let StepAction::Check(CheckSpec::Env { vars }) = action
         && vars.is_empty()
     {
         ctx.err(

@@ -17,7 +17,7 @@ use crate::app::state::AppState;
 use crate::runbook::duration::format_duration;
 use crate::runbook::gates::{self, Decision};
 use crate::runbook::plan_text::{self, LineKind};
-use crate::runbook::{Action as StepAction, plan_since};
+use crate::runbook::{StepAction, plan_since};
 
 fn section(title: &str) -> Line<'static> {
     Line::from(Span::styled(

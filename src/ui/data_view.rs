@@ -10,7 +10,7 @@ use crate::app::state::AppState;
 use crate::runbook::data::*;
 use crate::runbook::duration::format_duration;
 use crate::runbook::progress::StepStatus;
-use crate::runbook::{Action, Program};
+use crate::runbook::{Program, StepAction};
 
 fn dim(text: String) -> Line<'static> {
     Line::from(Span::styled(text, theme::dim()))
@@ -144,7 +144,7 @@ pub fn describe_action(state: &AppState, i: usize, a: &DataAction, out: &mut Vec
                     "a migration without a .down.sql is irreversible: a point of no return".into(),
                 ));
             }
-            if let Some(Action::Data(DataAction::Restore(r))) = &step.undo {
+            if let Some(StepAction::Data(DataAction::Restore(r))) = &step.undo {
                 out.push(dim(format!("undo: restore the backup of step {}", r.from)));
             }
         }

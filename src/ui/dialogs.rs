@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::theme;
 use crate::app::state::{AppState, Dialog};
-use crate::runbook::Action;
+use crate::runbook::StepAction;
 use crate::runbook::gates::Decision;
 
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -54,7 +54,7 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
                 state.titles[*step].clone(),
                 theme::title(),
             ))];
-            if let Action::Manual(m) = &s.action {
+            if let StepAction::Manual(m) = &s.action {
                 l.extend(m.items.iter().enumerate().map(|(i, item)| {
                     let mark = if ticked.get(i).copied().flatten().is_some() {
                         "☑"
@@ -71,7 +71,7 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
                 }));
             }
             l.push(Line::raw(""));
-            let required = matches!(&s.action, Action::Manual(m) if m.note_required);
+            let required = matches!(&s.action, StepAction::Manual(m) if m.note_required);
             let label = if required {
                 "Note (required)"
             } else {
@@ -113,7 +113,7 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
                 "as {}@{}",
                 state.identity.person, state.identity.host
             )));
-            if let Action::Gate(g) = &s.action {
+            if let StepAction::Gate(g) = &s.action {
                 let roles: Vec<Span> = g
                     .roles
                     .iter()
@@ -157,7 +157,7 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
             } else {
                 "sign off"
             };
-            let many_roles = matches!(&s.action, Action::Gate(g) if g.roles.len() > 1);
+            let many_roles = matches!(&s.action, StepAction::Gate(g) if g.roles.len() > 1);
             let hint = match (error.is_some(), many_roles) {
                 (true, _) => "Esc close".to_string(),
                 (false, true) => format!("Enter {verb} · Tab next role · Esc cancel"),

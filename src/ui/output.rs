@@ -11,7 +11,7 @@ use crate::app::state::AppState;
 use crate::protocol::output::Stream;
 use crate::runbook::gates;
 use crate::runbook::progress::StepStatus;
-use crate::runbook::{Action, CheckSpec, Program};
+use crate::runbook::{CheckSpec, Program, StepAction};
 
 pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let i = state.selected.min(state.step_count().saturating_sub(1));
@@ -89,7 +89,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
 fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
     let step = state.step(i);
     match &step.action {
-        Action::Command(c) => {
+        StepAction::Command(c) => {
             // Inputs filled in; ${env.*} stays as written (it may be secret).
             let shown = match &c.program {
                 Program::Shell(s) => state.render_script(s.trim_end()),
@@ -113,13 +113,13 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
                 )));
             }
         }
-        Action::Check(CheckSpec::Env { vars }) => {
+        StepAction::Check(CheckSpec::Env { vars }) => {
             out.push(Line::from(format!("variables: {}", vars.join(", "))));
         }
-        Action::Check(CheckSpec::Tcp(t)) => {
+        StepAction::Check(CheckSpec::Tcp(t)) => {
             out.push(Line::from(format!("connect to {}", t.address)))
         }
-        Action::Check(CheckSpec::Http(h)) => {
+        StepAction::Check(CheckSpec::Http(h)) => {
             out.push(Line::from(format!(
                 "{} {} → expect {}",
                 h.method, h.url, h.expect_status
@@ -131,16 +131,16 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
                 )));
             }
         }
-        Action::Manual(m) => {
+        StepAction::Manual(m) => {
             for item in &m.items {
                 out.push(Line::from(format!("☐ {}", state.render_text(item))));
             }
         }
-        Action::Check(CheckSpec::Data(d)) => super::data_view::describe_check(state, d, out),
-        Action::Check(CheckSpec::Kube(k)) => super::rollout::describe_check(state, k, out),
-        Action::Data(d) => super::data_view::describe_action(state, i, d, out),
-        Action::Kube(k) => super::rollout::describe(state, i, k, out),
-        Action::Gate(spec) => {
+        StepAction::Check(CheckSpec::Data(d)) => super::data_view::describe_check(state, d, out),
+        StepAction::Check(CheckSpec::Kube(k)) => super::rollout::describe_check(state, k, out),
+        StepAction::Data(d) => super::data_view::describe_action(state, i, d, out),
+        StepAction::Kube(k) => super::rollout::describe(state, i, k, out),
+        StepAction::Gate(spec) => {
             let signoffs = state.release.signoffs_for(&step.id);
             let tally = gates::counted(
                 spec,

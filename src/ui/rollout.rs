@@ -232,7 +232,7 @@ pub fn render(state: &AppState, i: usize, frame: &mut Frame, area: Rect) -> bool
     let view = state.kube.rollouts.get(&i).unwrap_or(&empty);
     let name = if view.deployment.is_empty() {
         match &state.step(i).action {
-            crate::runbook::Action::Kube(k) => k
+            crate::runbook::StepAction::Kube(k) => k
                 .watched_deployment()
                 .map(|d| state.render_text(d))
                 .unwrap_or_default(),

@@ -23,7 +23,7 @@ use flightdeck::protocol::event::BackendEvent;
 use flightdeck::protocol::output::MAX_LINES;
 use flightdeck::protocol::output::Stream;
 use flightdeck::runbook::progress::Release;
-use flightdeck::runbook::{self, Action};
+use flightdeck::runbook::{self, StepAction};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -192,7 +192,7 @@ fn main() {
     let mut state = state_from(&text);
     // A command step in the middle of the runbook, so the checklist scrolls.
     let heavy = (0..state.step_count())
-        .filter(|&i| matches!(state.step(i).action, Action::Command(_)))
+        .filter(|&i| matches!(state.step(i).action, StepAction::Command(_)))
         .nth(STAGES * 3 / 2)
         .expect("a command step");
     let lines = (0..MAX_LINES + 200)

@@ -328,7 +328,7 @@ fn in_process() {
 async fn live(kubeconfig: String) {
     use flightdeck::protocol::command::Command;
     use flightdeck::protocol::kube::ConnState;
-    use flightdeck::runbook::Action;
+    use flightdeck::runbook::StepAction;
     use flightdeck::runbook::kube::{Cluster, HealthTrigger, KubeAction, KubeOp, RollbackOn};
     use k8s_openapi::api::core::v1::Namespace;
     use kube::Api;
@@ -370,7 +370,7 @@ async fn live(kubeconfig: String) {
     let (ev_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(flightdeck::backend::runner::run(cmd_rx, ev_tx));
     let action = |op: KubeOp, rollback_on: Option<RollbackOn>| {
-        Action::Kube(KubeAction {
+        StepAction::Kube(KubeAction {
             op,
             namespace: None,
             rollback_on,
@@ -378,7 +378,7 @@ async fn live(kubeconfig: String) {
             undo: None,
         })
     };
-    let run = |step: usize, a: Action, timeout: u64| Command::RunStep {
+    let run = |step: usize, a: StepAction, timeout: u64| Command::RunStep {
         step,
         attempt: 1,
         action: a,

@@ -11,7 +11,7 @@ use flightdeck::backend::runner;
 use flightdeck::protocol::command::Command;
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::protocol::kube::KubeEvent;
-use flightdeck::runbook::Action;
+use flightdeck::runbook::StepAction;
 use flightdeck::runbook::kube::{Cluster, KubeAction, KubeOp};
 use flightdeck::runbook::progress::Outcome;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -204,7 +204,7 @@ impl Seen {
 }
 
 impl Runner {
-    pub fn start(&self, step: usize, action: Action, timeout: Option<Duration>) {
+    pub fn start(&self, step: usize, action: StepAction, timeout: Option<Duration>) {
         self.cmds
             .send(Command::RunStep {
                 step,
@@ -217,7 +217,7 @@ impl Runner {
     }
 
     /// Run a step to its end, gathering what it reported.
-    pub async fn run(&mut self, action: Action, timeout: Option<Duration>) -> (Outcome, Seen) {
+    pub async fn run(&mut self, action: StepAction, timeout: Option<Duration>) -> (Outcome, Seen) {
         self.start(1, action, timeout);
         self.until_finished(1, Duration::from_secs(120)).await
     }

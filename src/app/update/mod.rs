@@ -25,7 +25,7 @@ use super::state::*;
 use crate::protocol::command::{Command, JournalEntry};
 use crate::protocol::event::BackendEvent;
 use crate::protocol::output::Stream;
-use crate::runbook::Action as StepAction;
+use crate::runbook::StepAction;
 use crate::runbook::gates::{self, Decision, Signoff};
 use crate::runbook::interpolate::Scope;
 use crate::runbook::progress::{Outcome, ReleaseStatus, StepStatus};

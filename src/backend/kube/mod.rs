@@ -25,7 +25,7 @@ use crate::backend::process::{CancelSignal, run_command};
 use crate::protocol::event::BackendEvent;
 use crate::protocol::kube::KubeEvent;
 use crate::protocol::output::Stream;
-use crate::runbook::Action;
+use crate::runbook::StepAction;
 use crate::runbook::kube::{KubeAction, KubeCheck};
 use crate::runbook::progress::Outcome;
 
@@ -124,23 +124,23 @@ pub async fn run_step(
 }
 
 /// The step's undo, or `kube.undo` of its Deployment.
-fn undo_of(action: &KubeAction) -> Option<Action> {
+fn undo_of(action: &KubeAction) -> Option<StepAction> {
     match &action.undo {
         Some(u) => Some((**u).clone()),
-        None => action.default_undo().map(Action::Kube),
+        None => action.default_undo().map(StepAction::Kube),
     }
 }
 
 /// Run an undo (kube step or command) and follow its rollout.
 async fn run_undo(
-    undo: Option<&Action>,
+    undo: Option<&StepAction>,
     step: usize,
     report: &Reporter,
     sink: &mut Sink<'_>,
 ) -> Result<String, String> {
     let deadline = Some((Instant::now() + UNDO_TIMEOUT, UNDO_TIMEOUT));
     match undo {
-        Some(Action::Kube(u)) => {
+        Some(StepAction::Kube(u)) => {
             let client = client::client(&u.cluster).await?;
             let ns = namespace(u);
             let applied = ops::apply(&client, &ns, &u.op).await?;
@@ -171,7 +171,7 @@ async fn run_undo(
                 Ended::Fired(f) => Err(f.reason),
             }
         }
-        Some(Action::Command(c)) => {
+        Some(StepAction::Command(c)) => {
             let ran = run_command(
                 c,
                 &BTreeMap::new(),
@@ -197,7 +197,7 @@ async fn run_undo(
 /// A manual rollback: run `undo` for `step`, outside the step's own run.
 pub async fn rollback(
     step: usize,
-    undo: Action,
+    undo: StepAction,
     reason: String,
     tx: UnboundedSender<BackendEvent>,
 ) {

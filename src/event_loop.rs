@@ -7,7 +7,7 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::app::msg::Msg;
-use crate::app::state::{AppState, Event};
+use crate::app::state::{AppState, HeadlessEvent};
 use crate::app::update::{ready_to_exit, update};
 use crate::clock::now_ms;
 use crate::protocol::command::{Command, JournalEntry};
@@ -41,7 +41,7 @@ pub async fn run<I, D, E>(
 where
     I: Stream<Item = Msg> + Unpin,
     D: FnMut(&AppState) -> std::io::Result<()>,
-    E: FnMut(Event),
+    E: FnMut(HeadlessEvent),
 {
     dispatch(&ch, initial);
     let mut tick = tokio::time::interval(TICK);

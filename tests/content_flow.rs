@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::msg::Msg;
-use flightdeck::app::state::{AppState, Event};
+use flightdeck::app::state::{AppState, HeadlessEvent};
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
@@ -146,11 +146,9 @@ fn changed_content_stops_the_step_and_reopens_the_gate() {
     assert_eq!(s.release.steps[gate].status, StepStatus::Waiting);
     let notice = s.notice.clone().unwrap().text;
     assert!(notice.contains("file deploy/app.yaml, cluster"), "{notice}");
-    assert!(
-        s.events
-            .iter()
-            .any(|e| matches!(e, Event::ContentChanged { gate, .. } if gate == "release-approval"))
-    );
+    assert!(s.events.iter().any(
+        |e| matches!(e, HeadlessEvent::ContentChanged { gate, .. } if gate == "release-approval")
+    ));
 
     // A fresh sign-off on the new content opens the gate again.
     let ops: Vec<u64> = c

@@ -9,7 +9,7 @@ use app_state::StateBuilder;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::msg::Msg;
-use flightdeck::app::state::{AppState, Dialog, Event, ResumeChoice};
+use flightdeck::app::state::{AppState, Dialog, HeadlessEvent, ResumeChoice};
 use flightdeck::app::team::Mode;
 use flightdeck::app::update::{on_resume, update};
 use flightdeck::protocol::command::{Command, JournalEntry};
@@ -153,7 +153,7 @@ fn a_step_a_signal_stopped_is_journaled_interrupted_not_failed() {
     );
     assert_eq!(s.release.steps[1].status, StepStatus::Interrupted);
     assert!(s.events.iter().any(
-        |e| matches!(e, Event::StepFinished { step, status, .. } if step == "slow" && status == "interrupted")
+        |e| matches!(e, HeadlessEvent::StepFinished { step, status, .. } if step == "slow" && status == "interrupted")
     ));
     ack(&mut s, &c);
     assert!(flightdeck::app::update::ready_to_exit(&s));
@@ -189,7 +189,7 @@ fn headless_resume_stops_at_an_interrupted_step_unless_retry_names_it() {
         "{c:?}"
     );
     assert!(s.events.iter().any(
-        |e| matches!(e, Event::Waiting { step, reason } if step == "slow" && reason.contains("--retry slow"))
+        |e| matches!(e, HeadlessEvent::Waiting { step, reason } if step == "slow" && reason.contains("--retry slow"))
     ));
     let c = update(
         &mut s,
@@ -214,7 +214,9 @@ fn headless_resume_stops_at_an_interrupted_step_unless_retry_names_it() {
     s.processes.retries.insert("slow".into());
     let c = on_resume(&mut s);
     assert!(
-        !s.events.iter().any(|e| matches!(e, Event::Waiting { .. })),
+        !s.events
+            .iter()
+            .any(|e| matches!(e, HeadlessEvent::Waiting { .. })),
         "{:?}",
         s.events
     );
@@ -330,7 +332,7 @@ fn a_lingering_step_stops_a_headless_resume_even_with_retry() {
     s.processes.retries.insert("slow".into());
     let c = on_resume(&mut s);
     assert!(s.events.iter().any(
-        |e| matches!(e, Event::Waiting { step, reason } if step == "slow" && reason.contains("still running, pid 4242"))
+        |e| matches!(e, HeadlessEvent::Waiting { step, reason } if step == "slow" && reason.contains("still running, pid 4242"))
     ));
     let c = update(
         &mut s,

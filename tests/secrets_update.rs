@@ -7,7 +7,7 @@ mod app_state;
 use app_state::StateBuilder;
 
 use flightdeck::app::msg::Msg;
-use flightdeck::app::state::{AppState, Event};
+use flightdeck::app::state::{AppState, HeadlessEvent};
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
@@ -186,7 +186,7 @@ fn backend_text_is_masked_before_any_sink() {
     );
     assert!(
         s.events.iter().any(
-            |e| matches!(e, Event::Output { line, .. } if line.contains("token=*** with ***"))
+            |e| matches!(e, HeadlessEvent::Output { line, .. } if line.contains("token=*** with ***"))
         ),
         "{events}"
     );

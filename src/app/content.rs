@@ -4,7 +4,7 @@
 //! `content_changed` entry is journaled and the gate waits for fresh
 //! sign-offs. Pure: the reading is the runner's.
 
-use super::state::{After, AppState, Event, Level};
+use super::state::{After, AppState, HeadlessEvent, Level};
 use crate::protocol::command::{Command, JournalEntry};
 use crate::protocol::output::Stream;
 use crate::runbook::StepAction;
@@ -217,7 +217,7 @@ fn record(
         ));
         state.outputs[g].push(Stream::Info, text.clone());
         state.notify(Level::Warn, text);
-        state.events.push(Event::ContentChanged {
+        state.events.push(HeadlessEvent::ContentChanged {
             step: state.step(step).id.clone(),
             gate,
             old_hash: old_hash.clone(),
@@ -244,7 +244,7 @@ fn reopen(state: &mut AppState, g: usize, out: &mut Vec<Command>) {
             state.selected = g;
             state.scroll = 0;
             let step_id = state.step(g).id.clone();
-            state.events.push(Event::StepStarted {
+            state.events.push(HeadlessEvent::StepStarted {
                 step: step_id.clone(),
                 attempt,
             });

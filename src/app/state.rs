@@ -142,7 +142,7 @@ pub enum After {
 /// One line of `run --headless` output.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
+pub enum HeadlessEvent {
     ReleaseStarted {
         release: String,
         runbook: String,
@@ -235,7 +235,7 @@ pub struct AppState {
     pub keymap: Keymap,
     pub approval_hash: String,
     /// Headless events, drained by the event loop.
-    pub events: Vec<Event>,
+    pub events: Vec<HeadlessEvent>,
     /// When sign-offs were last re-read from the journal.
     pub signoffs_refreshed_at: i64,
     /// The release's end is journaled (or on its way).
@@ -348,7 +348,7 @@ impl AppState {
     pub fn notify(&mut self, level: Level, text: impl Into<String>) {
         let text = text.into();
         if self.headless && level == Level::Error {
-            self.events.push(Event::Error {
+            self.events.push(HeadlessEvent::Error {
                 message: text.clone(),
             });
         }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::{CmdResult, EXIT_FAILED, EXIT_OK, EXIT_WAITING, Failure, session, wiring};
 use crate::app::msg::Msg;
-use crate::app::state::Event;
+use crate::app::state::HeadlessEvent;
 use crate::app::update::{on_resume, update};
 use crate::cli::ReleaseArgs;
 use crate::runbook::progress::ReleaseStatus;
@@ -39,7 +39,7 @@ pub async fn run(
     }
     state.processes.retries = retries.into_iter().collect();
     let mut out = std::io::stdout().lock();
-    let mut emit = |e: Event| {
+    let mut emit = |e: HeadlessEvent| {
         if let Ok(line) = serde_json::to_string(&e) {
             // JSON escapes controls but not bidi overrides; these can only
             // be inside strings, where the sanitizer's mark keeps it JSON.
@@ -49,7 +49,7 @@ pub async fn run(
     };
     let mut initial = Vec::new();
     if !resumed {
-        emit(Event::ReleaseStarted {
+        emit(HeadlessEvent::ReleaseStarted {
             release: state.release.id.clone(),
             runbook: state.runbook.name.clone(),
             environment: state.release.environment.clone(),

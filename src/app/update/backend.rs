@@ -17,7 +17,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             for (stream, raw) in lines {
                 let line = state.secrets.mask(&sanitize::sanitize_line(&raw));
                 if state.headless {
-                    state.events.push(Event::Output {
+                    state.events.push(HeadlessEvent::Output {
                         step: id.clone(),
                         stream: stream_name(stream),
                         line: line.clone(),
@@ -27,7 +27,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             }
             if dropped > 0 {
                 state.outputs[step].add_dropped(dropped);
-                state.events.push(Event::OutputDropped {
+                state.events.push(HeadlessEvent::OutputDropped {
                     step: id,
                     count: dropped,
                 });
@@ -237,7 +237,7 @@ pub(super) fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec
 
 pub(crate) fn waiting(state: &mut AppState, i: usize, why: &str) {
     let id = state.step(i).id.clone();
-    state.events.push(Event::Waiting {
+    state.events.push(HeadlessEvent::Waiting {
         step: id,
         reason: why.to_string(),
     });
@@ -376,7 +376,7 @@ pub(crate) fn end_release(state: &mut AppState, status: ReleaseStatus, out: &mut
         Level::Warn
     };
     state.notify(level, format!("release {status}"));
-    state.events.push(Event::ReleaseEnded {
+    state.events.push(HeadlessEvent::ReleaseEnded {
         release: state.release.id.clone(),
         status: status.clone(),
     });

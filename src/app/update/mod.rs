@@ -316,7 +316,7 @@ pub(crate) fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>)
             if attempt > 1 {
                 state.outputs[i].push(Stream::Info, format!("attempt {attempt}"));
             }
-            state.events.push(Event::StepStarted {
+            state.events.push(HeadlessEvent::StepStarted {
                 step: step_id.clone(),
                 attempt,
             });
@@ -385,7 +385,7 @@ fn record_end(
     let run = &state.release.steps[i];
     let duration_ms = run.started_at.map(|s| state.now - s);
     let step_id = state.step(i).id.clone();
-    state.events.push(Event::StepFinished {
+    state.events.push(HeadlessEvent::StepFinished {
         step: step_id.clone(),
         status: status.to_string(),
         exit_code,

@@ -7,7 +7,7 @@ use crate::runbook::CommandSpec;
 /// A line of flightdeck's own in step `i`'s output (and the headless stream).
 fn info(state: &mut AppState, i: usize, text: String) {
     if state.headless {
-        state.events.push(Event::Output {
+        state.events.push(HeadlessEvent::Output {
             step: state.step(i).id.clone(),
             stream: stream_name(Stream::Info),
             line: text.clone(),
@@ -41,7 +41,7 @@ pub(super) fn step_ended(state: &mut AppState, i: usize, out: &mut Vec<Command>)
     info(state, i, reason.clone());
     let step_id = state.step(i).id.clone();
     let duration_ms = state.release.steps[i].started_at.map(|s| state.now - s);
-    state.events.push(Event::StepFinished {
+    state.events.push(HeadlessEvent::StepFinished {
         step: step_id.clone(),
         status: "interrupted".into(),
         exit_code: None,
@@ -232,7 +232,7 @@ fn service_failed(state: &mut AppState, i: usize, error: String, out: &mut Vec<C
         format!("the background service of {id} did not start again: {error}"),
     );
     if state.headless {
-        state.events.push(Event::Waiting {
+        state.events.push(HeadlessEvent::Waiting {
             step: id,
             reason: format!("its background service did not start again: {error}"),
         });

@@ -55,7 +55,9 @@ pub fn on_resume(state: &mut AppState) -> Vec<Command> {
                     "interrupted: open it in the TUI to re-check, retry or mark it done, or run again with --retry {id}"
                 ),
             };
-            state.events.push(Event::Waiting { step: id, reason });
+            state
+                .events
+                .push(HeadlessEvent::Waiting { step: id, reason });
         } else {
             open_interrupted(state, i);
         }

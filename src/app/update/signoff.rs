@@ -90,7 +90,7 @@ pub(super) fn set_dialog_error(state: &mut AppState, msg: String) {
 
 /// A sign-off is durable: it counts from now on.
 pub(super) fn signoff_durable(state: &mut AppState, s: Signoff, out: &mut Vec<Command>) {
-    state.events.push(Event::Signoff {
+    state.events.push(HeadlessEvent::Signoff {
         gate: s.gate.clone(),
         person: s.person.clone(),
         role: s.role.clone(),

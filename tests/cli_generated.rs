@@ -3,7 +3,7 @@
 
 use clap::CommandFactory;
 use flightdeck::cli::{Cli, CompletionShell};
-use flightdeck::commands::generated::{completions, man_pages};
+use flightdeck::subcommands::generated::{completions, man_pages};
 
 fn subcommands() -> Vec<String> {
     Cli::command()

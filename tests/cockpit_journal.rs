@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use flightdeck::backend::store::{AuditKey, Store};
-use flightdeck::commands::home_read::HomeReader;
 use flightdeck::runbook::home::{Phase, WaitingKind};
 use flightdeck::settings::Settings;
+use flightdeck::subcommands::home_read::HomeReader;
 
 const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");
 

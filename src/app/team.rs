@@ -1,6 +1,6 @@
 //! Team mode in the UI (docs/semantics.md, "Deploy lock"): one terminal drives a
 //! release, the others watch it fill up live and may sign off. Pure like
-//! `update`: the team task (commands/team.rs; its token in backend/team/fence.rs) holds the lease and sends
+//! `update`: the team task (subcommands/team.rs; its token in backend/team/fence.rs) holds the lease and sends
 //! `TeamEvent`s; this decides what they mean on screen.
 
 use crate::protocol::team::{LeaseView, Snapshot, TeamCommand, TeamEvent};

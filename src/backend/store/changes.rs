@@ -2,7 +2,7 @@
 //! `pg_notify('flightdeck', '<release id>\t<kind>')` in its own transaction,
 //! so a listener hears of it exactly when it is committed (and never of a
 //! rolled-back write). SQLite has no such channel: its readers re-read on a
-//! short timer instead (see `commands::team`).
+//! short timer instead (see `subcommands::team`).
 
 use std::time::Duration;
 

@@ -15,8 +15,8 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 
 use super::kube::convert::REVISION;
-use super::kube::ops::{FIELD_MANAGER, dynamic_api, manifest_docs};
-use crate::runbook::kube::{Cluster, KubeOp, PatchType};
+use super::kube::ops::{FIELD_MANAGER, dynamic_api, manifest_docs, patch_of};
+use crate::runbook::kube::{Cluster, KubeOp};
 use crate::runbook::plan::{
     ClusterChange, ClusterSlot, ClusterTarget, ImageChange, ObjectDiff, PendingMigration,
     diff_objects,
@@ -150,16 +150,10 @@ async fn kube_change(client: &Client, ns: &str, op: &KubeOp) -> Result<ClusterCh
                 .map_err(|e| format!("reading {kind} {name}: {e}"))?
                 .ok_or_else(|| format!("{kind} {name:?} not found in namespace {ns}"))?;
             let params = PatchParams::default().dry_run();
-            let result = match patch_type {
-                PatchType::Strategic => api.patch(name, &params, &Patch::Strategic(patch)).await,
-                PatchType::Merge => api.patch(name, &params, &Patch::Merge(patch)).await,
-                PatchType::Json => {
-                    let ops = serde_json::from_value(patch.clone())
-                        .map_err(|e| format!("not a JSON patch: {e}"))?;
-                    api.patch(name, &params, &Patch::<()>::Json(ops)).await
-                }
-            }
-            .map_err(|e| format!("dry run of the patch of {kind} {name}: {e}"))?;
+            let result = api
+                .patch(name, &params, &patch_of(patch_type, patch)?)
+                .await
+                .map_err(|e| format!("dry run of the patch of {kind} {name}: {e}"))?;
             Ok(ClusterChange::Fields {
                 objects: vec![object_diff(kind, name, Some(&live), &result)?],
             })

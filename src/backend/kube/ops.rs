@@ -94,16 +94,10 @@ pub async fn apply(client: &Client, ns: &str, op: &KubeOp) -> Result<Applied, St
         } => {
             let api = dynamic_api(client, ns, api_version, kind).await?;
             let params = PatchParams::default();
-            let result = match patch_type {
-                PatchType::Strategic => api.patch(name, &params, &Patch::Strategic(patch)).await,
-                PatchType::Merge => api.patch(name, &params, &Patch::Merge(patch)).await,
-                PatchType::Json => {
-                    let ops = serde_json::from_value(patch.clone())
-                        .map_err(|e| err("not a JSON patch", e))?;
-                    api.patch(name, &params, &Patch::<()>::Json(ops)).await
-                }
-            };
-            let obj = result.map_err(|e| err(&format!("patching {kind} {name}"), e))?;
+            let obj = api
+                .patch(name, &params, &patch_of(patch_type, patch)?)
+                .await
+                .map_err(|e| err(&format!("patching {kind} {name}"), e))?;
             Ok(Applied {
                 note: format!(
                     "patched {kind} {name} ({} patch, resourceVersion {})",
@@ -194,6 +188,18 @@ pub(crate) async fn dynamic_api(
     Ok(match caps.scope {
         Scope::Namespaced => Api::namespaced_with(client.clone(), ns, &ar),
         Scope::Cluster => Api::all_with(client.clone(), &ar),
+    })
+}
+
+/// The kube patch a runbook's `patch_type` and body describe (for the
+/// step and for the plan's dry run alike).
+pub(crate) fn patch_of(patch_type: &PatchType, patch: &Value) -> Result<Patch<Value>, String> {
+    Ok(match patch_type {
+        PatchType::Strategic => Patch::Strategic(patch.clone()),
+        PatchType::Merge => Patch::Merge(patch.clone()),
+        PatchType::Json => Patch::Json(
+            serde_json::from_value(patch.clone()).map_err(|e| err("not a JSON patch", e))?,
+        ),
     })
 }
 

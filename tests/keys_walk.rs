@@ -14,7 +14,7 @@ use flightdeck::app::allowed::{self, BAR};
 use flightdeck::app::keymap::parse_key;
 use flightdeck::app::msg::Msg;
 use flightdeck::app::state::{AppState, Level};
-use flightdeck::app::team::Mode;
+use flightdeck::app::state::Mode;
 use flightdeck::app::update::update;
 use flightdeck::runbook::progress::{ReleaseStatus, StepStatus};
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::msg::Msg;
-use flightdeck::app::rollout::LogScope;
+use flightdeck::app::state::LogScope;
 use flightdeck::app::state::{AppState, Dialog};
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::Command;

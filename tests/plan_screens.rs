@@ -14,7 +14,7 @@ use std::path::Path;
 use crossterm::event::{KeyCode, KeyEvent};
 use flightdeck::app::msg::Msg;
 use flightdeck::app::state::{AppState, Dialog};
-use flightdeck::app::team::Mode;
+use flightdeck::app::state::Mode;
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;

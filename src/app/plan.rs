@@ -6,22 +6,6 @@ use super::state::AppState;
 use crate::protocol::command::Command;
 use crate::runbook::plan::{self, ClusterSlot, Plan, PlanInput};
 
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PlanState {
-    /// The pane is shown (toggled with `P`).
-    pub open: bool,
-    pub plan: Option<Plan>,
-    /// The cluster part was asked for and has not answered yet.
-    pub reading: bool,
-    /// First line shown.
-    pub scroll: u16,
-    /// What changed since the last successful release of this runbook and
-    /// environment (read when the session opens; `None`: there was none).
-    pub since: Option<crate::runbook::plan_since::SinceLast>,
-    /// The gate the approver's view was opened for (its plan is built once).
-    pub approver_gate: Option<usize>,
-}
-
 /// The plan of the release `state` holds, with every value as its steps
 /// will see it, masked with the release's secrets, and the content hash
 /// sign-offs bind to (the approval hash).

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::keymap::Keymap;
-use super::state::{AppState, Identity};
+use super::state::{AppState, Identity, journaled_inputs};
 use crate::protocol::output::OutputBuffer;
 use crate::runbook::Runbook;
 use crate::runbook::gates::approval_hash;
@@ -94,19 +94,4 @@ impl AppState {
         state.secrets = super::secrets::release_secrets(&state);
         state
     }
-}
-
-/// Inputs as the journal keeps them: each secret value replaced by its
-/// salted hash (`sealed`), never the value.
-pub fn journaled_inputs(
-    inputs: &BTreeMap<String, String>,
-    sealed: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    let mut out = inputs.clone();
-    for (name, seal) in sealed {
-        if let Some(v) = out.get_mut(name) {
-            *v = seal.clone();
-        }
-    }
-    out
 }

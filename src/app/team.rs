@@ -3,11 +3,11 @@
 //! `update`: the team task (subcommands/team.rs; its token in backend/team/fence.rs) holds the lease and sends
 //! `TeamEvent`s; this decides what they mean on screen.
 
-use crate::protocol::team::{LeaseView, Snapshot, TeamCommand, TeamEvent};
+use crate::protocol::team::{Snapshot, TeamCommand, TeamEvent};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
-use super::state::{AppState, Confirmable, Dialog, Level};
+use super::state::{AppState, Confirmable, Dialog, Level, Mode};
 use super::update::{end_release, gate_changed, on_resume, quit, waiting};
 use crate::protocol::command::Command;
 use crate::protocol::output::OutputBuffer;
@@ -17,31 +17,6 @@ use crate::runbook::progress::{Outcome, ReleaseStatus, StepStatus};
 
 /// The key that takes over a release whose driver's lease expired.
 pub const TAKE_OVER_KEY: char = 'T';
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// No lease in play (tests, tools): this terminal does everything.
-    #[default]
-    Solo,
-    /// This terminal holds the lease.
-    Driver,
-    /// Another terminal drives; this one watches and may sign off.
-    Watcher,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TeamState {
-    pub mode: Mode,
-    pub lease: Option<LeaseView>,
-    /// Why this terminal stopped driving (kept on screen).
-    pub lost: Option<String>,
-    /// The lease could not be renewed before its local deadline: this
-    /// terminal is not the driver until renewal succeeds again, so it starts
-    /// no step (what runs is left alone).
-    pub lapsed: Option<String>,
-    /// The journal is on PostgreSQL (live via NOTIFY) rather than SQLite.
-    pub live: bool,
-}
 
 /// May this terminal run steps and decide gates?
 pub fn drives(state: &AppState) -> bool {

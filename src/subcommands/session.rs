@@ -284,7 +284,7 @@ pub async fn open_with(
             &release.inputs,
             &crate::app::secrets::new_salt(),
         );
-        journaled.inputs = crate::app::setup::journaled_inputs(&release.inputs, &sealed);
+        journaled.inputs = crate::app::state::journaled_inputs(&release.inputs, &sealed);
         let path = std::fs::canonicalize(&l.path).unwrap_or_else(|_| l.path.clone());
         // Environment policy: earlier environment passed, windows, freezes.
         let glass =

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::Failure;
 use crate::app::state::{AppState, Level};
-use crate::app::team::Mode;
+use crate::app::state::Mode;
 use crate::backend::store::changes::{self, Change};
 use crate::backend::store::lease::{self, Acquired, Claimant, Lease};
 use crate::backend::store::team::{GateRule, LiveOutput};

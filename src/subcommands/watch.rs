@@ -281,8 +281,8 @@ async fn previous_logs(
     let lp = LogParams {
         container: Some(container.clone()),
         previous: true,
-        tail_lines: Some(crate::app::rollout::MAX_LOG_LINES as i64),
-        limit_bytes: Some(4 * crate::app::rollout::MAX_LOG_BYTES as i64),
+        tail_lines: Some(crate::app::state::MAX_LOG_LINES as i64),
+        limit_bytes: Some(4 * crate::app::state::MAX_LOG_BYTES as i64),
         ..Default::default()
     };
     let text = match api.logs(&pod, &lp).await {

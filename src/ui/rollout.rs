@@ -9,7 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::theme;
-use crate::app::rollout::{self, RolloutView};
+use crate::app::rollout;
+use crate::app::state::RolloutView;
 use crate::app::state::AppState;
 use crate::protocol::kube::ConnState;
 use crate::protocol::output::Stream;

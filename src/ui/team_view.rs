@@ -6,7 +6,8 @@ use ratatui::text::{Line, Span};
 
 use super::theme;
 use crate::app::state::AppState;
-use crate::app::team::{self, Mode, TAKE_OVER_KEY};
+use crate::app::state::Mode;
+use crate::app::team::{self, TAKE_OVER_KEY};
 use crate::runbook::GateSpec;
 use crate::runbook::duration::format_duration;
 use crate::runbook::gates::{self, GateTally, GateTiming};

@@ -17,7 +17,7 @@ use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
 use flightdeck::app::state::{AppState, Identity};
-use flightdeck::app::team::Mode;
+use flightdeck::app::state::Mode;
 use flightdeck::app::update::update;
 use flightdeck::backend::store::changes::{self, Change};
 use flightdeck::backend::store::team::GateRule;

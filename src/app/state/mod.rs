@@ -1,12 +1,28 @@
 //! Everything the screen shows and `update` changes. Owned by one task.
+//! A leaf: the parts' types live here, the logic that changes them in
+//! `app::update` and the feature modules above it.
+
+mod content;
+mod dialog;
+mod headless_event;
+mod kube;
+mod pending;
+mod plan;
+mod processes;
+mod team;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
-
+pub use self::content::ContentState;
+pub use self::dialog::{Confirmable, Dialog, ResumeChoice};
+pub use self::headless_event::HeadlessEvent;
+pub use self::kube::{KubeState, LogScope, LogView, MAX_LOG_BYTES, MAX_LOG_LINES, RolloutView};
+pub use self::pending::After;
+pub use self::plan::PlanState;
+pub use self::processes::ProcessState;
+pub use self::team::{Mode, TeamState};
 use super::keymap::Keymap;
 use crate::protocol::output::OutputBuffer;
-use crate::runbook::gates::{Decision, Signoff};
 use crate::runbook::progress::Release;
 use crate::runbook::{Runbook, Step};
 
@@ -27,173 +43,6 @@ pub enum Level {
 pub struct Notice {
     pub level: Level,
     pub text: String,
-}
-
-/// Actions that ask before they happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Confirmable {
-    RunStep(usize),
-    CancelStep(usize),
-    Abort,
-    /// Take over the release whose driver's lease expired.
-    TakeOver,
-    Quit,
-    /// Roll a kube step's Deployment back (its undo).
-    Rollback(usize),
-}
-
-/// What to do with a step found interrupted after a crash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResumeChoice {
-    Recheck,
-    Retry,
-    MarkDone,
-    Skip,
-    /// The step's processes still run: wait until they end.
-    Wait,
-    /// The step's processes still run: stop them (SIGTERM, then SIGKILL).
-    Kill,
-}
-
-impl ResumeChoice {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResumeChoice::Recheck => "re-check",
-            ResumeChoice::Retry => "retry",
-            ResumeChoice::MarkDone => "mark done",
-            ResumeChoice::Skip => "skip",
-            ResumeChoice::Wait => "wait",
-            ResumeChoice::Kill => "kill",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Dialog {
-    Help,
-    Skip {
-        step: usize,
-        reason: String,
-    },
-    /// A checklist, ticked item by item: nothing is ticked when it opens.
-    Tick {
-        step: usize,
-        note: String,
-        /// Per item: when it was ticked (unix ms), `None` while unticked.
-        ticked: Vec<Option<i64>>,
-        /// The item under the cursor; `ticked.len()` is the note field.
-        cursor: usize,
-    },
-    SignOff {
-        step: usize,
-        role: usize,
-        decision: Decision,
-        comment: String,
-        error: Option<String>,
-    },
-    Confirm {
-        what: Confirmable,
-        message: String,
-        /// Text the person must type (the environment's name), if any.
-        expect: Option<String>,
-        typed: String,
-    },
-    Interrupted {
-        step: usize,
-        choices: Vec<ResumeChoice>,
-        selected: usize,
-    },
-}
-
-impl Dialog {
-    /// The checklist dialog of step `step` with `items` items, none ticked.
-    pub fn checklist(step: usize, items: usize) -> Dialog {
-        Dialog::Tick {
-            step,
-            note: String::new(),
-            ticked: vec![None; items],
-            cursor: 0,
-        }
-    }
-}
-
-/// What to do once a journal write is acknowledged.
-#[derive(Debug, Clone, PartialEq)]
-pub enum After {
-    /// The intent is durable: now run it.
-    Start {
-        step: usize,
-        attempt: u32,
-    },
-    /// The outcome is durable: move on.
-    Finished {
-        step: usize,
-    },
-    /// The sign-off is durable: count it.
-    Signed(Signoff),
-    /// A resume choice is durable: act on it.
-    Resumed {
-        step: usize,
-        choice: ResumeChoice,
-    },
-    Nothing,
-}
-
-/// One line of `run --headless` output.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum HeadlessEvent {
-    ReleaseStarted {
-        release: String,
-        runbook: String,
-        environment: String,
-    },
-    StepStarted {
-        step: String,
-        attempt: u32,
-    },
-    Output {
-        step: String,
-        stream: &'static str,
-        line: String,
-    },
-    OutputDropped {
-        step: String,
-        count: u64,
-    },
-    StepFinished {
-        step: String,
-        status: String,
-        exit_code: Option<i32>,
-        detail: Option<String>,
-        duration_ms: Option<i64>,
-    },
-    Waiting {
-        step: String,
-        reason: String,
-    },
-    Signoff {
-        gate: String,
-        person: String,
-        role: String,
-        decision: String,
-    },
-    ReleaseEnded {
-        release: String,
-        status: String,
-    },
-    /// What a gate approved is no longer what would run: `step` did not
-    /// start and `gate` waits for sign-offs on `new_hash`.
-    ContentChanged {
-        step: String,
-        gate: String,
-        old_hash: String,
-        new_hash: String,
-        changed: Vec<String>,
-    },
-    Error {
-        message: String,
-    },
 }
 
 #[derive(Debug, Clone)]
@@ -248,15 +97,15 @@ pub struct AppState {
     /// the release (see `data_hooks`).
     pub point_of_no_return: Option<String>,
     /// Who drives this release, and what this terminal may do.
-    pub team: super::team::TeamState,
+    pub team: TeamState,
     /// The cluster in use and the live rollouts of kube steps.
-    pub kube: super::rollout::KubeState,
+    pub kube: KubeState,
     /// Content checks before steps after a passed gate (`app::content`).
-    pub content: super::content::ContentState,
+    pub content: ContentState,
     /// Processes around steps: interrupted, lingering, restarting services.
-    pub processes: super::processes::ProcessState,
+    pub processes: ProcessState,
     /// The plan pane (`app::plan`).
-    pub plan: super::plan::PlanState,
+    pub plan: PlanState,
 }
 
 impl AppState {
@@ -330,7 +179,7 @@ impl AppState {
     /// sealed). Approvals bind to these, so an approver in another process
     /// computes the same hash.
     pub fn journaled_inputs(&self) -> BTreeMap<String, String> {
-        crate::app::setup::journaled_inputs(&self.release.inputs, &self.sealed_inputs)
+        journaled_inputs(&self.release.inputs, &self.sealed_inputs)
     }
 
     pub fn step_count(&self) -> usize {
@@ -354,4 +203,19 @@ impl AppState {
         }
         self.notice = Some(Notice { level, text });
     }
+}
+
+/// Inputs as the journal keeps them: each secret value replaced by its
+/// salted hash (`sealed`), never the value.
+pub fn journaled_inputs(
+    inputs: &BTreeMap<String, String>,
+    sealed: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut out = inputs.clone();
+    for (name, seal) in sealed {
+        if let Some(v) = out.get_mut(name) {
+            *v = seal.clone();
+        }
+    }
+    out
 }

@@ -13,8 +13,8 @@ use flightdeck::app::action::Action;
 use flightdeck::app::allowed::{self, BAR};
 use flightdeck::app::keymap::parse_key;
 use flightdeck::app::msg::Msg;
-use flightdeck::app::state::{AppState, Level};
 use flightdeck::app::state::Mode;
+use flightdeck::app::state::{AppState, Level};
 use flightdeck::app::update::update;
 use flightdeck::runbook::progress::{ReleaseStatus, StepStatus};
 

@@ -9,8 +9,8 @@ use app_state::StateBuilder;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::msg::Msg;
-use flightdeck::app::state::{AppState, Dialog, HeadlessEvent, ResumeChoice};
 use flightdeck::app::state::Mode;
+use flightdeck::app::state::{AppState, Dialog, HeadlessEvent, ResumeChoice};
 use flightdeck::app::update::{on_resume, update};
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;

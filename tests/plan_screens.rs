@@ -13,8 +13,8 @@ use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use flightdeck::app::msg::Msg;
-use flightdeck::app::state::{AppState, Dialog};
 use flightdeck::app::state::Mode;
+use flightdeck::app::state::{AppState, Dialog};
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;

@@ -9,6 +9,7 @@ pub mod keymap;
 pub mod layout;
 pub mod msg;
 pub mod plan;
+pub mod processes;
 pub mod rollout;
 pub mod secrets;
 pub mod setup;

@@ -12,8 +12,8 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
 use super::Failure;
-use crate::app::state::{AppState, Level};
 use crate::app::state::Mode;
+use crate::app::state::{AppState, Level};
 use crate::backend::store::changes::{self, Change};
 use crate::backend::store::lease::{self, Acquired, Claimant, Lease};
 use crate::backend::store::team::{GateRule, LiveOutput};
@@ -149,7 +149,7 @@ async fn watch(
     .await?;
     if let Some(snap) = snap {
         let mut ignored = Vec::new();
-        crate::app::team::on_event(state, TeamEvent::Snapshot(Box::new(snap)), &mut ignored);
+        crate::app::update::on_team_event(state, TeamEvent::Snapshot(Box::new(snap)), &mut ignored);
     }
     let verb = match &lease {
         Some(l) if l.free() => format!(

@@ -10,8 +10,8 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::theme;
 use crate::app::rollout;
-use crate::app::state::RolloutView;
 use crate::app::state::AppState;
+use crate::app::state::RolloutView;
 use crate::protocol::kube::ConnState;
 use crate::protocol::output::Stream;
 use crate::runbook::kube::{KubeAction, KubeCheck, KubeOp};

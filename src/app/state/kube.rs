@@ -121,4 +121,3 @@ pub struct KubeState {
     pub cluster_error: Option<String>,
     pub rollouts: BTreeMap<usize, RolloutView>,
 }
-

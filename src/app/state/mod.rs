@@ -24,7 +24,8 @@ pub use self::team::{Mode, TeamState};
 use super::keymap::Keymap;
 use crate::protocol::output::OutputBuffer;
 use crate::runbook::progress::Release;
-use crate::runbook::{Runbook, Step};
+use crate::runbook::template::Templated;
+use crate::runbook::{Runbook, Step, StepAction};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -173,6 +174,11 @@ impl AppState {
                 .insert("bin".into(), self.flightdeck_bin.clone());
         }
         s
+    }
+
+    /// `${...}` resolved in a step's action, as it will run.
+    pub fn resolve(&self, action: &StepAction) -> Result<StepAction, String> {
+        action.render(&self.scope(self.release.inputs.clone(), true))
     }
 
     /// The release's inputs as the journal keeps them (secret inputs

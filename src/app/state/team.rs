@@ -26,4 +26,3 @@ pub struct TeamState {
     /// The journal is on PostgreSQL (live via NOTIFY) rather than SQLite.
     pub live: bool,
 }
-

@@ -1,6 +1,16 @@
 //! Keys while a dialog is open.
 
-use super::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::journal::*;
+use super::signoff::*;
+use super::steps::*;
+use super::{rollout, team};
+use crate::app::state::*;
+use crate::protocol::command::{Command, JournalEntry};
+use crate::protocol::output::Stream;
+use crate::runbook::StepAction;
+use crate::runbook::progress::{Outcome, ReleaseStatus, StepStatus};
 
 pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Command>) {
     let now = state.now;
@@ -185,36 +195,6 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
     }
 }
 
-/// Journal which checklist items of step `i` were ticked, by whom, and
-/// when each (`times`, in the runbook's item order), before its outcome.
-pub(super) fn journal_ticks(
-    state: &mut AppState,
-    i: usize,
-    times: &[i64],
-    note: Option<String>,
-    out: &mut Vec<Command>,
-) {
-    let items: Vec<(String, i64)> = match &state.step(i).action {
-        StepAction::Manual(m) => m
-            .items
-            .iter()
-            .zip(times)
-            .map(|(item, at)| (state.render_text(item), *at))
-            .collect(),
-        _ => return,
-    };
-    let entry = JournalEntry::ChecklistTicked {
-        release_id: state.release.id.clone(),
-        step_id: state.step(i).id.clone(),
-        attempt: state.release.steps[i].attempts,
-        person: state.identity.person.clone(),
-        items,
-        note,
-        at: state.now,
-    };
-    journal(state, entry, After::Nothing, out);
-}
-
 pub(super) fn confirmed(state: &mut AppState, what: Confirmable, out: &mut Vec<Command>) {
     match what {
         Confirmable::RunStep(i) => start_step(state, i, out),
@@ -226,8 +206,8 @@ pub(super) fn confirmed(state: &mut AppState, what: Confirmable, out: &mut Vec<C
             out.push(Command::CancelStep { step: i });
         }
         Confirmable::Abort => end_release(state, ReleaseStatus::Aborted, out),
-        Confirmable::TakeOver => crate::app::team::take_over(state, out),
-        Confirmable::Rollback(i) => crate::app::rollout::confirmed_rollback(state, i, out),
+        Confirmable::TakeOver => team::take_over(state, out),
+        Confirmable::Rollback(i) => rollout::confirmed_rollback(state, i, out),
         Confirmable::Quit => {
             for (i, s) in state.release.steps.iter().enumerate() {
                 if matches!(s.status, StepStatus::Running { .. }) {

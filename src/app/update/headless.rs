@@ -1,6 +1,11 @@
 //! Headless runs drive themselves and stop when a person is needed.
 
-use super::*;
+use super::journal::*;
+use super::steps::*;
+use crate::app::state::*;
+use crate::protocol::command::{Command, JournalEntry};
+use crate::runbook::StepAction;
+use crate::runbook::progress::{Outcome, StepStatus};
 
 /// Headless runs drive themselves and stop when a person is needed.
 pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
@@ -58,8 +63,8 @@ pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
         StepStatus::Waiting if is_manual && state.acks.contains(&state.step(cur).id) => {
             let note = format!("acknowledged by {} with --ack", state.identity.person);
             // --ack STEP ticks every item at once.
-            let times = vec![state.now; super::checklist_len(state, cur)];
-            super::dialogs::journal_ticks(state, cur, &times, None, out);
+            let times = vec![state.now; checklist_len(state, cur)];
+            journal_ticks(state, cur, &times, None, out);
             decide(
                 state,
                 cur,

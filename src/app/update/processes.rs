@@ -1,8 +1,14 @@
 //! Steps stopped by a signal, processes an interrupted step left running,
 //! and background services a resumed release starts again.
 
-use super::*;
-use crate::runbook::CommandSpec;
+use super::journal::*;
+use super::steps::*;
+use crate::app::state::*;
+use crate::protocol::command::{Command, JournalEntry};
+use crate::protocol::output::Stream;
+use crate::runbook::progress::StepStatus;
+use crate::runbook::{CommandSpec, StepAction};
+use crate::sanitize;
 
 /// A line of flightdeck's own in step `i`'s output (and the headless stream).
 fn info(state: &mut AppState, i: usize, text: String) {
@@ -36,7 +42,7 @@ pub(super) fn step_ended(state: &mut AppState, i: usize, out: &mut Vec<Command>)
     }
     let attempt = state.release.steps[i].attempts;
     state.release.mark_interrupted(i);
-    super::super::data_hooks::step_finished(state, i);
+    crate::app::data_hooks::step_finished(state, i);
     let reason = "interrupted: flightdeck received a signal and stopped it".to_string();
     info(state, i, reason.clone());
     let step_id = state.step(i).id.clone();
@@ -83,24 +89,6 @@ pub(super) fn step_spawned(
         at: state.now,
     };
     journal(state, entry, After::Nothing, out);
-}
-
-/// Words for an interrupted step whose processes still run.
-pub fn still_running(state: &AppState, i: usize) -> Option<String> {
-    state
-        .processes
-        .lingering
-        .get(&i)
-        .map(|pid| format!("still running, pid {pid}"))
-}
-
-/// The interrupted dialog's choices while the step's processes still run.
-pub(super) fn lingering_choices(state: &AppState, i: usize) -> Option<Vec<ResumeChoice>> {
-    state
-        .processes
-        .lingering
-        .contains_key(&i)
-        .then(|| vec![ResumeChoice::Wait, ResumeChoice::Kill])
 }
 
 /// The person chose to wait for, or kill, the processes an interrupted
@@ -162,7 +150,7 @@ pub(super) fn restart_services(state: &mut AppState, out: &mut Vec<Command>) {
         if !spec.background || state.release.steps[i].status != StepStatus::Succeeded {
             continue;
         }
-        match resolve(state, &step.action) {
+        match state.resolve(&step.action) {
             Ok(action) => {
                 state.processes.restarting.insert(i);
                 info(state, i, "starting the service again".into());
@@ -238,17 +226,4 @@ fn service_failed(state: &mut AppState, i: usize, error: String, out: &mut Vec<C
         });
         quit(state, out);
     }
-}
-
-/// Why no step may start now, if something holds them back.
-pub(super) fn held_back(state: &AppState) -> Option<String> {
-    if let Some(why) = &state.team.lapsed {
-        return Some(format!(
-            "you are not the driver now ({why}); no step starts"
-        ));
-    }
-    if !state.processes.restarting.is_empty() {
-        return Some("background services are starting again; a moment".into());
-    }
-    None
 }

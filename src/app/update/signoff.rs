@@ -1,6 +1,12 @@
 //! Gates: the sign-off dialog, durable sign-offs, and counting them.
 
-use super::*;
+use super::journal::*;
+use super::steps::*;
+use crate::app::state::*;
+use crate::protocol::command::{Command, JournalEntry};
+use crate::runbook::StepAction;
+use crate::runbook::gates::{self, Decision, Signoff};
+use crate::runbook::progress::StepStatus;
 
 pub(super) fn open_signoff(state: &mut AppState, decision: Decision, out: &mut Vec<Command>) {
     let i = state.selected;
@@ -109,68 +115,6 @@ pub(super) fn signoff_durable(state: &mut AppState, s: Signoff, out: &mut Vec<Co
     state.release.signoffs.push(s);
     if let Some(i) = state.runbook.step_index(&gate) {
         gate_changed(state, i, out);
-    }
-}
-
-/// Sign-offs for gate `i` changed (or it just started): pass, fail, or wait.
-pub fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
-    if state.release.steps[i].status != StepStatus::Waiting || !crate::app::team::drives(state) {
-        return;
-    }
-    let StepAction::Gate(spec) = &state.step(i).action else {
-        return;
-    };
-    // Every rule re-checked on what the journal holds, not only at signing.
-    let tally = gates::counted(
-        spec,
-        &state.runbook.roles,
-        &state.release.initiator,
-        &state.release.signoffs_for(&state.step(i).id),
-        &state.approval_hash,
-    );
-    if let Some(r) = &tally.rejection {
-        let reason = format!("rejected by {} ({}): {}", r.person, r.role, r.comment);
-        decide(
-            state,
-            i,
-            Outcome::Failure {
-                reason,
-                exit_code: None,
-            },
-            out,
-        );
-        // A rejection stops the release.
-        end_release(state, ReleaseStatus::Failed, out);
-    } else if crate::app::team::gate_held(state, i, &tally, out) {
-        // Soaking, or expired (failed there).
-    } else if tally.satisfied() {
-        let who: Vec<String> = tally
-            .roles
-            .iter()
-            .flat_map(|r| r.signed.iter().map(move |p| format!("{p} ({})", r.role)))
-            .collect();
-        let note = format!("signed off by {}", who.join(", "));
-        decide(
-            state,
-            i,
-            Outcome::Success {
-                exit_code: None,
-                note: Some(note),
-            },
-            out,
-        );
-    } else {
-        let missing: Vec<String> = tally
-            .roles
-            .iter()
-            .filter(|r| r.missing() > 0)
-            .map(|r| format!("{} × {}", r.missing(), r.role))
-            .collect();
-        waiting(
-            state,
-            i,
-            &format!("sign-off needed: {}", missing.join(", ")),
-        );
     }
 }
 

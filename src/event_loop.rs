@@ -49,15 +49,15 @@ where
     let mut last_draw = Instant::now() - FRAME;
     let mut input_open = true;
     loop {
-        for e in state.events.drain(..) {
+        for e in state.plumbing.events.drain(..) {
             emit(e);
         }
         if ready_to_exit(state) {
             break;
         }
-        if state.dirty && last_draw.elapsed() >= FRAME {
+        if state.plumbing.dirty && last_draw.elapsed() >= FRAME {
             draw(state)?;
-            state.dirty = false;
+            state.plumbing.dirty = false;
             last_draw = Instant::now();
         }
         let frame_due = tokio::time::sleep(FRAME.saturating_sub(last_draw.elapsed()));
@@ -80,10 +80,10 @@ where
                 }
             }
             _ = tick.tick() => handle(state, &ch, Msg::Tick(now_ms())),
-            _ = frame_due, if state.dirty => {}
+            _ = frame_due, if state.plumbing.dirty => {}
         }
     }
-    if state.dirty {
+    if state.plumbing.dirty {
         draw(state)?;
     }
     // Dropping our senders lets the store finish what is queued.

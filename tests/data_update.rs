@@ -137,7 +137,7 @@ fn hooks_fire_at_start_and_end_and_the_point_of_no_return_shows() {
             if step_id == "migrate" && d.contains("schema version 1 → 2"))));
 
     // On screen: the banner, and the DSN's password masked.
-    s.selected = 1;
+    s.view.selected = 1;
     let mut t = Terminal::new(TestBackend::new(160, 40)).unwrap();
     t.draw(|f| flightdeck::ui::render(&s, f)).unwrap();
     let screen: String = t

@@ -203,7 +203,7 @@ async fn drive_with(
         }
         let msg = match msgs.pop_front() {
             Some(m) => m,
-            None if state.quitting || state.release.status.is_final() => return,
+            None if state.plumbing.quitting || state.release.status.is_final() => return,
             None => {
                 now += 1_000;
                 Msg::Tick(now)

@@ -113,7 +113,7 @@ fn run_step(s: &mut AppState, id: &str) -> Vec<Command> {
         st.status = StepStatus::Succeeded;
         st.attempts = 1;
     }
-    s.selected = i;
+    s.view.selected = i;
     let c = update(
         s,
         Msg::Key(crossterm::event::KeyEvent::from(
@@ -165,8 +165,8 @@ fn backend_text_is_masked_before_any_sink() {
     );
     let journaled = format!("{c:?}");
     assert!(journaled.contains("StepFinished"), "{journaled}");
-    let events = format!("{:?}", s.events);
-    let notice = format!("{:?}", s.notice);
+    let events = format!("{:?}", s.plumbing.events);
+    let notice = format!("{:?}", s.view.notice);
     let status = format!("{:?}", s.release.steps[web].status);
     let output = format!("{:?}", s.outputs[web].lines);
     for (what, text) in [
@@ -185,7 +185,7 @@ fn backend_text_is_masked_before_any_sink() {
         "{journaled}"
     );
     assert!(
-        s.events.iter().any(
+        s.plumbing.events.iter().any(
             |e| matches!(e, HeadlessEvent::Output { line, .. } if line.contains("token=*** with ***"))
         ),
         "{events}"
@@ -237,7 +237,7 @@ fn a_step_never_runs_with_a_sealed_value() {
             .any(|c| matches!(c, Command::RunStep { .. } | Command::Journal { .. })),
         "{c:?}"
     );
-    let notice = format!("{:?}", s.notice);
+    let notice = format!("{:?}", s.view.notice);
     assert!(
         notice.contains("was not given to this terminal"),
         "{notice}"

@@ -69,7 +69,7 @@ fn always(action: Action) -> bool {
 fn watcher(state: &AppState, action: Action) -> Option<String> {
     match action {
         Action::SignOff | Action::Reject => {
-            let i = state.selected;
+            let i = state.view.selected;
             let waiting_gate = matches!(state.step(i).action, StepAction::Gate(_))
                 && state.release.steps[i].status == StepStatus::Waiting;
             if !waiting_gate || state.release.status.is_final() {
@@ -91,7 +91,7 @@ fn watcher(state: &AppState, action: Action) -> Option<String> {
 }
 
 fn driver(state: &AppState, action: Action) -> Option<String> {
-    let i = state.selected;
+    let i = state.view.selected;
     let status = &state.release.steps[i].status;
     let step = &state.step(i).action;
     let current = state.release.current(&state.runbook) == Some(i);
@@ -196,6 +196,6 @@ fn initiator(state: &AppState) -> Option<String> {
     Some(format!(
         "you started this release: another person signs it (flightdeck approve {} --gate {})",
         state.release.id,
-        state.step(state.selected).id
+        state.step(state.view.selected).id
     ))
 }

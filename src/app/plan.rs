@@ -38,7 +38,7 @@ pub fn read_command(state: &AppState, plan: &Plan) -> Option<Command> {
 /// cluster part again.
 pub fn toggle(state: &mut AppState) -> Vec<Command> {
     state.plan.open = !state.plan.open;
-    state.dirty = true;
+    state.plumbing.dirty = true;
     if !state.plan.open {
         return Vec::new();
     }
@@ -62,7 +62,7 @@ pub fn answered(state: &mut AppState, slots: Vec<(usize, ClusterSlot)>) {
         }
         p.not_read("no answer");
     }
-    state.dirty = true;
+    state.plumbing.dirty = true;
 }
 
 /// The gate a watcher (not the driver) may sign now: the current step, a
@@ -88,8 +88,8 @@ pub fn tick(state: &mut AppState, out: &mut Vec<Command>) {
     let Some(g) = gate else {
         return;
     };
-    state.selected = g;
-    state.dirty = true;
+    state.view.selected = g;
+    state.plumbing.dirty = true;
     let p = build(state);
     if let Some(cmd) = read_command(state, &p) {
         state.plan.reading = true;
@@ -107,5 +107,5 @@ pub fn scrolls(state: &AppState) -> bool {
 pub fn scroll(state: &mut AppState, delta: i32) {
     let s = state.plan.scroll as i32 + delta;
     state.plan.scroll = s.max(0) as u16;
-    state.dirty = true;
+    state.plumbing.dirty = true;
 }

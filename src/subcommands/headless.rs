@@ -78,7 +78,7 @@ pub async fn run(
         ReleaseStatus::Failed | ReleaseStatus::Aborted => EXIT_FAILED,
         ReleaseStatus::Running if state.journal_error.is_some() => EXIT_FAILED,
         ReleaseStatus::Running => {
-            if let Some(n) = &state.notice {
+            if let Some(n) = &state.view.notice {
                 super::out::warn(&n.text);
             }
             super::out::warn(format!(

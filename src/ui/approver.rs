@@ -44,7 +44,7 @@ pub fn lines(state: &AppState, gate: usize) -> Vec<Line<'static>> {
     let StepAction::Gate(spec) = &step.action else {
         return Vec::new();
     };
-    let key = |a: Action| state.keymap.key_for(a).to_string();
+    let key = |a: Action| state.view.keymap.key_for(a).to_string();
     let mut out = vec![
         Line::from(vec![
             Span::styled(

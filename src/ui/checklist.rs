@@ -37,7 +37,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         })
         .collect();
     // Keep the selection in view (the mouse hit-tests with the same offset).
-    let offset = checklist_offset(&rows, state.selected, inner.height);
+    let offset = checklist_offset(&rows, state.view.selected, inner.height);
     frame.render_widget(Paragraph::new(lines).scroll((offset as u16, 0)), inner);
 }
 
@@ -71,7 +71,7 @@ fn step_line<'a>(
         "gate" => "⚑",
         _ => " ",
     };
-    let marker = if i == state.selected { "›" } else { " " };
+    let marker = if i == state.view.selected { "›" } else { " " };
     let fixed = 6 + time.chars().count() + 1;
     let room = width.saturating_sub(fixed);
     let mut t: String = title.chars().take(room).collect();
@@ -88,7 +88,7 @@ fn step_line<'a>(
         Span::raw(" ".repeat(pad)),
         Span::styled(format!(" {time}"), theme::dim()),
     ]);
-    if i == state.selected {
+    if i == state.view.selected {
         line = line.style(theme::selected());
     }
     line

@@ -14,7 +14,10 @@ use crate::runbook::progress::StepStatus;
 use crate::runbook::{CheckSpec, Program, StepAction};
 
 pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
-    let i = state.selected.min(state.step_count().saturating_sub(1));
+    let i = state
+        .view
+        .selected
+        .min(state.step_count().saturating_sub(1));
     let step = state.step(i);
     let run = &state.release.steps[i];
     let mut detail: Vec<Line> = Vec::new();
@@ -226,14 +229,14 @@ fn render_output(state: &AppState, i: usize, frame: &mut Frame, area: Rect) {
     if buf.evicted > 0 {
         title.push_str(&format!("· showing the last {} ", buf.lines.len()));
     }
-    if state.scroll > 0 {
-        title.push_str(&format!("· scrolled ↑{} ", state.scroll));
+    if state.view.scroll > 0 {
+        title.push_str(&format!("· scrolled ↑{} ", state.view.scroll));
     }
     let block = Block::bordered().title(Span::styled(title, theme::title()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let height = inner.height as usize;
-    let end = buf.lines.len().saturating_sub(state.scroll);
+    let end = buf.lines.len().saturating_sub(state.view.scroll);
     let start = end.saturating_sub(height);
     let lines: Vec<Line> = buf
         .lines

@@ -244,13 +244,13 @@ pub fn render(state: &AppState, i: usize, frame: &mut Frame, area: Rect) -> bool
     };
     let out = &state.outputs[i];
     let skip = out.lines.len().saturating_sub(OUTPUT_ROWS);
-    let keys = &state.keymap;
+    let keys = &state.view.keymap;
     let pane = Pane {
         now: state.now,
         name,
         started: state.kube.rollouts.contains_key(&i),
         output: out.lines.iter().skip(skip).cloned().collect(),
-        scroll: state.scroll,
+        scroll: state.view.scroll,
         empty_logs: format!(
             "no log lines yet ({} scope, {} search)",
             keys.key_for(crate::app::action::Action::LogScope),

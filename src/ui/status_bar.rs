@@ -10,7 +10,7 @@ use super::{keys_now, theme};
 use crate::app::state::{AppState, Level};
 
 pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
-    let notice = match &state.notice {
+    let notice = match &state.view.notice {
         Some(n) => {
             let color = match n.level {
                 Level::Info => Color::Cyan,
@@ -27,7 +27,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let mut spans = vec![Span::raw(" ")];
     for action in keys_now(state) {
         spans.push(Span::styled(
-            format!(" {} ", state.keymap.key_for(action)),
+            format!(" {} ", state.view.keymap.key_for(action)),
             theme::key(),
         ));
         spans.push(Span::raw(format!(" {}  ", action.label())));

@@ -204,7 +204,7 @@ fn main() {
     output(&mut state, heavy, lines);
     assert_eq!(state.outputs[heavy].lines.len(), MAX_LINES);
     // Select the heavy step through the keymap, as a person would.
-    while state.selected < heavy {
+    while state.view.selected < heavy {
         update(&mut state, Msg::Key(KeyEvent::from(KeyCode::Char('j'))));
     }
     let mut term = terminal();

@@ -99,7 +99,7 @@ fn state() -> AppState {
         outputs: Vec::new(),
         now: NOW,
     });
-    s.selected = 2;
+    s.view.selected = 2;
     s
 }
 

@@ -8,8 +8,10 @@ mod headless_event;
 mod kube;
 mod pending;
 mod plan;
+mod plumbing;
 mod processes;
 mod team;
+mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,9 +21,10 @@ pub use self::headless_event::HeadlessEvent;
 pub use self::kube::{KubeState, LogScope, LogView, MAX_LOG_BYTES, MAX_LOG_LINES, RolloutView};
 pub use self::pending::After;
 pub use self::plan::PlanState;
+pub use self::plumbing::Plumbing;
 pub use self::processes::ProcessState;
 pub use self::team::{Mode, TeamState};
-use super::keymap::Keymap;
+pub use self::view::ViewState;
 use crate::protocol::output::OutputBuffer;
 use crate::runbook::progress::Release;
 use crate::runbook::template::Templated;
@@ -48,6 +51,8 @@ pub struct Notice {
 
 #[derive(Debug, Clone)]
 pub struct AppState {
+    // The release: the runbook, the release as the domain folds it from the
+    // journal (`release`), and what its steps run with.
     pub runbook: Runbook,
     pub runbook_path: String,
     pub release: Release,
@@ -63,40 +68,28 @@ pub struct AppState {
     /// Secret inputs as the journal keeps them: name -> salted hash.
     pub sealed_inputs: BTreeMap<String, String>,
     pub outputs: Vec<OutputBuffer>,
-    pub selected: usize,
-    /// The selection follows the step that runs.
-    pub follow: bool,
     /// "Run until the next gate" is on.
     pub auto: bool,
     pub headless: bool,
     /// Manual steps `run --headless --ack ID` may tick.
     pub acks: BTreeSet<String>,
-    pub dialog: Option<Dialog>,
-    pub show_logs: bool,
-    /// Lines scrolled up from the bottom of the output pane.
-    pub scroll: usize,
-    pub notice: Option<Notice>,
-    pub pending: BTreeMap<u64, After>,
-    pub next_op: u64,
     pub now: i64,
-    pub quitting: bool,
     /// The journal refused a write: driving stops until restart.
     pub journal_error: Option<String>,
-    pub keymap: Keymap,
     pub approval_hash: String,
-    /// Headless events, drained by the event loop.
-    pub events: Vec<HeadlessEvent>,
-    /// When sign-offs were last re-read from the journal.
-    pub signoffs_refreshed_at: i64,
     /// The release's end is journaled (or on its way).
     pub end_recorded: bool,
     /// Step titles with `${inputs.x}` and `${release.*}` filled in.
     pub titles: Vec<String>,
-    /// Something changed since the last frame.
-    pub dirty: bool,
     /// The migrate step past which an image rollback alone will not undo
     /// the release (see `data_hooks`).
     pub point_of_no_return: Option<String>,
+    // The parts: view, plumbing, and one per feature.
+    /// What the screen shows of it: selection, dialog, notice, keys.
+    pub view: ViewState,
+    /// Bookkeeping between `update` and the event loop: journal writes in
+    /// flight, headless lines to emit, redraw and quit.
+    pub plumbing: Plumbing,
     /// Who drives this release, and what this terminal may do.
     pub team: TeamState,
     /// The cluster in use and the live rollouts of kube steps.
@@ -203,11 +196,11 @@ impl AppState {
     pub fn notify(&mut self, level: Level, text: impl Into<String>) {
         let text = text.into();
         if self.headless && level == Level::Error {
-            self.events.push(HeadlessEvent::Error {
+            self.plumbing.events.push(HeadlessEvent::Error {
                 message: text.clone(),
             });
         }
-        self.notice = Some(Notice { level, text });
+        self.view.notice = Some(Notice { level, text });
     }
 }
 

@@ -27,7 +27,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             for (stream, raw) in lines {
                 let line = state.secrets.mask(&sanitize::sanitize_line(&raw));
                 if state.headless {
-                    state.events.push(HeadlessEvent::Output {
+                    state.plumbing.events.push(HeadlessEvent::Output {
                         step: id.clone(),
                         stream: stream_name(stream),
                         line: line.clone(),
@@ -37,7 +37,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             }
             if dropped > 0 {
                 state.outputs[step].add_dropped(dropped);
-                state.events.push(HeadlessEvent::OutputDropped {
+                state.plumbing.events.push(HeadlessEvent::OutputDropped {
                     step: id,
                     count: dropped,
                 });
@@ -89,7 +89,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
         BackendEvent::Team(ev) => team::on_event(state, ev, out),
         BackendEvent::Kube { step, event } => rollout::on_event(state, step, event, out),
         BackendEvent::Journaled { op, error } => {
-            let Some(then) = state.pending.remove(&op) else {
+            let Some(then) = state.plumbing.pending.remove(&op) else {
                 return;
             };
             if let Some(e) = error {
@@ -133,7 +133,7 @@ pub(super) fn after_journaled(state: &mut AppState, then: After, out: &mut Vec<C
                 record_end(state, step, attempt, "succeeded", None, Some(note), out);
             }
             ResumeChoice::Skip => {
-                state.dialog = Some(Dialog::Skip {
+                state.view.dialog = Some(Dialog::Skip {
                     step,
                     reason: String::new(),
                 })

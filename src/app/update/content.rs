@@ -69,10 +69,10 @@ pub(crate) fn on_content(
             start_step(state, step, out);
             if state.content.tick_after.take() == Some(step)
                 && state.release.steps[step].status == StepStatus::Waiting
-                && state.dialog.is_none()
+                && state.view.dialog.is_none()
             {
                 let items = checklist_len(state, step);
-                state.dialog = Some(Dialog::checklist(step, items));
+                state.view.dialog = Some(Dialog::checklist(step, items));
             }
         }
     }
@@ -99,7 +99,7 @@ fn record(
         ));
         state.outputs[g].push(Stream::Info, text.clone());
         state.notify(Level::Warn, text);
-        state.events.push(HeadlessEvent::ContentChanged {
+        state.plumbing.events.push(HeadlessEvent::ContentChanged {
             step: state.step(step).id.clone(),
             gate,
             old_hash: old_hash.clone(),
@@ -123,10 +123,10 @@ fn reopen(state: &mut AppState, g: usize, out: &mut Vec<Command>) {
     let now = state.now;
     match state.release.reopen_gate(&state.runbook, g, now) {
         Ok(attempt) => {
-            state.selected = g;
-            state.scroll = 0;
+            state.view.selected = g;
+            state.view.scroll = 0;
             let step_id = state.step(g).id.clone();
-            state.events.push(HeadlessEvent::StepStarted {
+            state.plumbing.events.push(HeadlessEvent::StepStarted {
                 step: step_id.clone(),
                 attempt,
             });

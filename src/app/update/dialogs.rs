@@ -14,24 +14,24 @@ use crate::runbook::progress::{Outcome, ReleaseStatus, StepStatus};
 
 pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Command>) {
     let now = state.now;
-    let Some(dialog) = state.dialog.as_mut() else {
+    let Some(dialog) = state.view.dialog.as_mut() else {
         return;
     };
     if key.code == KeyCode::Esc
         || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL))
     {
-        state.dialog = None;
+        state.view.dialog = None;
         return;
     }
     match dialog {
-        Dialog::Help => state.dialog = None,
+        Dialog::Help => state.view.dialog = None,
         Dialog::Skip { step, reason } => {
             if key.code == KeyCode::Enter {
                 let (i, reason) = (*step, reason.trim().to_string());
                 if reason.is_empty() {
                     return;
                 }
-                state.dialog = None;
+                state.view.dialog = None;
                 if let Err(e) = state.release.skip(&state.runbook, i, &reason, state.now) {
                     state.notify(Level::Warn, e.0);
                     return;
@@ -66,7 +66,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                 KeyCode::Char('s') if *cursor < n => {
                     // Not every item holds: skip the step, with a reason.
                     let i = *step;
-                    state.dialog = Some(Dialog::Skip {
+                    state.view.dialog = Some(Dialog::Skip {
                         step: i,
                         reason: String::new(),
                     });
@@ -89,7 +89,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                         state.notify(Level::Warn, "this checklist needs a note");
                         return;
                     }
-                    state.dialog = None;
+                    state.view.dialog = None;
                     let who = state.identity.person.clone();
                     let times: Vec<i64> = ticked.iter().map(|t| t.unwrap_or(now)).collect();
                     journal_ticks(
@@ -156,12 +156,12 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                 None => matches!(key.code, KeyCode::Char('y') | KeyCode::Enter),
             };
             if ok {
-                state.dialog = None;
+                state.view.dialog = None;
                 confirmed(state, what, out);
             } else if expect.is_some() {
                 edit(typed, key);
             } else if key.code == KeyCode::Char('n') {
-                state.dialog = None;
+                state.view.dialog = None;
             }
         }
         Dialog::Interrupted {
@@ -175,7 +175,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
             }
             KeyCode::Enter => {
                 let (i, choice) = (*step, choices[*selected]);
-                state.dialog = None;
+                state.view.dialog = None;
                 if choice == ResumeChoice::Wait {
                     // Waiting changes nothing: no journal entry.
                     super::processes::end_lingering(state, i, false, out);
@@ -214,7 +214,7 @@ pub(super) fn confirmed(state: &mut AppState, what: Confirmable, out: &mut Vec<C
                     out.push(Command::CancelStep { step: i });
                 }
             }
-            state.quitting = true;
+            state.plumbing.quitting = true;
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::runbook::progress::{Outcome, StepStatus};
 /// Headless runs drive themselves and stop when a person is needed.
 pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
     if out.iter().any(|c| matches!(c, Command::Quit))
-        || !state.pending.is_empty()
+        || !state.plumbing.pending.is_empty()
         || state.release.is_running_anything()
         || crate::app::content::checking(state)
         || crate::app::content::stopped(state)
@@ -18,8 +18,8 @@ pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
     {
         return;
     }
-    if state.quitting || state.release.status.is_final() || state.journal_error.is_some() {
-        if !state.quitting {
+    if state.plumbing.quitting || state.release.status.is_final() || state.journal_error.is_some() {
+        if !state.plumbing.quitting {
             quit(state, out);
         }
         return;
@@ -81,7 +81,7 @@ pub(super) fn headless_next(state: &mut AppState, out: &mut Vec<Command>) {
 
 /// Quitting waits for running steps to end and journal writes to land.
 pub fn ready_to_exit(state: &AppState) -> bool {
-    state.quitting
-        && state.pending.is_empty()
+    state.plumbing.quitting
+        && state.plumbing.pending.is_empty()
         && (!state.release.is_running_anything() || !crate::app::team::drives(state))
 }

@@ -17,14 +17,14 @@ pub(super) fn journal(
     then: After,
     out: &mut Vec<Command>,
 ) {
-    let op = state.next_op;
-    state.next_op += 1;
-    state.pending.insert(op, then);
+    let op = state.plumbing.next_op;
+    state.plumbing.next_op += 1;
+    state.plumbing.pending.insert(op, then);
     out.push(Command::Journal { op, entry });
 }
 
 pub(super) fn quit(state: &mut AppState, out: &mut Vec<Command>) {
-    state.quitting = true;
+    state.plumbing.quitting = true;
     out.push(Command::Quit);
 }
 
@@ -65,7 +65,7 @@ pub(super) fn record_end(
     let run = &state.release.steps[i];
     let duration_ms = run.started_at.map(|s| state.now - s);
     let step_id = state.step(i).id.clone();
-    state.events.push(HeadlessEvent::StepFinished {
+    state.plumbing.events.push(HeadlessEvent::StepFinished {
         step: step_id.clone(),
         status: status.to_string(),
         exit_code,
@@ -108,7 +108,7 @@ pub(super) fn checklist_len(state: &AppState, i: usize) -> usize {
 
 pub(super) fn waiting(state: &mut AppState, i: usize, why: &str) {
     let id = state.step(i).id.clone();
-    state.events.push(HeadlessEvent::Waiting {
+    state.plumbing.events.push(HeadlessEvent::Waiting {
         step: id,
         reason: why.to_string(),
     });
@@ -141,7 +141,7 @@ pub(super) fn end_release(state: &mut AppState, status: ReleaseStatus, out: &mut
         Level::Warn
     };
     state.notify(level, format!("release {status}"));
-    state.events.push(HeadlessEvent::ReleaseEnded {
+    state.plumbing.events.push(HeadlessEvent::ReleaseEnded {
         release: state.release.id.clone(),
         status: status.clone(),
     });

@@ -52,8 +52,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Tick(now) => {
             state.now = now;
-            if gate_waiting(state) && now - state.signoffs_refreshed_at >= SIGNOFF_REFRESH_MS {
-                state.signoffs_refreshed_at = now;
+            if gate_waiting(state)
+                && now - state.plumbing.signoffs_refreshed_at >= SIGNOFF_REFRESH_MS
+            {
+                state.plumbing.signoffs_refreshed_at = now;
                 out.push(Command::RefreshSignoffs {
                     release_id: state.release.id.clone(),
                 });
@@ -65,30 +67,30 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
                 .iter()
                 .any(|s| matches!(s.status, StepStatus::Running { .. } | StepStatus::Waiting));
             if busy && !state.release.status.is_final() {
-                state.dirty = true;
+                state.plumbing.dirty = true;
             }
             team::tick(state, &mut out);
             super::plan::tick(state, &mut out);
         }
-        Msg::Resize => state.dirty = true,
+        Msg::Resize => state.plumbing.dirty = true,
         Msg::Mouse { event, screen } => mouse::mouse(state, event, screen),
         Msg::Shutdown => shutdown(state, &mut out),
         Msg::Key(key) => {
-            state.dirty = true;
+            state.plumbing.dirty = true;
             // A notice answers the last action; the next key starts afresh.
-            state.notice = None;
-            if state.dialog.is_some() {
+            state.view.notice = None;
+            if state.view.dialog.is_some() {
                 dialog_key(state, key, &mut out);
             } else if rollout::key(state, &key, &mut out) {
                 // The pod log search box has the keys.
             } else if team::watcher_key(state, &key, &mut out) {
                 // A watcher's key, handled (or refused) by team mode.
-            } else if let Some(action) = state.keymap.action_for(&key) {
+            } else if let Some(action) = state.view.keymap.action_for(&key) {
                 act(state, action, &mut out);
             }
         }
         Msg::Backend(ev) => {
-            state.dirty = true;
+            state.plumbing.dirty = true;
             backend(state, ev, &mut out);
         }
     }
@@ -109,27 +111,27 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
     }
     let n = state.step_count();
     match action {
-        Action::Up => select(state, state.selected.saturating_sub(1)),
-        Action::Down => select(state, (state.selected + 1).min(n.saturating_sub(1))),
+        Action::Up => select(state, state.view.selected.saturating_sub(1)),
+        Action::Down => select(state, (state.view.selected + 1).min(n.saturating_sub(1))),
         Action::Top => select(state, 0),
         Action::Bottom => select(state, n.saturating_sub(1)),
         Action::TogglePlan => out.extend(crate::app::plan::toggle(state)),
         Action::ScrollUp if super::plan::scrolls(state) => crate::app::plan::scroll(state, -10),
         Action::ScrollDown if super::plan::scrolls(state) => crate::app::plan::scroll(state, 10),
-        Action::ScrollUp => state.scroll = state.scroll.saturating_add(10),
-        Action::ScrollDown => state.scroll = state.scroll.saturating_sub(10),
-        Action::ToggleLogs => state.show_logs = !state.show_logs,
-        Action::Help => state.dialog = Some(Dialog::Help),
+        Action::ScrollUp => state.view.scroll = state.view.scroll.saturating_add(10),
+        Action::ScrollDown => state.view.scroll = state.view.scroll.saturating_sub(10),
+        Action::ToggleLogs => state.view.show_logs = !state.view.show_logs,
+        Action::Help => state.view.dialog = Some(Dialog::Help),
         Action::Run => {
             state.auto = false;
-            request_run(state, state.selected, out);
+            request_run(state, state.view.selected, out);
         }
         Action::RunToGate => {
             let Some(cur) = state.release.current(&state.runbook) else {
                 return;
             };
             state.auto = true;
-            state.follow = true;
+            state.view.follow = true;
             select(state, cur);
             if matches!(state.release.steps[cur].status, StepStatus::Pending) {
                 request_run(state, cur, out);
@@ -138,7 +140,7 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
             }
         }
         Action::Retry => {
-            let i = state.selected;
+            let i = state.view.selected;
             match state.release.steps[i].status {
                 StepStatus::Failed { .. } | StepStatus::Inconclusive { .. } => {
                     state.auto = false;
@@ -149,23 +151,23 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
             }
         }
         Action::Skip => {
-            state.dialog = Some(Dialog::Skip {
-                step: state.selected,
+            state.view.dialog = Some(Dialog::Skip {
+                step: state.view.selected,
                 reason: String::new(),
             });
         }
         Action::Tick => {
-            let i = state.selected;
+            let i = state.view.selected;
             if state.release.steps[i].status != StepStatus::Waiting {
                 request_run(state, i, out);
                 if state.release.steps[i].status == StepStatus::Waiting {
-                    state.dialog = Some(Dialog::checklist(i, checklist_len(state, i)));
+                    state.view.dialog = Some(Dialog::checklist(i, checklist_len(state, i)));
                 } else if crate::app::content::checking(state) {
                     // The dialog opens once the content check lets it start.
                     state.content.tick_after = Some(i);
                 }
             } else {
-                state.dialog = Some(Dialog::checklist(i, checklist_len(state, i)));
+                state.view.dialog = Some(Dialog::checklist(i, checklist_len(state, i)));
             }
         }
         Action::SignOff | Action::Reject => {
@@ -177,7 +179,7 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
             open_signoff(state, decision, out);
         }
         Action::Cancel => {
-            let i = state.selected;
+            let i = state.view.selected;
             confirm(
                 state,
                 Confirmable::CancelStep(i),
@@ -218,6 +220,6 @@ fn shutdown(state: &mut AppState, out: &mut Vec<Command>) {
     state.auto = false;
     cancel_for_signal(state, out);
     state.notify(Level::Warn, "stopping: flightdeck received a signal");
-    state.quitting = true;
+    state.plumbing.quitting = true;
     out.push(Command::Quit);
 }

@@ -13,7 +13,7 @@ use crate::sanitize;
 /// A line of flightdeck's own in step `i`'s output (and the headless stream).
 fn info(state: &mut AppState, i: usize, text: String) {
     if state.headless {
-        state.events.push(HeadlessEvent::Output {
+        state.plumbing.events.push(HeadlessEvent::Output {
             step: state.step(i).id.clone(),
             stream: stream_name(Stream::Info),
             line: text.clone(),
@@ -47,7 +47,7 @@ pub(super) fn step_ended(state: &mut AppState, i: usize, out: &mut Vec<Command>)
     info(state, i, reason.clone());
     let step_id = state.step(i).id.clone();
     let duration_ms = state.release.steps[i].started_at.map(|s| state.now - s);
-    state.events.push(HeadlessEvent::StepFinished {
+    state.plumbing.events.push(HeadlessEvent::StepFinished {
         step: step_id.clone(),
         status: "interrupted".into(),
         exit_code: None,
@@ -131,7 +131,7 @@ pub(super) fn process_gone(state: &mut AppState, i: usize) {
         return;
     }
     info(state, i, format!("pid {pid} has ended"));
-    if !state.headless && state.dialog.is_none() && crate::app::team::drives(state) {
+    if !state.headless && state.view.dialog.is_none() && crate::app::team::drives(state) {
         open_interrupted(state, i);
     }
 }
@@ -220,7 +220,7 @@ fn service_failed(state: &mut AppState, i: usize, error: String, out: &mut Vec<C
         format!("the background service of {id} did not start again: {error}"),
     );
     if state.headless {
-        state.events.push(HeadlessEvent::Waiting {
+        state.plumbing.events.push(HeadlessEvent::Waiting {
             step: id,
             reason: format!("its background service did not start again: {error}"),
         });

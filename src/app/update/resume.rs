@@ -31,13 +31,14 @@ pub fn on_resume(state: &mut AppState) -> Vec<Command> {
                 ),
             };
             state
+                .plumbing
                 .events
                 .push(HeadlessEvent::Waiting { step: id, reason });
         } else {
             open_interrupted(state, i);
         }
     } else if let Some(i) = state.release.current(&state.runbook) {
-        state.selected = i;
+        state.view.selected = i;
         if state.release.steps[i].status == StepStatus::Waiting {
             gate_changed(state, i, &mut out);
         }

@@ -68,7 +68,7 @@ pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec
 
 /// Keys for the log search box, while it is open. True when handled.
 pub fn key(state: &mut AppState, key: &KeyEvent, _out: &mut Vec<Command>) -> bool {
-    let i = state.selected;
+    let i = state.view.selected;
     let Some(view) = state.kube.rollouts.get_mut(&i) else {
         return false;
     };
@@ -96,7 +96,7 @@ pub fn key(state: &mut AppState, key: &KeyEvent, _out: &mut Vec<Command>) -> boo
 
 /// The rollout actions of the keymap.
 pub fn act(state: &mut AppState, action: Action, _out: &mut Vec<Command>) {
-    let i = state.selected;
+    let i = state.view.selected;
     match action {
         Action::LogScope | Action::LogSearch => {
             if !has_rollout(state, i) {
@@ -143,7 +143,7 @@ fn request_rollback(state: &mut AppState, i: usize) {
         Some(u) => format!("its undo ({})", u.kind_name()),
         None => format!("kube.undo of deployment {deployment}"),
     };
-    state.dialog = Some(Dialog::Confirm {
+    state.view.dialog = Some(Dialog::Confirm {
         what: Confirmable::Rollback(i),
         message: format!(
             "Roll back step {:?} in {}? This runs {undo} and stops the release as failed.",

@@ -3,11 +3,11 @@
 use crate::app::state::*;
 
 pub(super) fn select(state: &mut AppState, i: usize) {
-    if state.selected != i {
-        state.selected = i;
-        state.scroll = 0;
+    if state.view.selected != i {
+        state.view.selected = i;
+        state.view.scroll = 0;
     }
-    state.follow = state.release.current(&state.runbook) == Some(i);
+    state.view.follow = state.release.current(&state.runbook) == Some(i);
 }
 
 pub(super) fn confirm(state: &mut AppState, what: Confirmable, message: String, risky: bool) {
@@ -16,7 +16,7 @@ pub(super) fn confirm(state: &mut AppState, what: Confirmable, message: String, 
     } else {
         None
     };
-    state.dialog = Some(Dialog::Confirm {
+    state.view.dialog = Some(Dialog::Confirm {
         what,
         message,
         expect,

@@ -9,7 +9,7 @@ use crate::runbook::gates::{self, Decision, Signoff};
 use crate::runbook::progress::StepStatus;
 
 pub(super) fn open_signoff(state: &mut AppState, decision: Decision, out: &mut Vec<Command>) {
-    let i = state.selected;
+    let i = state.view.selected;
     // `app::allowed` let this through: a gate, current and undecided, and
     // not the initiator's.
     if state.release.steps[i].status == StepStatus::Pending
@@ -17,7 +17,7 @@ pub(super) fn open_signoff(state: &mut AppState, decision: Decision, out: &mut V
     {
         start_step(state, i, out);
     }
-    state.dialog = Some(Dialog::SignOff {
+    state.view.dialog = Some(Dialog::SignOff {
         step: i,
         role: 0,
         decision,
@@ -33,7 +33,7 @@ pub(super) fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
         decision,
         comment,
         ..
-    }) = state.dialog.clone()
+    }) = state.view.dialog.clone()
     else {
         return;
     };
@@ -75,7 +75,7 @@ pub(super) fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
         approved_hash: state.approval_hash.clone(),
         at: state.now,
     };
-    state.dialog = None;
+    state.view.dialog = None;
     state.notify(Level::Info, "recording sign-off…");
     journal(
         state,
@@ -89,14 +89,14 @@ pub(super) fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
 }
 
 pub(super) fn set_dialog_error(state: &mut AppState, msg: String) {
-    if let Some(Dialog::SignOff { error, .. }) = &mut state.dialog {
+    if let Some(Dialog::SignOff { error, .. }) = &mut state.view.dialog {
         *error = Some(msg);
     }
 }
 
 /// A sign-off is durable: it counts from now on.
 pub(super) fn signoff_durable(state: &mut AppState, s: Signoff, out: &mut Vec<Command>) {
-    state.events.push(HeadlessEvent::Signoff {
+    state.plumbing.events.push(HeadlessEvent::Signoff {
         gate: s.gate.clone(),
         person: s.person.clone(),
         role: s.role.clone(),
@@ -138,7 +138,7 @@ pub fn merge_signoffs(state: &mut AppState, signoffs: Vec<Signoff>, out: &mut Ve
     }
     for gate in changed {
         if let Some(i) = state.runbook.step_index(&gate) {
-            state.dirty = true;
+            state.plumbing.dirty = true;
             gate_changed(state, i, out);
         }
     }

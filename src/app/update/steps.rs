@@ -109,14 +109,14 @@ pub(super) fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>)
         Ok(attempt) => {
             crate::app::data_hooks::step_began(state, i, attempt, out);
             let step_id = state.step(i).id.clone();
-            if state.follow || state.auto {
-                state.selected = i;
-                state.scroll = 0;
+            if state.view.follow || state.auto {
+                state.view.selected = i;
+                state.view.scroll = 0;
             }
             if attempt > 1 {
                 state.outputs[i].push(Stream::Info, format!("attempt {attempt}"));
             }
-            state.events.push(HeadlessEvent::StepStarted {
+            state.plumbing.events.push(HeadlessEvent::StepStarted {
                 step: step_id.clone(),
                 attempt,
             });
@@ -138,8 +138,8 @@ pub(super) fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>)
 
 pub(super) fn open_interrupted(state: &mut AppState, i: usize) {
     if let Some(choices) = crate::app::processes::lingering_choices(state, i) {
-        state.selected = i;
-        state.dialog = Some(Dialog::Interrupted {
+        state.view.selected = i;
+        state.view.dialog = Some(Dialog::Interrupted {
             step: i,
             choices,
             selected: 0,
@@ -156,8 +156,8 @@ pub(super) fn open_interrupted(state: &mut AppState, i: usize) {
     if !matches!(state.step(i).action, StepAction::Gate(_)) {
         choices.push(ResumeChoice::Skip);
     }
-    state.selected = i;
-    state.dialog = Some(Dialog::Interrupted {
+    state.view.selected = i;
+    state.view.dialog = Some(Dialog::Interrupted {
         step: i,
         choices,
         selected: 0,
@@ -171,7 +171,7 @@ pub(super) fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command
         end_release(state, state.release.status, out);
         return;
     }
-    if state.quitting {
+    if state.plumbing.quitting {
         // Stopping: leave the release open to be resumed, move nothing on.
         return;
     }
@@ -211,9 +211,9 @@ pub(super) fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command
                         Level::Error,
                         format!(
                             "{id} failed: {reason}  ({} retry, {} skip, {} abort)",
-                            state.keymap.key_for(Action::Retry),
-                            state.keymap.key_for(Action::Skip),
-                            state.keymap.key_for(Action::Abort)
+                            state.view.keymap.key_for(Action::Retry),
+                            state.view.keymap.key_for(Action::Skip),
+                            state.view.keymap.key_for(Action::Abort)
                         ),
                     );
                 }
@@ -245,7 +245,7 @@ pub(super) fn advance(state: &mut AppState, out: &mut Vec<Command>) {
     let Some(next) = state.release.current(&state.runbook) else {
         return;
     };
-    if state.follow {
+    if state.view.follow {
         select(state, next);
     }
     // Not for this environment: settled without anyone pressing run.

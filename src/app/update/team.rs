@@ -26,7 +26,7 @@ pub fn watcher_key(state: &mut AppState, key: &KeyEvent, out: &mut Vec<Command>)
         request_take_over(state);
         return true;
     }
-    let Some(action) = state.keymap.action_for(key) else {
+    let Some(action) = state.view.keymap.action_for(key) else {
         return false;
     };
     if let Some(why) = crate::app::allowed::refusal(state, action) {
@@ -75,7 +75,7 @@ fn request_take_over(state: &mut AppState) {
             state.release.id
         ),
     };
-    state.dialog = Some(Dialog::Confirm {
+    state.view.dialog = Some(Dialog::Confirm {
         what: Confirmable::TakeOver,
         message: msg,
         expect: None,
@@ -90,7 +90,7 @@ pub fn take_over(state: &mut AppState, out: &mut Vec<Command>) {
 }
 
 pub fn on_event(state: &mut AppState, ev: TeamEvent, out: &mut Vec<Command>) {
-    state.dirty = true;
+    state.plumbing.dirty = true;
     match ev {
         TeamEvent::Snapshot(snap) => {
             if watching(state) {
@@ -111,11 +111,11 @@ pub fn on_event(state: &mut AppState, ev: TeamEvent, out: &mut Vec<Command>) {
                 }
             }
             if matches!(
-                state.dialog,
+                state.view.dialog,
                 Some(Dialog::Confirm { .. } | Dialog::Skip { .. } | Dialog::Tick { .. })
                     | Some(Dialog::Interrupted { .. })
             ) {
-                state.dialog = None;
+                state.view.dialog = None;
             }
             let text = format!("you no longer drive this release: {why}; now watching");
             state.team.lost = Some(text.clone());
@@ -164,7 +164,7 @@ pub fn on_event(state: &mut AppState, ev: TeamEvent, out: &mut Vec<Command>) {
             state.notify(Level::Warn, format!("take-over refused: {why}"))
         }
         TeamEvent::WriteRefused { op, why } => {
-            let was = state.pending.remove(&op);
+            let was = state.plumbing.pending.remove(&op);
             let text = match was {
                 Some(After::Signed(_)) => format!("sign-off refused: {why}"),
                 _ => why,
@@ -180,7 +180,7 @@ fn apply_snapshot(state: &mut AppState, snap: Snapshot) {
     let before = state.release.signoffs.len();
     let n = snap.release.steps.len();
     if let Some(s) = snap.release.signoffs.get(before..).and_then(|s| s.last())
-        && state.notice.is_none()
+        && state.view.notice.is_none()
     {
         let verb = if s.decision == gates::Decision::Approve {
             "signed off"
@@ -198,12 +198,12 @@ fn apply_snapshot(state: &mut AppState, snap: Snapshot) {
     state.outputs = snap.outputs;
     state.outputs.resize(n, OutputBuffer::default());
     state.end_recorded = state.release.status.is_final();
-    if state.follow
+    if state.view.follow
         && let Some(cur) = state.release.current(&state.runbook)
     {
-        state.selected = cur;
+        state.view.selected = cur;
     }
-    state.selected = state.selected.min(n.saturating_sub(1));
+    state.view.selected = state.view.selected.min(n.saturating_sub(1));
 }
 
 /// Every tick: a driver's waiting gate may finish its soak or expire.

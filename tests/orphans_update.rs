@@ -6,12 +6,14 @@
 #[path = "support/app_state.rs"]
 mod app_state;
 use app_state::StateBuilder;
+#[path = "support/driver.rs"]
+mod driver;
+use driver::{drive_as_person, drive_headless, on_resume, update};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::msg::Msg;
 use flightdeck::app::state::Mode;
 use flightdeck::app::state::{AppState, Dialog, HeadlessEvent, ResumeChoice};
-use flightdeck::app::update::{on_resume, update};
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::protocol::team::TeamEvent;
@@ -38,9 +40,12 @@ fn state_with(headless: bool, prepare: impl FnOnce(&mut Release)) -> AppState {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("orphans.yaml");
     std::fs::write(&path, RUNBOOK).unwrap();
-    let b = StateBuilder::file(&path)
-        .release_id("r-orphans")
-        .headless(headless);
+    let b = StateBuilder::file(&path).release_id("r-orphans");
+    if headless {
+        drive_headless(&[]);
+    } else {
+        drive_as_person();
+    }
     let mut release = b.new_release();
     prepare(&mut release);
     b.release(release).build()
@@ -211,7 +216,7 @@ fn headless_resume_stops_at_an_interrupted_step_unless_retry_names_it() {
 
     // With --retry slow: the choice is journaled, then the step runs.
     let mut s = state_with(true, svc_done_slow_interrupted);
-    s.processes.retries.insert("slow".into());
+    drive_headless(&["slow"]);
     let c = on_resume(&mut s);
     assert!(
         !s.plumbing
@@ -330,7 +335,7 @@ fn a_lingering_step_offers_wait_or_kill_before_any_retry() {
 fn a_lingering_step_stops_a_headless_resume_even_with_retry() {
     let mut s = state_with(true, svc_done_slow_interrupted);
     s.processes.lingering.insert(1, 4242);
-    s.processes.retries.insert("slow".into());
+    drive_headless(&["slow"]);
     let c = on_resume(&mut s);
     assert!(s.plumbing.events.iter().any(
         |e| matches!(e, HeadlessEvent::Waiting { step, reason } if step == "slow" && reason.contains("still running, pid 4242"))

@@ -9,9 +9,10 @@ use app_state::StateBuilder;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 
+use flightdeck::app::headless::Headless;
 use flightdeck::app::msg::Msg;
 use flightdeck::app::state::AppState;
-use flightdeck::app::update::{on_resume, update};
+use flightdeck::app::update::on_resume;
 use flightdeck::backend::store::team::GateRule;
 use flightdeck::backend::store::{self, AuditKey, Store};
 use flightdeck::protocol::command::{Command, JournalEntry};
@@ -75,7 +76,6 @@ async fn driver_resume_watcher_and_verify_fold_the_same_release() {
         StateBuilder::loaded(loaded.clone(), "/rb/fold.yaml")
             .host("alice-laptop")
             .bin("flightdeck")
-            .headless(true)
             .ack("notes")
             .release(release)
             .build()
@@ -161,6 +161,8 @@ async fn drive_with(
     msgs: Vec<Msg>,
     deploy: usize,
 ) {
+    // A headless run: the driver on top of `update`.
+    let mut driver = Headless::default();
     let mut msgs: VecDeque<Msg> = msgs.into();
     let mut cmds: Vec<Command> = first;
     let mut now = 60_000;
@@ -209,7 +211,7 @@ async fn drive_with(
                 Msg::Tick(now)
             }
         };
-        cmds = update(state, msg);
+        cmds = driver.update(state, msg);
     }
     panic!("the driver never settled: {:?}", state.release);
 }

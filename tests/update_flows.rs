@@ -3,11 +3,13 @@
 #[path = "support/app_state.rs"]
 mod app_state;
 use app_state::StateBuilder;
+#[path = "support/driver.rs"]
+mod driver;
+use driver::{drive_as_person, drive_headless, on_resume, update};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::msg::Msg;
 use flightdeck::app::state::{AppState, Dialog, ResumeChoice};
-use flightdeck::app::update::{on_resume, update};
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::protocol::output::Stream;
@@ -24,8 +26,12 @@ fn state_with(
     let b = StateBuilder::file("config/runbooks/demo.yaml")
         .env(env)
         .person(person)
-        .headless(headless)
         .process_env("HOME", "/home/alice");
+    if headless {
+        drive_headless(&[]);
+    } else {
+        drive_as_person();
+    }
     let mut release = b.new_release();
     prepare(&mut release);
     b.release(release).build()

@@ -18,7 +18,7 @@ pub struct Setup {
     pub process_env: BTreeMap<String, String>,
     pub flightdeck_bin: String,
     pub keymap: Keymap,
-    pub headless: bool,
+    /// Manual steps acknowledged before they run (`--ack`).
     pub acks: BTreeSet<String>,
     /// Output restored from the journal, per step (empty for a new release).
     pub outputs: Vec<OutputBuffer>,
@@ -58,8 +58,7 @@ impl AppState {
             secrets: Default::default(),
             sealed_inputs,
             outputs,
-            auto: s.headless,
-            headless: s.headless,
+            auto: false,
             acks: s.acks,
             now: s.now,
             journal_error: None,

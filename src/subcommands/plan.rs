@@ -70,7 +70,6 @@ pub async fn plan(settings: &Settings, args: &PlanArgs) -> Result<Plan, Failure>
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "flightdeck".into()),
         keymap: settings.keymap.clone(),
-        headless: true,
         acks: BTreeSet::new(),
         outputs: Vec::new(),
         now,

@@ -312,7 +312,6 @@ pub async fn open_with(
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "flightdeck".into()),
         keymap: settings.keymap.clone(),
-        headless,
         acks: acks.into_iter().collect::<BTreeSet<_>>(),
         outputs,
         now,

@@ -58,6 +58,7 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
         initial,
         &mut input,
         channels,
+        crate::app::update::update,
         |s| {
             guard
                 .terminal

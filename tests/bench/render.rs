@@ -110,7 +110,6 @@ fn state_from(text: &str) -> AppState {
         process_env: BTreeMap::new(),
         flightdeck_bin: "flightdeck".into(),
         keymap: Keymap::defaults(),
-        headless: false,
         acks: BTreeSet::new(),
         outputs: Vec::new(),
         now: T0,

@@ -94,7 +94,6 @@ fn state() -> AppState {
         process_env: BTreeMap::new(),
         flightdeck_bin: "flightdeck".into(),
         keymap: Keymap::defaults(),
-        headless: false,
         acks: BTreeSet::new(),
         outputs: Vec::new(),
         now: NOW,

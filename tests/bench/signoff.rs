@@ -164,7 +164,6 @@ fn watcher_state(loaded: &runbook::Loaded, release: &Release) -> AppState {
         process_env: BTreeMap::new(),
         flightdeck_bin: "flightdeck".into(),
         keymap: Keymap::defaults(),
-        headless: false,
         acks: BTreeSet::new(),
         outputs: Vec::new(),
         now: 0,

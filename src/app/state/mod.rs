@@ -6,6 +6,7 @@ mod content;
 mod dialog;
 mod headless_event;
 mod kube;
+mod notice;
 mod pending;
 mod plan;
 mod plumbing;
@@ -19,6 +20,7 @@ pub use self::content::ContentState;
 pub use self::dialog::{Confirmable, Dialog, ResumeChoice};
 pub use self::headless_event::HeadlessEvent;
 pub use self::kube::{KubeState, LogScope, LogView, MAX_LOG_BYTES, MAX_LOG_LINES, RolloutView};
+pub use self::notice::{Level, Notice};
 pub use self::pending::After;
 pub use self::plan::PlanState;
 pub use self::plumbing::Plumbing;
@@ -34,19 +36,6 @@ use crate::runbook::{Runbook, Step, StepAction};
 pub struct Identity {
     pub person: String,
     pub host: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warn,
-    Error,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    pub level: Level,
-    pub text: String,
 }
 
 #[derive(Debug, Clone)]
@@ -70,8 +59,8 @@ pub struct AppState {
     pub outputs: Vec<OutputBuffer>,
     /// "Run until the next gate" is on.
     pub auto: bool,
-    pub headless: bool,
-    /// Manual steps `run --headless --ack ID` may tick.
+    /// Manual steps acknowledged before they run (`run --headless --ack
+    /// ID`): their checklist is ticked as they start.
     pub acks: BTreeSet<String>,
     pub now: i64,
     /// The journal refused a write: driving stops until restart.
@@ -195,7 +184,7 @@ impl AppState {
 
     pub fn notify(&mut self, level: Level, text: impl Into<String>) {
         let text = text.into();
-        if self.headless && level == Level::Error {
+        if level == Level::Error {
             self.plumbing.events.push(HeadlessEvent::Error {
                 message: text.clone(),
             });

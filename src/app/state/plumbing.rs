@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{After, HeadlessEvent};
+use super::headless_event::HeadlessEvent;
+use super::pending::After;
 
 #[derive(Debug, Clone)]
 pub struct Plumbing {

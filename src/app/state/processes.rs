@@ -17,6 +17,7 @@ pub struct ProcessState {
     /// Background services being started again; no step starts before
     /// they run.
     pub restarting: BTreeSet<usize>,
-    /// `run --headless --retry STEP`: interrupted steps to run again.
-    pub retries: BTreeSet<String>,
+    /// Background services that did not start again, and why: a person
+    /// decides what now (a headless run stops).
+    pub not_restarted: BTreeMap<usize, String>,
 }

@@ -1,7 +1,8 @@
 //! The view part of `AppState`: what the screen points at and shows on
 //! top of the release. Changed by `update`, read by `ui`.
 
-use super::{Dialog, Notice};
+use super::dialog::Dialog;
+use super::notice::Notice;
 use crate::app::keymap::Keymap;
 
 #[derive(Debug, Clone)]

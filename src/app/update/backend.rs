@@ -26,13 +26,11 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             let id = state.step(step).id.clone();
             for (stream, raw) in lines {
                 let line = state.secrets.mask(&sanitize::sanitize_line(&raw));
-                if state.headless {
-                    state.plumbing.events.push(HeadlessEvent::Output {
-                        step: id.clone(),
-                        stream: stream_name(stream),
-                        line: line.clone(),
-                    });
-                }
+                state.plumbing.events.push(HeadlessEvent::Output {
+                    step: id.clone(),
+                    stream: stream_name(stream),
+                    line: line.clone(),
+                });
                 state.outputs[step].push(stream, line);
             }
             if dropped > 0 {
@@ -99,9 +97,6 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
                     Level::Error,
                     format!("journal write failed: {e}; stopping here"),
                 );
-                if state.headless {
-                    quit(state, out);
-                }
                 return;
             }
             after_journaled(state, then, out);
@@ -149,20 +144,8 @@ pub(super) fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec
     let step = state.step(i).clone();
     match &step.action {
         StepAction::Manual(_) => {
-            if state.headless && state.acks.contains(&step.id) {
-                let note = format!("acknowledged by {} with --ack", state.identity.person);
-                // --ack STEP ticks every item at once.
-                let times = vec![state.now; checklist_len(state, i)];
-                journal_ticks(state, i, &times, None, out);
-                decide(
-                    state,
-                    i,
-                    Outcome::Success {
-                        exit_code: None,
-                        note: Some(note),
-                    },
-                    out,
-                );
+            if state.acks.contains(&step.id) {
+                acknowledge(state, i, out);
             } else {
                 waiting(state, i, "checklist to tick");
             }

@@ -33,9 +33,6 @@ pub(crate) fn on_content(
         );
         state.outputs[step].push(Stream::Info, text.clone());
         state.notify(Level::Warn, text);
-        if state.headless {
-            quit(state, out);
-        }
         return;
     }
     let new_hash = manifest.hash();

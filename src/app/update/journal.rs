@@ -115,10 +115,7 @@ pub(super) fn waiting(state: &mut AppState, i: usize, why: &str) {
     if state.auto {
         state.notify(Level::Info, format!("waiting: {why}"));
     }
-    // Headless runs stop here by themselves; keep their drive for after.
-    if !state.headless {
-        state.auto = false;
-    }
+    state.auto = false;
 }
 
 pub(super) fn end_release(state: &mut AppState, status: ReleaseStatus, out: &mut Vec<Command>) {
@@ -214,4 +211,21 @@ pub(super) fn journal_ticks(
         at: state.now,
     };
     journal(state, entry, After::Nothing, out);
+}
+
+/// `--ack STEP`: every item of manual step `i` ticked at once, and the step
+/// settled as acknowledged.
+pub(super) fn acknowledge(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
+    let note = format!("acknowledged by {} with --ack", state.identity.person);
+    let times = vec![state.now; checklist_len(state, i)];
+    journal_ticks(state, i, &times, None, out);
+    decide(
+        state,
+        i,
+        Outcome::Success {
+            exit_code: None,
+            note: Some(note),
+        },
+        out,
+    );
 }

@@ -4,7 +4,7 @@
 mod backend;
 mod content;
 mod dialogs;
-mod headless;
+mod drive;
 mod journal;
 mod mouse;
 mod processes;
@@ -15,7 +15,6 @@ mod signoff;
 mod steps;
 mod team;
 
-pub use self::headless::ready_to_exit;
 pub use self::journal::JOURNAL_OUTPUT_LINES;
 pub use self::resume::on_resume;
 pub use self::team::on_event as on_team_event;
@@ -23,7 +22,7 @@ pub use super::processes::still_running;
 
 use self::backend::backend;
 use self::dialogs::dialog_key;
-use self::headless::headless_next;
+use self::drive::drive;
 use self::journal::{checklist_len, quit};
 use self::processes::cancel_for_signal;
 use self::select::{confirm, select};
@@ -93,11 +92,19 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
             state.plumbing.dirty = true;
             backend(state, ev, &mut out);
         }
-    }
-    if state.headless {
-        headless_next(state, &mut out);
+        Msg::Drive(d) => {
+            state.plumbing.dirty = true;
+            drive(state, d, &mut out);
+        }
     }
     out
+}
+
+/// Quitting waits for running steps to end and journal writes to land.
+pub fn ready_to_exit(state: &AppState) -> bool {
+    state.plumbing.quitting
+        && state.plumbing.pending.is_empty()
+        && (!state.release.is_running_anything() || !crate::app::team::drives(state))
 }
 
 // ---------------------------------------------------------------- actions

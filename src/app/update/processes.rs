@@ -12,13 +12,11 @@ use crate::sanitize;
 
 /// A line of flightdeck's own in step `i`'s output (and the headless stream).
 fn info(state: &mut AppState, i: usize, text: String) {
-    if state.headless {
-        state.plumbing.events.push(HeadlessEvent::Output {
-            step: state.step(i).id.clone(),
-            stream: stream_name(Stream::Info),
-            line: text.clone(),
-        });
-    }
+    state.plumbing.events.push(HeadlessEvent::Output {
+        step: state.step(i).id.clone(),
+        stream: stream_name(Stream::Info),
+        line: text.clone(),
+    });
     state.outputs[i].push(Stream::Info, text);
 }
 
@@ -131,7 +129,7 @@ pub(super) fn process_gone(state: &mut AppState, i: usize) {
         return;
     }
     info(state, i, format!("pid {pid} has ended"));
-    if !state.headless && state.view.dialog.is_none() && crate::app::team::drives(state) {
+    if state.view.dialog.is_none() && crate::app::team::drives(state) {
         open_interrupted(state, i);
     }
 }
@@ -191,7 +189,7 @@ pub(super) fn service_started(
                 at: state.now,
             };
             journal(state, entry, After::Nothing, out);
-            if state.processes.restarting.is_empty() && state.auto && !state.headless {
+            if state.processes.restarting.is_empty() && state.auto {
                 advance(state, out);
             }
         }
@@ -219,11 +217,5 @@ fn service_failed(state: &mut AppState, i: usize, error: String, out: &mut Vec<C
         Level::Error,
         format!("the background service of {id} did not start again: {error}"),
     );
-    if state.headless {
-        state.plumbing.events.push(HeadlessEvent::Waiting {
-            step: id,
-            reason: format!("its background service did not start again: {error}"),
-        });
-        quit(state, out);
-    }
+    state.processes.not_restarted.insert(i, error);
 }

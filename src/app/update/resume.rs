@@ -19,24 +19,7 @@ pub fn on_resume(state: &mut AppState) -> Vec<Command> {
         .iter()
         .position(|s| s.status == StepStatus::Interrupted)
     {
-        if state.headless {
-            let id = state.step(i).id.clone();
-            let reason = match crate::app::processes::still_running(state, i) {
-                Some(running) => format!(
-                    "interrupted, and its processes are {running}: wait for them or kill them in the TUI before a retry"
-                ),
-                None if state.processes.retries.contains(&id) => return out,
-                None => format!(
-                    "interrupted: open it in the TUI to re-check, retry or mark it done, or run again with --retry {id}"
-                ),
-            };
-            state
-                .plumbing
-                .events
-                .push(HeadlessEvent::Waiting { step: id, reason });
-        } else {
-            open_interrupted(state, i);
-        }
+        open_interrupted(state, i);
     } else if let Some(i) = state.release.current(&state.runbook) {
         state.view.selected = i;
         if state.release.steps[i].status == StepStatus::Waiting {

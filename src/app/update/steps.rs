@@ -63,7 +63,7 @@ pub(super) fn request_run(state: &mut AppState, i: usize, out: &mut Vec<Command>
     if skip_if_not_for_env(state, i, out) {
         return;
     }
-    if state.step(i).risky && !state.headless {
+    if state.step(i).risky {
         let msg = format!(
             "Run risky step {:?} in {}?",
             state.step(i).title,
@@ -201,24 +201,16 @@ pub(super) fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command
             } else {
                 state.auto = false;
                 let id = state.step(i).id.clone();
-                if state.headless
-                    || state.release.steps[i].attempts > 1
-                    || state.step(i).retries > 0
-                {
-                    state.notify(Level::Error, format!("{id} failed: {reason}"));
-                } else {
-                    state.notify(
-                        Level::Error,
-                        format!(
-                            "{id} failed: {reason}  ({} retry, {} skip, {} abort)",
-                            state.view.keymap.key_for(Action::Retry),
-                            state.view.keymap.key_for(Action::Skip),
-                            state.view.keymap.key_for(Action::Abort)
-                        ),
-                    );
-                }
-                if state.headless {
-                    end_release(state, ReleaseStatus::Failed, out);
+                state.notify(Level::Error, format!("{id} failed: {reason}"));
+                // What a person may do now, on the status line only.
+                let first_try = state.release.steps[i].attempts <= 1 && state.step(i).retries == 0;
+                if first_try && let Some(n) = &mut state.view.notice {
+                    n.text.push_str(&format!(
+                        "  ({} retry, {} skip, {} abort)",
+                        state.view.keymap.key_for(Action::Retry),
+                        state.view.keymap.key_for(Action::Skip),
+                        state.view.keymap.key_for(Action::Abort)
+                    ));
                 }
             }
         }

@@ -134,7 +134,7 @@ pub fn on_event(state: &mut AppState, ev: TeamEvent, out: &mut Vec<Command>) {
         TeamEvent::LeaseRegained => {
             if state.team.lapsed.take().is_some() && state.team.mode == Mode::Driver {
                 state.notify(Level::Info, "the lease is renewed: you drive again");
-                if state.auto && !state.headless {
+                if state.auto {
                     advance(state, out);
                 }
             }

@@ -667,7 +667,7 @@ fn checklist_opens_unticked_and_enter_needs_every_item() {
         panic!("the ticks are journaled first: {entries:?}");
     };
     assert_eq!(person, "alice");
-    assert_eq!(step_id, &s.step(i).id);
+    assert_eq!(step_id, &s.step_id(i));
     assert_eq!(items.len(), ticked.len());
     assert!(items.windows(2).all(|w| w[0].1 <= w[1].1), "{items:?}");
     assert!(

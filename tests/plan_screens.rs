@@ -106,7 +106,7 @@ fn the_plan_pane_shows_each_step_resolved_with_what_changes_in_the_cluster() {
     };
     let ids: Vec<&str> = targets
         .iter()
-        .map(|(i, _)| s.step(*i).id.as_str())
+        .map(|(i, _)| s.step(*i).unwrap().id.as_str())
         .collect();
     assert_eq!(
         ids,

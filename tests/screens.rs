@@ -120,7 +120,7 @@ fn finished(state: &mut AppState, step: usize, attempt: u32, outcome: Outcome) -
 
 /// What a step's runner would plausibly print, so earlier steps are not blank.
 fn sample_output(state: &AppState, step: usize) -> Vec<(Stream, &'static str)> {
-    match state.step(step).id.as_str() {
+    match state.step_id(step).as_str() {
         "env-present" => vec![(Stream::Info, "HOME set"), (Stream::Info, "PATH set")],
         "start-service" => vec![(
             Stream::Stdout,

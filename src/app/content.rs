@@ -43,16 +43,14 @@ pub fn set_current(state: &mut AppState, manifest: ContentManifest, history: Vec
 }
 
 pub(crate) fn is_gate(state: &AppState, i: usize) -> bool {
-    matches!(state.step(i).action, StepAction::Gate(_))
+    matches!(state.action(i), Some(StepAction::Gate(_)))
 }
 
 /// Must the content be read before step `i` starts?
 pub(crate) fn needs_check(state: &AppState, i: usize) -> bool {
     state.content.current.is_some()
         && (is_gate(state, i)
-            || (0..i).any(|g| {
-                is_gate(state, g) && state.release.steps[g].status == StepStatus::Succeeded
-            }))
+            || (0..i).any(|g| is_gate(state, g) && state.status(g) == Some(&StepStatus::Succeeded)))
 }
 
 /// Called as step `i` is about to start: `true` holds the start back until
@@ -91,11 +89,11 @@ pub fn stopped(state: &AppState) -> bool {
 /// The first passed gate before `step` whose sign-offs do not cover `hash`.
 pub(crate) fn stale_gate(state: &AppState, step: usize, hash: &str) -> Option<usize> {
     (0..step).find(|&g| {
-        let StepAction::Gate(spec) = &state.step(g).action else {
+        let Some(StepAction::Gate(spec)) = state.action(g) else {
             return false;
         };
-        state.release.steps[g].status == StepStatus::Succeeded
-            && !gates::tally(spec, &state.release.signoffs_for(&state.step(g).id), hash).satisfied()
+        state.status(g) == Some(&StepStatus::Succeeded)
+            && !gates::tally(spec, &state.release.signoffs_for(&state.step_id(g)), hash).satisfied()
     })
 }
 

@@ -51,7 +51,7 @@ impl Headless {
             .iter()
             .position(|s| s.status == StepStatus::Interrupted);
         if let Some(i) = interrupted.filter(|_| crate::app::team::drives(state)) {
-            let id = state.step(i).id.clone();
+            let id = state.step_id(i);
             let reason = match crate::app::processes::still_running(state, i) {
                 Some(running) => format!(
                     "interrupted, and its processes are {running}: wait for them or kill them in the TUI before a retry"
@@ -81,7 +81,7 @@ impl Headless {
             return Some(Drive::Quit);
         }
         if let Some((i, error)) = state.processes.not_restarted.pop_first() {
-            let step = state.step(i).id.clone();
+            let step = state.step_id(i);
             let reason = format!("its background service did not start again: {error}");
             state
                 .plumbing
@@ -108,9 +108,9 @@ impl Headless {
             return None;
         }
         let cur = state.release.current(&state.runbook)?;
-        let id = state.step(cur).id.clone();
-        let manual = matches!(state.step(cur).action, StepAction::Manual(_));
-        Some(match state.release.steps[cur].status {
+        let id = state.step_id(cur);
+        let manual = matches!(state.action(cur), Some(StepAction::Manual(_)));
+        Some(match state.status(cur)? {
             // Asked to start and still pending: something held it back
             // and said why (e.g. a secret input this run was not given).
             StepStatus::Pending if self.started.contains(&cur) => Drive::Quit,
@@ -125,7 +125,7 @@ impl Headless {
             StepStatus::Interrupted
                 if !state.processes.lingering.contains_key(&cur) && self.retries.remove(&id) =>
             {
-                let choice = if matches!(state.step(cur).action, StepAction::Check(_)) {
+                let choice = if matches!(state.action(cur), Some(StepAction::Check(_))) {
                     ResumeChoice::Recheck
                 } else {
                     ResumeChoice::Retry

@@ -72,9 +72,9 @@ pub fn approver_gate(state: &AppState) -> Option<usize> {
         return None;
     }
     let i = state.release.current(&state.runbook)?;
-    (matches!(state.step(i).action, crate::runbook::StepAction::Gate(_))
-        && state.release.steps[i].status == crate::runbook::progress::StepStatus::Waiting)
-        .then_some(i)
+    (matches!(state.action(i), Some(crate::runbook::StepAction::Gate(_)))
+        && state.status(i) == Some(&crate::runbook::progress::StepStatus::Waiting))
+    .then_some(i)
 }
 
 /// On each tick: a gate newly waiting for this watcher gets its view: the

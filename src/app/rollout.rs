@@ -71,7 +71,7 @@ pub fn prepare(state: &AppState, i: usize, action: StepAction) -> Result<StepAct
     match action {
         StepAction::Kube(mut k) => {
             k.cluster = cluster(state)?;
-            let undo = match &state.step(i).undo {
+            let undo = match state.step(i).and_then(|s| s.undo.as_ref()) {
                 Some(u) => Some(state.resolve(u)?),
                 None => None,
             };
@@ -125,7 +125,7 @@ pub fn rolled_back(state: &AppState, i: usize) -> bool {
 /// Does the pane of step `i` show a rollout?
 pub fn has_rollout(state: &AppState, i: usize) -> bool {
     state.kube.rollouts.contains_key(&i)
-        || matches!(&state.step(i).action, StepAction::Kube(k) if k.watched_deployment().is_some())
+        || matches!(state.action(i), Some(StepAction::Kube(k)) if k.watched_deployment().is_some())
 }
 
 // ---------------------------------------------------------------- keys

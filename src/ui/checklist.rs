@@ -26,14 +26,12 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
                 state.runbook.stages[s].title.to_uppercase(),
                 theme::dim(),
             )),
-            ChecklistRow::Step(i) => step_line(
-                state,
-                i,
-                &state.titles[i],
-                state.step(i).action.kind_name(),
-                &state.release.steps[i],
-                width,
-            ),
+            ChecklistRow::Step(i) => match (state.action(i), state.run(i)) {
+                (Some(action), Some(run)) => {
+                    step_line(state, i, state.title(i), action.kind_name(), run, width)
+                }
+                _ => Line::raw(""),
+            },
         })
         .collect();
     // Keep the selection in view (the mouse hit-tests with the same offset).

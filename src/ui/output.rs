@@ -18,8 +18,9 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         .view
         .selected
         .min(state.step_count().saturating_sub(1));
-    let step = state.step(i);
-    let run = &state.release.steps[i];
+    let (Some(step), Some(run)) = (state.step(i), state.run(i)) else {
+        return;
+    };
     let mut detail: Vec<Line> = Vec::new();
     detail.push(Line::from(vec![
         Span::styled(
@@ -27,7 +28,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             theme::status_style(&run.status),
         ),
         Span::raw(" "),
-        Span::styled(state.titles[i].clone(), theme::title()),
+        Span::styled(state.title(i).to_string(), theme::title()),
         Span::styled(
             format!("  [{}] {}", step.id, step.action.kind_name()),
             theme::dim(),
@@ -90,7 +91,9 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
 }
 
 fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
-    let step = state.step(i);
+    let Some(step) = state.step(i) else {
+        return;
+    };
     match &step.action {
         StepAction::Command(c) => {
             // Inputs filled in; ${env.*} stays as written (it may be secret).
@@ -189,7 +192,7 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
                 theme::dim(),
             )));
             if state.identity.person == state.release.initiator
-                && state.release.steps[i].status == StepStatus::Waiting
+                && state.status(i) == Some(&StepStatus::Waiting)
             {
                 let role = if spec.roles.len() == 1 {
                     spec.roles[0].0.as_str()
@@ -221,7 +224,9 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
 }
 
 fn render_output(state: &AppState, i: usize, frame: &mut Frame, area: Rect) {
-    let buf = &state.outputs[i];
+    let Some(buf) = state.output(i) else {
+        return;
+    };
     let mut title = format!(" Output · {} lines ", buf.total);
     if buf.dropped > 0 {
         title.push_str(&format!("· {} dropped in a flood ", buf.dropped));

@@ -232,8 +232,8 @@ pub fn render(state: &AppState, i: usize, frame: &mut Frame, area: Rect) -> bool
     let empty = RolloutView::default();
     let view = state.kube.rollouts.get(&i).unwrap_or(&empty);
     let name = if view.deployment.is_empty() {
-        match &state.step(i).action {
-            crate::runbook::StepAction::Kube(k) => k
+        match state.action(i) {
+            Some(crate::runbook::StepAction::Kube(k)) => k
                 .watched_deployment()
                 .map(|d| state.render_text(d))
                 .unwrap_or_default(),
@@ -242,7 +242,9 @@ pub fn render(state: &AppState, i: usize, frame: &mut Frame, area: Rect) -> bool
     } else {
         view.deployment.clone()
     };
-    let out = &state.outputs[i];
+    let Some(out) = state.output(i) else {
+        return false;
+    };
     let skip = out.lines.len().saturating_sub(OUTPUT_ROWS);
     let keys = &state.view.keymap;
     let pane = Pane {

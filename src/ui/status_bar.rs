@@ -48,21 +48,21 @@ fn situation(state: &AppState) -> String {
         .iter()
         .position(|s| matches!(s.status, StepStatus::Running { .. }))
     {
-        return format!("running {}…", state.titles[i]);
+        return format!("running {}…", state.title(i));
     }
     match r.current(&state.runbook) {
         Some(i) => match &r.steps[i].status {
-            StepStatus::Waiting => format!("waiting for a person: {}", state.titles[i]),
+            StepStatus::Waiting => format!("waiting for a person: {}", state.title(i)),
             StepStatus::Failed { .. } => {
-                format!("{} failed: retry, skip or abort", state.titles[i])
+                format!("{} failed: retry, skip or abort", state.title(i))
             }
             StepStatus::Inconclusive { .. } => {
-                format!("{} is inconclusive: retry or skip", state.titles[i])
+                format!("{} is inconclusive: retry or skip", state.title(i))
             }
             StepStatus::Interrupted => {
-                format!("{} was interrupted: choose what to do", state.titles[i])
+                format!("{} was interrupted: choose what to do", state.title(i))
             }
-            _ => format!("next: {}", state.titles[i]),
+            _ => format!("next: {}", state.title(i)),
         },
         None => "every step is settled".into(),
     }

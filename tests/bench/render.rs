@@ -191,7 +191,7 @@ fn main() {
     let mut state = state_from(&text);
     // A command step in the middle of the runbook, so the checklist scrolls.
     let heavy = (0..state.step_count())
-        .filter(|&i| matches!(state.step(i).action, StepAction::Command(_)))
+        .filter(|&i| matches!(state.action(i), Some(StepAction::Command(_))))
         .nth(STAGES * 3 / 2)
         .expect("a command step");
     let lines = (0..MAX_LINES + 200)

@@ -27,8 +27,8 @@ pub use self::plumbing::Plumbing;
 pub use self::processes::ProcessState;
 pub use self::team::{Mode, TeamState};
 pub use self::view::ViewState;
-use crate::protocol::output::OutputBuffer;
-use crate::runbook::progress::Release;
+use crate::protocol::output::{OutputBuffer, Stream};
+use crate::runbook::progress::{Release, StepRun, StepStatus};
 use crate::runbook::template::Templated;
 use crate::runbook::{Runbook, Step, StepAction};
 
@@ -92,11 +92,56 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn step(&self, i: usize) -> &Step {
-        self.runbook
-            .steps()
-            .nth(i)
-            .expect("step index comes from the runbook")
+    // Step accessors: a step index is checked here, never by indexing, so
+    // an index that does not fit (from a message, a stale dialog) answers
+    // `None` rather than panicking.
+
+    /// Step `i` of the runbook.
+    pub fn step(&self, i: usize) -> Option<&Step> {
+        self.runbook.steps().nth(i)
+    }
+
+    /// What step `i` does.
+    pub fn action(&self, i: usize) -> Option<&StepAction> {
+        self.step(i).map(|s| &s.action)
+    }
+
+    /// Step `i`'s id; empty when there is no step `i`.
+    pub fn step_id(&self, i: usize) -> String {
+        self.step(i).map(|s| s.id.clone()).unwrap_or_default()
+    }
+
+    /// How step `i` stands in the release.
+    pub fn run(&self, i: usize) -> Option<&StepRun> {
+        self.release.steps.get(i)
+    }
+
+    /// Step `i`'s status in the release.
+    pub fn status(&self, i: usize) -> Option<&StepStatus> {
+        self.run(i).map(|r| &r.status)
+    }
+
+    /// Attempts step `i` has made (0 when there is no step `i`).
+    pub fn attempts(&self, i: usize) -> u32 {
+        self.run(i).map_or(0, |r| r.attempts)
+    }
+
+    /// Step `i`'s title as shown (inputs filled in); empty when there is
+    /// no step `i`.
+    pub fn title(&self, i: usize) -> &str {
+        self.titles.get(i).map_or("", String::as_str)
+    }
+
+    /// Step `i`'s output.
+    pub fn output(&self, i: usize) -> Option<&OutputBuffer> {
+        self.outputs.get(i)
+    }
+
+    /// Add a line to step `i`'s output.
+    pub fn say(&mut self, i: usize, stream: Stream, text: impl Into<String>) {
+        if let Some(o) = self.outputs.get_mut(i) {
+            o.push(stream, text.into());
+        }
     }
 
     /// Fill `${inputs.*}` and `${release.*}` into display text; `${env.*}`

@@ -23,7 +23,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             if step >= state.outputs.len() {
                 return;
             }
-            let id = state.step(step).id.clone();
+            let id = state.step_id(step);
             for (stream, raw) in lines {
                 let line = state.secrets.mask(&sanitize::sanitize_line(&raw));
                 state.plumbing.events.push(HeadlessEvent::Output {
@@ -31,10 +31,12 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
                     stream: stream_name(stream),
                     line: line.clone(),
                 });
-                state.outputs[step].push(stream, line);
+                state.say(step, stream, line);
             }
             if dropped > 0 {
-                state.outputs[step].add_dropped(dropped);
+                if let Some(o) = state.outputs.get_mut(step) {
+                    o.add_dropped(dropped);
+                }
                 state.plumbing.events.push(HeadlessEvent::OutputDropped {
                     step: id,
                     count: dropped,
@@ -46,7 +48,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             attempt,
             outcome,
         } => {
-            if step >= state.release.steps.len() || state.release.steps[step].attempts != attempt {
+            if step >= state.release.steps.len() || state.attempts(step) != attempt {
                 return; // a late report from an attempt that was already settled
             }
             if super::processes::step_ended(state, step, out) {
@@ -64,7 +66,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             };
             if let Some(text) = said {
                 let text = sanitize::sanitize_line(&text);
-                state.outputs[step].push(Stream::Info, text);
+                state.say(step, Stream::Info, text);
             }
             finish_step(state, step, outcome, out);
         }
@@ -124,7 +126,7 @@ pub(super) fn after_journaled(state: &mut AppState, then: After, out: &mut Vec<C
                     state.notify(Level::Warn, e.0);
                     return;
                 }
-                let attempt = state.release.steps[step].attempts;
+                let attempt = state.attempts(step);
                 record_end(state, step, attempt, "succeeded", None, Some(note), out);
             }
             ResumeChoice::Skip => {
@@ -141,7 +143,9 @@ pub(super) fn after_journaled(state: &mut AppState, then: After, out: &mut Vec<C
 
 /// The intent is durable: hand the step to its backend, or wait for people.
 pub(super) fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec<Command>) {
-    let step = state.step(i).clone();
+    let Some(step) = state.step(i).cloned() else {
+        return;
+    };
     match &step.action {
         StepAction::Manual(_) => {
             if state.acks.contains(&step.id) {
@@ -180,7 +184,7 @@ pub(super) fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec
                     });
                 }
                 Err(e) => {
-                    state.outputs[i].push(Stream::Info, e.clone());
+                    state.say(i, Stream::Info, e.clone());
                     finish_step(
                         state,
                         i,

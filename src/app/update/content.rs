@@ -29,18 +29,18 @@ pub(crate) fn on_content(
         state.auto = false;
         let text = format!(
             "the runbook file changed since flightdeck loaded it: {} does not run here; quit and reopen the release to load it (its gates then need sign-offs on the new content)",
-            state.step(step).id
+            state.step_id(step)
         );
-        state.outputs[step].push(Stream::Info, text.clone());
+        state.say(step, Stream::Info, text.clone());
         state.notify(Level::Warn, text);
         return;
     }
     let new_hash = manifest.hash();
     let stale = stale_gate(state, step, &new_hash);
     let old_hash = match stale {
-        Some(g) => match &state.step(g).action {
-            StepAction::Gate(spec) => {
-                content::approved_under(spec, &state.release.signoffs_for(&state.step(g).id))
+        Some(g) => match state.action(g) {
+            Some(StepAction::Gate(spec)) => {
+                content::approved_under(spec, &state.release.signoffs_for(&state.step_id(g)))
                     .unwrap_or_else(|| state.approval_hash.clone())
             }
             _ => state.approval_hash.clone(),
@@ -65,7 +65,7 @@ pub(crate) fn on_content(
             state.content.cleared = Some(step);
             start_step(state, step, out);
             if state.content.tick_after.take() == Some(step)
-                && state.release.steps[step].status == StepStatus::Waiting
+                && state.status(step) == Some(&StepStatus::Waiting)
                 && state.view.dialog.is_none()
             {
                 let items = checklist_len(state, step);
@@ -86,18 +86,18 @@ fn record(
 ) {
     let new_hash = manifest.hash();
     if let Some(g) = stale {
-        let gate = state.step(g).id.clone();
+        let gate = state.step_id(g);
         // Paths come from the runbook: shown only as plain text.
         let text = crate::sanitize::sanitize_line(&format!(
             "content changed since gate {gate} was approved ({}): {} does not run; the gate needs fresh sign-offs on {}…",
             changed.join(", "),
-            state.step(step).id,
+            state.step_id(step),
             &new_hash[..12]
         ));
-        state.outputs[g].push(Stream::Info, text.clone());
+        state.say(g, Stream::Info, text.clone());
         state.notify(Level::Warn, text);
         state.plumbing.events.push(HeadlessEvent::ContentChanged {
-            step: state.step(step).id.clone(),
+            step: state.step_id(step),
             gate,
             old_hash: old_hash.clone(),
             new_hash: new_hash.clone(),
@@ -122,7 +122,7 @@ fn reopen(state: &mut AppState, g: usize, out: &mut Vec<Command>) {
         Ok(attempt) => {
             state.view.selected = g;
             state.view.scroll = 0;
-            let step_id = state.step(g).id.clone();
+            let step_id = state.step_id(g);
             state.plumbing.events.push(HeadlessEvent::StepStarted {
                 step: step_id.clone(),
                 attempt,

@@ -36,8 +36,8 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                     state.notify(Level::Warn, e.0);
                     return;
                 }
-                let attempt = state.release.steps[i].attempts;
-                state.outputs[i].push(Stream::Info, format!("skipped: {reason}"));
+                let attempt = state.attempts(i);
+                state.say(i, Stream::Info, format!("skipped: {reason}"));
                 record_end(state, i, attempt, "skipped", None, Some(reason), out);
             } else {
                 edit(reason, key);
@@ -84,7 +84,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                     }
                     let (i, note, ticked) = (*step, note.trim().to_string(), ticked.clone());
                     let needs_note =
-                        matches!(&state.step(i).action, StepAction::Manual(m) if m.note_required);
+                        matches!(state.action(i), Some(StepAction::Manual(m)) if m.note_required);
                     if needs_note && note.is_empty() {
                         state.notify(Level::Warn, "this checklist needs a note");
                         return;
@@ -129,7 +129,8 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
         } => match key.code {
             KeyCode::Enter => submit_signoff(state, out),
             KeyCode::Tab | KeyCode::Down | KeyCode::Up => {
-                if let StepAction::Gate(g) = &state.runbook.steps().nth(*step).expect("gate").action
+                if let Some(StepAction::Gate(g)) =
+                    state.runbook.steps().nth(*step).map(|s| &s.action)
                 {
                     let n = g.roles.len().max(1);
                     *role = if key.code == KeyCode::Up {
@@ -183,7 +184,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                 }
                 let entry = JournalEntry::ResumeChoice {
                     release_id: state.release.id.clone(),
-                    step_id: state.step(i).id.clone(),
+                    step_id: state.step_id(i),
                     choice: choice.as_str().into(),
                     person: state.identity.person.clone(),
                     at: state.now,
@@ -199,7 +200,8 @@ pub(super) fn confirmed(state: &mut AppState, what: Confirmable, out: &mut Vec<C
     match what {
         Confirmable::RunStep(i) => start_step(state, i, out),
         Confirmable::CancelStep(i) => {
-            state.outputs[i].push(
+            state.say(
+                i,
                 Stream::Info,
                 format!("cancel requested by {}", state.identity.person),
             );

@@ -13,7 +13,7 @@ pub(super) fn drive(state: &mut AppState, d: Drive, out: &mut Vec<Command>) {
         Drive::Resume { step, choice } if step < state.step_count() => {
             let entry = JournalEntry::ResumeChoice {
                 release_id: state.release.id.clone(),
-                step_id: state.step(step).id.clone(),
+                step_id: state.step_id(step),
                 choice: choice.as_str().into(),
                 person: format!("{} (--retry)", state.identity.person),
                 at: state.now,

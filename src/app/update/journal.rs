@@ -36,7 +36,7 @@ pub(super) fn finish_step(
     out: &mut Vec<Command>,
 ) {
     let now = state.now;
-    let attempt = state.release.steps[i].attempts;
+    let attempt = state.attempts(i);
     if let Err(e) = state
         .release
         .finish(&state.runbook, i, outcome.clone(), now)
@@ -62,9 +62,11 @@ pub(super) fn record_end(
     detail: Option<String>,
     out: &mut Vec<Command>,
 ) {
-    let run = &state.release.steps[i];
-    let duration_ms = run.started_at.map(|s| state.now - s);
-    let step_id = state.step(i).id.clone();
+    let duration_ms = state
+        .run(i)
+        .and_then(|r| r.started_at)
+        .map(|s| state.now - s);
+    let step_id = state.step_id(i);
     state.plumbing.events.push(HeadlessEvent::StepFinished {
         step: step_id.clone(),
         status: status.to_string(),
@@ -80,7 +82,10 @@ pub(super) fn record_end(
         exit_code,
         detail,
         at: state.now,
-        output: state.outputs[i].tail(JOURNAL_OUTPUT_LINES),
+        output: state
+            .output(i)
+            .map(|o| o.tail(JOURNAL_OUTPUT_LINES))
+            .unwrap_or_default(),
     };
     journal(state, entry, After::Finished { step: i }, out);
 }
@@ -93,21 +98,21 @@ pub(super) fn decide(state: &mut AppState, i: usize, outcome: Outcome, out: &mut
         Outcome::Failure { reason, .. } | Outcome::Inconclusive { reason } => Some(reason.clone()),
     };
     if let Some(why) = why {
-        state.outputs[i].push(Stream::Info, why);
+        state.say(i, Stream::Info, why);
     }
     finish_step(state, i, outcome, out);
 }
 
 /// How many items step `i`'s checklist has (0 for other steps).
 pub(super) fn checklist_len(state: &AppState, i: usize) -> usize {
-    match &state.step(i).action {
-        StepAction::Manual(m) => m.items.len(),
+    match state.action(i) {
+        Some(StepAction::Manual(m)) => m.items.len(),
         _ => 0,
     }
 }
 
 pub(super) fn waiting(state: &mut AppState, i: usize, why: &str) {
-    let id = state.step(i).id.clone();
+    let id = state.step_id(i);
     state.plumbing.events.push(HeadlessEvent::Waiting {
         step: id,
         reason: why.to_string(),
@@ -192,8 +197,8 @@ pub(super) fn journal_ticks(
     note: Option<String>,
     out: &mut Vec<Command>,
 ) {
-    let items: Vec<(String, i64)> = match &state.step(i).action {
-        StepAction::Manual(m) => m
+    let items: Vec<(String, i64)> = match state.action(i) {
+        Some(StepAction::Manual(m)) => m
             .items
             .iter()
             .zip(times)
@@ -203,8 +208,8 @@ pub(super) fn journal_ticks(
     };
     let entry = JournalEntry::ChecklistTicked {
         release_id: state.release.id.clone(),
-        step_id: state.step(i).id.clone(),
-        attempt: state.release.steps[i].attempts,
+        step_id: state.step_id(i),
+        attempt: state.attempts(i),
         person: state.identity.person.clone(),
         items,
         note,

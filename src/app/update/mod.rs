@@ -42,7 +42,7 @@ pub const SIGNOFF_REFRESH_MS: i64 = 1000;
 fn gate_waiting(state: &AppState) -> bool {
     !state.release.status.is_final()
         && state.release.steps.iter().enumerate().any(|(i, s)| {
-            s.status == StepStatus::Waiting && matches!(state.step(i).action, StepAction::Gate(_))
+            s.status == StepStatus::Waiting && matches!(state.action(i), Some(StepAction::Gate(_)))
         })
 }
 
@@ -140,7 +140,7 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
             state.auto = true;
             state.view.follow = true;
             select(state, cur);
-            if matches!(state.release.steps[cur].status, StepStatus::Pending) {
+            if matches!(state.status(cur), Some(StepStatus::Pending)) {
                 request_run(state, cur, out);
             } else {
                 state.notify(Level::Info, "running until the next gate");
@@ -148,12 +148,12 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
         }
         Action::Retry => {
             let i = state.view.selected;
-            match state.release.steps[i].status {
-                StepStatus::Failed { .. } | StepStatus::Inconclusive { .. } => {
+            match state.status(i) {
+                Some(StepStatus::Failed { .. } | StepStatus::Inconclusive { .. }) => {
                     state.auto = false;
                     request_run(state, i, out);
                 }
-                StepStatus::Interrupted => open_interrupted(state, i),
+                Some(StepStatus::Interrupted) => open_interrupted(state, i),
                 _ => {}
             }
         }
@@ -165,9 +165,9 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
         }
         Action::Tick => {
             let i = state.view.selected;
-            if state.release.steps[i].status != StepStatus::Waiting {
+            if state.status(i) != Some(&StepStatus::Waiting) {
                 request_run(state, i, out);
-                if state.release.steps[i].status == StepStatus::Waiting {
+                if state.status(i) == Some(&StepStatus::Waiting) {
                     state.view.dialog = Some(Dialog::checklist(i, checklist_len(state, i)));
                 } else if crate::app::content::checking(state) {
                     // The dialog opens once the content check lets it start.
@@ -192,7 +192,7 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
                 Confirmable::CancelStep(i),
                 format!(
                     "Cancel step {:?}? Its process gets SIGTERM, then SIGKILL.",
-                    state.step(i).id
+                    state.step_id(i)
                 ),
                 false,
             );

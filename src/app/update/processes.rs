@@ -13,11 +13,11 @@ use crate::sanitize;
 /// A line of flightdeck's own in step `i`'s output (and the headless stream).
 fn info(state: &mut AppState, i: usize, text: String) {
     state.plumbing.events.push(HeadlessEvent::Output {
-        step: state.step(i).id.clone(),
+        step: state.step_id(i),
         stream: stream_name(Stream::Info),
         line: text.clone(),
     });
-    state.outputs[i].push(Stream::Info, text);
+    state.say(i, Stream::Info, text);
 }
 
 /// A signal stopped flightdeck: cancel what runs; each end is journaled as
@@ -38,13 +38,16 @@ pub(super) fn step_ended(state: &mut AppState, i: usize, out: &mut Vec<Command>)
     if !state.processes.interrupting.remove(&i) {
         return false;
     }
-    let attempt = state.release.steps[i].attempts;
+    let attempt = state.attempts(i);
     state.release.mark_interrupted(i);
     crate::app::data_hooks::step_finished(state, i);
     let reason = "interrupted: flightdeck received a signal and stopped it".to_string();
     info(state, i, reason.clone());
-    let step_id = state.step(i).id.clone();
-    let duration_ms = state.release.steps[i].started_at.map(|s| state.now - s);
+    let step_id = state.step_id(i);
+    let duration_ms = state
+        .run(i)
+        .and_then(|r| r.started_at)
+        .map(|s| state.now - s);
     state.plumbing.events.push(HeadlessEvent::StepFinished {
         step: step_id.clone(),
         status: "interrupted".into(),
@@ -58,7 +61,10 @@ pub(super) fn step_ended(state: &mut AppState, i: usize, out: &mut Vec<Command>)
         attempt,
         reason,
         at: state.now,
-        output: state.outputs[i].tail(JOURNAL_OUTPUT_LINES),
+        output: state
+            .output(i)
+            .map(|o| o.tail(JOURNAL_OUTPUT_LINES))
+            .unwrap_or_default(),
     };
     journal(state, entry, After::Nothing, out);
     true
@@ -72,14 +78,13 @@ pub(super) fn step_spawned(
     pid: i32,
     out: &mut Vec<Command>,
 ) {
-    if i >= state.release.steps.len()
-        || state.release.steps[i].status != (StepStatus::Running { attempt })
+    if i >= state.release.steps.len() || state.status(i) != Some(&(StepStatus::Running { attempt }))
     {
         return;
     }
     let entry = JournalEntry::StepProcess {
         release_id: state.release.id.clone(),
-        step_id: state.step(i).id.clone(),
+        step_id: state.step_id(i),
         attempt,
         pid,
         // Every step runs as the leader of its own process group.
@@ -100,8 +105,8 @@ pub(super) fn end_lingering(state: &mut AppState, i: usize, kill: bool, out: &mu
         state.notify(Level::Info, format!("still waiting for pid {pgid} to end"));
         return;
     }
-    let grace = match &state.step(i).action {
-        StepAction::Command(CommandSpec { grace, .. }) => *grace,
+    let grace = match state.action(i) {
+        Some(StepAction::Command(CommandSpec { grace, .. })) => *grace,
         _ => std::time::Duration::from_secs(10),
     };
     let what = if kill {
@@ -141,11 +146,13 @@ pub(super) fn restart_services(state: &mut AppState, out: &mut Vec<Command>) {
         return;
     }
     for i in 0..state.release.steps.len() {
-        let step = state.step(i).clone();
+        let Some(step) = state.step(i).cloned() else {
+            continue;
+        };
         let StepAction::Command(spec) = &step.action else {
             continue;
         };
-        if !spec.background || state.release.steps[i].status != StepStatus::Succeeded {
+        if !spec.background || state.status(i) != Some(&StepStatus::Succeeded) {
             continue;
         }
         match state.resolve(&step.action) {
@@ -183,7 +190,7 @@ pub(super) fn service_started(
             );
             let entry = JournalEntry::ServiceStarted {
                 release_id: state.release.id.clone(),
-                step_id: state.step(i).id.clone(),
+                step_id: state.step_id(i),
                 pid: Some(pid),
                 error: None,
                 at: state.now,
@@ -202,7 +209,7 @@ pub(super) fn service_started(
 
 fn service_failed(state: &mut AppState, i: usize, error: String, out: &mut Vec<Command>) {
     let error = state.secrets.mask(&sanitize::sanitize_line(&error));
-    let id = state.step(i).id.clone();
+    let id = state.step_id(i);
     info(state, i, format!("could not start again: {error}"));
     let entry = JournalEntry::ServiceStarted {
         release_id: state.release.id.clone(),

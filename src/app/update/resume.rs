@@ -22,7 +22,7 @@ pub fn on_resume(state: &mut AppState) -> Vec<Command> {
         open_interrupted(state, i);
     } else if let Some(i) = state.release.current(&state.runbook) {
         state.view.selected = i;
-        if state.release.steps[i].status == StepStatus::Waiting {
+        if state.status(i) == Some(&StepStatus::Waiting) {
             gate_changed(state, i, &mut out);
         }
     }

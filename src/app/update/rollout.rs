@@ -54,13 +54,13 @@ pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec
             let text = format!("rolling back ({trigger}): {reason}");
             view.rollback = Some(reason);
             let text = sanitize::sanitize_line(&text);
-            state.outputs[step].push(Stream::Info, text.clone());
+            state.say(step, Stream::Info, text.clone());
             state.notify(Level::Error, text);
         }
         KubeEvent::RollbackDone { ok, detail } => {
             view.rolling_back = false;
             let detail = state.secrets.mask(&sanitize::sanitize_line(&detail));
-            state.outputs[step].push(Stream::Info, detail.clone());
+            state.say(step, Stream::Info, detail.clone());
             state.notify(if ok { Level::Warn } else { Level::Error }, detail);
         }
     }
@@ -118,11 +118,11 @@ pub fn act(state: &mut AppState, action: Action, _out: &mut Vec<Command>) {
 }
 
 fn request_rollback(state: &mut AppState, i: usize) {
-    let StepAction::Kube(k) = &state.step(i).action else {
+    let Some(StepAction::Kube(k)) = state.action(i) else {
         state.notify(Level::Warn, "only kube steps roll back");
         return;
     };
-    let has_undo = state.step(i).undo.is_some();
+    let has_undo = state.step(i).is_some_and(|s| s.undo.is_some());
     let Some(deployment) = k.deployment().or(has_undo.then_some("")) else {
         state.notify(
             Level::Warn,
@@ -131,7 +131,7 @@ fn request_rollback(state: &mut AppState, i: usize) {
         return;
     };
     let deployment = state.render_text(deployment);
-    if state.release.steps[i].status == StepStatus::Pending {
+    if state.status(i) == Some(&StepStatus::Pending) {
         state.notify(Level::Warn, "this step has not run: nothing to roll back");
         return;
     }
@@ -139,7 +139,7 @@ fn request_rollback(state: &mut AppState, i: usize) {
         state.notify(Level::Warn, "a rollback of this step is already running");
         return;
     }
-    let undo = match &state.step(i).undo {
+    let undo = match state.step(i).and_then(|s| s.undo.as_ref()) {
         Some(u) => format!("its undo ({})", u.kind_name()),
         None => format!("kube.undo of deployment {deployment}"),
     };
@@ -147,7 +147,7 @@ fn request_rollback(state: &mut AppState, i: usize) {
         what: Confirmable::Rollback(i),
         message: format!(
             "Roll back step {:?} in {}? This runs {undo} and stops the release as failed.",
-            state.step(i).id,
+            state.step_id(i),
             state.release.environment
         ),
         expect: state.confirm_by_typing(),
@@ -157,10 +157,10 @@ fn request_rollback(state: &mut AppState, i: usize) {
 
 /// The person confirmed a manual rollback of step `i`.
 pub fn confirmed_rollback(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
-    let StepAction::Kube(k) = state.step(i).action.clone() else {
+    let Some(StepAction::Kube(k)) = state.action(i).cloned() else {
         return;
     };
-    let undo = match state.step(i).undo.clone() {
+    let undo = match state.step(i).and_then(|s| s.undo.clone()) {
         Some(u) => u,
         None => match k.default_undo() {
             Some(u) => StepAction::Kube(u),
@@ -175,11 +175,11 @@ pub fn confirmed_rollback(state: &mut AppState, i: usize, out: &mut Vec<Command>
         }
     };
     let reason = format!("rolled back by {}", state.identity.person);
-    state.outputs[i].push(Stream::Info, format!("{reason}: running the undo"));
+    state.say(i, Stream::Info, format!("{reason}: running the undo"));
     let view = state.kube.rollouts.entry(i).or_default();
     view.rollback = Some(reason.clone());
     view.rolling_back = true;
-    if matches!(state.release.steps[i].status, StepStatus::Running { .. }) {
+    if matches!(state.status(i), Some(StepStatus::Running { .. })) {
         out.push(Command::CancelStep { step: i });
     }
     out.push(Command::KubeRollback {

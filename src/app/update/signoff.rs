@@ -12,7 +12,7 @@ pub(super) fn open_signoff(state: &mut AppState, decision: Decision, out: &mut V
     let i = state.view.selected;
     // `app::allowed` let this through: a gate, current and undecided, and
     // not the initiator's.
-    if state.release.steps[i].status == StepStatus::Pending
+    if state.status(i) == Some(&StepStatus::Pending)
         && state.release.current(&state.runbook) == Some(i)
     {
         start_step(state, i, out);
@@ -37,20 +37,20 @@ pub(super) fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
     else {
         return;
     };
-    let StepAction::Gate(spec) = &state.step(step).action else {
+    let Some(StepAction::Gate(spec)) = state.action(step) else {
         return;
     };
     let Some((role_name, _)) = spec.roles.get(role).cloned() else {
         return;
     };
-    if state.release.steps[step].status != StepStatus::Waiting {
+    if state.status(step) != Some(&StepStatus::Waiting) {
         set_dialog_error(
             state,
             "this gate is not waiting for sign-offs (run it first)".into(),
         );
         return;
     }
-    let signoffs = state.release.signoffs_for(&state.step(step).id);
+    let signoffs = state.release.signoffs_for(&state.step_id(step));
     if let Err(refusal) = gates::may_sign(
         spec,
         &state.runbook.roles,
@@ -66,7 +66,7 @@ pub(super) fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
         return;
     }
     let signoff = Signoff {
-        gate: state.step(step).id.clone(),
+        gate: state.step_id(step),
         person: state.identity.person.clone(),
         host: state.identity.host.clone(),
         role: role_name,

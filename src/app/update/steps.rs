@@ -26,8 +26,8 @@ pub(super) fn skip_if_not_for_env(state: &mut AppState, i: usize, out: &mut Vec<
         state.notify(Level::Warn, e.0);
         return true;
     }
-    let attempt = state.release.steps[i].attempts;
-    state.outputs[i].push(Stream::Info, format!("skipped: {NOT_FOR_ENV}"));
+    let attempt = state.attempts(i);
+    state.say(i, Stream::Info, format!("skipped: {NOT_FOR_ENV}"));
     record_end(
         state,
         i,
@@ -56,18 +56,17 @@ pub(super) fn request_run(state: &mut AppState, i: usize, out: &mut Vec<Command>
         );
         return;
     }
-    if state.release.steps[i].status == StepStatus::Interrupted {
+    if state.status(i) == Some(&StepStatus::Interrupted) {
         open_interrupted(state, i);
         return;
     }
     if skip_if_not_for_env(state, i, out) {
         return;
     }
-    if state.step(i).risky {
+    if let Some(step) = state.step(i).filter(|s| s.risky) {
         let msg = format!(
             "Run risky step {:?} in {}?",
-            state.step(i).title,
-            state.release.environment
+            step.title, state.release.environment
         );
         confirm(state, Confirmable::RunStep(i), msg, true);
         return;
@@ -78,7 +77,7 @@ pub(super) fn request_run(state: &mut AppState, i: usize, out: &mut Vec<Command>
 /// Begin a step and journal the intent; it runs once that is durable.
 /// After a passed gate the content is read again first (`app::content`).
 pub(super) fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
-    if state.release.steps[i].status == StepStatus::Pending && skip_if_not_for_env(state, i, out) {
+    if state.status(i) == Some(&StepStatus::Pending) && skip_if_not_for_env(state, i, out) {
         return;
     }
     if let Some(why) = crate::app::processes::held_back(state) {
@@ -108,13 +107,13 @@ pub(super) fn start_step(state: &mut AppState, i: usize, out: &mut Vec<Command>)
     match state.release.begin(&state.runbook, i, now) {
         Ok(attempt) => {
             crate::app::data_hooks::step_began(state, i, attempt, out);
-            let step_id = state.step(i).id.clone();
+            let step_id = state.step_id(i);
             if state.view.follow || state.auto {
                 state.view.selected = i;
                 state.view.scroll = 0;
             }
             if attempt > 1 {
-                state.outputs[i].push(Stream::Info, format!("attempt {attempt}"));
+                state.say(i, Stream::Info, format!("attempt {attempt}"));
             }
             state.plumbing.events.push(HeadlessEvent::StepStarted {
                 step: step_id.clone(),
@@ -147,13 +146,13 @@ pub(super) fn open_interrupted(state: &mut AppState, i: usize) {
         return;
     }
     let mut choices = Vec::new();
-    if matches!(state.step(i).action, StepAction::Check(_)) {
+    if matches!(state.action(i), Some(StepAction::Check(_))) {
         choices.push(ResumeChoice::Recheck);
     } else {
         choices.push(ResumeChoice::Retry);
     }
     choices.push(ResumeChoice::MarkDone);
-    if !matches!(state.step(i).action, StepAction::Gate(_)) {
+    if !matches!(state.action(i), Some(StepAction::Gate(_))) {
         choices.push(ResumeChoice::Skip);
     }
     state.view.selected = i;
@@ -175,35 +174,39 @@ pub(super) fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command
         // Stopping: leave the release open to be resumed, move nothing on.
         return;
     }
-    match &state.release.steps[i].status {
+    let (Some(status), Some(step)) = (state.status(i), state.step(i)) else {
+        return;
+    };
+    let (retries, continue_on_failure) = (step.retries, step.continue_on_failure);
+    match status {
         StepStatus::Failed { reason } => {
             let reason = reason.clone();
             if crate::app::rollout::rolled_back(state, i) {
                 // Rolled back (a trigger fired or a person asked): stop here.
                 end_release(state, ReleaseStatus::Failed, out);
             } else if state.release.retry_left(&state.runbook, i) {
-                let retries = state.step(i).retries;
-                let next = state.release.steps[i].attempts + 1;
-                state.outputs[i].push(
+                let next = state.attempts(i) + 1;
+                state.say(
+                    i,
                     Stream::Info,
                     format!("retrying automatically (attempt {next} of {})", retries + 1),
                 );
                 start_step(state, i, out);
-            } else if state.step(i).continue_on_failure {
+            } else if continue_on_failure {
                 state.notify(
                     Level::Warn,
                     format!(
                         "step {:?} failed; continuing as the runbook allows",
-                        state.step(i).id
+                        state.step_id(i)
                     ),
                 );
                 advance(state, out);
             } else {
                 state.auto = false;
-                let id = state.step(i).id.clone();
+                let id = state.step_id(i);
                 state.notify(Level::Error, format!("{id} failed: {reason}"));
                 // What a person may do now, on the status line only.
-                let first_try = state.release.steps[i].attempts <= 1 && state.step(i).retries == 0;
+                let first_try = state.attempts(i) <= 1 && retries == 0;
                 if first_try && let Some(n) = &mut state.view.notice {
                     n.text.push_str(&format!(
                         "  ({} retry, {} skip, {} abort)",
@@ -218,7 +221,7 @@ pub(super) fn step_settled(state: &mut AppState, i: usize, out: &mut Vec<Command
         StepStatus::Inconclusive { reason } => {
             let why = format!(
                 "{} is inconclusive ({reason}): retry or skip with a reason",
-                state.step(i).id
+                state.step_id(i)
             );
             state.auto = false;
             state.notify(Level::Warn, why);
@@ -241,13 +244,13 @@ pub(super) fn advance(state: &mut AppState, out: &mut Vec<Command>) {
         select(state, next);
     }
     // Not for this environment: settled without anyone pressing run.
-    if state.release.steps[next].status == StepStatus::Pending
+    if state.status(next) == Some(&StepStatus::Pending)
         && !state.runbook.applies(next, &state.release.environment)
     {
         skip_if_not_for_env(state, next, out);
         return;
     }
-    if state.auto && state.release.steps[next].status == StepStatus::Pending {
+    if state.auto && state.status(next) == Some(&StepStatus::Pending) {
         // Through request_run, so a risky step still asks first.
         request_run(state, next, out);
     }
@@ -255,10 +258,10 @@ pub(super) fn advance(state: &mut AppState, out: &mut Vec<Command>) {
 
 /// Sign-offs for gate `i` changed (or it just started): pass, fail, or wait.
 pub(super) fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
-    if state.release.steps[i].status != StepStatus::Waiting || !crate::app::team::drives(state) {
+    if state.status(i) != Some(&StepStatus::Waiting) || !crate::app::team::drives(state) {
         return;
     }
-    let StepAction::Gate(spec) = &state.step(i).action else {
+    let Some(StepAction::Gate(spec)) = state.action(i) else {
         return;
     };
     // Every rule re-checked on what the journal holds, not only at signing.
@@ -266,7 +269,7 @@ pub(super) fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command
         spec,
         &state.runbook.roles,
         &state.release.initiator,
-        &state.release.signoffs_for(&state.step(i).id),
+        &state.release.signoffs_for(&state.step_id(i)),
         &state.approval_hash,
     );
     if let Some(r) = &tally.rejection {
@@ -323,10 +326,10 @@ pub(super) fn gate_held(
     t: &GateTally,
     out: &mut Vec<Command>,
 ) -> bool {
-    let StepAction::Gate(spec) = &state.step(i).action else {
+    let Some(StepAction::Gate(spec)) = state.action(i) else {
         return false;
     };
-    match gates::timing(spec, t, state.release.steps[i].started_at, state.now) {
+    match gates::timing(spec, t, state.run(i).and_then(|r| r.started_at), state.now) {
         GateTiming::Soaking { until } => {
             let left = crate::runbook::duration::format_duration(std::time::Duration::from_millis(
                 (until - state.now).max(0) as u64,

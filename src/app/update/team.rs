@@ -214,10 +214,10 @@ pub fn tick(state: &mut AppState, out: &mut Vec<Command>) {
     let Some(i) = state.release.current(&state.runbook) else {
         return;
     };
-    if state.release.steps[i].status != StepStatus::Waiting {
+    if state.status(i) != Some(&StepStatus::Waiting) {
         return;
     }
-    let StepAction::Gate(spec) = &state.step(i).action else {
+    let Some(StepAction::Gate(spec)) = state.action(i) else {
         return;
     };
     if spec.soak.is_none() && spec.expires.is_none() {
@@ -227,10 +227,10 @@ pub fn tick(state: &mut AppState, out: &mut Vec<Command>) {
         spec,
         &state.runbook.roles,
         &state.release.initiator,
-        &state.release.signoffs_for(&state.step(i).id),
+        &state.release.signoffs_for(&state.step_id(i)),
         &state.approval_hash,
     );
-    let timing = gates::timing(spec, &t, state.release.steps[i].started_at, state.now);
+    let timing = gates::timing(spec, &t, state.run(i).and_then(|r| r.started_at), state.now);
     if matches!(timing, GateTiming::Open | GateTiming::Expired { .. }) {
         gate_changed(state, i, out);
     }

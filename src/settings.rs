@@ -6,6 +6,9 @@ use directories::ProjectDirs;
 use serde::Deserialize;
 
 use crate::app::keymap::Keymap;
+use crate::runbook::Problem;
+use crate::runbook::yaml::Pos;
+use crate::sanitize::ControlCharsError;
 
 /// The shipped defaults, compiled in.
 pub const DEFAULT_SETTINGS: &str = include_str!("../config/flightdeck.toml");
@@ -51,6 +54,119 @@ pub struct Settings {
     pub ssh_key: Option<PathBuf>,
 }
 
+/// Why the settings cannot be loaded. A bad config file is named with
+/// `file:line:col: field: message`, the shape runbook errors take.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot find a {what} directory; set {var}")]
+    NoDirectory {
+        what: &'static str,
+        var: &'static str,
+    },
+    #[error("shipped settings: {0}")]
+    Shipped(#[source] toml::de::Error),
+    #[error("{}: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", problem.located(file))]
+    Invalid { file: PathBuf, problem: Problem },
+    #[error("{}: {message}", file.display())]
+    Keymap { file: PathBuf, message: String },
+    /// The person's name holds control text (the field says where it came from).
+    #[error(transparent)]
+    Person(#[from] ControlCharsError),
+}
+
+impl SettingsError {
+    /// What a person can do about it, where there is something to do.
+    pub fn suggestion(&self) -> Option<String> {
+        Some(match self {
+            SettingsError::NoDirectory { var, .. } => {
+                format!("set {var} to a directory flightdeck may use")
+            }
+            SettingsError::Shipped(_) => return None,
+            SettingsError::Read { file, .. } => format!(
+                "make {} readable, or move it away to use the defaults",
+                file.display()
+            ),
+            SettingsError::Invalid { file, problem } if !problem.field.is_empty() => format!(
+                "fix `{}` in {}; config/flightdeck.toml shows the settings there are",
+                problem.field,
+                file.display()
+            ),
+            SettingsError::Invalid { file, .. } => format!(
+                "fix {}; config/flightdeck.toml shows the settings there are",
+                file.display()
+            ),
+            SettingsError::Keymap { file, .. } => format!(
+                "fix the key bindings in {}, or move it away to use the defaults",
+                file.display()
+            ),
+            SettingsError::Person(_) => {
+                "set FLIGHTDECK_USER or identity.person to a plain name".to_string()
+            }
+        })
+    }
+}
+
+/// A user config file read as settings: a TOML error becomes a problem at
+/// its line and column, naming the field it is in.
+fn parse_file(file: &Path, text: &str) -> Result<File, SettingsError> {
+    toml::from_str(text).map_err(|e| SettingsError::Invalid {
+        file: file.to_path_buf(),
+        problem: toml_problem(text, &e),
+    })
+}
+
+fn toml_problem(text: &str, e: &toml::de::Error) -> Problem {
+    let message = e.message().trim().to_string();
+    let Some(span) = e.span() else {
+        return Problem {
+            pos: Pos::default(),
+            field: String::new(),
+            message,
+        };
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let pos = Pos {
+        line: line as u64 + 1,
+        column: before[line_start..].chars().count() as u64 + 1,
+    };
+    Problem {
+        pos,
+        field: field_at(text, line),
+        message,
+    }
+}
+
+/// The dotted name of the setting on line `line` (0-based): the table
+/// header above it and the key left of `=` on it.
+fn field_at(text: &str, line: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let unquote = |s: &str| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+    let table = lines[..line.min(lines.len())]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let here = lines.get(line).map(|l| l.trim()).unwrap_or("");
+    let key = match here.split_once('=') {
+        Some((k, _)) if !here.starts_with('[') => Some(unquote(k)),
+        _ => None,
+    };
+    match (table, key) {
+        (Some(t), Some(k)) => format!("{t}.{k}"),
+        (Some(t), None) => t,
+        (None, Some(k)) => k,
+        (None, None) => String::new(),
+    }
+}
+
 fn dirs() -> Option<ProjectDirs> {
     ProjectDirs::from("dev", "flightdeck", "flightdeck")
 }
@@ -59,16 +175,22 @@ impl Settings {
     /// `journal_flag` is `--journal`. Env: FLIGHTDECK_CONFIG_DIR,
     /// FLIGHTDECK_DATA_DIR, FLIGHTDECK_STATE_DIR, FLIGHTDECK_JOURNAL,
     /// FLIGHTDECK_USER.
-    pub fn load(journal_flag: Option<&str>) -> Result<Settings, String> {
+    pub fn load(journal_flag: Option<&str>) -> Result<Settings, SettingsError> {
         let project = dirs();
         let config_dir = std::env::var_os("FLIGHTDECK_CONFIG_DIR")
             .map(PathBuf::from)
             .or_else(|| project.as_ref().map(|p| p.config_dir().to_path_buf()))
-            .ok_or("cannot find a config directory; set FLIGHTDECK_CONFIG_DIR")?;
+            .ok_or(SettingsError::NoDirectory {
+                what: "config",
+                var: "FLIGHTDECK_CONFIG_DIR",
+            })?;
         let data_dir = std::env::var_os("FLIGHTDECK_DATA_DIR")
             .map(PathBuf::from)
             .or_else(|| project.as_ref().map(|p| p.data_dir().to_path_buf()))
-            .ok_or("cannot find a data directory; set FLIGHTDECK_DATA_DIR")?;
+            .ok_or(SettingsError::NoDirectory {
+                what: "data",
+                var: "FLIGHTDECK_DATA_DIR",
+            })?;
         // The state dir (witnesses); platforms without one use the local data dir.
         let state_dir = std::env::var_os("FLIGHTDECK_STATE_DIR")
             .map(PathBuf::from)
@@ -79,15 +201,15 @@ impl Settings {
                         .to_path_buf()
                 })
             })
-            .ok_or("cannot find a state directory; set FLIGHTDECK_STATE_DIR")?;
-        let mut file: File =
-            toml::from_str(DEFAULT_SETTINGS).map_err(|e| format!("shipped settings: {e}"))?;
+            .ok_or(SettingsError::NoDirectory {
+                what: "state",
+                var: "FLIGHTDECK_STATE_DIR",
+            })?;
+        let mut file: File = toml::from_str(DEFAULT_SETTINGS).map_err(SettingsError::Shipped)?;
         let user_file = config_dir.join("flightdeck.toml");
         if user_file.exists() {
-            let text = std::fs::read_to_string(&user_file)
-                .map_err(|e| format!("{}: {e}", user_file.display()))?;
-            let user: File =
-                toml::from_str(&text).map_err(|e| format!("{}: {e}", user_file.display()))?;
+            let text = read(&user_file)?;
+            let user = parse_file(&user_file, &text)?;
             if user.identity.person.is_some() {
                 file.identity.person = user.identity.person;
             }
@@ -160,13 +282,23 @@ fn expand_home(p: &str) -> PathBuf {
     }
 }
 
-fn load_keymap(path: &Path) -> Result<Keymap, String> {
+fn read(file: &Path) -> Result<String, SettingsError> {
+    std::fs::read_to_string(file).map_err(|source| SettingsError::Read {
+        file: file.to_path_buf(),
+        source,
+    })
+}
+
+fn load_keymap(path: &Path) -> Result<Keymap, SettingsError> {
     let defaults = Keymap::defaults();
     if !path.exists() {
         return Ok(defaults);
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Keymap::parse(&text, Some(&defaults)).map_err(|e| format!("{}: {e}", path.display()))
+    let text = read(path)?;
+    Keymap::parse(&text, Some(&defaults)).map_err(|message| SettingsError::Keymap {
+        file: path.to_path_buf(),
+        message,
+    })
 }
 
 /// The OS user: $USER, else the passwd entry of our uid.
@@ -199,4 +331,45 @@ pub fn hostname() -> String {
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_setting_names_file_line_column_and_field() {
+        let text = "journal = \"x.db\"\n\n[identity]\nperson = \"ann\"\nsh_key = \"~/.ssh/id\"\n";
+        let e = parse_file(Path::new("/c/flightdeck.toml"), text).unwrap_err();
+        let SettingsError::Invalid { file, problem } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(file, Path::new("/c/flightdeck.toml"));
+        assert_eq!((problem.pos.line, problem.pos.column), (5, 1));
+        assert_eq!(problem.field, "identity.sh_key");
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("/c/flightdeck.toml:5:1: identity.sh_key: unknown field `sh_key`"),
+            "{shown}"
+        );
+        assert!(!shown.contains('\n'), "one line: {shown}");
+        assert!(e.suggestion().unwrap().contains("identity.sh_key"));
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_at_the_value() {
+        let text = "[roles]\nsecurity = \"ann\"\n";
+        let e = parse_file(Path::new("f.toml"), text).unwrap_err();
+        let SettingsError::Invalid { problem, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(problem.pos.line, 2);
+        assert_eq!(problem.field, "roles.security");
+        assert!(e.to_string().starts_with("f.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_settings_parse() {
+        parse_file(Path::new("config/flightdeck.toml"), DEFAULT_SETTINGS).unwrap();
+    }
 }

@@ -2,7 +2,7 @@
 //! (snapshots, connection, pod logs, rollbacks) and what the operator does
 //! with it (log scope and search, manual rollback). Synchronous, no IO.
 
-use crate::protocol::kube::{ClusterInfo, ConnState, KubeEvent, LogLine};
+use crate::protocol::kube::{ClusterError, ClusterInfo, ConnState, KubeEvent, LogLine};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -146,40 +146,32 @@ fn pin(state: &AppState) -> Option<crate::runbook::kube::KubePin> {
 
 /// Why kube steps may not run here, if they may not: the environment pins
 /// another context than the one in use.
-pub fn refusal(state: &AppState) -> Option<String> {
+pub fn refusal(state: &AppState) -> Option<ClusterError> {
     let pinned = pin(state)?.context?;
+    let environment = state.release.environment.clone();
     match &state.kube.cluster {
         Some(c) if c.context == pinned => None,
-        Some(c) => Some(format!(
-            "environment {} expects kube context {pinned:?}, but the current context is {:?}: run with --context {pinned}",
-            state.release.environment, c.context
-        )),
-        None => Some(format!(
-            "environment {} expects kube context {pinned:?}, but no kubeconfig was found{}",
-            state.release.environment,
-            state
-                .kube
-                .cluster_error
-                .as_deref()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
-        )),
+        Some(c) => Some(ClusterError::OtherContext {
+            environment,
+            pinned,
+            current: c.context.clone(),
+        }),
+        None => Some(ClusterError::PinnedButNone {
+            environment,
+            pinned,
+            reason: state.kube.cluster_error.clone(),
+        }),
     }
 }
 
-pub(crate) fn cluster(state: &AppState) -> Result<Cluster, String> {
+pub(crate) fn cluster(state: &AppState) -> Result<Cluster, ClusterError> {
     if let Some(r) = refusal(state) {
         return Err(r);
     }
     let Some(c) = &state.kube.cluster else {
-        return Err(format!(
-            "no Kubernetes cluster: {}",
-            state
-                .kube
-                .cluster_error
-                .as_deref()
-                .unwrap_or("no kubeconfig")
-        ));
+        return Err(ClusterError::NoCluster {
+            reason: state.kube.cluster_error.clone(),
+        });
     };
     let namespace = pin(state)
         .and_then(|p| p.namespace)
@@ -197,7 +189,7 @@ pub(crate) fn cluster(state: &AppState) -> Result<Cluster, String> {
 pub fn prepare(state: &AppState, i: usize, action: StepAction) -> Result<StepAction, String> {
     match action {
         StepAction::Kube(mut k) => {
-            k.cluster = cluster(state)?;
+            k.cluster = cluster(state).map_err(|e| e.to_string())?;
             let undo = match &state.step(i).undo {
                 Some(u) => Some(super::update::resolve(state, u)?),
                 None => None,
@@ -212,7 +204,7 @@ pub fn prepare(state: &AppState, i: usize, action: StepAction) -> Result<StepAct
             Ok(StepAction::Kube(k))
         }
         StepAction::Check(CheckSpec::Kube(KubeCheck::Access { namespace, .. })) => {
-            let cluster = cluster(state)?;
+            let cluster = cluster(state).map_err(|e| e.to_string())?;
             let mut needs = Vec::new();
             for step in state.runbook.steps() {
                 for a in [Some(&step.action), step.undo.as_ref()]

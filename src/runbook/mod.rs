@@ -41,8 +41,15 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+// The domain's errors, one family: each carries what it is about (file,
+// line, field, input, reference) and words its message once.
+pub use duration::DurationError;
+pub use gates::Refusal;
+pub use inputs::{InputError, InputErrors};
+pub use interpolate::RenderError;
 pub use model::*;
 pub use parse::{Problem, keys_read};
+pub use policy::PolicyError;
 
 /// A runbook together with where it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,11 +75,7 @@ impl fmt::Display for RunbookError {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{}:{}", self.file.display(), p.pos)?;
-            if !p.field.is_empty() {
-                write!(f, ": {}", p.field)?;
-            }
-            write!(f, ": {}", p.message)?;
+            write!(f, "{}", p.located(&self.file))?;
         }
         Ok(())
     }

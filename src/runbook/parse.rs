@@ -16,6 +16,25 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// `file:line:col: field: message`, the one shape every file error
+    /// takes (runbooks, settings); no field, no `field: ` part.
+    pub fn located<'a>(&'a self, file: &'a std::path::Path) -> impl std::fmt::Display + 'a {
+        struct Located<'a>(&'a Problem, &'a std::path::Path);
+        impl std::fmt::Display for Located<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let Located(p, file) = self;
+                write!(f, "{}:{}", file.display(), p.pos)?;
+                if !p.field.is_empty() {
+                    write!(f, ": {}", p.field)?;
+                }
+                write!(f, ": {}", p.message)
+            }
+        }
+        Located(self, file)
+    }
+}
+
 pub(crate) struct Ctx {
     pub problems: Vec<Problem>,
     /// How `${...}` in durations, counts and thresholds resolve.
@@ -30,11 +49,12 @@ impl Ctx {
         }
     }
 
-    pub fn err(&mut self, pos: Pos, field: &str, message: impl Into<String>) {
+    /// `message`: text, or a typed error of the domain (its Display).
+    pub fn err(&mut self, pos: Pos, field: &str, message: impl std::fmt::Display) {
         self.problems.push(Problem {
             pos,
             field: field.to_string(),
-            message: message.into(),
+            message: message.to_string(),
         });
     }
 }
@@ -204,7 +224,7 @@ impl<'a> Fields<'a> {
                         let e = if what.contains("(a secret input)") {
                             "not a duration (use e.g. 500ms, 30s, 5m, 1h)".to_string()
                         } else {
-                            e
+                            e.to_string()
                         };
                         ctx.err(node.pos, &field, format!("{what}{e}"));
                         None

@@ -7,6 +7,7 @@ use color_eyre::config::{HookBuilder, Theme};
 
 use super::{EXIT_FAILED, EXIT_INVALID, out};
 use crate::backend::store::StoreError;
+use crate::settings::SettingsError;
 
 /// An error that ends a command.
 #[derive(Debug)]
@@ -72,6 +73,16 @@ impl From<StoreError> for Failure {
         let suggestion = suggestion_for(&e);
         let f = Failure::failed(format!("journal: {e}"));
         match suggestion {
+            Some(s) => f.suggest(s),
+            None => f,
+        }
+    }
+}
+
+impl From<SettingsError> for Failure {
+    fn from(e: SettingsError) -> Failure {
+        let f = Failure::invalid(e.to_string());
+        match e.suggestion() {
             Some(s) => f.suggest(s),
             None => f,
         }

@@ -252,7 +252,7 @@ pub(crate) fn waiting(state: &mut AppState, i: usize, why: &str) {
 
 /// Resolve `${...}` in a command or check.
 pub fn resolve(state: &AppState, action: &StepAction) -> Result<StepAction, String> {
-    action.render(&scope(state))
+    action.render(&scope(state)).map_err(|e| e.to_string())
 }
 
 pub(super) fn scope(state: &AppState) -> Scope {

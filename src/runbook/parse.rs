@@ -413,13 +413,21 @@ pub(crate) fn runbook(ctx: &mut Ctx, root: &Node) -> Runbook {
     rb
 }
 
-fn environments(ctx: &mut Ctx, node: &Node) -> Vec<Environment> {
+/// Each entry of a mapping of names (`environments:`, `inputs:`), read by
+/// `each` from its fields; an entry that is not a mapping is reported.
+fn named<T>(
+    ctx: &mut Ctx,
+    node: &Node,
+    key: &str,
+    what: &str,
+    mut each: impl FnMut(&mut Ctx, &Key, &Node, &str, &mut Fields<'_>) -> T,
+) -> Vec<T> {
     let Value::Map(entries) = &node.value else {
         ctx.err(
             node.pos,
-            "environments",
+            key,
             format!(
-                "expected a mapping of environment names, found {}",
+                "expected a mapping of {what} names, found {}",
                 node.value.type_name()
             ),
         );
@@ -427,44 +435,38 @@ fn environments(ctx: &mut Ctx, node: &Node) -> Vec<Environment> {
     };
     let mut out = Vec::new();
     for (k, v) in entries {
-        let path = format!("environments.{}", k.name);
+        let path = format!("{key}.{}", k.name);
         let Some(mut f) = Fields::new(ctx, v, &path) else {
             continue;
         };
-        out.push(Environment {
-            name: k.name.clone(),
-            description: f.string(ctx, "description").unwrap_or_default(),
-            confirm: f.bool(ctx, "confirm").unwrap_or(false),
-            vars: f.string_map(ctx, "vars"),
-            policy: super::policy::parse(ctx, &mut f),
-            kube: f
-                .get("kube")
-                .and_then(|n| super::parse_kube::pin(ctx, n, &format!("{path}.kube"))),
-            identity: identity_mode(ctx, &mut f),
-        });
+        out.push(each(ctx, k, v, &path, &mut f));
         f.finish(ctx);
     }
     out
 }
 
+fn environments(ctx: &mut Ctx, node: &Node) -> Vec<Environment> {
+    named(
+        ctx,
+        node,
+        "environments",
+        "environment",
+        |ctx, k, _, path, f| Environment {
+            name: k.name.clone(),
+            description: f.string(ctx, "description").unwrap_or_default(),
+            confirm: f.bool(ctx, "confirm").unwrap_or(false),
+            vars: f.string_map(ctx, "vars"),
+            policy: super::policy::parse(ctx, f),
+            kube: f
+                .get("kube")
+                .and_then(|n| super::parse_kube::pin(ctx, n, &format!("{path}.kube"))),
+            identity: identity_mode(ctx, f),
+        },
+    )
+}
+
 fn inputs(ctx: &mut Ctx, node: &Node) -> Vec<InputSpec> {
-    let Value::Map(entries) = &node.value else {
-        ctx.err(
-            node.pos,
-            "inputs",
-            format!(
-                "expected a mapping of input names, found {}",
-                node.value.type_name()
-            ),
-        );
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for (k, v) in entries {
-        let path = format!("inputs.{}", k.name);
-        let Some(mut f) = Fields::new(ctx, v, &path) else {
-            continue;
-        };
+    named(ctx, node, "inputs", "input", |ctx, k, v, path, f| {
         let kind = match f.string(ctx, "type").as_deref() {
             None | Some("string") => InputType::String,
             Some("integer") => InputType::Integer,
@@ -500,7 +502,7 @@ fn inputs(ctx: &mut Ctx, node: &Node) -> Vec<InputSpec> {
             ctx.err(v.pos, &format!("{path}.default"), e);
         }
         let required = f.bool(ctx, "required").unwrap_or(default.is_none());
-        out.push(InputSpec {
+        InputSpec {
             name: k.name.clone(),
             description: f.string(ctx, "description").unwrap_or_default(),
             kind,
@@ -508,10 +510,8 @@ fn inputs(ctx: &mut Ctx, node: &Node) -> Vec<InputSpec> {
             default,
             required,
             secret: f.bool(ctx, "secret").unwrap_or(false),
-        });
-        f.finish(ctx);
-    }
-    out
+        }
+    })
 }
 
 /// `secrets: [NAME, ...]`: environment variable names, each once.

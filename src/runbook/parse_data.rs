@@ -10,43 +10,40 @@ use super::model::{CheckSpec, Runbook, StepAction};
 use super::parse::{Ctx, Fields, expect_json, http_method as method, http_status as status, list};
 use super::yaml::{Node, Value};
 
-/// Step keys this family owns (`migrate:`, `backup:`, ...).
-pub(crate) const KEYS: &[&str] = &[
-    "migrate",
-    "backup",
-    "restore",
-    "smoke",
-    "load",
-    "prometheus",
-    "notify",
-];
-/// `check:` sub-keys this family owns.
-pub(crate) const CHECK_KEYS: &[&str] = &["postgres", "redis", "registry", "tls", "prometheus"];
+/// A family of keys, each with the reader of its value: the list of keys
+/// the parser accepts and the reader they dispatch to are written once.
+macro_rules! family {
+    ($keys:ident, $read:ident -> $ty:ident { $($key:literal => $variant:ident($parse:ident)),* $(,)? }) => {
+        pub(crate) const $keys: &[&str] = &[$($key),*];
+
+        fn $read(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Option<$ty> {
+            match key {
+                $($key => $parse(ctx, node, path).map($ty::$variant),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+// Step keys this family owns (`migrate:`, `backup:`, ...).
+family!(KEYS, data_action -> DataAction {
+    "migrate" => Migrate(migrate), "backup" => Backup(backup), "restore" => Restore(restore),
+    "smoke" => Smoke(smoke), "load" => Load(load), "prometheus" => Prometheus(prometheus),
+    "notify" => Notify(notify),
+});
+
+// `check:` sub-keys this family owns.
+family!(CHECK_KEYS, data_check -> DataCheck {
+    "postgres" => Postgres(postgres), "redis" => Redis(redis), "registry" => Registry(registry),
+    "tls" => Tls(tls), "prometheus" => Prometheus(prometheus),
+});
 
 pub(crate) fn action(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Option<StepAction> {
-    let a = match key {
-        "migrate" => DataAction::Migrate(migrate(ctx, node, path)?),
-        "backup" => DataAction::Backup(backup(ctx, node, path)?),
-        "restore" => DataAction::Restore(restore(ctx, node, path)?),
-        "smoke" => DataAction::Smoke(smoke(ctx, node, path)?),
-        "load" => DataAction::Load(load(ctx, node, path)?),
-        "prometheus" => DataAction::Prometheus(prometheus(ctx, node, path)?),
-        "notify" => DataAction::Notify(notify(ctx, node, path)?),
-        _ => return None,
-    };
-    Some(StepAction::Data(a))
+    data_action(ctx, key, node, path).map(StepAction::Data)
 }
 
 pub(crate) fn check(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Option<CheckSpec> {
-    let c = match key {
-        "postgres" => DataCheck::Postgres(postgres(ctx, node, path)?),
-        "redis" => DataCheck::Redis(redis(ctx, node, path)?),
-        "registry" => DataCheck::Registry(registry(ctx, node, path)?),
-        "tls" => DataCheck::Tls(tls(ctx, node, path)?),
-        "prometheus" => DataCheck::Prometheus(prometheus(ctx, node, path)?),
-        _ => return None,
-    };
-    Some(CheckSpec::Data(c))
+    data_check(ctx, key, node, path).map(CheckSpec::Data)
 }
 
 fn number(ctx: &mut Ctx, f: &mut Fields<'_>, name: &'static str) -> Option<f64> {

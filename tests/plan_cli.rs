@@ -88,7 +88,7 @@ fn a_secret_input_never_shows_and_bad_input_is_refused() {
         "{err}"
     );
     assert!(
-        err.contains("Suggestion: see `flightdeck plan"),
+        err.contains("Suggestion: `inputs:` in") && err.contains("--set NAME=VALUE"),
         "a bad --set says where to look: {err}"
     );
     // A secret input's bad value is refused without repeating it.

@@ -79,7 +79,8 @@ pub fn resolve_inputs(
                 .join("\n"),
         )
         .suggest(format!(
-            "see `flightdeck plan {}` for the inputs this runbook takes",
+            "`inputs:` in {} gives each input's type, pattern and default; \
+             pass each as --set NAME=VALUE",
             loaded.path.display()
         ))
     })

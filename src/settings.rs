@@ -6,9 +6,10 @@ use directories::ProjectDirs;
 use serde::Deserialize;
 
 use crate::app::keymap::Keymap;
-use crate::runbook::Problem;
-use crate::runbook::yaml::Pos;
-use crate::sanitize::ControlCharsError;
+
+mod error;
+pub use error::SettingsError;
+use error::{keymap_problems, toml_problems};
 
 /// The shipped defaults, compiled in.
 pub const DEFAULT_SETTINGS: &str = include_str!("../config/flightdeck.toml");
@@ -52,119 +53,6 @@ pub struct Settings {
     pub roles: std::collections::BTreeMap<String, Vec<String>>,
     /// SSH private key for evidence signing (`identity.ssh_key`).
     pub ssh_key: Option<PathBuf>,
-}
-
-/// Why the settings cannot be loaded. A bad config file is named with
-/// `file:line:col: field: message`, the shape runbook errors take.
-#[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
-    #[error("cannot find a {what} directory; set {var}")]
-    NoDirectory {
-        what: &'static str,
-        var: &'static str,
-    },
-    #[error("shipped settings: {0}")]
-    Shipped(#[source] toml::de::Error),
-    #[error("{}: {source}", file.display())]
-    Read {
-        file: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{}", problem.located(file))]
-    Invalid { file: PathBuf, problem: Problem },
-    #[error("{}: {message}", file.display())]
-    Keymap { file: PathBuf, message: String },
-    /// The person's name holds control text (the field says where it came from).
-    #[error(transparent)]
-    Person(#[from] ControlCharsError),
-}
-
-impl SettingsError {
-    /// What a person can do about it, where there is something to do.
-    pub fn suggestion(&self) -> Option<String> {
-        Some(match self {
-            SettingsError::NoDirectory { var, .. } => {
-                format!("set {var} to a directory flightdeck may use")
-            }
-            SettingsError::Shipped(_) => return None,
-            SettingsError::Read { file, .. } => format!(
-                "make {} readable, or move it away to use the defaults",
-                file.display()
-            ),
-            SettingsError::Invalid { file, problem } if !problem.field.is_empty() => format!(
-                "fix `{}` in {}; config/flightdeck.toml shows the settings there are",
-                problem.field,
-                file.display()
-            ),
-            SettingsError::Invalid { file, .. } => format!(
-                "fix {}; config/flightdeck.toml shows the settings there are",
-                file.display()
-            ),
-            SettingsError::Keymap { file, .. } => format!(
-                "fix the key bindings in {}, or move it away to use the defaults",
-                file.display()
-            ),
-            SettingsError::Person(_) => {
-                "set FLIGHTDECK_USER or identity.person to a plain name".to_string()
-            }
-        })
-    }
-}
-
-/// A user config file read as settings: a TOML error becomes a problem at
-/// its line and column, naming the field it is in.
-fn parse_file(file: &Path, text: &str) -> Result<File, SettingsError> {
-    toml::from_str(text).map_err(|e| SettingsError::Invalid {
-        file: file.to_path_buf(),
-        problem: toml_problem(text, &e),
-    })
-}
-
-fn toml_problem(text: &str, e: &toml::de::Error) -> Problem {
-    let message = e.message().trim().to_string();
-    let Some(span) = e.span() else {
-        return Problem {
-            pos: Pos::default(),
-            field: String::new(),
-            message,
-        };
-    };
-    let before = &text[..span.start.min(text.len())];
-    let line = before.matches('\n').count();
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let pos = Pos {
-        line: line as u64 + 1,
-        column: before[line_start..].chars().count() as u64 + 1,
-    };
-    Problem {
-        pos,
-        field: field_at(text, line),
-        message,
-    }
-}
-
-/// The dotted name of the setting on line `line` (0-based): the table
-/// header above it and the key left of `=` on it.
-fn field_at(text: &str, line: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let unquote = |s: &str| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
-    let table = lines[..line.min(lines.len())]
-        .iter()
-        .rev()
-        .map(|l| l.trim())
-        .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
-    let here = lines.get(line).map(|l| l.trim()).unwrap_or("");
-    let key = match here.split_once('=') {
-        Some((k, _)) if !here.starts_with('[') => Some(unquote(k)),
-        _ => None,
-    };
-    match (table, key) {
-        (Some(t), Some(k)) => format!("{t}.{k}"),
-        (Some(t), None) => t,
-        (None, Some(k)) => k,
-        (None, None) => String::new(),
-    }
 }
 
 fn dirs() -> Option<ProjectDirs> {
@@ -282,6 +170,21 @@ fn expand_home(p: &str) -> PathBuf {
     }
 }
 
+/// A user config file read as settings: a TOML error becomes a problem at
+/// its line and column, naming the field it is in.
+fn parse_file(file: &Path, text: &str) -> Result<File, SettingsError> {
+    toml::from_str(text).map_err(|e| toml_problems(file, text, &e))
+}
+
+/// The shape of a keybindings file, checked here so a wrong one is named
+/// by line and field (what each key means is the keymap's to say).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read for its errors only
+struct KeysFile {
+    keys: std::collections::BTreeMap<String, Vec<String>>,
+}
+
 fn read(file: &Path) -> Result<String, SettingsError> {
     std::fs::read_to_string(file).map_err(|source| SettingsError::Read {
         file: file.to_path_buf(),
@@ -295,10 +198,8 @@ fn load_keymap(path: &Path) -> Result<Keymap, SettingsError> {
         return Ok(defaults);
     }
     let text = read(path)?;
-    Keymap::parse(&text, Some(&defaults)).map_err(|message| SettingsError::Keymap {
-        file: path.to_path_buf(),
-        message,
-    })
+    toml::from_str::<KeysFile>(&text).map_err(|e| toml_problems(path, &text, &e))?;
+    Keymap::parse(&text, Some(&defaults)).map_err(|message| keymap_problems(path, &text, &message))
 }
 
 /// The OS user: $USER, else the passwd entry of our uid.
@@ -341,9 +242,10 @@ mod tests {
     fn a_bad_setting_names_file_line_column_and_field() {
         let text = "journal = \"x.db\"\n\n[identity]\nperson = \"ann\"\nsh_key = \"~/.ssh/id\"\n";
         let e = parse_file(Path::new("/c/flightdeck.toml"), text).unwrap_err();
-        let SettingsError::Invalid { file, problem } = &e else {
+        let SettingsError::Invalid { file, problems } = &e else {
             panic!("{e:?}")
         };
+        let problem = &problems[0];
         assert_eq!(file, Path::new("/c/flightdeck.toml"));
         assert_eq!((problem.pos.line, problem.pos.column), (5, 1));
         assert_eq!(problem.field, "identity.sh_key");
@@ -360,12 +262,41 @@ mod tests {
     fn a_value_of_the_wrong_type_is_named_at_the_value() {
         let text = "[roles]\nsecurity = \"ann\"\n";
         let e = parse_file(Path::new("f.toml"), text).unwrap_err();
-        let SettingsError::Invalid { problem, .. } = &e else {
+        let SettingsError::Invalid { problems, .. } = &e else {
             panic!("{e:?}")
         };
+        let problem = &problems[0];
         assert_eq!(problem.pos.line, 2);
         assert_eq!(problem.field, "roles.security");
         assert!(e.to_string().starts_with("f.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_key_binding_is_named_by_line_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keybindings.toml");
+        std::fs::write(
+            &path,
+            "[keys]\nup = [\"up\"]\nfly = [\"f\"]\ndown = [\"nokey-x\"]\n",
+        )
+        .unwrap();
+        let e = load_keymap(&path).unwrap_err();
+        let shown = e.to_string();
+        let at = |line: u32, rest: &str| format!("{}:{line}:1: {rest}", path.display());
+        assert!(
+            shown.contains(&at(3, "keys.fly: unknown action")),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(&at(4, "keys.down: cannot read key")),
+            "{shown}"
+        );
+        std::fs::write(&path, "[keys]\nup = \"k\"\n").unwrap();
+        let shown = load_keymap(&path).unwrap_err().to_string();
+        assert!(
+            shown.starts_with(&at(2, "keys.up: ").replace(":1:", ":6:")),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -155,3 +155,25 @@ pub fn load(path: &Path) -> Result<Loaded, RunbookError> {
     let text = String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text".into()))?;
     parse_str(&text, path)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn a_file_error_without_a_place_names_only_the_file() {
+        let e = super::load(Path::new("no/such/runbook.yaml")).unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("no/such/runbook.yaml: cannot read: "),
+            "{shown}"
+        );
+        let e = super::parse_str("name: x\nstages: 3\n", Path::new("r.yaml")).unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            shown.contains("r.yaml:2:9: stages: expected a list"),
+            "{shown}"
+        );
+        assert!(!shown.contains(":0:0"), "{shown}");
+    }
+}

@@ -18,13 +18,17 @@ pub struct Problem {
 
 impl Problem {
     /// `file:line:col: field: message`, the one shape every file error
-    /// takes (runbooks, settings); no field, no `field: ` part.
+    /// takes (runbooks, settings); no position or field, no such part.
     pub fn located<'a>(&'a self, file: &'a std::path::Path) -> impl std::fmt::Display + 'a {
         struct Located<'a>(&'a Problem, &'a std::path::Path);
         impl std::fmt::Display for Located<'_> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 let Located(p, file) = self;
-                write!(f, "{}:{}", file.display(), p.pos)?;
+                write!(f, "{}", file.display())?;
+                // Line 0: the problem is the file's, not a place in it.
+                if p.pos.line > 0 {
+                    write!(f, ":{}", p.pos)?;
+                }
                 if !p.field.is_empty() {
                     write!(f, ": {}", p.field)?;
                 }

@@ -59,40 +59,33 @@ fn dirs() -> Option<ProjectDirs> {
     ProjectDirs::from("dev", "flightdeck", "flightdeck")
 }
 
+/// A directory: `var` if set, else the platform's (`of` the project dirs).
+fn dir(
+    what: &'static str,
+    var: &'static str,
+    project: &Option<ProjectDirs>,
+    of: impl FnOnce(&ProjectDirs) -> &Path,
+) -> Result<PathBuf, SettingsError> {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .or_else(|| project.as_ref().map(|p| of(p).to_path_buf()))
+        .ok_or(SettingsError::NoDirectory { what, var })
+}
+
 impl Settings {
     /// `journal_flag` is `--journal`. Env: FLIGHTDECK_CONFIG_DIR,
     /// FLIGHTDECK_DATA_DIR, FLIGHTDECK_STATE_DIR, FLIGHTDECK_JOURNAL,
     /// FLIGHTDECK_USER.
     pub fn load(journal_flag: Option<&str>) -> Result<Settings, SettingsError> {
         let project = dirs();
-        let config_dir = std::env::var_os("FLIGHTDECK_CONFIG_DIR")
-            .map(PathBuf::from)
-            .or_else(|| project.as_ref().map(|p| p.config_dir().to_path_buf()))
-            .ok_or(SettingsError::NoDirectory {
-                what: "config",
-                var: "FLIGHTDECK_CONFIG_DIR",
-            })?;
-        let data_dir = std::env::var_os("FLIGHTDECK_DATA_DIR")
-            .map(PathBuf::from)
-            .or_else(|| project.as_ref().map(|p| p.data_dir().to_path_buf()))
-            .ok_or(SettingsError::NoDirectory {
-                what: "data",
-                var: "FLIGHTDECK_DATA_DIR",
-            })?;
+        let config_dir = dir("config", "FLIGHTDECK_CONFIG_DIR", &project, |p| {
+            p.config_dir()
+        })?;
+        let data_dir = dir("data", "FLIGHTDECK_DATA_DIR", &project, |p| p.data_dir())?;
         // The state dir (witnesses); platforms without one use the local data dir.
-        let state_dir = std::env::var_os("FLIGHTDECK_STATE_DIR")
-            .map(PathBuf::from)
-            .or_else(|| {
-                project.as_ref().map(|p| {
-                    p.state_dir()
-                        .unwrap_or_else(|| p.data_local_dir())
-                        .to_path_buf()
-                })
-            })
-            .ok_or(SettingsError::NoDirectory {
-                what: "state",
-                var: "FLIGHTDECK_STATE_DIR",
-            })?;
+        let state_dir = dir("state", "FLIGHTDECK_STATE_DIR", &project, |p| {
+            p.state_dir().unwrap_or_else(|| p.data_local_dir())
+        })?;
         let mut file: File = toml::from_str(DEFAULT_SETTINGS).map_err(SettingsError::Shipped)?;
         let user_file = config_dir.join("flightdeck.toml");
         if user_file.exists() {

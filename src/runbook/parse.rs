@@ -53,6 +53,13 @@ impl Ctx {
         }
     }
 
+    /// Report that `node` is not what `field` takes: "expected `what`,
+    /// found" the type it is.
+    pub fn expected(&mut self, node: &Node, field: &str, what: &str) {
+        let found = node.value.type_name();
+        self.err(node.pos, field, format!("expected {what}, found {found}"));
+    }
+
     /// `message`: text, or a typed error of the domain (its Display).
     pub fn err(&mut self, pos: Pos, field: &str, message: impl std::fmt::Display) {
         self.problems.push(Problem {
@@ -112,12 +119,8 @@ impl<'a> Fields<'a> {
                 entries: Vec::new(),
                 used: HashSet::new(),
             }),
-            other => {
-                ctx.err(
-                    node.pos,
-                    path,
-                    format!("expected a mapping, found {}", other.type_name()),
-                );
+            _ => {
+                ctx.expected(node, path, "a mapping");
                 None
             }
         }
@@ -160,12 +163,8 @@ impl<'a> Fields<'a> {
         let node = self.get(name)?;
         match node.value {
             Value::Bool(b) => Some(b),
-            ref other => {
-                ctx.err(
-                    node.pos,
-                    &self.field(name),
-                    format!("expected true or false, found {}", other.type_name()),
-                );
+            _ => {
+                ctx.expected(node, &self.field(name), "true or false");
                 None
             }
         }
@@ -175,37 +174,12 @@ impl<'a> Fields<'a> {
         let node = self.get(name)?;
         if let Value::Str(s) = &node.value {
             let field = self.field(name);
-            return match ctx.numeric(node.pos, &field, s) {
-                Rendered::Value(v, what) => match v.trim().parse::<u32>() {
-                    Ok(n) => Some(n),
-                    Err(_) => {
-                        ctx.err(
-                            node.pos,
-                            &field,
-                            format!("{what}expected a whole number >= 0"),
-                        );
-                        None
-                    }
-                },
-                Rendered::Plain => {
-                    ctx.err(
-                        node.pos,
-                        &field,
-                        "expected a whole number >= 0, found a string",
-                    );
-                    None
-                }
-                Rendered::Later | Rendered::Bad => None,
-            };
+            return ctx.templated_number(node.pos, &field, s, "a whole number >= 0", |_| true);
         }
         match node.value {
             Value::Int(i) if (0..=u32::MAX as i64).contains(&i) => Some(i as u32),
-            ref other => {
-                ctx.err(
-                    node.pos,
-                    &self.field(name),
-                    format!("expected a whole number >= 0, found {}", other.type_name()),
-                );
+            _ => {
+                ctx.expected(node, &self.field(name), "a whole number >= 0");
                 None
             }
         }
@@ -236,15 +210,8 @@ impl<'a> Fields<'a> {
                 }
             }
             Value::Int(i) if *i >= 0 => Some(Duration::from_secs(*i as u64)),
-            other => {
-                ctx.err(
-                    node.pos,
-                    &field,
-                    format!(
-                        "expected a duration such as \"30s\" or \"5m\", found {}",
-                        other.type_name()
-                    ),
-                );
+            _ => {
+                ctx.expected(node, &field, "a duration such as \"30s\" or \"5m\"");
                 None
             }
         }
@@ -270,11 +237,7 @@ impl<'a> Fields<'a> {
                 }
             }
             Value::Null => {}
-            other => ctx.err(
-                node.pos,
-                &field,
-                format!("expected a mapping, found {}", other.type_name()),
-            ),
+            _ => ctx.expected(node, &field, "a mapping"),
         }
         out
     }
@@ -298,12 +261,8 @@ impl<'a> Fields<'a> {
 pub(crate) fn as_string(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
     match &node.value {
         Value::Str(s) => Some(s.clone()),
-        other => {
-            ctx.err(
-                node.pos,
-                field,
-                format!("expected a string, found {}", other.type_name()),
-            );
+        _ => {
+            ctx.expected(node, field, "a string");
             None
         }
     }
@@ -316,12 +275,8 @@ pub(crate) fn scalar_string(ctx: &mut Ctx, node: &Node, field: &str) -> Option<S
         Value::Int(i) => Some(i.to_string()),
         Value::Float(f) => Some(f.to_string()),
         Value::Bool(b) => Some(b.to_string()),
-        other => {
-            ctx.err(
-                node.pos,
-                field,
-                format!("expected a plain value, found {}", other.type_name()),
-            );
+        _ => {
+            ctx.expected(node, field, "a plain value");
             None
         }
     }
@@ -334,12 +289,8 @@ pub(crate) fn string_list(ctx: &mut Ctx, node: &Node, field: &str) -> Vec<String
             .enumerate()
             .filter_map(|(i, n)| as_string(ctx, n, &format!("{field}[{i}]")))
             .collect(),
-        other => {
-            ctx.err(
-                node.pos,
-                field,
-                format!("expected a list of strings, found {}", other.type_name()),
-            );
+        _ => {
+            ctx.expected(node, field, "a list of strings");
             Vec::new()
         }
     }
@@ -349,12 +300,8 @@ pub(crate) fn list<'a>(ctx: &mut Ctx, node: &'a Node, field: &str) -> &'a [Node]
     match &node.value {
         Value::Seq(items) => items,
         Value::Null => &[],
-        other => {
-            ctx.err(
-                node.pos,
-                field,
-                format!("expected a list, found {}", other.type_name()),
-            );
+        _ => {
+            ctx.expected(node, field, "a list");
             &[]
         }
     }
@@ -427,14 +374,7 @@ fn named<T>(
     mut each: impl FnMut(&mut Ctx, &Key, &Node, &str, &mut Fields<'_>) -> T,
 ) -> Vec<T> {
     let Value::Map(entries) = &node.value else {
-        ctx.err(
-            node.pos,
-            key,
-            format!(
-                "expected a mapping of {what} names, found {}",
-                node.value.type_name()
-            ),
-        );
+        ctx.expected(node, key, &format!("a mapping of {what} names"));
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -522,14 +462,7 @@ fn inputs(ctx: &mut Ctx, node: &Node) -> Vec<InputSpec> {
 fn secret_names(ctx: &mut Ctx, node: &Node) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let Value::Seq(items) = &node.value else {
-        ctx.err(
-            node.pos,
-            "secrets",
-            format!(
-                "expected a list of environment variable names, found {}",
-                node.value.type_name()
-            ),
-        );
+        ctx.expected(node, "secrets", "a list of environment variable names");
         return out;
     };
     for (i, n) in items.iter().enumerate() {
@@ -560,14 +493,7 @@ fn secret_names(ctx: &mut Ctx, node: &Node) -> Vec<String> {
 fn roles(ctx: &mut Ctx, node: &Node) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
     let Value::Map(entries) = &node.value else {
-        ctx.err(
-            node.pos,
-            "roles",
-            format!(
-                "expected a mapping of role -> people, found {}",
-                node.value.type_name()
-            ),
-        );
+        ctx.expected(node, "roles", "a mapping of role -> people");
         return out;
     };
     for (k, v) in entries {
@@ -907,14 +833,7 @@ fn gate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<GateSpec> {
                     ctx.err(n.pos, &format!("{path}.roles"), "name at least one role");
                 }
             }
-            other => ctx.err(
-                n.pos,
-                &format!("{path}.roles"),
-                format!(
-                    "expected a mapping of role -> count, found {}",
-                    other.type_name()
-                ),
-            ),
+            _ => ctx.expected(n, &format!("{path}.roles"), "a mapping of role -> count"),
         },
         None => ctx.err(node.pos, &format!("{path}.roles"), "is required"),
     }
@@ -946,15 +865,8 @@ fn identity_mode(ctx: &mut Ctx, f: &mut Fields<'_>) -> Option<super::identity::I
             }
             mode
         }
-        other => {
-            ctx.err(
-                node.pos,
-                &field,
-                format!(
-                    "expected claim, signed or database, found {}",
-                    other.type_name()
-                ),
-            );
+        _ => {
+            ctx.expected(node, &field, "claim, signed or database");
             None
         }
     }
@@ -998,14 +910,7 @@ pub(crate) fn expect_json(ctx: &mut Ctx, f: &mut Fields<'_>) -> Vec<(String, ser
                     out.push((k.name.clone(), to_json(&v.value)));
                 }
             }
-            other => ctx.err(
-                n.pos,
-                &f.field("expect_json"),
-                format!(
-                    "expected a mapping of path -> value, found {}",
-                    other.type_name()
-                ),
-            ),
+            _ => ctx.expected(n, &f.field("expect_json"), "a mapping of path -> value"),
         }
     }
     out

@@ -50,31 +50,13 @@ fn number(ctx: &mut Ctx, f: &mut Fields<'_>, name: &'static str) -> Option<f64> 
     let node = f.get(name)?;
     if let Value::Str(s) = &node.value {
         let field = f.field(name);
-        return match ctx.numeric(node.pos, &field, s) {
-            super::numeric::Rendered::Value(v, what) => match v.trim().parse::<f64>() {
-                Ok(x) if x.is_finite() => Some(x),
-                _ => {
-                    ctx.err(node.pos, &field, format!("{what}expected a number"));
-                    None
-                }
-            },
-            super::numeric::Rendered::Plain => {
-                ctx.err(node.pos, &field, "expected a number, found a string");
-                None
-            }
-            // Known at release start, and checked then.
-            super::numeric::Rendered::Later | super::numeric::Rendered::Bad => None,
-        };
+        return ctx.templated_number(node.pos, &field, s, "a number", |x: &f64| x.is_finite());
     }
     match node.value {
         Value::Int(i) => Some(i as f64),
         Value::Float(x) => Some(x),
-        ref other => {
-            ctx.err(
-                node.pos,
-                &f.field(name),
-                format!("expected a number, found {}", other.type_name()),
-            );
+        _ => {
+            ctx.expected(node, &f.field(name), "a number");
             None
         }
     }
@@ -172,14 +154,7 @@ fn redis(ctx: &mut Ctx, node: &Node, path: &str) -> Option<RedisCheck> {
                     keys.push((k.name.clone(), e));
                 }
             }
-            other => ctx.err(
-                n.pos,
-                &f.field("keys"),
-                format!(
-                    "expected a mapping of key -> expectation, found {}",
-                    other.type_name()
-                ),
-            ),
+            _ => ctx.expected(n, &f.field("keys"), "a mapping of key -> expectation"),
         }
     }
     f.finish(ctx);
@@ -243,12 +218,8 @@ fn migrate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<MigrateSpec> {
     let expect_version = match f.get("expect_version") {
         Some(n) => match n.value {
             Value::Int(i) if i >= 0 => Some(i),
-            ref other => {
-                ctx.err(
-                    n.pos,
-                    &f.field("expect_version"),
-                    format!("expected a version number, found {}", other.type_name()),
-                );
+            _ => {
+                ctx.expected(n, &f.field("expect_version"), "a version number");
                 None
             }
         },
@@ -318,14 +289,7 @@ fn smoke(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SmokeSpec> {
                     }
                 }
             }
-            other => ctx.err(
-                n.pos,
-                &format!("{path}.areas"),
-                format!(
-                    "expected a mapping of area -> requests, found {}",
-                    other.type_name()
-                ),
-            ),
+            _ => ctx.expected(n, &format!("{path}.areas"), "a mapping of area -> requests"),
         },
         None => ctx.err(node.pos, &f.field("areas"), "is required"),
     }

@@ -465,7 +465,7 @@ fn form_checks_each_input_as_you_type_with_the_cli_validator() {
             .collect(),
     )
     .unwrap_err();
-    assert_eq!(f.fields[1].error.as_ref(), Some(&cli[0]));
+    assert_eq!(f.fields[1].error, Some(cli.0[0].to_string()));
     start_form::update(&mut f, key(KeyCode::Backspace));
     start_form::update(&mut f, key(KeyCode::Tab));
     type_into(&mut f, "s3cret");

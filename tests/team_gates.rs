@@ -334,7 +334,8 @@ fn a_comment_with_control_characters_is_refused() {
         );
         match r {
             Err(Refusal::UnsafeComment(why)) => {
-                assert!(why.starts_with("the comment contains"), "{why}")
+                assert_eq!(why.field, "the comment");
+                assert!(why.to_string().starts_with("the comment contains"), "{why}")
             }
             other => panic!("{comment:?} was not refused: {other:?}"),
         }

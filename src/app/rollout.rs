@@ -3,7 +3,9 @@
 //! with it (log scope and search, manual rollback). Synchronous, no IO.
 
 use super::state::AppState;
+use crate::protocol::kube::ClusterError;
 use crate::runbook::CheckSpec;
+use crate::runbook::RenderError;
 use crate::runbook::StepAction;
 use crate::runbook::kube::{Cluster, KubeCheck};
 
@@ -19,40 +21,32 @@ fn pin(state: &AppState) -> Option<crate::runbook::kube::KubePin> {
 
 /// Why kube steps may not run here, if they may not: the environment pins
 /// another context than the one in use.
-pub fn refusal(state: &AppState) -> Option<String> {
+pub fn refusal(state: &AppState) -> Option<ClusterError> {
     let pinned = pin(state)?.context?;
+    let environment = state.release.environment.clone();
     match &state.kube.cluster {
         Some(c) if c.context == pinned => None,
-        Some(c) => Some(format!(
-            "environment {} expects kube context {pinned:?}, but the current context is {:?}: run with --context {pinned}",
-            state.release.environment, c.context
-        )),
-        None => Some(format!(
-            "environment {} expects kube context {pinned:?}, but no kubeconfig was found{}",
-            state.release.environment,
-            state
-                .kube
-                .cluster_error
-                .as_deref()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
-        )),
+        Some(c) => Some(ClusterError::OtherContext {
+            environment,
+            pinned,
+            current: c.context.clone(),
+        }),
+        None => Some(ClusterError::PinnedButNone {
+            environment,
+            pinned,
+            reason: state.kube.cluster_error.clone(),
+        }),
     }
 }
 
-pub(crate) fn cluster(state: &AppState) -> Result<Cluster, String> {
+pub(crate) fn cluster(state: &AppState) -> Result<Cluster, ClusterError> {
     if let Some(r) = refusal(state) {
         return Err(r);
     }
     let Some(c) = &state.kube.cluster else {
-        return Err(format!(
-            "no Kubernetes cluster: {}",
-            state
-                .kube
-                .cluster_error
-                .as_deref()
-                .unwrap_or("no kubeconfig")
-        ));
+        return Err(ClusterError::NoCluster {
+            reason: state.kube.cluster_error.clone(),
+        });
     };
     let namespace = pin(state)
         .and_then(|p| p.namespace)
@@ -64,10 +58,29 @@ pub(crate) fn cluster(state: &AppState) -> Result<Cluster, String> {
     })
 }
 
+/// Why a step cannot be handed to its backend: its cluster, or a value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Value(#[from] RenderError),
+}
+
+/// `${...}` resolved in a step's action, and its cluster filled in
+/// (`prepare`): the action as it will run.
+pub fn resolved(
+    state: &AppState,
+    i: usize,
+    action: &StepAction,
+) -> Result<StepAction, PrepareError> {
+    prepare(state, i, state.resolve(action)?)
+}
+
 /// Fill in the cluster of a kube step (or check) about to run, and its
 /// undo; refuse when the environment pins another context. Other actions
 /// pass through.
-pub fn prepare(state: &AppState, i: usize, action: StepAction) -> Result<StepAction, String> {
+pub fn prepare(state: &AppState, i: usize, action: StepAction) -> Result<StepAction, PrepareError> {
     match action {
         StepAction::Kube(mut k) => {
             k.cluster = cluster(state)?;

@@ -16,6 +16,7 @@ use kube::{Client, ResourceExt};
 
 use super::kube::convert::REVISION;
 use super::kube::ops::{FIELD_MANAGER, dynamic_api, manifest_docs, patch_of};
+use crate::protocol::kube::ClusterError;
 use crate::runbook::kube::{Cluster, KubeOp};
 use crate::runbook::plan::{
     ClusterChange, ClusterSlot, ClusterTarget, ImageChange, ObjectDiff, PendingMigration,
@@ -29,7 +30,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// kube steps run (`Err`: why there is none).
 pub async fn read(
     targets: &[(usize, ClusterTarget)],
-    cluster: Result<Cluster, String>,
+    cluster: Result<Cluster, ClusterError>,
 ) -> Vec<(usize, ClusterSlot)> {
     let mut client = None;
     if targets.iter().any(|(_, t)| t.is_kube()) {
@@ -43,7 +44,8 @@ pub async fn read(
                     let ns = namespace.clone().unwrap_or_else(|| cl.namespace.clone());
                     within(kube_change(c, &ns, op)).await
                 }
-                (Some(Err(e)), _) | (_, Err(e)) => unavailable(e),
+                (Some(Err(e)), _) => unavailable(e),
+                (_, Err(e)) => unavailable(e.to_string()),
                 _ => unavailable("no cluster"),
             },
             ClusterTarget::Migrate { dsn, dir } => within(migrations(dsn, dir)).await,
@@ -68,7 +70,7 @@ async fn within(f: impl Future<Output = Result<ClusterChange, String>>) -> Clust
 }
 
 /// A client whose API server answered, or why it did not.
-async fn connect(cluster: Result<Cluster, String>) -> Result<Client, String> {
+async fn connect(cluster: Result<Cluster, ClusterError>) -> Result<Client, String> {
     let cluster = cluster.map_err(|e| format!("no cluster: {e}"))?;
     let client = super::kube::client::client(&cluster).await?;
     match tokio::time::timeout(READ_TIMEOUT, client.apiserver_version()).await {

@@ -9,7 +9,7 @@ use crate::runbook::gates::{self, Decision, Signoff};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Decision) -> CmdResult {
-    crate::sanitize::refuse_controls("--comment", &args.comment).map_err(Failure::invalid)?;
+    crate::sanitize::refuse_controls("--comment", &args.comment)?;
     let store = session::open_store(settings).await?;
     let stored = store
         .load_release(&args.release)

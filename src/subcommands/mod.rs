@@ -61,8 +61,9 @@ pub fn main(cli: Cli) -> i32 {
     let settings = match Settings::load(journal.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            out::warn(format!("flightdeck: {e}"));
-            return EXIT_INVALID;
+            let f = Failure::from(e);
+            f.print();
+            return f.code;
         }
     };
     // The in-app log pane (tui-logger) only where a screen shows it:
@@ -133,7 +134,7 @@ pub fn main(cli: Cli) -> i32 {
                 fail_paths,
             } => {
                 let extras = crate::demo_service::DemoExtras::parse(&metrics, &fail_paths)
-                    .map_err(Failure::invalid);
+                    .map_err(|e| Failure::invalid(e.to_string()));
                 match extras {
                     Ok(x) => {
                         demo::service(&listen, &version, &ready_after, stop_after.as_deref(), x)

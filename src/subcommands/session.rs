@@ -65,6 +65,27 @@ pub fn load_runbook(path: &Path) -> Result<Loaded, Failure> {
     })
 }
 
+/// The `--set` inputs checked against the runbook, defaults filled; every
+/// problem is named, each on a line of its own with the runbook's path.
+pub fn resolve_inputs(
+    loaded: &Loaded,
+    given: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, Failure> {
+    runbook::inputs::resolve(&loaded.runbook, given).map_err(|errs| {
+        Failure::invalid(
+            errs.iter()
+                .map(|e| format!("{}: {e}", loaded.path.display()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .suggest(format!(
+            "`inputs:` in {} gives each input's type, pattern and default; \
+             pass each as --set NAME=VALUE",
+            loaded.path.display()
+        ))
+    })
+}
+
 pub fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, String>, Failure> {
     let mut out = BTreeMap::new();
     for s in sets {
@@ -253,14 +274,7 @@ pub async fn open_with(
             .ok_or_else(|| Failure::invalid("name a runbook file"))?;
         let env = pick_environment(&l, args.environment.as_deref())?;
         let given = parse_sets(&args.inputs)?;
-        let inputs = runbook::inputs::resolve(&l.runbook, &given).map_err(|errs| {
-            Failure::invalid(
-                errs.iter()
-                    .map(|e| format!("{}: {e}", l.path.display()))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        })?;
+        let inputs = resolve_inputs(&l, &given)?;
         let id = new_release_id(now);
         // Signed or database gates: the initiator is named as strongly as
         // their approvers, so they cannot approve under another name.

@@ -868,7 +868,7 @@ pub async fn check_policy(
         )));
     }
     if let Some(reason) = break_glass {
-        crate::sanitize::refuse_controls("--break-glass", reason).map_err(Failure::invalid)?;
+        crate::sanitize::refuse_controls("--break-glass", reason)?;
     }
     match break_glass.map(str::trim) {
         Some(reason) if !reason.is_empty() => Ok(Some(serde_json::json!({

@@ -159,7 +159,7 @@ pub fn describe(state: &AppState, _i: usize, k: &KubeAction, out: &mut Vec<Line<
 
 fn cluster_line(state: &AppState, ns: Option<&str>, out: &mut Vec<Line<'static>>) {
     if let Some(refusal) = rollout::refusal(state) {
-        out.push(Line::from(Span::styled(refusal, red())));
+        out.push(Line::from(Span::styled(refusal.to_string(), red())));
         return;
     }
     match &state.kube.cluster {

@@ -28,6 +28,7 @@ pub use self::processes::ProcessState;
 pub use self::team::{Mode, TeamState};
 pub use self::view::ViewState;
 use crate::protocol::output::{OutputBuffer, Stream};
+use crate::runbook::RenderError;
 use crate::runbook::progress::{Release, StepRun, StepStatus};
 use crate::runbook::template::Templated;
 use crate::runbook::{Runbook, Step, StepAction};
@@ -98,7 +99,7 @@ impl AppState {
 
     /// Step `i` of the runbook.
     pub fn step(&self, i: usize) -> Option<&Step> {
-        self.runbook.steps().nth(i)
+        self.runbook.step(i)
     }
 
     /// What step `i` does.
@@ -204,7 +205,7 @@ impl AppState {
     }
 
     /// `${...}` resolved in a step's action, as it will run.
-    pub fn resolve(&self, action: &StepAction) -> Result<StepAction, String> {
+    pub fn resolve(&self, action: &StepAction) -> Result<StepAction, RenderError> {
         action.render(&self.scope(self.release.inputs.clone(), true))
     }
 

@@ -162,10 +162,7 @@ pub(super) fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec
         | StepAction::Check(_)
         | StepAction::Data(_)
         | StepAction::Kube(_) => {
-            match state
-                .resolve(&step.action)
-                .and_then(|a| crate::app::rollout::prepare(state, i, a))
-            {
+            match crate::app::rollout::resolved(state, i, &step.action) {
                 Ok(mut action) => {
                     // A notify step posts text flightdeck built from values:
                     // the webhook gets it masked like every other sink.
@@ -184,12 +181,13 @@ pub(super) fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec
                     });
                 }
                 Err(e) => {
-                    state.say(i, Stream::Info, e.clone());
+                    let reason = e.to_string();
+                    state.say(i, Stream::Info, reason.clone());
                     finish_step(
                         state,
                         i,
                         Outcome::Failure {
-                            reason: e,
+                            reason,
                             exit_code: None,
                         },
                         out,

@@ -165,7 +165,7 @@ pub(super) fn restart_services(state: &mut AppState, out: &mut Vec<Command>) {
                     env: state.env_vars.clone(),
                 });
             }
-            Err(e) => service_failed(state, i, e, out),
+            Err(e) => service_failed(state, i, e.to_string(), out),
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::runbook::progress::StepStatus;
 use crate::sanitize;
 use std::sync::Arc;
 
-use crate::app::rollout::{has_rollout, prepare};
+use crate::app::rollout::{has_rollout, resolved};
 use crate::protocol::kube::{ConnState, KubeEvent};
 
 pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec<Command>) {
@@ -167,7 +167,7 @@ pub fn confirmed_rollback(state: &mut AppState, i: usize, out: &mut Vec<Command>
             None => return,
         },
     };
-    let action = match state.resolve(&undo).and_then(|a| prepare(state, i, a)) {
+    let action = match resolved(state, i, &undo) {
         Ok(a) => a,
         Err(e) => {
             state.notify(Level::Error, format!("cannot roll back: {e}"));

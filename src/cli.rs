@@ -76,9 +76,9 @@ pub enum Cmd {
     },
     /// Recompute the audit chain; exits 1 naming the first broken entry.
     Verify,
-    /// Sign off a gate of a release from this terminal.
+    /// Sign off a gate: approve (from any terminal).
     Approve(SignArgs),
-    /// Reject a gate (stops the release); needs --comment.
+    /// Sign off a gate: reject (stops the release; needs --comment).
     Reject(SignArgs),
     /// Where flightdeck keeps its config, journal and audit key.
     Paths,
@@ -204,13 +204,18 @@ pub struct WatchArgs {
     pub context: Option<String>,
 }
 
+/// A sign-off of one gate (`approve` and `reject` are its two decisions).
 #[derive(Debug, Args)]
 pub struct SignArgs {
+    /// The release (`flightdeck releases --waiting-for-me` lists yours).
     pub release: String,
+    /// The gate's step id.
     #[arg(long)]
     pub gate: String,
+    /// The role you sign off in.
     #[arg(long)]
     pub role: String,
+    /// Why (journaled; a rejection needs one).
     #[arg(long, default_value = "")]
     pub comment: String,
 }

@@ -93,6 +93,16 @@ impl GateTally {
     pub fn satisfied(&self) -> bool {
         self.rejection.is_none() && self.roles.iter().all(|r| r.missing() == 0)
     }
+
+    /// What the gate still needs, one "N × role" per role short of its
+    /// count (how the CLI, the screen and an expiry name what is missing).
+    pub fn still_needed(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter(|r| r.missing() > 0)
+            .map(|r| format!("{} × {}", r.missing(), r.role))
+            .collect()
+    }
 }
 
 /// Count the valid sign-offs of a gate.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::Failure;
 use crate::app::setup::Setup;
 use crate::app::state::{AppState, Identity, Level};
-use crate::backend::store::{self, AuditKey, Store};
+use crate::backend::store::{self, AuditKey, Store, StoredRelease};
 use crate::cli::ReleaseArgs;
 use crate::clock::now_ms;
 use crate::protocol::command::JournalEntry;
@@ -77,6 +77,34 @@ pub fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, String>, Failure> 
         out.insert(k.trim().to_string(), v.to_string());
     }
     Ok(out)
+}
+
+/// The `--set` inputs checked against the runbook's, defaults filled in;
+/// every problem named with the runbook's file.
+pub(super) fn resolve_inputs(
+    loaded: &Loaded,
+    sets: &[String],
+) -> Result<BTreeMap<String, String>, Failure> {
+    let given = parse_sets(sets)?;
+    runbook::inputs::resolve(&loaded.runbook, &given).map_err(|errs| {
+        Failure::invalid(
+            errs.iter()
+                .map(|e| format!("{}: {e}", loaded.path.display()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .suggest("give the runbook's inputs with --set NAME=VALUE")
+    })
+}
+
+/// Release `id` as the journal's audit log folds it.
+pub async fn stored_release(store: &Store, id: &str) -> Result<StoredRelease, Failure> {
+    store.load_release(id).await?.ok_or_else(|| {
+        Failure::invalid(format!("no release {id:?} in the journal")).suggest(format!(
+            "`flightdeck releases` lists the releases in {} (--journal or FLIGHTDECK_JOURNAL picks another)",
+            store.target()
+        ))
+    })
 }
 
 pub(super) fn pick_environment(loaded: &Loaded, wanted: Option<&str>) -> Result<String, Failure> {
@@ -176,10 +204,7 @@ pub async fn open_with(
     let mut notices = Vec::new();
     let mut sealed = BTreeMap::new();
     let (release, outputs, loaded, resumed) = if let Some(id) = resume_id {
-        let mut stored = store
-            .load_release(&id)
-            .await?
-            .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the journal")))?;
+        let mut stored = stored_release(&store, &id).await?;
         let mut l = match loaded.take() {
             Some(l) => l,
             None => load_runbook(&PathBuf::from(&stored.runbook_path))?,
@@ -252,15 +277,7 @@ pub async fn open_with(
             .take()
             .ok_or_else(|| Failure::invalid("name a runbook file"))?;
         let env = pick_environment(&l, args.environment.as_deref())?;
-        let given = parse_sets(&args.inputs)?;
-        let inputs = runbook::inputs::resolve(&l.runbook, &given).map_err(|errs| {
-            Failure::invalid(
-                errs.iter()
-                    .map(|e| format!("{}: {e}", l.path.display()))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        })?;
+        let inputs = resolve_inputs(&l, &args.inputs)?;
         let id = new_release_id(now);
         // Signed or database gates: the initiator is named as strongly as
         // their approvers, so they cannot approve under another name.

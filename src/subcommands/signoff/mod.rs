@@ -1,45 +1,68 @@
-//! `flightdeck approve|reject RELEASE --gate G --role R`: sign off from any terminal.
+//! Sign-offs away from the driver's keyboard: `flightdeck approve|reject
+//! RELEASE --gate G --role R` (the two decisions of a sign-off), the one
+//! record path the screen shares (`record`), `releases --waiting-for-me`
+//! (`waiting`), and SSH signatures of sign-offs (`signature`, checked by
+//! `verify`).
+
+mod error;
+mod record;
+pub mod signature;
+mod verify;
+mod waiting;
 
 use std::path::PathBuf;
 
+pub use self::error::SignoffError;
+pub use self::record::{Recording, describe};
+pub use self::verify::verify_signatures;
+pub use self::waiting::{signable, waiting_for_me};
 use super::{CmdResult, EXIT_OK, Failure, session};
 use crate::clock::now_ms;
-use crate::runbook::StepAction;
 use crate::runbook::gates::{self, Decision, Signoff};
+use crate::runbook::{GateSpec, Runbook, StepAction};
 use crate::settings::Settings;
 
+/// The gate `gate` of `rb`, or why there is none.
+pub fn gate_of<'a>(rb: &'a Runbook, gate: &str) -> Result<&'a GateSpec, SignoffError> {
+    let gates = || {
+        rb.steps()
+            .filter(|s| matches!(s.action, StepAction::Gate(_)))
+            .map(|s| s.id.clone())
+            .collect()
+    };
+    let step = rb
+        .steps()
+        .find(|s| s.id == gate)
+        .ok_or_else(|| SignoffError::NoStep {
+            runbook: rb.name.clone(),
+            gate: gate.to_string(),
+            gates: gates(),
+        })?;
+    match &step.action {
+        StepAction::Gate(spec) => Ok(spec),
+        other => Err(SignoffError::NotAGate {
+            gate: gate.to_string(),
+            kind: other.kind_name(),
+            gates: gates(),
+        }),
+    }
+}
+
+/// `flightdeck approve|reject`: sign off gate `args.gate` with `decision`.
 pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Decision) -> CmdResult {
     crate::sanitize::refuse_controls("--comment", &args.comment).map_err(Failure::invalid)?;
     let store = session::open_store(settings).await?;
-    let stored = store
-        .load_release(&args.release)
-        .await?
-        .ok_or_else(|| Failure::invalid(format!("no release {:?} in the journal", args.release)))?;
+    let stored = session::stored_release(&store, &args.release).await?;
     if stored.status.is_final() {
         return Err(Failure::failed(format!(
             "release {} has already {}",
             stored.id,
             stored.status.as_str()
-        )));
+        ))
+        .suggest("a finished release takes no more sign-offs; `flightdeck releases --waiting-for-me` lists what waits"));
     }
     let loaded = session::load_runbook(&PathBuf::from(&stored.runbook_path))?;
-    let step = loaded
-        .runbook
-        .steps()
-        .find(|s| s.id == args.gate)
-        .ok_or_else(|| {
-            Failure::invalid(format!(
-                "runbook {} has no step {:?}",
-                loaded.runbook.name, args.gate
-            ))
-        })?;
-    let StepAction::Gate(spec) = &step.action else {
-        return Err(Failure::invalid(format!(
-            "step {:?} is a {}, not a gate",
-            args.gate,
-            step.action.kind_name()
-        )));
-    };
+    let spec = gate_of(&loaded.runbook, &args.gate)?;
     // Bound to what the driver sees now: the runbook file as it is, the
     // release's environment and journaled inputs.
     let content = super::content::approver_content(&store, &stored, &loaded).await?;
@@ -54,6 +77,19 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
         .cloned()
         .collect();
     let members = gates::members(&loaded.runbook.roles, &settings.roles);
+    let allowed = super::identity::allowed_signers(settings);
+    let recording = Recording {
+        store: &store,
+        release_id: &stored.id,
+        spec,
+        members: &members,
+        hash: &hash,
+        mode: loaded
+            .runbook
+            .identity_mode(&stored.environment, &args.gate),
+        ssh_key: settings.ssh_key.as_deref(),
+        allowed_signers: &allowed,
+    };
     let mut signoff = Signoff {
         gate: args.gate.clone(),
         person: settings.person.clone(),
@@ -64,20 +100,9 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
         approved_hash: hash.clone(),
         at: now_ms(),
     };
-    // Signed or database identity names the person; FLIGHTDECK_USER cannot.
-    let mode = loaded
-        .runbook
-        .identity_mode(&stored.environment, &args.gate);
-    let signature = super::identity::bind_person(
-        settings.ssh_key.as_deref(),
-        &super::identity::allowed_signers(settings),
-        &store,
-        mode,
-        &stored.id,
-        &mut signoff,
-    )
-    .await
-    .map_err(|e| Failure::failed(format!("refused: {e}")))?;
+    let signature = recording.bind(&mut signoff).await?;
+    // Checked here first for a message that names the identity; the store
+    // decides again on the audit log.
     gates::may_sign(
         spec,
         &members,
@@ -89,19 +114,13 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
         decision,
         &args.comment,
     )
-    .map_err(|r| {
-        Failure::failed(format!(
-            "refused: {r} ({} identity: {})",
-            mode.as_str(),
-            signoff.person
-        ))
+    .map_err(|refusal| SignoffError::NotAllowed {
+        refusal,
+        mode: recording.mode,
+        person: signoff.person.clone(),
+        members: members.get(&args.role).cloned().unwrap_or_default(),
     })?;
-    // Decided again in the store's write transaction: with many approvers
-    // at once, only what the gate still needs is recorded.
-    let tally = super::team_approve::record(
-        &store, &stored.id, &signoff, signature, mode, spec, &members, &hash,
-    )
-    .await?;
+    let tally = recording.record(&signoff, signature.as_deref()).await?;
     store.close().await;
     let verb = if decision == Decision::Approve {
         "signed off"
@@ -137,6 +156,9 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
             c.context, c.namespace, c.server
         ));
     }
-    super::out::say(&tally);
+    super::out::say(describe(&args.gate, &tally));
+    if signature.is_some() {
+        super::out::say("signed with your SSH key (flightdeck verify checks it)");
+    }
     Ok(EXIT_OK)
 }

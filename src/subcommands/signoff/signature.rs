@@ -1,17 +1,54 @@
-//! Optional evidence signing with SSH keys: a sign-off carries
-//! `ssh-keygen -Y sign -n flightdeck` over the approved hash, and `verify`
-//! checks it with `ssh-keygen -Y verify` against `allowed_signers` in the
-//! config dir (the OpenSSH format: `person key-type base64-key`).
+//! SSH signatures of sign-offs: a sign-off carries `ssh-keygen -Y sign -n
+//! flightdeck` over its record, and `verify` checks it with `ssh-keygen -Y
+//! verify` against `allowed_signers` in the config dir (the OpenSSH
+//! format: `person key-type base64-key`).
 
-use std::path::Path;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
 
 use tokio::io::AsyncWriteExt;
 
 /// The signature namespace: a flightdeck signature is never valid elsewhere.
 pub const NAMESPACE: &str = "flightdeck";
 
-async fn ssh_keygen(args: &[&str], stdin: &[u8]) -> Result<std::process::Output, String> {
+/// Why ssh-keygen could not give an answer (a signature that does not
+/// verify is an answer: `Verdict::Bad`).
+#[derive(Debug, thiserror::Error)]
+pub enum SignatureError {
+    #[error("cannot run ssh-keygen: {0}")]
+    Spawn(#[source] std::io::Error),
+    #[error("ssh-keygen stdin: {0}")]
+    Stdin(#[source] std::io::Error),
+    #[error("ssh-keygen did not answer in 30s (a passphrase prompt?)")]
+    Timeout,
+    #[error("ssh-keygen: {0}")]
+    Wait(#[source] std::io::Error),
+    #[error("ssh-keygen -Y sign with {key} failed: {stderr}")]
+    SignFailed { key: PathBuf, stderr: String },
+    #[error("ssh-keygen printed a non-UTF-8 signature")]
+    NotUtf8,
+    #[error("{}: {source}", path.display())]
+    TempFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "your SSH key is not in {} (ask for it to be added: `PRINCIPAL key-type key` per line)",
+        allowed.display()
+    )]
+    NotListed { allowed: PathBuf },
+}
+
+/// What `ssh-keygen -Y verify` said of a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Valid,
+    /// It does not verify, with ssh-keygen's reason.
+    Bad(String),
+}
+
+async fn ssh_keygen(args: &[&str], stdin: &[u8]) -> Result<Output, SignatureError> {
     let mut child = tokio::process::Command::new("ssh-keygen")
         .args(args)
         .stdin(Stdio::piped())
@@ -19,22 +56,45 @@ async fn ssh_keygen(args: &[&str], stdin: &[u8]) -> Result<std::process::Output,
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot run ssh-keygen: {e}"))?;
+        .map_err(SignatureError::Spawn)?;
     if let Some(mut input) = child.stdin.take() {
         input
             .write_all(stdin)
             .await
-            .map_err(|e| format!("ssh-keygen stdin: {e}"))?;
+            .map_err(SignatureError::Stdin)?;
     }
-    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+    tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
         .await
-        .map_err(|_| "ssh-keygen did not answer in 30s (a passphrase prompt?)".to_string())?
-        .map_err(|e| format!("ssh-keygen: {e}"))?;
-    Ok(out)
+        .map_err(|_| SignatureError::Timeout)?
+        .map_err(SignatureError::Wait)
 }
 
-/// Sign `data` (the approved hash) with the private key at `key`.
-pub async fn sign(key: &Path, data: &str) -> Result<String, String> {
+/// `ssh-keygen ARGS -s FILE` with `signature` in a private temporary FILE,
+/// removed afterwards (ssh-keygen reads signatures only from a file).
+async fn with_signature_file(
+    signature: &str,
+    args: &[&str],
+    stdin: &[u8],
+) -> Result<Output, SignatureError> {
+    let path = std::env::temp_dir().join(format!(
+        "flightdeck-signoff-{}-{:016x}.sig",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    crate::private::write(&path, signature).map_err(|source| SignatureError::TempFile {
+        path: path.clone(),
+        source,
+    })?;
+    let path_s = path.display().to_string();
+    let mut all = args.to_vec();
+    all.extend(["-s", &path_s]);
+    let out = ssh_keygen(&all, stdin).await;
+    let _ = std::fs::remove_file(&path);
+    out
+}
+
+/// Sign `data` (a sign-off or start record) with the private key at `key`.
+pub async fn sign(key: &Path, data: &str) -> Result<String, SignatureError> {
     let key_s = key.display().to_string();
     let out = ssh_keygen(
         &["-q", "-Y", "sign", "-f", &key_s, "-n", NAMESPACE],
@@ -42,76 +102,53 @@ pub async fn sign(key: &Path, data: &str) -> Result<String, String> {
     )
     .await?;
     if !out.status.success() {
-        return Err(format!(
-            "ssh-keygen -Y sign with {key_s} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(SignatureError::SignFailed {
+            key: key.to_path_buf(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
-    String::from_utf8(out.stdout).map_err(|_| "ssh-keygen printed a non-UTF-8 signature".into())
+    String::from_utf8(out.stdout).map_err(|_| SignatureError::NotUtf8)
 }
 
 /// Does `signature` by `person` over `data` verify against `allowed`?
-/// `Ok(false)` with the reason when it does not.
 pub async fn verify(
     allowed: &Path,
     person: &str,
     signature: &str,
     data: &str,
-) -> Result<Result<(), String>, String> {
-    let sig = std::env::temp_dir().join(format!(
-        "flightdeck-signoff-{}-{:016x}.sig",
-        std::process::id(),
-        rand::random::<u64>()
-    ));
-    crate::private::write(&sig, signature).map_err(|e| format!("{}: {e}", sig.display()))?;
+) -> Result<Verdict, SignatureError> {
     let allowed_s = allowed.display().to_string();
-    let sig_s = sig.display().to_string();
-    let out = ssh_keygen(
+    let out = with_signature_file(
+        signature,
         &[
-            "-Y", "verify", "-f", &allowed_s, "-I", person, "-n", NAMESPACE, "-s", &sig_s,
+            "-Y", "verify", "-f", &allowed_s, "-I", person, "-n", NAMESPACE,
         ],
         data.as_bytes(),
     )
-    .await;
-    let _ = std::fs::remove_file(&sig);
-    let out = out?;
-    Ok(if out.status.success() {
-        Ok(())
+    .await?;
+    if out.status.success() {
+        return Ok(Verdict::Valid);
+    }
+    let why = String::from_utf8_lossy(&out.stderr);
+    let why = why.lines().next().unwrap_or("").trim().to_string();
+    Ok(Verdict::Bad(if why.is_empty() {
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     } else {
-        let why = String::from_utf8_lossy(&out.stderr);
-        let why = why.lines().next().unwrap_or("").trim().to_string();
-        Err(if why.is_empty() {
-            String::from_utf8_lossy(&out.stdout).trim().to_string()
-        } else {
-            why
-        })
-    })
+        why
+    }))
 }
 
 /// The `allowed_signers` principal of the key that made `signature`
 /// (`ssh-keygen -Y find-principals`); an error when the key is not listed.
-pub async fn find_principal(allowed: &Path, signature: &str) -> Result<String, String> {
-    let sig = std::env::temp_dir().join(format!(
-        "flightdeck-principal-{}-{:016x}.sig",
-        std::process::id(),
-        rand::random::<u64>()
-    ));
-    std::fs::write(&sig, signature).map_err(|e| format!("{}: {e}", sig.display()))?;
+pub async fn find_principal(allowed: &Path, signature: &str) -> Result<String, SignatureError> {
     let allowed_s = allowed.display().to_string();
-    let sig_s = sig.display().to_string();
-    let out = ssh_keygen(
-        &["-Y", "find-principals", "-f", &allowed_s, "-s", &sig_s],
-        b"",
-    )
-    .await;
-    let _ = std::fs::remove_file(&sig);
-    let out = out?;
+    let out =
+        with_signature_file(signature, &["-Y", "find-principals", "-f", &allowed_s], b"").await?;
     let found = String::from_utf8_lossy(&out.stdout);
     match found.lines().map(str::trim).find(|l| !l.is_empty()) {
         Some(p) if out.status.success() => Ok(p.to_string()),
-        _ => Err(format!(
-            "your SSH key is not in {} (ask for it to be added: `PRINCIPAL key-type key` per line)",
-            allowed.display()
-        )),
+        _ => Err(SignatureError::NotListed {
+            allowed: allowed.to_path_buf(),
+        }),
     }
 }

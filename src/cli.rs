@@ -153,14 +153,15 @@ pub struct ReleaseArgs {
     pub kube: KubeArgs,
 }
 
-/// The Kubernetes cluster kube steps use (as kubectl resolves it).
+/// The Kubernetes cluster (as kubectl resolves it): the one kube steps
+/// use, or the one `watch` reads.
 #[derive(Debug, Clone, Default, Args)]
 pub struct KubeArgs {
     /// Kubeconfig context (default: the kubeconfig's current context).
     #[arg(long)]
     pub context: Option<String>,
-    /// Namespace for kube steps that name none (default: the context's).
-    #[arg(long)]
+    /// Namespace (default: the context's); kube steps that name one keep it.
+    #[arg(short = 'n', long)]
     pub namespace: Option<String>,
 }
 
@@ -190,18 +191,14 @@ pub enum PlanFormat {
 pub struct WatchArgs {
     /// Only these Deployments (default: every one in scope).
     pub deployments: Vec<String>,
-    /// Namespace (default: the context's).
-    #[arg(short = 'n', long, conflicts_with = "all_namespaces")]
-    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// Every namespace.
-    #[arg(short = 'A', long)]
+    #[arg(short = 'A', long, conflicts_with = "namespace")]
     pub all_namespaces: bool,
     /// Label selector for the Deployments, as kubectl takes it.
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
-    /// Kubeconfig context (default: the current context).
-    #[arg(long)]
-    pub context: Option<String>,
 }
 
 /// A sign-off of one gate (`approve` and `reject` are its two decisions).

@@ -34,8 +34,12 @@ const FRAME: Duration = Duration::from_millis(33);
 const TICK: Duration = Duration::from_secs(1);
 
 pub async fn run(settings: &Settings, args: WatchArgs) -> CmdResult {
-    let resolved = client::resolve(None, args.context.as_deref(), args.namespace.as_deref())
-        .map_err(|e| Failure::invalid(format!("kube: {e}")))?;
+    let resolved = client::resolve(
+        None,
+        args.kube.context.as_deref(),
+        args.kube.namespace.as_deref(),
+    )
+    .map_err(|e| Failure::invalid(format!("kube: {e}")))?;
     let cluster = Cluster {
         kubeconfig: resolved.kubeconfig.clone(),
         context: Some(resolved.context.clone()),

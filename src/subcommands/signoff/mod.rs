@@ -6,6 +6,7 @@
 
 mod error;
 mod record;
+mod rules;
 pub mod signature;
 mod verify;
 mod waiting;
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 
 pub use self::error::SignoffError;
 pub use self::record::{Recording, describe};
+pub use self::rules::GateNow;
 pub use self::verify::verify_signatures;
 pub use self::waiting::{signable, waiting_for_me};
 use super::{CmdResult, EXIT_OK, Failure, session};
@@ -103,17 +105,14 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
     let signature = recording.bind(&mut signoff).await?;
     // Checked here first for a message that names the identity; the store
     // decides again on the audit log.
-    gates::may_sign(
+    GateNow {
         spec,
-        &members,
-        &signoffs,
-        &hash,
-        &stored.initiator,
-        &signoff.person,
-        &args.role,
-        decision,
-        &args.comment,
-    )
+        members: &members,
+        signoffs: &signoffs,
+        hash: &hash,
+        initiator: &stored.initiator,
+    }
+    .may_sign(&signoff.person, &args.role, decision, &args.comment)
     .map_err(|refusal| SignoffError::NotAllowed {
         refusal,
         mode: recording.mode,

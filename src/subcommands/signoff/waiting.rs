@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::describe;
+use super::{GateNow, describe};
 use crate::backend::store::Store;
 use crate::runbook::StepAction;
 use crate::runbook::gates::{self, Decision};
@@ -54,30 +54,27 @@ pub async fn signable(
         .hash();
     let signoffs = release.signoffs_for(&step.id);
     let members = gates::members(&rb.roles, &settings.roles);
+    let now = GateNow {
+        spec,
+        members: &members,
+        signoffs: &signoffs,
+        hash: &hash,
+        initiator: &stored.initiator,
+    };
     let roles: Vec<String> = spec
         .roles
         .iter()
         .map(|(role, _)| role.as_str())
         .filter(|role| {
-            gates::may_sign(
-                spec,
-                &members,
-                &signoffs,
-                &hash,
-                &stored.initiator,
-                &settings.person,
-                role,
-                Decision::Approve,
-                "",
-            )
-            .is_ok()
+            now.may_sign(&settings.person, role, Decision::Approve, "")
+                .is_ok()
         })
         .map(str::to_string)
         .collect();
     if roles.is_empty() {
         return Ok(None);
     }
-    let tally = gates::counted(spec, &members, &stored.initiator, &signoffs, &hash);
+    let tally = now.tally();
     Ok(Some(SignableGate {
         gate: step.id.clone(),
         title: step.title.clone(),

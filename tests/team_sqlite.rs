@@ -202,6 +202,77 @@ stages:
         command: 'echo done'
 "#;
 
+/// Each refused sign-off says why and what to do (`Suggestion:`), with
+/// the exit code of its kind: bad input 2, refused 1.
+#[test]
+fn a_refused_signoff_says_what_to_do() {
+    let sb = Sandbox::new();
+    let rb = sb.file("soak.yaml", SOAK);
+    let out = sb.run("alice", &["run", &rb, "--headless"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let id = release_of(&out);
+    let cases: [(&str, Vec<&str>, i32, &str, &str); 6] = [
+        (
+            "bob",
+            vec![
+                "approve",
+                "no-such-release",
+                "--gate",
+                "approval",
+                "--role",
+                "approver",
+            ],
+            2,
+            "no release \"no-such-release\" in the journal",
+            "Suggestion: `flightdeck releases` lists the releases in",
+        ),
+        (
+            "bob",
+            vec!["approve", &id, "--gate", "nope", "--role", "approver"],
+            2,
+            "runbook soak has no step \"nope\"",
+            "Suggestion: name a gate with --gate; the runbook's gates: approval",
+        ),
+        (
+            "bob",
+            vec!["approve", &id, "--gate", "done", "--role", "approver"],
+            2,
+            "step \"done\" is a command, not a gate",
+            "the runbook's gates: approval",
+        ),
+        (
+            "bob",
+            vec!["approve", &id, "--gate", "approval", "--role", "security"],
+            1,
+            "not listed in role \"security\" (claim identity: bob)",
+            "Suggestion: who may sign as security: carol",
+        ),
+        (
+            "alice",
+            vec!["approve", &id, "--gate", "approval", "--role", "approver"],
+            1,
+            "you started this release, so you cannot sign it off",
+            "Suggestion: ask someone else to sign off",
+        ),
+        (
+            "bob",
+            vec!["reject", &id, "--gate", "approval", "--role", "approver"],
+            1,
+            "a rejection needs a reason",
+            "Suggestion: say why with --comment",
+        ),
+    ];
+    for (user, args, code, message, suggestion) in cases {
+        let out = sb.run(user, &args);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {t}");
+        assert!(t.contains(message), "{args:?}: {t}");
+        assert!(t.contains(suggestion), "{args:?}: {t}");
+    }
+    // Nothing refused was recorded.
+    assert!(sb.query("SELECT person FROM signoffs").is_empty());
+}
+
 #[test]
 fn soak_waits_then_opens_and_waiting_for_me_lists_gates() {
     let sb = Sandbox::new();

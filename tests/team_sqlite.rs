@@ -273,6 +273,67 @@ fn a_refused_signoff_says_what_to_do() {
     assert!(sb.query("SELECT person FROM signoffs").is_empty());
 }
 
+/// A gate not reached yet takes a sign-off (with a note); one the release
+/// has passed takes none.
+#[test]
+fn a_gate_ahead_takes_a_signoff_and_a_passed_one_does_not() {
+    let sb = Sandbox::new();
+    let rb = sb.file(
+        "two.yaml",
+        "name: two\nstages:\n  - id: s\n    steps:\n      - id: first\n        gate: { roles: { approver: 1 } }\n      - id: second\n        gate: { roles: { approver: 1 } }\n      - id: hold\n        manual:\n          items: [look]\n",
+    );
+    let out = sb.run("alice", &["run", &rb, "--headless"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let id = release_of(&out);
+    let ahead = sb.run(
+        "bob",
+        &["approve", &id, "--gate", "second", "--role", "approver"],
+    );
+    assert_eq!(ahead.status.code(), Some(0), "{}", text(&ahead));
+    assert!(
+        text(&ahead)
+            .contains("note: gate second is not waiting yet (the release is at step first)"),
+        "{}",
+        text(&ahead)
+    );
+    let ok = sb.run(
+        "bob",
+        &["approve", &id, "--gate", "first", "--role", "approver"],
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    // Both gates pass (the one ahead on its earlier sign-off); the manual
+    // step holds the release open.
+    let out = sb.run("alice", &["run", "--headless", "--release", &id]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains(r#""step":"second","status":"succeeded""#)
+            && text(&out).contains(r#""waiting","step":"hold""#),
+        "{}",
+        text(&out)
+    );
+    let late = sb.run(
+        "carol",
+        &[
+            "reject",
+            &id,
+            "--gate",
+            "first",
+            "--role",
+            "approver",
+            "--comment",
+            "late",
+        ],
+    );
+    let t = text(&late);
+    assert_eq!(late.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("gate first of release") && t.contains("is over (succeeded)"),
+        "{t}"
+    );
+    assert!(t.contains("Suggestion: `flightdeck show"), "{t}");
+    assert_eq!(sb.query("SELECT person FROM signoffs").len(), 2);
+}
+
 #[test]
 fn soak_waits_then_opens_and_waiting_for_me_lists_gates() {
     let sb = Sandbox::new();

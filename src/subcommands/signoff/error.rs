@@ -23,6 +23,12 @@ pub enum SignoffError {
         kind: &'static str,
         gates: Vec<String>,
     },
+    #[error("gate {gate} of release {release} is over ({status}): a sign-off now changes nothing")]
+    GateDecided {
+        release: String,
+        gate: String,
+        status: &'static str,
+    },
     /// The person could not be named as the gate's identity mode asks.
     #[error("refused: {0}")]
     Identity(#[from] IdentityError),
@@ -66,6 +72,10 @@ impl SignoffError {
             SignoffError::NoStep { gates: g, .. } | SignoffError::NotAGate { gates: g, .. } => {
                 format!("name a gate with --gate; {}", gates(g))
             }
+            SignoffError::GateDecided { release, .. } => format!(
+                "`flightdeck show {release}` shows where the release is; \
+                 `flightdeck releases --waiting-for-me` lists the gates waiting for you"
+            ),
             SignoffError::Identity(e) => return e.suggestion(),
             SignoffError::NotAllowed {
                 refusal, members, ..

@@ -19,8 +19,10 @@ pub use self::rules::GateNow;
 pub use self::verify::verify_signatures;
 pub use self::waiting::{signable, waiting_for_me};
 use super::{CmdResult, EXIT_OK, Failure, session};
+use crate::backend::store::StoredRelease;
 use crate::clock::now_ms;
 use crate::runbook::gates::{self, Decision, Signoff};
+use crate::runbook::progress::StepStatus;
 use crate::runbook::{GateSpec, Runbook, StepAction};
 use crate::settings::Settings;
 
@@ -50,6 +52,42 @@ pub fn gate_of<'a>(rb: &'a Runbook, gate: &str) -> Result<&'a GateSpec, SignoffE
     }
 }
 
+/// A gate the release has passed, skipped or failed takes no sign-off (it
+/// would change nothing); one not reached yet does, with a note.
+fn gate_open(rb: &Runbook, stored: &StoredRelease, gate: &str) -> Result<(), SignoffError> {
+    let release = crate::backend::store::rebuild(rb, stored);
+    let Some(status) = rb
+        .steps()
+        .position(|s| s.id == gate)
+        .and_then(|i| release.steps.get(i))
+        .map(|s| &s.status)
+    else {
+        return Ok(());
+    };
+    match status {
+        StepStatus::Succeeded | StepStatus::Skipped { .. } | StepStatus::Failed { .. } => {
+            Err(SignoffError::GateDecided {
+                release: stored.id.clone(),
+                gate: gate.to_string(),
+                status: status.as_str(),
+            })
+        }
+        StepStatus::Pending => {
+            let at = release
+                .current(rb)
+                .and_then(|i| rb.steps().nth(i))
+                .map(|s| s.id.as_str())
+                .unwrap_or("?");
+            super::out::warn(format!(
+                "note: gate {gate} is not waiting yet (the release is at step {at}); \
+                 this sign-off counts when it is reached, if the content is the same"
+            ));
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `flightdeck approve|reject`: sign off gate `args.gate` with `decision`.
 pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Decision) -> CmdResult {
     crate::sanitize::refuse_controls("--comment", &args.comment).map_err(Failure::invalid)?;
@@ -65,6 +103,7 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
     }
     let loaded = session::load_runbook(&PathBuf::from(&stored.runbook_path))?;
     let spec = gate_of(&loaded.runbook, &args.gate)?;
+    gate_open(&loaded.runbook, &stored, &args.gate)?;
     // Bound to what the driver sees now: the runbook file as it is, the
     // release's environment and journaled inputs.
     let content = super::content::approver_content(&store, &stored, &loaded).await?;

@@ -131,7 +131,7 @@ pub fn main(cli: Cli) -> i32 {
                 fail_paths,
             } => {
                 let extras = crate::demo_service::DemoExtras::parse(&metrics, &fail_paths)
-                    .map_err(Failure::invalid);
+                    .map_err(|e| Failure::invalid(e.to_string()));
                 match extras {
                     Ok(x) => {
                         demo::service(&listen, &version, &ready_after, stop_after.as_deref(), x)

@@ -40,11 +40,14 @@ pub async fn open_store(settings: &Settings) -> Result<Store, Failure> {
                 return Err(Failure::invalid(format!(
                     "the audit key {} is missing, but the journal at {} already has audit entries. \
                      flightdeck will not create a new key for an existing journal (everything would \
-                     then verify against the wrong key). Restore the key file from your backup, or \
-                     point FLIGHTDECK_AUDIT_KEY_FILE (or `audit_key` in flightdeck.toml) at your team's key.",
+                     then verify against the wrong key).",
                     path.display(),
                     crate::backend::store::redact(&settings.journal)
-                )));
+                ))
+                .suggest(
+                    "restore the key file from your backup, or point FLIGHTDECK_AUDIT_KEY_FILE \
+                     (or `audit_key` in flightdeck.toml) at your team's key",
+                ));
             }
             probe.with_key(AuditKey::load_or_create(path)?)
         }
@@ -187,13 +190,16 @@ pub async fn open_with(
                     resume_id = latest;
                 }
                 if resume_id.is_none() {
-                    return Err(Failure::invalid("no unfinished release to resume"));
+                    return Err(Failure::invalid("no unfinished release to resume").suggest(
+                        "`flightdeck releases` lists the releases; name a runbook file to start a new one",
+                    ));
                 }
             }
             None => {
                 return Err(Failure::invalid(
                     "name a runbook file, or use --resume / --release ID",
-                ));
+                )
+                .suggest("`flightdeck` alone lists the runbooks and releases to pick from"));
             }
         }
     }

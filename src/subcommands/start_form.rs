@@ -142,8 +142,8 @@ async fn passed_inputs(
 
 /// Run the form in the terminal until it starts or is cancelled.
 async fn fill(form: &mut StartForm) -> Result<FormOutcome, Failure> {
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
+    let mut guard =
+        TerminalGuard::enter().map_err(|e| Failure::terminal("cannot open the terminal", e))?;
     let mut input = EventStream::new();
     let mut signals = crate::signals::shutdown_stream();
     let mut tick = tokio::time::interval(Duration::from_secs(20));
@@ -156,7 +156,7 @@ async fn fill(form: &mut StartForm) -> Result<FormOutcome, Failure> {
             guard
                 .terminal
                 .draw(|f| crate::ui::start_form::render(form, f))
-                .map_err(|e| Failure::failed(format!("terminal: {e}")))?;
+                .map_err(|e| Failure::terminal("terminal", e))?;
             form.dirty = false;
         }
         tokio::select! {

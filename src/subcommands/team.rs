@@ -119,9 +119,10 @@ pub async fn claim(
                     format!("watch it with: flightdeck tui --release {id}")
                 };
                 return Err(Failure::failed(format!(
-                    "release {id} is not yours to drive: {}; {hint}",
+                    "release {id} is not yours to drive: {}",
                     lease_words(&l)
-                )));
+                ))
+                .suggest(hint));
             }
             return watch(store, settings, state, &id, Some(l)).await;
         }
@@ -851,7 +852,8 @@ pub async fn check_policy(
         )));
     }
     if let Some(reason) = break_glass {
-        crate::sanitize::refuse_controls("--break-glass", reason).map_err(Failure::invalid)?;
+        crate::sanitize::refuse_controls("--break-glass", reason)
+            .map_err(|e| Failure::invalid(e.to_string()))?;
     }
     match break_glass.map(str::trim) {
         Some(reason) if !reason.is_empty() => Ok(Some(serde_json::json!({
@@ -859,12 +861,14 @@ pub async fn check_policy(
             "reason": reason,
             "violations": words,
         }))),
-        Some(_) => Err(Failure::invalid("--break-glass needs a reason")),
+        Some(_) => Err(Failure::invalid("--break-glass needs a reason")
+            .suggest("say why: --break-glass \"REASON\" (journaled in the audit log)")),
         None => Err(Failure::failed(format!(
-            "{}: a release may not start in {env_name} now: {}. To start anyway, give --break-glass \"REASON\" (journaled in the audit log).",
+            "{}: a release may not start in {env_name} now: {}.",
             rb.name,
             words.join("; ")
-        ))),
+        ))
+        .suggest("to start anyway, give --break-glass \"REASON\" (journaled in the audit log)")),
     }
 }
 

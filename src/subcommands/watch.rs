@@ -39,7 +39,11 @@ pub async fn run(settings: &Settings, args: WatchArgs) -> CmdResult {
         args.kube.context.as_deref(),
         args.kube.namespace.as_deref(),
     )
-    .map_err(|e| Failure::invalid(format!("kube: {e}")))?;
+    .map_err(|e| {
+        Failure::invalid(format!("kube: {e}")).suggest(
+            "name a context of your kubeconfig with --context (`kubectl config get-contexts`)",
+        )
+    })?;
     let cluster = Cluster {
         kubeconfig: resolved.kubeconfig.clone(),
         context: Some(resolved.context.clone()),
@@ -63,8 +67,8 @@ pub async fn run(settings: &Settings, args: WatchArgs) -> CmdResult {
     }
     let mut state = WatchState::new(words, args.all_namespaces, now_ms());
     let colors = crate::ui::ColorMode::from_env();
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
+    let mut guard =
+        TerminalGuard::enter().map_err(|e| Failure::terminal("cannot open the terminal", e))?;
     if let Ok(size) = guard.terminal.size() {
         update(&mut state, WatchMsg::Resize(size.height));
     }
@@ -150,7 +154,7 @@ pub async fn run(settings: &Settings, args: WatchArgs) -> CmdResult {
     list.abort();
     journal.abort();
     backends.stop();
-    result.map_err(|e| Failure::failed(format!("terminal: {e}")))?;
+    result.map_err(|e| Failure::terminal("terminal", e))?;
     super::out::say(frame_stats(&mut frames));
     Ok(EXIT_OK)
 }

@@ -90,7 +90,8 @@ fn gate_open(rb: &Runbook, stored: &StoredRelease, gate: &str) -> Result<(), Sig
 
 /// `flightdeck approve|reject`: sign off gate `args.gate` with `decision`.
 pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Decision) -> CmdResult {
-    crate::sanitize::refuse_controls("--comment", &args.comment).map_err(Failure::invalid)?;
+    crate::sanitize::refuse_controls("--comment", &args.comment)
+        .map_err(|e| Failure::invalid(e.to_string()))?;
     let store = session::open_store(settings).await?;
     let stored = session::stored_release(&store, &args.release).await?;
     if stored.status.is_final() {

@@ -68,7 +68,10 @@ pub fn load_runbook(path: &Path) -> Result<Loaded, Failure> {
     })
 }
 
-pub fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+/// Input values by name, as `--set NAME=VALUE` gives them.
+pub type Inputs = BTreeMap<String, String>;
+
+pub fn parse_sets(sets: &[String]) -> Result<Inputs, Failure> {
     let mut out = BTreeMap::new();
     for s in sets {
         let Some((k, v)) = s.split_once('=') else {
@@ -84,10 +87,7 @@ pub fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, String>, Failure> 
 
 /// The `--set` inputs checked against the runbook's, defaults filled in;
 /// every problem named with the runbook's file.
-pub(super) fn resolve_inputs(
-    loaded: &Loaded,
-    sets: &[String],
-) -> Result<BTreeMap<String, String>, Failure> {
+pub(super) fn resolve_inputs(loaded: &Loaded, sets: &[String]) -> Result<Inputs, Failure> {
     let given = parse_sets(sets)?;
     runbook::inputs::resolve(&loaded.runbook, &given).map_err(|errs| {
         Failure::invalid(

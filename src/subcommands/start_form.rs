@@ -106,12 +106,13 @@ pub async fn wanted(settings: &Settings, args: &ReleaseArgs) -> Result<bool, Fai
     Ok(open.is_none())
 }
 
+/// Per environment, the inputs of each release that passed where its
+/// `requires` points.
+type PassedInputs = BTreeMap<String, Vec<BTreeMap<String, String>>>;
+
 /// For each environment with `requires`, the inputs of the releases that
 /// succeeded where it points (the start's own policy check reads the same).
-async fn passed_inputs(
-    settings: &Settings,
-    loaded: &Loaded,
-) -> Result<BTreeMap<String, Vec<BTreeMap<String, String>>>, Failure> {
+async fn passed_inputs(settings: &Settings, loaded: &Loaded) -> Result<PassedInputs, Failure> {
     let mut out = BTreeMap::new();
     let with_requires: Vec<_> = loaded
         .runbook

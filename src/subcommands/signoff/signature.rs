@@ -152,3 +152,70 @@ pub async fn find_principal(allowed: &Path, signature: &str) -> Result<String, S
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keygen(dir: &Path) -> PathBuf {
+        let key = dir.join("id");
+        let ok = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        key
+    }
+
+    fn leftovers() -> usize {
+        let prefix = format!("flightdeck-signoff-{}-", std::process::id());
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_signature_names_its_principal_and_verifies_only_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = keygen(dir.path());
+        let allowed = dir.path().join("allowed_signers");
+        let sig = sign(&key, "record").await.unwrap();
+        // Not listed yet: no principal.
+        std::fs::write(&allowed, "").unwrap();
+        assert!(matches!(
+            find_principal(&allowed, &sig).await,
+            Err(SignatureError::NotListed { .. })
+        ));
+        let public = std::fs::read_to_string(dir.path().join("id.pub")).unwrap();
+        std::fs::write(&allowed, format!("bob {public}")).unwrap();
+        assert_eq!(find_principal(&allowed, &sig).await.unwrap(), "bob");
+        assert_eq!(
+            verify(&allowed, "bob", &sig, "record").await.unwrap(),
+            Verdict::Valid
+        );
+        assert!(matches!(
+            verify(&allowed, "bob", &sig, "another record")
+                .await
+                .unwrap(),
+            Verdict::Bad(_)
+        ));
+        assert!(matches!(
+            verify(&allowed, "carol", &sig, "record").await.unwrap(),
+            Verdict::Bad(_)
+        ));
+        assert_eq!(leftovers(), 0, "signature files are removed");
+    }
+
+    #[tokio::test]
+    async fn a_missing_key_is_a_sign_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let e = sign(&missing, "record").await.unwrap_err();
+        assert!(matches!(e, SignatureError::SignFailed { .. }), "{e:?}");
+        assert!(e.to_string().contains("ssh-keygen -Y sign with"), "{e}");
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+}

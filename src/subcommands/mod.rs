@@ -59,8 +59,11 @@ pub fn main(cli: Cli) -> i32 {
     let settings = match Settings::load(journal.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            out::warn(format!("flightdeck: {e}"));
-            return EXIT_INVALID;
+            let f = Failure::invalid(e.to_string()).suggest(
+                "fix the file or setting named above; FLIGHTDECK_CONFIG_DIR points at another config dir",
+            );
+            f.print();
+            return f.code;
         }
     };
     // The in-app log pane (tui-logger) only where a screen shows it:

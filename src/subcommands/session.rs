@@ -54,7 +54,9 @@ pub async fn open_store(settings: &Settings) -> Result<Store, Failure> {
     };
     let store = store.with_witness(&settings.state_dir);
     if let Some(finding) = store.observe_head().await? {
-        eprintln!("flightdeck: WARNING: {finding}; run `flightdeck verify`");
+        super::out::warn(format!(
+            "flightdeck: WARNING: {finding}; run `flightdeck verify`"
+        ));
     }
     Ok(store)
 }

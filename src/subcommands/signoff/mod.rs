@@ -110,7 +110,7 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
     let content = super::content::approver_content(&store, &stored, &loaded).await?;
     let hash = content.hash();
     if let Some(warning) = super::content::drift(&store, &stored, &content).await? {
-        eprintln!("warning: {warning}");
+        super::out::warn(format!("warning: {warning}"));
     }
     let signoffs: Vec<Signoff> = stored
         .signoffs

@@ -41,11 +41,13 @@ pub async fn signable(
     let Some(i) = release.current(rb) else {
         return Ok(None);
     };
-    let step = rb.steps().nth(i).expect("current step exists");
+    let (Some(step), Some(run)) = (rb.steps().nth(i), release.steps.get(i)) else {
+        return Ok(None);
+    };
     let StepAction::Gate(spec) = &step.action else {
         return Ok(None);
     };
-    if release.steps[i].status != StepStatus::Waiting {
+    if run.status != StepStatus::Waiting {
         return Ok(None);
     }
     // The same hash the driver binds sign-offs to (migration plans included).
@@ -80,7 +82,7 @@ pub async fn signable(
         title: step.title.clone(),
         roles,
         tally: describe(&step.id, &tally),
-        since: release.steps[i].started_at,
+        since: run.started_at,
     }))
 }
 

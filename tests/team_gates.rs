@@ -54,6 +54,8 @@ fn per_role_counts_of_distinct_people() {
     let t = tally(&g, &all, "H");
     assert!(t.satisfied());
     assert!(t.still_needed().is_empty());
+    assert_eq!(Decision::Approve.done(), "signed off");
+    assert_eq!(Decision::Reject.done(), "rejected");
     assert_eq!(t.met_at, Some(3), "met when the last role filled");
 }
 

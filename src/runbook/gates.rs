@@ -19,6 +19,15 @@ impl Decision {
             Decision::Reject => "reject",
         }
     }
+    /// What the person did, as messages say it: "signed off" (approved)
+    /// or "rejected".
+    pub fn done(self) -> &'static str {
+        match self {
+            Decision::Approve => "signed off",
+            Decision::Reject => "rejected",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "approve" => Some(Decision::Approve),

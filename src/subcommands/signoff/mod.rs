@@ -161,14 +161,10 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
     })?;
     let tally = recording.record(&signoff, signature.as_deref()).await?;
     store.close().await;
-    let verb = if decision == Decision::Approve {
-        "signed off"
-    } else {
-        "rejected"
-    };
     super::out::say(format!(
-        "{} {verb} gate {} of release {} as {} (approved hash {}…, runbook {}, {}, inputs: {})",
+        "{} {} gate {} of release {} as {} (approved hash {}…, runbook {}, {}, inputs: {})",
         signoff.person,
+        decision.done(),
         args.gate,
         stored.id,
         args.role,

@@ -19,6 +19,15 @@ impl Decision {
             Decision::Reject => "reject",
         }
     }
+    /// What the person did, as messages say it: "signed off" (approved)
+    /// or "rejected".
+    pub fn done(self) -> &'static str {
+        match self {
+            Decision::Approve => "signed off",
+            Decision::Reject => "rejected",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "approve" => Some(Decision::Approve),
@@ -92,6 +101,16 @@ pub struct GateTally {
 impl GateTally {
     pub fn satisfied(&self) -> bool {
         self.rejection.is_none() && self.roles.iter().all(|r| r.missing() == 0)
+    }
+
+    /// What the gate still needs, one "N × role" per role short of its
+    /// count (how the CLI, the screen and an expiry name what is missing).
+    pub fn still_needed(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter(|r| r.missing() > 0)
+            .map(|r| format!("{} × {}", r.missing(), r.role))
+            .collect()
     }
 }
 

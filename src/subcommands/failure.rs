@@ -46,6 +46,14 @@ impl Failure {
         }
     }
 
+    /// The screen could not be opened or drawn (`what`: "cannot open the
+    /// terminal", "terminal").
+    pub fn terminal(what: &str, e: impl std::fmt::Display) -> Failure {
+        Failure::failed(format!("{what}: {e}")).suggest(
+            "run it in an interactive terminal (a TTY); scripts and CI use `flightdeck run RUNBOOK --headless`",
+        )
+    }
+
     pub fn suggest(mut self, what: impl Into<String>) -> Failure {
         self.suggestion = Some(what.into());
         self

@@ -112,8 +112,8 @@ async fn screen(
     state.notice = notice;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let task = tokio::spawn(reader(store.clone(), settings.clone(), live, tx));
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
+    let mut guard =
+        TerminalGuard::enter().map_err(|e| Failure::terminal("cannot open the terminal", e))?;
     let input = EventStream::new().filter_map(|e| async move {
         match e {
             Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => Some(HomeMsg::Key(k)),
@@ -157,6 +157,6 @@ async fn screen(
     task.abort();
     let _ = task.await;
     store.close().await;
-    result.map_err(|e| Failure::failed(format!("terminal: {e}")))?;
+    result.map_err(|e| Failure::terminal("terminal", e))?;
     Ok(state.choice)
 }

@@ -1,6 +1,5 @@
 //! The subcommands. Each returns the process exit code.
 
-mod approve;
 mod approver;
 mod content;
 mod demo;
@@ -16,10 +15,9 @@ pub mod out;
 pub mod plan;
 mod secret_prompt;
 mod session;
+mod signoff;
 mod start_form;
 mod team;
-mod team_approve;
-mod team_sign;
 mod tui;
 mod validate;
 mod watch;
@@ -95,16 +93,16 @@ pub fn main(cli: Cli) -> i32 {
             Cmd::Releases {
                 waiting_for_me: true,
                 ..
-            } => team_approve::waiting_for_me(&settings).await,
+            } => signoff::waiting_for_me(&settings).await,
             Cmd::Releases { limit, .. } => journal::releases(&settings, limit).await,
             Cmd::Show { release } => journal::show(&settings, &release).await,
             Cmd::Report { release, format } => journal::report(&settings, &release, format).await,
             Cmd::Verify => journal::verify(&settings).await,
             Cmd::Approve(a) => {
-                approve::run(&settings, a, crate::runbook::gates::Decision::Approve).await
+                signoff::run(&settings, a, crate::runbook::gates::Decision::Approve).await
             }
             Cmd::Reject(a) => {
-                approve::run(&settings, a, crate::runbook::gates::Decision::Reject).await
+                signoff::run(&settings, a, crate::runbook::gates::Decision::Reject).await
             }
             Cmd::Watch(args) => watch::run(&settings, args).await,
             Cmd::Plan(args) => plan::run(&settings, args).await,

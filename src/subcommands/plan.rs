@@ -37,8 +37,7 @@ pub async fn run(settings: &Settings, args: PlanArgs) -> CmdResult {
 pub async fn plan(settings: &Settings, args: &PlanArgs) -> Result<Plan, Failure> {
     let mut loaded = session::load_runbook(&args.runbook)?;
     let env = session::pick_environment(&loaded, args.environment.as_deref())?;
-    let given = session::parse_sets(&args.inputs)?;
-    let inputs = session::resolve_inputs(&loaded, &given)?;
+    let inputs = session::resolve_inputs(&loaded, &args.inputs)?;
     loaded.runbook = session::for_release(&loaded, &env, &inputs, &settings.person)?;
     let now = crate::clock::now_ms();
     let release = Release::new(

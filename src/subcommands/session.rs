@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::Failure;
 use crate::app::setup::Setup;
 use crate::app::state::{AppState, Identity, Level};
-use crate::backend::store::{self, AuditKey, Store};
+use crate::backend::store::{self, AuditKey, Store, StoredRelease};
 use crate::cli::ReleaseArgs;
 use crate::clock::now_ms;
 use crate::protocol::command::JournalEntry;
@@ -40,18 +40,23 @@ pub async fn open_store(settings: &Settings) -> Result<Store, Failure> {
                 return Err(Failure::invalid(format!(
                     "the audit key {} is missing, but the journal at {} already has audit entries. \
                      flightdeck will not create a new key for an existing journal (everything would \
-                     then verify against the wrong key). Restore the key file from your backup, or \
-                     point FLIGHTDECK_AUDIT_KEY_FILE (or `audit_key` in flightdeck.toml) at your team's key.",
+                     then verify against the wrong key).",
                     path.display(),
                     crate::backend::store::redact(&settings.journal)
-                )));
+                ))
+                .suggest(
+                    "restore the key file from your backup, or point FLIGHTDECK_AUDIT_KEY_FILE \
+                     (or `audit_key` in flightdeck.toml) at your team's key",
+                ));
             }
             probe.with_key(AuditKey::load_or_create(path)?)
         }
     };
     let store = store.with_witness(&settings.state_dir);
     if let Some(finding) = store.observe_head().await? {
-        eprintln!("flightdeck: WARNING: {finding}; run `flightdeck verify`");
+        super::out::warn(format!(
+            "flightdeck: WARNING: {finding}; run `flightdeck verify`"
+        ));
     }
     Ok(store)
 }
@@ -65,13 +70,28 @@ pub fn load_runbook(path: &Path) -> Result<Loaded, Failure> {
     })
 }
 
-/// The `--set` inputs checked against the runbook, defaults filled; every
-/// problem is named, each on a line of its own with the runbook's path.
-pub fn resolve_inputs(
-    loaded: &Loaded,
-    given: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, Failure> {
-    runbook::inputs::resolve(&loaded.runbook, given).map_err(|errs| {
+/// Input values by name, as `--set NAME=VALUE` gives them.
+pub type Inputs = BTreeMap<String, String>;
+
+pub fn parse_sets(sets: &[String]) -> Result<Inputs, Failure> {
+    let mut out = BTreeMap::new();
+    for s in sets {
+        let Some((k, v)) = s.split_once('=') else {
+            return Err(
+                Failure::invalid(format!("--set {s:?}: expected NAME=VALUE"))
+                    .suggest("give each input as --set NAME=VALUE"),
+            );
+        };
+        out.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+/// The `--set` inputs checked against the runbook's, defaults filled in;
+/// every problem named with the runbook's file.
+pub(super) fn resolve_inputs(loaded: &Loaded, sets: &[String]) -> Result<Inputs, Failure> {
+    let given = parse_sets(sets)?;
+    runbook::inputs::resolve(&loaded.runbook, &given).map_err(|errs| {
         Failure::invalid(
             errs.iter()
                 .map(|e| format!("{}: {e}", loaded.path.display()))
@@ -86,18 +106,14 @@ pub fn resolve_inputs(
     })
 }
 
-pub fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, String>, Failure> {
-    let mut out = BTreeMap::new();
-    for s in sets {
-        let Some((k, v)) = s.split_once('=') else {
-            return Err(
-                Failure::invalid(format!("--set {s:?}: expected NAME=VALUE"))
-                    .suggest("give each input as --set NAME=VALUE"),
-            );
-        };
-        out.insert(k.trim().to_string(), v.to_string());
-    }
-    Ok(out)
+/// Release `id` as the journal's audit log folds it.
+pub async fn stored_release(store: &Store, id: &str) -> Result<StoredRelease, Failure> {
+    store.load_release(id).await?.ok_or_else(|| {
+        Failure::invalid(format!("no release {id:?} in the journal")).suggest(format!(
+            "`flightdeck releases` lists the releases in {} (--journal or FLIGHTDECK_JOURNAL picks another)",
+            store.target()
+        ))
+    })
 }
 
 pub(super) fn pick_environment(loaded: &Loaded, wanted: Option<&str>) -> Result<String, Failure> {
@@ -180,13 +196,16 @@ pub async fn open_with(
                     resume_id = latest;
                 }
                 if resume_id.is_none() {
-                    return Err(Failure::invalid("no unfinished release to resume"));
+                    return Err(Failure::invalid("no unfinished release to resume").suggest(
+                        "`flightdeck releases` lists the releases; name a runbook file to start a new one",
+                    ));
                 }
             }
             None => {
                 return Err(Failure::invalid(
                     "name a runbook file, or use --resume / --release ID",
-                ));
+                )
+                .suggest("`flightdeck` alone lists the runbooks and releases to pick from"));
             }
         }
     }
@@ -197,10 +216,7 @@ pub async fn open_with(
     let mut notices = Vec::new();
     let mut sealed = BTreeMap::new();
     let (release, outputs, loaded, resumed) = if let Some(id) = resume_id {
-        let mut stored = store
-            .load_release(&id)
-            .await?
-            .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the journal")))?;
+        let mut stored = stored_release(&store, &id).await?;
         let mut l = match loaded.take() {
             Some(l) => l,
             None => load_runbook(&PathBuf::from(&stored.runbook_path))?,
@@ -273,8 +289,7 @@ pub async fn open_with(
             .take()
             .ok_or_else(|| Failure::invalid("name a runbook file"))?;
         let env = pick_environment(&l, args.environment.as_deref())?;
-        let given = parse_sets(&args.inputs)?;
-        let inputs = resolve_inputs(&l, &given)?;
+        let inputs = resolve_inputs(&l, &args.inputs)?;
         let id = new_release_id(now);
         // Signed or database gates: the initiator is named as strongly as
         // their approvers, so they cannot approve under another name.

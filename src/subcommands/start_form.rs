@@ -106,12 +106,13 @@ pub async fn wanted(settings: &Settings, args: &ReleaseArgs) -> Result<bool, Fai
     Ok(open.is_none())
 }
 
+/// Per environment, the inputs of each release that passed where its
+/// `requires` points.
+type PassedInputs = BTreeMap<String, Vec<BTreeMap<String, String>>>;
+
 /// For each environment with `requires`, the inputs of the releases that
 /// succeeded where it points (the start's own policy check reads the same).
-async fn passed_inputs(
-    settings: &Settings,
-    loaded: &Loaded,
-) -> Result<BTreeMap<String, Vec<BTreeMap<String, String>>>, Failure> {
+async fn passed_inputs(settings: &Settings, loaded: &Loaded) -> Result<PassedInputs, Failure> {
     let mut out = BTreeMap::new();
     let with_requires: Vec<_> = loaded
         .runbook
@@ -142,8 +143,8 @@ async fn passed_inputs(
 
 /// Run the form in the terminal until it starts or is cancelled.
 async fn fill(form: &mut StartForm) -> Result<FormOutcome, Failure> {
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
+    let mut guard =
+        TerminalGuard::enter().map_err(|e| Failure::terminal("cannot open the terminal", e))?;
     let mut input = EventStream::new();
     let mut signals = crate::signals::shutdown_stream();
     let mut tick = tokio::time::interval(Duration::from_secs(20));
@@ -156,7 +157,7 @@ async fn fill(form: &mut StartForm) -> Result<FormOutcome, Failure> {
             guard
                 .terminal
                 .draw(|f| crate::ui::start_form::render(form, f))
-                .map_err(|e| Failure::failed(format!("terminal: {e}")))?;
+                .map_err(|e| Failure::terminal("terminal", e))?;
             form.dirty = false;
         }
         tokio::select! {

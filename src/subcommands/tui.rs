@@ -37,8 +37,8 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
     }
     let backends = wiring::spawn(&store, settings, &state);
     let colors = crate::ui::ColorMode::from_env();
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
+    let mut guard =
+        TerminalGuard::enter().map_err(|e| Failure::terminal("cannot open the terminal", e))?;
     let input = EventStream::new().filter_map(|e| async move {
         match e {
             Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => Some(Msg::Key(k)),
@@ -71,7 +71,7 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
     drop(guard);
     backends.join().await;
     store.close().await;
-    result.map_err(|e| Failure::failed(format!("terminal: {e}")))?;
+    result.map_err(|e| Failure::terminal("terminal", e))?;
     super::out::say(format!(
         "release {} is {}{}",
         state.release.id,

@@ -102,11 +102,7 @@ pub(super) fn signoff_durable(state: &mut AppState, s: Signoff, out: &mut Vec<Co
         role: s.role.clone(),
         decision: s.decision.as_str().into(),
     });
-    let verb = if s.decision == Decision::Approve {
-        "signed off"
-    } else {
-        "rejected"
-    };
+    let verb = s.decision.done();
     state.notify(
         Level::Info,
         format!("{} {verb} {} as {}", s.person, s.gate, s.role),
@@ -123,11 +119,7 @@ pub fn merge_signoffs(state: &mut AppState, signoffs: Vec<Signoff>, out: &mut Ve
     let mut changed = Vec::new();
     for s in signoffs {
         if !state.release.signoffs.contains(&s) {
-            let verb = if s.decision == Decision::Approve {
-                "signed off"
-            } else {
-                "rejected"
-            };
+            let verb = s.decision.done();
             state.notify(
                 Level::Info,
                 format!("{}@{} {verb} {} as {}", s.person, s.host, s.gate, s.role),

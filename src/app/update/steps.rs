@@ -304,12 +304,7 @@ pub(super) fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command
             out,
         );
     } else {
-        let missing: Vec<String> = tally
-            .roles
-            .iter()
-            .filter(|r| r.missing() > 0)
-            .map(|r| format!("{} × {}", r.missing(), r.role))
-            .collect();
+        let missing = tally.still_needed();
         waiting(
             state,
             i,
@@ -346,12 +341,7 @@ pub(super) fn gate_held(
                 .expires
                 .map(crate::runbook::duration::format_duration)
                 .unwrap_or_default();
-            let missing: Vec<String> = t
-                .roles
-                .iter()
-                .filter(|r| r.missing() > 0)
-                .map(|r| format!("{} × {}", r.missing(), r.role))
-                .collect();
+            let missing = t.still_needed();
             let reason = format!(
                 "gate expired: still missing {} after {after} of waiting",
                 missing.join(", ")

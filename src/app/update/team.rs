@@ -182,11 +182,7 @@ fn apply_snapshot(state: &mut AppState, snap: Snapshot) {
     if let Some(s) = snap.release.signoffs.get(before..).and_then(|s| s.last())
         && state.view.notice.is_none()
     {
-        let verb = if s.decision == gates::Decision::Approve {
-            "signed off"
-        } else {
-            "rejected"
-        };
+        let verb = s.decision.done();
         let text = format!("{}@{} {verb} {} as {}", s.person, s.host, s.gate, s.role);
         state.notify(Level::Info, text);
     }

@@ -274,14 +274,14 @@ fn the_approver_signs_with_a_and_a_rejection_needs_a_comment() {
     assert!(key(&mut s, KeyCode::Char('x')).is_empty());
     assert!(matches!(
         s.view.dialog,
-        Some(Dialog::SignOff {
+        Some(Dialog::Signoff {
             decision: Decision::Reject,
             ..
         })
     ));
     let cmds = key(&mut s, KeyCode::Enter);
     assert!(cmds.is_empty(), "{cmds:?}");
-    let Some(Dialog::SignOff { error: Some(e), .. }) = &s.view.dialog else {
+    let Some(Dialog::Signoff { error: Some(e), .. }) = &s.view.dialog else {
         panic!(
             "a rejection without a comment is refused: {:?}",
             s.view.dialog

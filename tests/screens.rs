@@ -420,7 +420,7 @@ fn e_gate_dialog_for_another_person() {
     let rest = ack(&mut state, cmds);
     assert!(rest.is_empty(), "opening the gate runs nothing: {rest:?}");
     type_text(&mut state, "changelog and dashboards look fine");
-    let Some(Dialog::SignOff { error: None, .. }) = &state.view.dialog else {
+    let Some(Dialog::Signoff { error: None, .. }) = &state.view.dialog else {
         panic!("bob may sign: {:?}", state.view.dialog);
     };
     let terminal = draw(&state);

@@ -321,7 +321,7 @@ fn the_initiator_cannot_sign_off() {
         "{why}"
     );
     // The key bar never offered it.
-    assert!(!flightdeck::ui::keys_now(&s).contains(&flightdeck::app::action::Action::SignOff));
+    assert!(!flightdeck::ui::keys_now(&s).contains(&flightdeck::app::action::Action::Approve));
 }
 
 #[test]
@@ -370,7 +370,7 @@ fn a_rejection_stops_the_release() {
     // A rejection needs a reason.
     update(&mut s, code(KeyCode::Enter));
     assert!(
-        matches!(&s.view.dialog, Some(Dialog::SignOff { error: Some(e), .. }) if e.contains("reason"))
+        matches!(&s.view.dialog, Some(Dialog::Signoff { error: Some(e), .. }) if e.contains("reason"))
     );
     typed(&mut s, "error budget spent");
     let c = update(&mut s, code(KeyCode::Enter));

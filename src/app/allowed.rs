@@ -12,7 +12,7 @@ use crate::runbook::progress::StepStatus;
 /// The actions the key bar can name, in its order.
 pub const BAR: [Action; 13] = [
     Action::Tick,
-    Action::SignOff,
+    Action::Approve,
     Action::Reject,
     Action::Run,
     Action::Cancel,
@@ -68,7 +68,7 @@ fn always(action: Action) -> bool {
 
 fn watcher(state: &AppState, action: Action) -> Option<String> {
     match action {
-        Action::SignOff | Action::Reject => {
+        Action::Approve | Action::Reject => {
             let i = state.view.selected;
             let waiting_gate = matches!(state.action(i), Some(StepAction::Gate(_)))
                 && state.status(i) == Some(&StepStatus::Waiting);
@@ -167,7 +167,7 @@ fn driver(state: &AppState, action: Action) -> Option<String> {
                 journal_failed
             }
         }
-        Action::SignOff | Action::Reject => {
+        Action::Approve | Action::Reject => {
             if !matches!(step, StepAction::Gate(_)) {
                 Some("select a gate to sign off".into())
             } else if !matches!(status, StepStatus::Pending | StepStatus::Waiting) {

@@ -129,3 +129,21 @@ pub fn parse_key(s: &str) -> Option<(KeyCode, KeyModifiers)> {
     };
     Some((code, mods))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_old_name_of_the_approve_key_still_binds_it() {
+        let map = Keymap::parse("[keys]\nsign_off = [\"y\"]\n", Some(&Keymap::defaults())).unwrap();
+        assert_eq!(map.key_for(Action::Approve), "y");
+    }
+
+    #[test]
+    fn a_bad_binding_is_named_by_its_field() {
+        let e = Keymap::parse("[keys]\nfly = [\"f\"]\nrun = [\"ctrl-\"]\n", None).unwrap_err();
+        let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["keys.fly", "keys.run"], "{e}");
+    }
+}

@@ -62,7 +62,7 @@ pub fn lines(state: &AppState, gate: usize) -> Vec<Line<'static>> {
             ),
         ]),
         Line::from(vec![
-            Span::styled(format!(" {} ", key(Action::SignOff)), theme::key()),
+            Span::styled(format!(" {} ", key(Action::Approve)), theme::key()),
             Span::raw(" sign (comment optional)  "),
             Span::styled(format!(" {} ", key(Action::Reject)), theme::key()),
             Span::raw(" reject (comment required)  "),

@@ -97,7 +97,7 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
             ));
             (" Checklist ".into(), l)
         }
-        Dialog::SignOff {
+        Dialog::Signoff {
             step,
             role,
             decision,

@@ -9,7 +9,6 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use super::theme;
 use crate::app::state::AppState;
 use crate::protocol::output::Stream;
-use crate::runbook::gates;
 use crate::runbook::progress::StepStatus;
 use crate::runbook::{CheckSpec, Program, StepAction};
 
@@ -147,14 +146,9 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
         StepAction::Data(d) => super::data_view::describe_action(state, i, d, out),
         StepAction::Kube(k) => super::rollout::describe(state, i, k, out),
         StepAction::Gate(spec) => {
-            let signoffs = state.release.signoffs_for(&step.id);
-            let tally = gates::counted(
-                spec,
-                &state.runbook.roles,
-                &state.release.initiator,
-                &signoffs,
-                &state.approval_hash,
-            );
+            let Some((_, tally)) = state.gate_tally(i) else {
+                return;
+            };
             for r in &tally.roles {
                 let mark = if r.missing() == 0 { "✔" } else { "…" };
                 let who = if r.signed.is_empty() {

@@ -91,18 +91,7 @@ pub fn gate_details(
     let mut out = Vec::new();
     let dim = theme::dim();
     let r = &state.release;
-    let inputs: Vec<String> = r
-        .inputs
-        .iter()
-        .map(|(k, v)| {
-            // Sealed inputs are secrets; others may hold a URL password.
-            if state.sealed_inputs.contains_key(k) {
-                format!("{k}=••••••")
-            } else {
-                format!("{k}={}", state.secrets.mask(v))
-            }
-        })
-        .collect();
+    let inputs = super::header::shown_inputs(state);
     out.push(Line::from(Span::styled(
         format!(
             "approved: runbook sha256 {}… · {} · {}",

@@ -57,7 +57,7 @@ pub enum Dialog {
         /// The item under the cursor; `ticked.len()` is the note field.
         cursor: usize,
     },
-    SignOff {
+    Signoff {
         step: usize,
         role: usize,
         decision: Decision,

@@ -29,9 +29,10 @@ pub use self::team::{Mode, TeamState};
 pub use self::view::ViewState;
 use crate::protocol::output::{OutputBuffer, Stream};
 use crate::runbook::RenderError;
+use crate::runbook::gates::{self, GateTally};
 use crate::runbook::progress::{Release, StepRun, StepStatus};
 use crate::runbook::template::Templated;
-use crate::runbook::{Runbook, Step, StepAction};
+use crate::runbook::{GateSpec, Runbook, Step, StepAction};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -125,6 +126,23 @@ impl AppState {
     /// Attempts step `i` has made (0 when there is no step `i`).
     pub fn attempts(&self, i: usize) -> u32 {
         self.run(i).map_or(0, |r| r.attempts)
+    }
+
+    /// Gate `i`'s spec and its sign-offs counted on what the journal holds,
+    /// every rule re-checked (not only at signing); `None` unless step `i`
+    /// is a gate.
+    pub fn gate_tally(&self, i: usize) -> Option<(&GateSpec, GateTally)> {
+        let StepAction::Gate(spec) = self.action(i)? else {
+            return None;
+        };
+        let tally = gates::counted(
+            spec,
+            &self.runbook.roles,
+            &self.release.initiator,
+            &self.release.signoffs_for(&self.step_id(i)),
+            &self.approval_hash,
+        );
+        Some((spec, tally))
     }
 
     /// Step `i`'s title as shown (inputs filled in); empty when there is

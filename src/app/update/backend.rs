@@ -183,15 +183,7 @@ pub(super) fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec
                 Err(e) => {
                     let reason = e.to_string();
                     state.say(i, Stream::Info, reason.clone());
-                    finish_step(
-                        state,
-                        i,
-                        Outcome::Failure {
-                            reason,
-                            exit_code: None,
-                        },
-                        out,
-                    );
+                    finish_step(state, i, Outcome::failed(reason), out);
                 }
             }
         }

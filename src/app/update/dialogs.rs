@@ -104,15 +104,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                     } else {
                         format!("ticked by {who}: {note}")
                     };
-                    decide(
-                        state,
-                        i,
-                        Outcome::Success {
-                            exit_code: None,
-                            note: Some(detail),
-                        },
-                        out,
-                    );
+                    decide(state, i, Outcome::passed(detail), out);
                 }
                 _ if *cursor == n => {
                     edit(note, key);
@@ -120,7 +112,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                 _ => {}
             }
         }
-        Dialog::SignOff {
+        Dialog::Signoff {
             step,
             role,
             comment,

@@ -224,13 +224,12 @@ pub(super) fn acknowledge(state: &mut AppState, i: usize, out: &mut Vec<Command>
     let note = format!("acknowledged by {} with --ack", state.identity.person);
     let times = vec![state.now; checklist_len(state, i)];
     journal_ticks(state, i, &times, None, out);
-    decide(
-        state,
-        i,
-        Outcome::Success {
-            exit_code: None,
-            note: Some(note),
-        },
-        out,
-    );
+    decide(state, i, Outcome::passed(note), out);
+}
+
+/// Settle step `i` as failed for `reason` and end the release as failed: a
+/// rejection or an expired gate stops it.
+pub(super) fn fail_release(state: &mut AppState, i: usize, reason: String, out: &mut Vec<Command>) {
+    decide(state, i, Outcome::failed(reason), out);
+    end_release(state, ReleaseStatus::Failed, out);
 }

@@ -177,8 +177,8 @@ fn act(state: &mut AppState, action: Action, out: &mut Vec<Command>) {
                 state.view.dialog = Some(Dialog::checklist(i, checklist_len(state, i)));
             }
         }
-        Action::SignOff | Action::Reject => {
-            let decision = if action == Action::SignOff {
+        Action::Approve | Action::Reject => {
+            let decision = if action == Action::Approve {
                 Decision::Approve
             } else {
                 Decision::Reject

@@ -17,7 +17,7 @@ pub(super) fn open_signoff(state: &mut AppState, decision: Decision, out: &mut V
     {
         start_step(state, i, out);
     }
-    state.view.dialog = Some(Dialog::SignOff {
+    state.view.dialog = Some(Dialog::Signoff {
         step: i,
         role: 0,
         decision,
@@ -27,7 +27,7 @@ pub(super) fn open_signoff(state: &mut AppState, decision: Decision, out: &mut V
 }
 
 pub(super) fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
-    let Some(Dialog::SignOff {
+    let Some(Dialog::Signoff {
         step,
         role,
         decision,
@@ -89,7 +89,7 @@ pub(super) fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
 }
 
 pub(super) fn set_dialog_error(state: &mut AppState, msg: String) {
-    if let Some(Dialog::SignOff { error, .. }) = &mut state.view.dialog {
+    if let Some(Dialog::Signoff { error, .. }) = &mut state.view.dialog {
         *error = Some(msg);
     }
 }

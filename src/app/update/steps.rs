@@ -261,30 +261,13 @@ pub(super) fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command
     if state.status(i) != Some(&StepStatus::Waiting) || !crate::app::team::drives(state) {
         return;
     }
-    let Some(StepAction::Gate(spec)) = state.action(i) else {
+    let Some((_, tally)) = state.gate_tally(i) else {
         return;
     };
-    // Every rule re-checked on what the journal holds, not only at signing.
-    let tally = gates::counted(
-        spec,
-        &state.runbook.roles,
-        &state.release.initiator,
-        &state.release.signoffs_for(&state.step_id(i)),
-        &state.approval_hash,
-    );
     if let Some(r) = &tally.rejection {
         let reason = format!("rejected by {} ({}): {}", r.person, r.role, r.comment);
-        decide(
-            state,
-            i,
-            Outcome::Failure {
-                reason,
-                exit_code: None,
-            },
-            out,
-        );
         // A rejection stops the release.
-        end_release(state, ReleaseStatus::Failed, out);
+        fail_release(state, i, reason, out);
     } else if gate_held(state, i, &tally, out) {
         // Soaking, or expired (failed there).
     } else if tally.satisfied() {
@@ -294,15 +277,7 @@ pub(super) fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command
             .flat_map(|r| r.signed.iter().map(move |p| format!("{p} ({})", r.role)))
             .collect();
         let note = format!("signed off by {}", who.join(", "));
-        decide(
-            state,
-            i,
-            Outcome::Success {
-                exit_code: None,
-                note: Some(note),
-            },
-            out,
-        );
+        decide(state, i, Outcome::passed(note), out);
     } else {
         let missing = tally.still_needed();
         waiting(
@@ -346,16 +321,7 @@ pub(super) fn gate_held(
                 "gate expired: still missing {} after {after} of waiting",
                 missing.join(", ")
             );
-            decide(
-                state,
-                i,
-                Outcome::Failure {
-                    reason,
-                    exit_code: None,
-                },
-                out,
-            );
-            end_release(state, ReleaseStatus::Failed, out);
+            fail_release(state, i, reason, out);
             true
         }
         _ => false,

@@ -12,7 +12,6 @@ use crate::app::team::{TAKE_OVER_KEY, driver_name, drives, take_over_possible, w
 use crate::protocol::command::Command;
 use crate::protocol::output::OutputBuffer;
 use crate::protocol::team::{Snapshot, TeamCommand, TeamEvent};
-use crate::runbook::StepAction;
 use crate::runbook::gates::{self, GateTiming};
 use crate::runbook::progress::StepStatus;
 
@@ -213,19 +212,12 @@ pub fn tick(state: &mut AppState, out: &mut Vec<Command>) {
     if state.status(i) != Some(&StepStatus::Waiting) {
         return;
     }
-    let Some(StepAction::Gate(spec)) = state.action(i) else {
+    let Some((spec, t)) = state.gate_tally(i) else {
         return;
     };
     if spec.soak.is_none() && spec.expires.is_none() {
         return;
     }
-    let t = gates::counted(
-        spec,
-        &state.runbook.roles,
-        &state.release.initiator,
-        &state.release.signoffs_for(&state.step_id(i)),
-        &state.approval_hash,
-    );
     let timing = gates::timing(spec, &t, state.run(i).and_then(|r| r.started_at), state.now);
     if matches!(timing, GateTiming::Open | GateTiming::Expired { .. }) {
         gate_changed(state, i, out);

@@ -46,7 +46,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             theme::dim(),
         ),
     ]);
-    let inputs = shown_inputs(state);
+    let inputs = super::inputs::shown(state);
     let mut spans = vec![Span::styled(
         format!(
             " started by {} · you are {}@{}",
@@ -68,21 +68,4 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         ));
     }
     frame.render_widget(Paragraph::new(vec![line1, Line::from(spans)]), area);
-}
-
-/// The release's inputs as `name=value`, as any screen shows them: sealed
-/// (secret) inputs as dots, others masked (they may hold a URL password).
-pub fn shown_inputs(state: &AppState) -> Vec<String> {
-    state
-        .release
-        .inputs
-        .iter()
-        .map(|(k, v)| {
-            if state.sealed_inputs.contains_key(k) {
-                format!("{k}=••••••")
-            } else {
-                format!("{k}={}", state.secrets.mask(v))
-            }
-        })
-        .collect()
 }

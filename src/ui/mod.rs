@@ -8,6 +8,7 @@ mod dialogs;
 mod header;
 mod help;
 pub mod home;
+mod inputs;
 mod keys;
 mod output;
 mod plan;

@@ -91,7 +91,7 @@ pub fn gate_details(
     let mut out = Vec::new();
     let dim = theme::dim();
     let r = &state.release;
-    let inputs = super::header::shown_inputs(state);
+    let inputs = super::inputs::shown(state);
     out.push(Line::from(Span::styled(
         format!(
             "approved: runbook sha256 {}… · {} · {}",

@@ -153,6 +153,23 @@ pub struct ReleaseArgs {
     pub kube: KubeArgs,
 }
 
+impl ReleaseArgs {
+    /// `tui` arguments that open one release, or start one of a runbook.
+    pub fn opening(runbook: Option<PathBuf>, release: Option<String>) -> ReleaseArgs {
+        ReleaseArgs {
+            runbook,
+            environment: None,
+            inputs: Vec::new(),
+            resume: false,
+            release,
+            new: false,
+            watch: false,
+            break_glass: None,
+            kube: Default::default(),
+        }
+    }
+}
+
 /// The Kubernetes cluster (as kubectl resolves it): the one kube steps
 /// use, or the one `watch` reads.
 #[derive(Debug, Clone, Default, Args)]

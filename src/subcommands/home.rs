@@ -35,35 +35,31 @@ pub async fn run(settings: &Settings) -> CmdResult {
             return Ok(EXIT_OK);
         };
         let result = match choice {
-            HomeChoice::Open(id) => super::tui::run(settings, release_args(None, Some(id))).await,
+            HomeChoice::Open(id) => {
+                super::tui::run(settings, ReleaseArgs::opening(None, Some(id))).await
+            }
             HomeChoice::Sign(id) => {
                 let args = ReleaseArgs {
                     watch: true,
-                    ..release_args(None, Some(id))
+                    ..ReleaseArgs::opening(None, Some(id))
                 };
                 super::tui::run(settings, args).await
             }
-            HomeChoice::Start(path) => super::start_form::start(settings, path, &[]).await,
+            // The form asks for the inputs (and shows the environment's
+            // policy) before anything starts.
+            HomeChoice::Start(path) => {
+                let args = ReleaseArgs::opening(Some(path), None);
+                match super::start_form::ask(settings, args).await {
+                    Ok(Some(filled)) => super::tui::run(settings, filled).await,
+                    Ok(None) => Ok(EXIT_OK),
+                    Err(e) => Err(e),
+                }
+            }
         };
         if let Err(e) = result {
             crate::terminal::restore();
             notice = Some(e.message);
         }
-    }
-}
-
-/// `tui` arguments that open one release, or start one of a runbook.
-pub fn release_args(runbook: Option<PathBuf>, release: Option<String>) -> ReleaseArgs {
-    ReleaseArgs {
-        runbook,
-        environment: None,
-        inputs: Vec::new(),
-        resume: false,
-        release,
-        new: false,
-        watch: false,
-        break_glass: None,
-        kube: Default::default(),
     }
 }
 

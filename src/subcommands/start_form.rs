@@ -4,13 +4,12 @@
 //! so the start itself (policy, journal, lease) is the one `tui` does.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 
-use super::{CmdResult, EXIT_OK, Failure, session};
+use super::{Failure, session};
 use crate::app::start_form::{FormOutcome, StartForm, update};
 use crate::cli::ReleaseArgs;
 use crate::clock::now_ms;
@@ -18,17 +17,10 @@ use crate::runbook::Loaded;
 use crate::settings::Settings;
 use crate::terminal::TerminalGuard;
 
-/// Open the form for the runbook at `path`, pre-filled from `--set`
-/// values, and start the release it describes (or nothing, on Esc).
-pub async fn start(settings: &Settings, path: PathBuf, sets: &[String]) -> CmdResult {
-    let mut args = super::home::release_args(Some(path), None);
-    args.inputs = sets.to_vec();
-    start_with(settings, args).await
-}
-
 /// The form for `args.runbook` (its `--env`, `--set` and `--break-glass`
-/// pre-filled), then `tui` with what was filled in.
-pub async fn start_with(settings: &Settings, args: ReleaseArgs) -> CmdResult {
+/// pre-filled): the arguments of the release it describes, or `None` when
+/// the person left it (Esc).
+pub async fn ask(settings: &Settings, args: ReleaseArgs) -> Result<Option<ReleaseArgs>, Failure> {
     let Some(path) = args.runbook.clone() else {
         return Err(Failure::invalid("name a runbook file"));
     };
@@ -47,7 +39,7 @@ pub async fn start_with(settings: &Settings, args: ReleaseArgs) -> CmdResult {
         form.break_glass = g.clone();
     }
     match fill(&mut form).await? {
-        FormOutcome::Cancel => Ok(EXIT_OK),
+        FormOutcome::Cancel => Ok(None),
         FormOutcome::Start {
             environment,
             inputs,
@@ -67,7 +59,7 @@ pub async fn start_with(settings: &Settings, args: ReleaseArgs) -> CmdResult {
                 break_glass,
                 kube: args.kube,
             };
-            super::tui::run(settings, args).await
+            Ok(Some(args))
         }
     }
 }

@@ -10,11 +10,14 @@ use crate::cli::ReleaseArgs;
 use crate::settings::Settings;
 use crate::terminal::TerminalGuard;
 
-pub async fn run(settings: &Settings, args: ReleaseArgs) -> CmdResult {
+pub async fn run(settings: &Settings, mut args: ReleaseArgs) -> CmdResult {
     // A new release whose inputs are missing or invalid: the start form
     // asks for them instead of an error.
     if super::start_form::wanted(settings, &args).await? {
-        return Box::pin(super::start_form::start_with(settings, args)).await;
+        match super::start_form::ask(settings, args).await? {
+            Some(filled) => args = filled,
+            None => return Ok(super::EXIT_OK),
+        }
     }
     // A resumed release asks for its secret inputs first (when neither
     // --set nor FLIGHTDECK_SECRET_<NAME> gave them).

@@ -3,6 +3,7 @@
 //! on PostgreSQL) or every 2 s (SQLite); Enter leaves the screen to open a
 //! release (`tui --release`) or start one (the start form), then comes back.
 
+use super::load;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::home_read::HomeReader;
-use super::{CmdResult, EXIT_OK, Failure, session};
+use super::{CmdResult, EXIT_OK, Failure};
 use crate::app::home::{HomeChoice, HomeMsg, HomeState, update};
 use crate::app::msg::Msg;
 use crate::backend::store::changes::{self, Change};
@@ -102,7 +103,7 @@ async fn screen(
     settings: &Settings,
     notice: Option<String>,
 ) -> Result<Option<HomeChoice>, Failure> {
-    let store = session::open_store(settings).await?;
+    let store = load::open_store(settings).await?;
     let live = store.backend() == Backend::Postgres;
     let mut state = HomeState::new(&settings.person, now_ms());
     state.notice = notice;

@@ -1,7 +1,8 @@
 //! Reading the journal: `releases`, `show`, `report`, `verify`.
 
+use super::load;
 use super::out::{self, cell, time};
-use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure, session};
+use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure};
 use crate::backend::store::{Store, StoredRelease};
 use crate::cli::ReportFormat;
 use crate::settings::Settings;
@@ -16,7 +17,7 @@ fn took(from: Option<i64>, to: Option<i64>) -> String {
 }
 
 pub async fn releases(settings: &Settings, limit: u32) -> CmdResult {
-    let store = session::open_store(settings).await?;
+    let store = load::open_store(settings).await?;
     let list = store.list_releases(limit).await?;
     if list.is_empty() {
         out::say(format!("no releases in {}", store.target()));
@@ -53,8 +54,8 @@ impl Extra {
 }
 
 async fn load(settings: &Settings, id: &str) -> Result<(Store, StoredRelease, Extra), Failure> {
-    let store = session::open_store(settings).await?;
-    let r = session::stored_release(&store, id).await?;
+    let store = load::open_store(settings).await?;
+    let r = load::stored_release(&store, id).await?;
     let content = super::content::history(&store, &r).await?;
     let identities = super::identity::report_rows(&store, &r).await?;
     // What the journal holds came from people and services: clean it once
@@ -319,7 +320,7 @@ pub fn json(r: &StoredRelease) -> serde_json::Value {
 /// Check the chain (every break, not only the first), the index tables
 /// against the fold of the verified entries, and this machine's witness.
 pub async fn verify(settings: &Settings) -> CmdResult {
-    let store = session::open_store(settings).await?;
+    let store = load::open_store(settings).await?;
     let (report, entries) = store.verify_chain().await?;
     out::say(report.to_string());
     let (records, foreign) = crate::runbook::record::fold_all(&entries);

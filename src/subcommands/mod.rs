@@ -11,6 +11,7 @@ pub mod home_read;
 mod identity;
 mod journal;
 mod lingering;
+mod load;
 pub mod out;
 pub mod plan;
 mod secret_prompt;

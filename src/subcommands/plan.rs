@@ -4,6 +4,7 @@
 //! may sign them, and what each step changes in the cluster and database,
 //! read now, read-only. Works offline: what cannot be read says why.
 
+use super::load;
 use std::collections::BTreeSet;
 
 use super::{CmdResult, EXIT_OK, Failure, out, session};
@@ -35,9 +36,9 @@ pub async fn run(settings: &Settings, args: PlanArgs) -> CmdResult {
 /// The plan of a release of `args.runbook` that is not started: the state
 /// a release would open with, built the way `tui`/`run` build it.
 pub async fn plan(settings: &Settings, args: &PlanArgs) -> Result<Plan, Failure> {
-    let mut loaded = session::load_runbook(&args.runbook)?;
-    let env = session::pick_environment(&loaded, args.environment.as_deref())?;
-    let inputs = session::resolve_inputs(&loaded, &args.inputs)?;
+    let mut loaded = load::load_runbook(&args.runbook)?;
+    let env = load::pick_environment(&loaded, args.environment.as_deref())?;
+    let inputs = load::resolve_inputs(&loaded, &args.inputs)?;
     loaded.runbook = session::for_release(&loaded, &env, &inputs, &settings.person)?;
     let now = crate::clock::now_ms();
     let release = Release::new(

@@ -3,13 +3,14 @@
 //! same arguments `tui RUNBOOK --env E --set k=v --break-glass WHY` takes,
 //! so the start itself (policy, journal, lease) is the one `tui` does.
 
+use super::load;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 
-use super::{Failure, session};
+use super::Failure;
 use crate::app::start_form::{FormOutcome, StartForm, update};
 use crate::cli::ReleaseArgs;
 use crate::clock::now_ms;
@@ -24,8 +25,8 @@ pub async fn ask(settings: &Settings, args: ReleaseArgs) -> Result<Option<Releas
     let Some(path) = args.runbook.clone() else {
         return Err(Failure::invalid("name a runbook file"));
     };
-    let loaded = session::load_runbook(&path)?;
-    let given = session::parse_sets(&args.inputs)?;
+    let loaded = load::load_runbook(&path)?;
+    let given = load::parse_sets(&args.inputs)?;
     let passed = passed_inputs(settings, &loaded).await?;
     let mut form = StartForm::new(
         &loaded.runbook,
@@ -74,8 +75,8 @@ pub async fn wanted(settings: &Settings, args: &ReleaseArgs) -> Result<bool, Fai
     if args.release.is_some() || args.resume {
         return Ok(false);
     }
-    let loaded = session::load_runbook(path)?;
-    let given = session::parse_sets(&args.inputs)?;
+    let loaded = load::load_runbook(path)?;
+    let given = load::parse_sets(&args.inputs)?;
     if crate::runbook::inputs::resolve(&loaded.runbook, &given).is_ok() {
         return Ok(false);
     }
@@ -90,7 +91,7 @@ pub async fn wanted(settings: &Settings, args: &ReleaseArgs) -> Result<bool, Fai
             .first()
             .map_or_else(|| "default".into(), |e| e.name.clone())
     });
-    let store = session::open_store(settings).await?;
+    let store = load::open_store(settings).await?;
     let open = store
         .latest_open_release(&loaded.runbook.name, &env)
         .await?;
@@ -120,7 +121,7 @@ async fn passed_inputs(settings: &Settings, loaded: &Loaded) -> Result<PassedInp
     if with_requires.is_empty() {
         return Ok(out);
     }
-    let store = session::open_store(settings).await?;
+    let store = load::open_store(settings).await?;
     for (env, passed) in with_requires {
         out.insert(
             env,

@@ -11,6 +11,7 @@ pub mod signature;
 mod verify;
 mod waiting;
 
+use crate::subcommands::load;
 use std::path::PathBuf;
 
 pub use self::error::SignoffError;
@@ -18,7 +19,7 @@ pub use self::record::{Recording, describe};
 pub use self::rules::GateNow;
 pub use self::verify::verify_signatures;
 pub use self::waiting::{signable, waiting_for_me};
-use super::{CmdResult, EXIT_OK, Failure, session};
+use super::{CmdResult, EXIT_OK, Failure};
 use crate::backend::store::StoredRelease;
 use crate::clock::now_ms;
 use crate::runbook::gates::{self, Decision, Signoff};
@@ -91,8 +92,8 @@ fn gate_open(rb: &Runbook, stored: &StoredRelease, gate: &str) -> Result<(), Sig
 /// `flightdeck approve|reject`: sign off gate `args.gate` with `decision`.
 pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Decision) -> CmdResult {
     crate::sanitize::refuse_controls("--comment", &args.comment)?;
-    let store = session::open_store(settings).await?;
-    let stored = session::stored_release(&store, &args.release).await?;
+    let store = load::open_store(settings).await?;
+    let stored = load::stored_release(&store, &args.release).await?;
     if stored.status.is_final() {
         return Err(Failure::failed(format!(
             "release {} has already {}",
@@ -101,7 +102,7 @@ pub async fn run(settings: &Settings, args: crate::cli::SignArgs, decision: Deci
         ))
         .suggest("a finished release takes no more sign-offs; `flightdeck releases --waiting-for-me` lists what waits"));
     }
-    let loaded = session::load_runbook(&PathBuf::from(&stored.runbook_path))?;
+    let loaded = load::load_runbook(&PathBuf::from(&stored.runbook_path))?;
     let spec = gate_of(&loaded.runbook, &args.gate)?;
     gate_open(&loaded.runbook, &stored, &args.gate)?;
     // Bound to what the driver sees now: the runbook file as it is, the

@@ -1,6 +1,7 @@
 //! `releases --waiting-for-me` and the home screen's list: the gates a
 //! person may sign now, by the gate tally's own rules.
 
+use crate::subcommands::load;
 use std::path::PathBuf;
 
 use super::{GateNow, describe};
@@ -9,7 +10,7 @@ use crate::runbook::StepAction;
 use crate::runbook::gates::{self, Decision};
 use crate::runbook::progress::StepStatus;
 use crate::settings::Settings;
-use crate::subcommands::{CmdResult, EXIT_OK, Failure, content, out, session};
+use crate::subcommands::{CmdResult, EXIT_OK, Failure, content, out};
 
 /// A gate this person may sign now, as `signable` finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +90,7 @@ pub async fn signable(
 /// `flightdeck releases --waiting-for-me`: running releases whose current
 /// step is a gate this person may sign now (and in which roles).
 pub async fn waiting_for_me(settings: &Settings) -> CmdResult {
-    let store = session::open_store(settings).await?;
+    let store = load::open_store(settings).await?;
     let list = store.list_releases(500).await?;
     let mut found = 0;
     for r in list.iter().filter(|r| !r.status.is_final()) {

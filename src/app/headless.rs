@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::app::msg::{Drive, Msg};
-use crate::app::state::{AppState, HeadlessEvent, ResumeChoice};
+use crate::app::state::{AppState, ResumeChoice};
 use crate::app::update::{on_resume, update};
 use crate::protocol::command::Command;
 use crate::runbook::StepAction;
@@ -29,10 +29,10 @@ impl Headless {
         }
     }
 
-    /// `update`, then the driver's next move, if it has one.
+    /// `update`, then the driver's next moves, if it has any.
     pub fn update(&mut self, state: &mut AppState, msg: Msg) -> Vec<Command> {
         let mut out = update(state, msg);
-        if let Some(d) = self.next(state, &out) {
+        for d in self.next(state, &out) {
             if let Drive::Start(i) = d {
                 self.started.insert(i);
             }
@@ -44,7 +44,7 @@ impl Headless {
     /// Reopening a release: what `on_resume` does for a person, and a
     /// "waiting" line for an interrupted step this run may not decide.
     pub fn resume(&mut self, state: &mut AppState) -> Vec<Command> {
-        let out = on_resume(state);
+        let mut out = on_resume(state);
         let interrupted = state
             .release
             .steps
@@ -61,17 +61,26 @@ impl Headless {
                     "interrupted: open it in the TUI to re-check, retry or mark it done, or run again with --retry {id}"
                 ),
             };
-            state
-                .plumbing
-                .events
-                .push(HeadlessEvent::Waiting { step: id, reason });
+            out.extend(update(
+                state,
+                Msg::Drive(Drive::Waiting { step: i, reason }),
+            ));
         }
         out
     }
 
     /// What to do now, if anything: start the current step, decide it as
     /// the command line said, end the release, or stop for a person.
-    fn next(&mut self, state: &mut AppState, out: &[Command]) -> Option<Drive> {
+    fn next(&mut self, state: &AppState, out: &[Command]) -> Vec<Drive> {
+        self.next_move(state, out)
+            .map_or_else(Vec::new, |d| match d {
+                Drive::Waiting { .. } => vec![d, Drive::Quit],
+                d => vec![d],
+            })
+    }
+
+    /// The one move to make now (a `Waiting` line is followed by quitting).
+    fn next_move(&mut self, state: &AppState, out: &[Command]) -> Option<Drive> {
         let quitting = state.plumbing.quitting || out.iter().any(|c| matches!(c, Command::Quit));
         if quitting {
             return None;
@@ -80,14 +89,9 @@ impl Headless {
         if state.journal_error.is_some() || crate::app::content::stopped(state) {
             return Some(Drive::Quit);
         }
-        if let Some((i, error)) = state.processes.not_restarted.pop_first() {
-            let step = state.step_id(i);
+        if let Some((&step, error)) = state.processes.not_restarted.first_key_value() {
             let reason = format!("its background service did not start again: {error}");
-            state
-                .plumbing
-                .events
-                .push(HeadlessEvent::Waiting { step, reason });
-            return Some(Drive::Quit);
+            return Some(Drive::Waiting { step, reason });
         }
         // Something is in flight: its answer comes back as a message.
         if !state.plumbing.pending.is_empty()

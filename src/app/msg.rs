@@ -38,6 +38,8 @@ pub enum Drive {
     Ack(usize),
     /// End the release.
     End(ReleaseStatus),
+    /// Say on the headless stream why step `step` waits for a person.
+    Waiting { step: usize, reason: String },
     /// Stop driving: quit once the journal has caught up.
     Quit,
 }

@@ -22,6 +22,13 @@ pub(super) fn drive(state: &mut AppState, d: Drive, out: &mut Vec<Command>) {
         }
         Drive::Ack(i) if i < state.step_count() => acknowledge(state, i, out),
         Drive::End(status) => end_release(state, status, out),
+        Drive::Waiting { step, reason } => {
+            let step = state.step_id(step);
+            state
+                .plumbing
+                .events
+                .push(HeadlessEvent::Waiting { step, reason });
+        }
         Drive::Quit if !state.plumbing.quitting => quit(state, out),
         _ => {}
     }

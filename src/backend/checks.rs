@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, sleep_until};
 
-use super::http_client::{http_client, json_path, redact_url, redact_with, userinfo};
+use super::http_client::{HttpClientError, http_client, json_path, redact_url, redact_with, userinfo};
 use super::outcome::{failure, success};
 use super::process::CancelSignal;
 use crate::protocol::output::Stream;
@@ -30,7 +30,7 @@ const VALUE_CHARS: usize = 200;
 /// Owns the HTTP client shared by all checks.
 #[derive(Debug, Clone)]
 pub struct Checker {
-    http: Result<Client, String>,
+    http: Result<Client, HttpClientError>,
 }
 
 impl Default for Checker {

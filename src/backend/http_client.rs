@@ -1,18 +1,26 @@
 //! The one HTTP client the backends use, and what they share about URLs and
 //! JSON answers.
 
+use std::sync::Arc;
+
 use reqwest::Client;
 use serde_json::Value;
 
+/// The HTTP client could not be built (TLS setup). Cloneable: the checker
+/// keeps it and says it at each check that needed the client.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct HttpClientError(#[source] Arc<reqwest::Error>);
+
 /// The client for HTTP checks: rustls with ring, no redirects followed (the
 /// status checked is the one the URL answers).
-pub fn http_client() -> Result<Client, String> {
+pub fn http_client() -> Result<Client, HttpClientError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("flightdeck/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| HttpClientError(Arc::new(e)))
 }
 
 /// Follow a dotted path (`components.db`, `items.0.name`) into JSON.

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep, sleep_until};
 
 use super::convert;
+use super::error::KubeError;
 use super::logs::LogFollower;
 use super::report::{Reporter, Sink};
 use crate::backend::process::CancelSignal;
@@ -302,13 +303,9 @@ pub(crate) fn selector(d: &Deployment) -> String {
 
 impl Watches {
     /// Start watching Deployment `name` (which must exist) in `ns`.
-    pub async fn start(client: &Client, ns: &str, name: &str) -> Result<Watches, String> {
+    pub async fn start(client: &Client, ns: &str, name: &str) -> Result<Watches, KubeError> {
         let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
-        let d = deployments
-            .get_opt(name)
-            .await
-            .map_err(|e| format!("reading deployment {name}: {e}"))?
-            .ok_or_else(|| format!("deployment {name:?} not found in namespace {ns}"))?;
+        let d = super::ops::deployment_in(&deployments, name, ns).await?;
         let labels = selector(&d);
         let (tx, rx) = mpsc::unbounded_channel();
         let mut tasks = JoinSet::new();
@@ -534,7 +531,7 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
         Ok(w) => w,
         Err(e) => {
             report.send(KubeEvent::Connection(ConnState::Stopped));
-            return Ended::Failed(e);
+            return Ended::Failed(e.to_string());
         }
     };
     let mut logs = f
@@ -769,7 +766,9 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
     let mut w = match Watches::start(client, namespace, deployment).await {
         Ok(w) => w,
         Err(e) => {
-            report.send(KubeEvent::Connection(ConnState::Reconnecting { error: e }));
+            report.send(KubeEvent::Connection(ConnState::Reconnecting {
+                error: e.to_string(),
+            }));
             return;
         }
     };

@@ -1,0 +1,130 @@
+//! What went wrong talking to a cluster: which kubeconfig, which object
+//! (kind, name, namespace), what the API server said.
+
+use kube::config::KubeconfigError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    #[error("{path}: {source}")]
+    KubeconfigFile {
+        path: String,
+        #[source]
+        source: KubeconfigError,
+    },
+    #[error("no kubeconfig: {0}")]
+    NoKubeconfig(#[source] KubeconfigError),
+    #[error("the kubeconfig has no current context (use --context)")]
+    NoCurrentContext,
+    #[error("context {name:?} is not in the kubeconfig")]
+    UnknownContext { name: String },
+    #[error("kubeconfig: {0}")]
+    Config(#[source] KubeconfigError),
+    #[error("kube client: {0}")]
+    Client(#[source] kube::Error),
+    /// An API call on one object failed; `doing` says which call
+    /// ("reading", "scaling", "dry run of the patch of", ...).
+    #[error("{doing} {kind} {name}: {source}")]
+    Api {
+        doing: &'static str,
+        kind: String,
+        name: String,
+        namespace: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// The same, for an object of a manifest file.
+    #[error("{path}: {doing} {kind} {name}: {source}")]
+    ManifestApi {
+        path: String,
+        doing: &'static str,
+        kind: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("{kind} {name:?} not found in namespace {namespace}")]
+    NotFound {
+        kind: String,
+        name: String,
+        namespace: String,
+    },
+    /// Discovery does not know the kind (a CRD not installed, a typo).
+    #[error("finding {api_version} {kind}: {source}")]
+    Discovery {
+        api_version: String,
+        kind: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("listing replica sets: {0}")]
+    ListReplicaSets(#[source] kube::Error),
+    #[error("creating {kind}: {source}")]
+    Create {
+        kind: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("deployment {deployment} has no container {container:?} (it has: {})", have.join(", "))]
+    NoContainer {
+        deployment: String,
+        container: String,
+        have: Vec<String>,
+    },
+    #[error("replicas {0:?} is not a whole number")]
+    Replicas(String),
+    #[error("to_revision {0:?} is not a revision number")]
+    ToRevision(String),
+    #[error("deployment {0} is paused; resume it before rolling back")]
+    Paused(String),
+    #[error("deployment {0} has no previous revision to roll back to")]
+    NoPreviousRevision(String),
+    #[error("deployment {deployment} has no revision {revision}")]
+    NoRevision { deployment: String, revision: i64 },
+    #[error("replica set {0} has no pod template")]
+    NoTemplate(String),
+    #[error("{path}: {source}")]
+    ManifestRead {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    ManifestParse {
+        path: String,
+        #[source]
+        source: serde_saphyr::Error,
+    },
+    #[error("{0}: each document needs apiVersion, kind and metadata.name")]
+    ManifestFields(String),
+    /// A value that should be JSON of some shape is not (`what` names it:
+    /// "not a JSON patch", "not an object", "building the undo patch").
+    #[error("{what}: {source}")]
+    Json {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl KubeError {
+    /// `map_err` for an API call on `kind` `name` in `namespace`.
+    pub(crate) fn api(
+        doing: &'static str,
+        kind: &str,
+        name: &str,
+        namespace: &str,
+    ) -> impl FnOnce(kube::Error) -> KubeError {
+        let (kind, name, namespace) = (kind.to_string(), name.to_string(), namespace.to_string());
+        move |source| KubeError::Api {
+            doing,
+            kind,
+            name,
+            namespace,
+            source,
+        }
+    }
+
+    pub(crate) fn json(what: &'static str) -> impl FnOnce(serde_json::Error) -> KubeError {
+        move |source| KubeError::Json { what, source }
+    }
+}

@@ -9,7 +9,9 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, sleep_until};
 
-use super::http_client::{HttpClientError, http_client, json_path, redact_url, redact_with, userinfo};
+use super::http_client::{
+    HttpClientError, http_client, json_path, redact_url, redact_with, userinfo,
+};
 use super::outcome::{failure, success};
 use super::process::CancelSignal;
 use crate::protocol::output::Stream;

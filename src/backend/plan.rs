@@ -63,11 +63,11 @@ pub async fn read(
     targets: &[(usize, ClusterTarget)],
     cluster: Result<Cluster, impl std::fmt::Display>,
 ) -> Vec<(usize, ClusterSlot)> {
-    let cluster = cluster.map_err(|e| e.to_string());
-    let mut client = None;
-    if targets.iter().any(|(_, t)| t.is_kube()) {
-        client = Some(connect(&cluster).await);
-    }
+    let client = match (targets.iter().any(|(_, t)| t.is_kube()), &cluster) {
+        (false, _) => None,
+        (true, Ok(c)) => Some(connect(c).await),
+        (true, Err(e)) => Some(Err(PlanError::NoCluster(e.to_string()))),
+    };
     let mut out = Vec::new();
     for (i, t) in targets {
         let slot = match t {
@@ -77,7 +77,6 @@ pub async fn read(
                     within(kube_change(c, &ns, op)).await
                 }
                 (Some(Err(e)), _) => unavailable(e.to_string()),
-                (_, Err(e)) => unavailable(e),
                 _ => unavailable("no cluster"),
             },
             ClusterTarget::Migrate { dsn, dir } => within(migrations(dsn, dir)).await,
@@ -102,10 +101,7 @@ async fn within(f: impl Future<Output = Result<ClusterChange, PlanError>>) -> Cl
 }
 
 /// A client whose API server answered, or why it did not.
-async fn connect(cluster: &Result<Cluster, String>) -> Result<Client, PlanError> {
-    let cluster = cluster
-        .as_ref()
-        .map_err(|e| PlanError::NoCluster(e.clone()))?;
+async fn connect(cluster: &Cluster) -> Result<Client, PlanError> {
     let client = super::kube::client::client(cluster).await?;
     match tokio::time::timeout(READ_TIMEOUT, client.apiserver_version()).await {
         Ok(Ok(_)) => Ok(client),

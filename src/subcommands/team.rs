@@ -446,7 +446,10 @@ async fn record_signoff(
         .await
     {
         Ok(Ok(_)) => BackendEvent::Journaled { op, error: None },
-        Ok(Err(why)) => BackendEvent::Team(TeamEvent::WriteRefused { op, why }),
+        Ok(Err(why)) => BackendEvent::Team(TeamEvent::WriteRefused {
+            op,
+            why: why.to_string(),
+        }),
         Err(e) => BackendEvent::Journaled {
             op,
             error: Some(e.to_string()),

@@ -442,12 +442,10 @@ async fn pg_tool(
     if let Some(pw) = password {
         cmd.env("PGPASSWORD", pw);
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|source| DataError::ToolStart {
-            program: program.clone(),
-            source,
-        })?;
+    let mut child = cmd.spawn().map_err(|source| DataError::ToolStart {
+        program: program.clone(),
+        source,
+    })?;
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let (mut out, mut err) = (Vec::new(), Vec::new());

@@ -13,7 +13,7 @@ pub enum StoreError {
     /// A query failed; `what` says which write or read it was.
     Query { what: String, source: sqlx::Error },
     /// The audit key file could not be read, created or parsed.
-    Key { path: PathBuf, reason: String },
+    Key { path: PathBuf, reason: KeyProblem },
     /// The entry was refused before touching the database.
     Invalid(String),
     /// A row in the database does not hold what the schema promises.
@@ -64,6 +64,92 @@ impl std::error::Error for StoreError {
             _ => None,
         }
     }
+}
+
+/// What is wrong with the audit key file.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyProblem {
+    #[error("is not hex")]
+    NotHex,
+    #[error("must hold 32 bytes (64 hex digits)")]
+    WrongLength,
+    #[error("cannot read: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("cannot create its directory: {0}")]
+    CreateDir(#[source] std::io::Error),
+    #[error("cannot create: {0}")]
+    Create(#[source] std::io::Error),
+}
+
+/// Why a sign-off was refused by the gate's rules (nothing was written).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignoffRefused {
+    #[error("there is no release {0}")]
+    NoRelease(String),
+    #[error("release {release} has already {status}")]
+    Ended {
+        release: String,
+        status: &'static str,
+    },
+    #[error("the approved hash is not the release's current one (runbook or inputs changed)")]
+    StaleHash,
+    #[error("{0}")]
+    Rule(crate::runbook::gates::Refusal),
+    #[error("{person} already decided at gate {gate} for this content")]
+    AlreadyDecided { person: String, gate: String },
+}
+
+/// The witness file of this machine could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    #[error("witness {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("witness {}: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("writing the witness {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why `watch` shows no releases from the journal (opened read-only).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadOnlyError {
+    #[error("no audit key at {}: releases from the journal are not shown", .0.display())]
+    NoKey(PathBuf),
+    #[error("{0}: releases from the journal are not shown")]
+    Key(#[source] StoreError),
+    /// The journal target itself is refused (not a path or a URL).
+    #[error(transparent)]
+    Target(#[from] StoreError),
+    #[error("{shown}: {source}")]
+    Path {
+        shown: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no journal at {0}: releases from the journal are not shown")]
+    NoJournal(String),
+    #[error("journal {shown} unreadable: {}", redact(&source.to_string()))]
+    Unreadable {
+        shown: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error(
+        "the journal {0} has an older schema (a release run with this flightdeck updates it): releases from the journal are not shown"
+    )]
+    OlderSchema(String),
 }
 
 /// Mask credentials in any URL inside `text`: `user:pass@` becomes

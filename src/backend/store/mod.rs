@@ -37,7 +37,7 @@ use sqlx::{Any, AnyPool, Transaction};
 pub use agree::Disagreement;
 pub use audit::{AuditKey, Broken, BrokenWhy, GENESIS_MAC, VerifyReport};
 pub use chain::Discarded;
-pub use error::{StoreError, redact};
+pub use error::{KeyProblem, ReadOnlyError, SignoffRefused, StoreError, WitnessError, redact};
 pub use paths::{default_audit_key_path, default_journal_path};
 pub use processes::StepProcess;
 pub use rebuild::{rebuild, step_outputs};

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::error::StoreError;
+use super::error::{SignoffRefused, StoreError};
 use super::signoff_rows;
 use super::{Backend, Store};
 use crate::runbook::GateSpec;
@@ -68,7 +68,7 @@ impl Store {
         s: &Signoff,
         signature: Option<&str>,
         rule: GateRule<'_>,
-    ) -> Result<Result<GateTally, String>, StoreError> {
+    ) -> Result<Result<GateTally, SignoffRefused>, StoreError> {
         self.record_signoff_as(release_id, s, signature, rule, IdentityMode::Claim)
             .await
     }
@@ -83,7 +83,7 @@ impl Store {
         signature: Option<&str>,
         rule: GateRule<'_>,
         identity: IdentityMode,
-    ) -> Result<Result<GateTally, String>, StoreError> {
+    ) -> Result<Result<GateTally, SignoffRefused>, StoreError> {
         let _serial = self.append.lock().await;
         let mut tx = self.begin_write().await?;
         // Decided on the record, never on the index tables: the release,
@@ -91,7 +91,7 @@ impl Store {
         // entries tell them (a row copied in by SQL counts for nothing).
         let (rec, _) = super::chain::release_record(&mut *tx, &self.key, release_id).await?;
         let Some(rec) = rec else {
-            return Ok(Err(format!("there is no release {release_id}")));
+            return Ok(Err(SignoffRefused::NoRelease(release_id.to_string())));
         };
         let initiator = rec
             .header
@@ -99,16 +99,13 @@ impl Store {
             .map(|h| h.opened.initiator.clone())
             .unwrap_or_default();
         if rec.status.is_final() {
-            return Ok(Err(format!(
-                "release {release_id} has already {}",
-                rec.status.as_str()
-            )));
+            return Ok(Err(SignoffRefused::Ended {
+                release: release_id.to_string(),
+                status: rec.status.as_str(),
+            }));
         }
         if s.approved_hash != rule.current_hash {
-            return Ok(Err(
-                "the approved hash is not the release's current one (runbook or inputs changed)"
-                    .into(),
-            ));
+            return Ok(Err(SignoffRefused::StaleHash));
         }
         let recorded = rec.signoffs_for(&s.gate);
         let (mut existing, _) = gates::admissible(rule.spec, rule.members, &initiator, &recorded);
@@ -123,16 +120,16 @@ impl Store {
             s.decision,
             &s.comment,
         ) {
-            return Ok(Err(refusal.to_string()));
+            return Ok(Err(SignoffRefused::Rule(refusal)));
         }
         if recorded
             .iter()
             .any(|x| x.person == s.person && x.approved_hash == s.approved_hash)
         {
-            return Ok(Err(format!(
-                "{} already decided at gate {} for this content",
-                s.person, s.gate
-            )));
+            return Ok(Err(SignoffRefused::AlreadyDecided {
+                person: s.person.clone(),
+                gate: s.gate.clone(),
+            }));
         }
         let seq = self.next_seq(&mut tx).await?;
         signoff_rows::insert(&mut tx, seq, release_id, s, signature, identity.as_str()).await?;

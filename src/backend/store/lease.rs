@@ -297,27 +297,18 @@ impl Store {
         token: i64,
         ttl_ms: i64,
     ) -> Result<Lease, StoreError> {
-        let now_sql = db_now_sql(self.backend);
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(StoreError::query("renewing the lease"))?;
-        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE release_leases SET expires_at = {now_sql} + $1 \
-             WHERE release_id = $2 AND token = $3 AND session = $4 AND released = 0"
-        )))
-        .bind(ttl_ms)
-        .bind(release_id)
-        .bind(token)
-        .bind(&me.session)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::query(format!(
-            "renewing the lease of {release_id}"
-        )))?;
+        let (mut tx, done) = self
+            .update_own_lease(
+                release_id,
+                me,
+                token,
+                ("expires_at = {now} + $1", ttl_ms),
+                "renewing the lease",
+                format!("renewing the lease of {release_id}"),
+            )
+            .await?;
         let lease = read_in(&mut tx, self.backend, release_id).await?;
-        if done.rows_affected() == 0 {
+        if done == 0 {
             return Err(StoreError::Fenced(match lease {
                 Some(l) if l.token != token => format!(
                     "{}@{} took over release {release_id} (lease token {}; yours was {token})",
@@ -340,28 +331,49 @@ impl Store {
         me: &Claimant,
         token: i64,
     ) -> Result<(), StoreError> {
-        let now_sql = db_now_sql(self.backend);
-        let mut tx = self
-            .pool
-            .begin()
+        let (mut tx, _) = self
+            .update_own_lease(
+                release_id,
+                me,
+                token,
+                ("released = 1, expires_at = {now} + $1", 0),
+                "giving the lease back",
+                format!("giving back the lease of {release_id}"),
+            )
+            .await?;
+        super::changes::in_tx(&mut tx, self.backend, release_id, "lease").await?;
+        tx.commit()
             .await
-            .map_err(StoreError::query("giving the lease back"))?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE release_leases SET released = 1, expires_at = {now_sql} \
-             WHERE release_id = $1 AND token = $2 AND session = $3"
+            .map_err(StoreError::query("giving the lease back"))
+    }
+
+    /// Set `set` (`{now}`: the database clock, `$1`: `ms`) on this
+    /// session's live lease of `release_id` with `token`, in a transaction
+    /// left open for the caller; with the rows changed (0: not ours).
+    /// `what` and `what_of` name the write in errors.
+    async fn update_own_lease(
+        &self,
+        release_id: &str,
+        me: &Claimant,
+        token: i64,
+        (set, ms): (&str, i64),
+        what: &str,
+        what_of: String,
+    ) -> Result<(Transaction<'static, Any>, u64), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::query(what))?;
+        let set = set.replace("{now}", db_now_sql(self.backend));
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE release_leases SET {set} \
+             WHERE release_id = $2 AND token = $3 AND session = $4 AND released = 0"
         )))
+        .bind(ms)
         .bind(release_id)
         .bind(token)
         .bind(&me.session)
         .execute(&mut *tx)
         .await
-        .map_err(StoreError::query(format!(
-            "giving back the lease of {release_id}"
-        )))?;
-        super::changes::in_tx(&mut tx, self.backend, release_id, "lease").await?;
-        tx.commit()
-            .await
-            .map_err(StoreError::query("giving the lease back"))
+        .map_err(StoreError::query(what_of))?;
+        Ok((tx, done.rows_affected()))
     }
 }
 

@@ -35,11 +35,11 @@ pub async fn post(
             Ok(r) => format!("{} answered {}", redact_webhook(url), r.status()),
             Err(e) => {
                 let e = e.without_url();
-                let mut c: &dyn std::error::Error = &e;
-                while let Some(n) = c.source() {
-                    c = n;
-                }
-                format!("{} did not answer: {c}", redact_webhook(url))
+                format!(
+                    "{} did not answer: {}",
+                    redact_webhook(url),
+                    crate::backend::http_client::innermost(&e)
+                )
             }
         };
         if attempt > retries {

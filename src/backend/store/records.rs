@@ -10,7 +10,7 @@ use super::error::StoreError;
 use crate::runbook::gates::Signoff;
 use crate::runbook::progress::ReleaseStatus;
 pub use crate::runbook::record::BreakGlass;
-use crate::runbook::record::ReleaseRecord;
+use crate::runbook::record::{Attempt, ReleaseRecord};
 
 /// Step output kept per attempt: the last lines, at most this many...
 pub const OUTPUT_MAX_LINES: usize = 200;
@@ -19,22 +19,27 @@ pub const OUTPUT_MAX_BYTES: usize = 64 * 1024;
 
 pub use crate::runbook::record::RunState;
 
-/// One attempt of one step (a row of `step_runs`).
+/// One attempt of one step as the fold has it, with the bounded tail of
+/// its output (from `step_runs`: the audit log holds no output). Reads
+/// through to the attempt's fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredStepRun {
-    pub step_id: String,
-    pub attempt: u32,
-    /// `None` for a step skipped without ever starting.
-    pub started_at: Option<i64>,
-    pub finished_at: Option<i64>,
-    pub state: RunState,
-    pub exit_code: Option<i32>,
-    /// Failure reason, skip reason or the person's note.
-    pub detail: Option<String>,
+    pub run: Attempt,
     /// The bounded tail of the output, oldest line first.
     pub output: Vec<String>,
-    /// The audit entry of the row's last write: later writes have larger ones.
-    pub audit_seq: i64,
+}
+
+impl std::ops::Deref for StoredStepRun {
+    type Target = Attempt;
+    fn deref(&self) -> &Attempt {
+        &self.run
+    }
+}
+
+impl std::ops::DerefMut for StoredStepRun {
+    fn deref_mut(&mut self) -> &mut Attempt {
+        &mut self.run
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +88,7 @@ impl StoredRelease {
         self.steps
             .iter()
             .filter(|r| r.step_id == step_id)
-            .max_by_key(|r| r.audit_seq)
+            .max_by_key(|r| r.seq)
     }
 
     /// The output stored with the step's latest attempt (empty if none).
@@ -231,21 +236,14 @@ fn stored(
     let mut steps: Vec<StoredStepRun> = rec
         .attempts
         .into_iter()
-        .map(|a| StoredStepRun {
+        .map(|run| StoredStepRun {
             output: outputs
-                .remove(&(a.step_id.clone(), i64::from(a.attempt)))
+                .remove(&(run.step_id.clone(), i64::from(run.attempt)))
                 .unwrap_or_default(),
-            step_id: a.step_id,
-            attempt: a.attempt,
-            started_at: a.started_at,
-            finished_at: a.finished_at,
-            state: a.state,
-            exit_code: a.exit_code,
-            detail: a.detail,
-            audit_seq: a.seq,
+            run,
         })
         .collect();
-    steps.sort_by_key(|s| s.audit_seq);
+    steps.sort_by_key(|s| s.seq);
     Some(StoredRelease {
         id: rec.id,
         runbook_name: h.opened.runbook_name,

@@ -17,9 +17,7 @@ use kube::{Client, ResourceExt};
 use super::data::DataError;
 use super::kube::KubeError;
 use super::kube::convert::REVISION;
-use super::kube::ops::{
-    FIELD_MANAGER, deployment_in, dynamic_api, manifest_docs, patch_of, replica_count,
-};
+use super::kube::ops::{FIELD_MANAGER, deployment_in, manifest_docs, patch_call, replica_count};
 use crate::runbook::kube::{Cluster, KubeOp};
 use crate::runbook::plan::{
     ClusterChange, ClusterSlot, ClusterTarget, ImageChange, ObjectDiff, PendingMigration,
@@ -161,26 +159,22 @@ async fn kube_change(client: &Client, ns: &str, op: &KubeOp) -> Result<ClusterCh
             }
             Ok(ClusterChange::Fields { objects })
         }
-        KubeOp::Patch {
-            api_version,
-            kind,
-            name,
-            patch_type,
-            patch,
-        } => {
-            let api = dynamic_api(client, ns, api_version, kind).await?;
-            let live = api
+        KubeOp::Patch { .. } => {
+            let p = patch_call(client, ns, op).await?;
+            let (kind, name) = (p.kind, p.name);
+            let live = p
+                .api
                 .get_opt(name)
                 .await
                 .map_err(KubeError::api("reading", kind, name, ns))?
                 .ok_or_else(|| KubeError::NotFound {
-                    kind: kind.clone(),
-                    name: name.clone(),
+                    kind: kind.to_string(),
+                    name: name.to_string(),
                     namespace: ns.to_string(),
                 })?;
-            let params = PatchParams::default().dry_run();
-            let result = api
-                .patch(name, &params, &patch_of(patch_type, patch)?)
+            let result = p
+                .api
+                .patch(name, &PatchParams::default().dry_run(), &p.body)
                 .await
                 .map_err(KubeError::api("dry run of the patch of", kind, name, ns))?;
             Ok(ClusterChange::Fields {

@@ -167,10 +167,7 @@ impl Release {
             status: ReleaseStatus::Running,
             started_at: now,
             finished_at: None,
-            steps: rb
-                .steps()
-                .map(|s| StepRun::pending(&s.id))
-                .collect(),
+            steps: rb.steps().map(|s| StepRun::pending(&s.id)).collect(),
             signoffs: Vec::new(),
         }
     }

@@ -56,6 +56,9 @@ pub enum KubeError {
         #[source]
         source: kube::Error,
     },
+    /// A `kube.patch` call was asked of another kind of step (a bug).
+    #[error("not a kube.patch step")]
+    NotAPatch,
     #[error("listing replica sets: {0}")]
     ListReplicaSets(#[source] kube::Error),
     #[error("creating {kind}: {source}")]

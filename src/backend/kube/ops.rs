@@ -88,23 +88,19 @@ pub async fn apply(client: &Client, ns: &str, op: &KubeOp) -> Result<Applied, Ku
                 generation: d.metadata.generation,
             })
         }
-        KubeOp::Patch {
-            api_version,
-            kind,
-            name,
-            patch_type,
-            patch,
-        } => {
-            let api = dynamic_api(client, ns, api_version, kind).await?;
-            let params = PatchParams::default();
-            let obj = api
-                .patch(name, &params, &patch_of(patch_type, patch)?)
+        KubeOp::Patch { .. } => {
+            let p = patch_call(client, ns, op).await?;
+            let obj = p
+                .api
+                .patch(p.name, &PatchParams::default(), &p.body)
                 .await
-                .map_err(KubeError::api("patching", kind, name, ns))?;
+                .map_err(KubeError::api("patching", p.kind, p.name, ns))?;
             Ok(Applied {
                 note: format!(
-                    "patched {kind} {name} ({} patch, resourceVersion {})",
-                    patch_type.as_str(),
+                    "patched {} {} ({} patch, resourceVersion {})",
+                    p.kind,
+                    p.name,
+                    p.patch_type.as_str(),
                     obj.resource_version().unwrap_or_default()
                 ),
                 generation: None,
@@ -212,9 +208,43 @@ pub(crate) async fn dynamic_api(
     })
 }
 
-/// The kube patch a runbook's `patch_type` and body describe (for the
-/// step and for the plan's dry run alike).
-pub(crate) fn patch_of(patch_type: &PatchType, patch: &Value) -> Result<Patch<Value>, KubeError> {
+/// A `kube.patch` made ready to send (for the step and the plan's dry
+/// run alike): its object's API, found through discovery, and the body.
+pub(crate) struct PatchCall<'a> {
+    pub api: Api<DynamicObject>,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub patch_type: PatchType,
+    pub body: Patch<Value>,
+}
+
+/// The `PatchCall` of `op`, which must be a `kube.patch`.
+pub(crate) async fn patch_call<'a>(
+    client: &Client,
+    ns: &str,
+    op: &'a KubeOp,
+) -> Result<PatchCall<'a>, KubeError> {
+    let KubeOp::Patch {
+        api_version,
+        kind,
+        name,
+        patch_type,
+        patch,
+    } = op
+    else {
+        return Err(KubeError::NotAPatch);
+    };
+    Ok(PatchCall {
+        api: dynamic_api(client, ns, api_version, kind).await?,
+        kind,
+        name,
+        patch_type: *patch_type,
+        body: patch_of(patch_type, patch)?,
+    })
+}
+
+/// The kube patch a runbook's `patch_type` and body describe.
+fn patch_of(patch_type: &PatchType, patch: &Value) -> Result<Patch<Value>, KubeError> {
     Ok(match patch_type {
         PatchType::Strategic => Patch::Strategic(patch.clone()),
         PatchType::Merge => Patch::Merge(patch.clone()),

@@ -42,8 +42,8 @@ pub use paths::{default_audit_key_path, default_journal_path};
 pub use processes::StepProcess;
 pub use rebuild::{rebuild, step_outputs};
 pub use records::{
-    OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES, ReleaseSummary, RunState, StoredRelease,
-    StoredResumeChoice, StoredStepRun, from_record,
+    OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES, ReleaseSummary, RunState, StoredRelease, StoredStepRun,
+    from_record,
 };
 pub use task::run;
 pub use witness::{Witness, Witnessed};

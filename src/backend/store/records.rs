@@ -10,7 +10,7 @@ use super::error::StoreError;
 use crate::runbook::gates::Signoff;
 use crate::runbook::progress::ReleaseStatus;
 pub use crate::runbook::record::BreakGlass;
-use crate::runbook::record::{Attempt, ReleaseRecord};
+use crate::runbook::record::{Attempt, ReleaseRecord, ResumeChoice};
 
 /// Step output kept per attempt: the last lines, at most this many...
 pub const OUTPUT_MAX_LINES: usize = 200;
@@ -42,15 +42,6 @@ impl std::ops::DerefMut for StoredStepRun {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResumeChoice {
-    pub step_id: String,
-    pub choice: String,
-    pub person: String,
-    pub host: String,
-    pub at: i64,
-}
-
 /// A release with everything journaled about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRelease {
@@ -70,7 +61,7 @@ pub struct StoredRelease {
     /// In journal order.
     pub signoffs: Vec<Signoff>,
     /// In journal order.
-    pub resume_choices: Vec<StoredResumeChoice>,
+    pub resume_choices: Vec<ResumeChoice>,
     /// Every content hash the release ran under (empty: never changed).
     pub content_hashes: Vec<String>,
     /// Starts outside a change window or freeze, with the reason given.
@@ -258,17 +249,7 @@ fn stored(
         finished_at: rec.finished_at,
         steps,
         signoffs: rec.signoffs.into_iter().map(|s| s.signoff).collect(),
-        resume_choices: rec
-            .resume_choices
-            .into_iter()
-            .map(|c| StoredResumeChoice {
-                step_id: c.step_id,
-                choice: c.choice,
-                person: c.person,
-                host: c.host,
-                at: c.at,
-            })
-            .collect(),
+        resume_choices: rec.resume_choices,
         content_hashes: rec.content_hashes,
         break_glass: rec.break_glass,
         checklists: rec.checklists,

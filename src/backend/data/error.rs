@@ -121,3 +121,55 @@ fn io_reason(e: &std::io::Error) -> String {
         e.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::DataError;
+
+    #[test]
+    fn messages_name_the_endpoint_and_the_cause() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = DataError::RedisConnect {
+            address: "127.0.0.1:1".into(),
+            source: refused,
+        };
+        assert_eq!(
+            e.to_string(),
+            "could not connect to Redis at 127.0.0.1:1: connection refused"
+        );
+        let e = DataError::PgNoAnswer {
+            dsn: "postgres://u:***@db/x".into(),
+            after: Duration::from_secs(10),
+        };
+        assert_eq!(
+            e.to_string(),
+            "could not connect to postgres://u:***@db/x: no answer within 10.0s"
+        );
+        let e = DataError::ToolExit {
+            tool: "pg_dump".into(),
+            code: None,
+            last_line: "terminated".into(),
+        };
+        assert_eq!(e.to_string(), "pg_dump exited with a signal: terminated");
+        let e = DataError::ToolExit {
+            tool: "pg_restore".into(),
+            code: Some(1),
+            last_line: "no such table".into(),
+        };
+        assert_eq!(e.to_string(), "pg_restore exited with 1: no such table");
+        assert_eq!(
+            DataError::RedisScheme("rediss".into()).to_string(),
+            "rediss:// is not supported; use redis://host:port (TLS Redis is not checked)"
+        );
+        assert_eq!(
+            DataError::Webhook {
+                why: "https://h/*** answered 500".into(),
+                attempts: 3
+            }
+            .to_string(),
+            "https://h/*** answered 500 (after 3 attempts)"
+        );
+    }
+}

@@ -131,3 +131,50 @@ impl KubeError {
         move |source| KubeError::Json { what, source }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::KubeError;
+
+    #[test]
+    fn messages_name_the_object_as_before() {
+        let e = KubeError::NotFound {
+            kind: "deployment".into(),
+            name: "web".into(),
+            namespace: "shop".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "deployment \"web\" not found in namespace shop"
+        );
+        let e = KubeError::NoContainer {
+            deployment: "web".into(),
+            container: "side".into(),
+            have: vec!["app".into(), "proxy".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "deployment web has no container \"side\" (it has: app, proxy)"
+        );
+        assert_eq!(
+            KubeError::Replicas("three".into()).to_string(),
+            "replicas \"three\" is not a whole number"
+        );
+        assert_eq!(
+            KubeError::NoRevision {
+                deployment: "web".into(),
+                revision: 7
+            }
+            .to_string(),
+            "deployment web has no revision 7"
+        );
+    }
+
+    #[test]
+    fn a_json_error_keeps_its_source() {
+        let source = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let e = KubeError::json("not a JSON patch")(source);
+        assert!(e.to_string().starts_with("not a JSON patch: "), "{e}");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+}

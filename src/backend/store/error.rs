@@ -162,7 +162,44 @@ pub fn redact(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{KeyProblem, ReadOnlyError, SignoffRefused, StoreError, redact};
+    use crate::runbook::gates::Refusal;
+
+    #[test]
+    fn refusals_and_key_problems_read_as_before() {
+        assert_eq!(
+            SignoffRefused::Ended {
+                release: "r1".into(),
+                status: "aborted"
+            }
+            .to_string(),
+            "release r1 has already aborted"
+        );
+        assert_eq!(
+            SignoffRefused::AlreadyDecided {
+                person: "bob".into(),
+                gate: "go".into()
+            }
+            .to_string(),
+            "bob already decided at gate go for this content"
+        );
+        assert_eq!(
+            SignoffRefused::Rule(Refusal::Initiator).to_string(),
+            Refusal::Initiator.to_string()
+        );
+        let e = StoreError::Key {
+            path: "/k/audit.key".into(),
+            reason: KeyProblem::WrongLength,
+        };
+        assert_eq!(
+            e.to_string(),
+            "audit key /k/audit.key: must hold 32 bytes (64 hex digits)"
+        );
+        assert_eq!(
+            ReadOnlyError::NoKey("/k/audit.key".into()).to_string(),
+            "no audit key at /k/audit.key: releases from the journal are not shown"
+        );
+    }
 
     #[test]
     fn masks_userinfo_and_password_params() {

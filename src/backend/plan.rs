@@ -290,7 +290,7 @@ async fn manifest_dry_run(
                 doing: "reading",
                 kind: kind.clone(),
                 name: name.clone(),
-                source,
+                source: Box::new(source),
             })?;
         let result = d
             .api
@@ -305,7 +305,7 @@ async fn manifest_dry_run(
                 doing: "dry run of",
                 kind: kind.clone(),
                 name: name.clone(),
-                source,
+                source: Box::new(source),
             })?;
         out.push(object_diff(kind, name, live.as_ref(), &result)?);
     }

@@ -82,5 +82,5 @@ pub async fn client(cluster: &Cluster) -> Result<Client, KubeError> {
     let config = kube::Config::from_custom_kubeconfig(kc, &options)
         .await
         .map_err(KubeError::Config)?;
-    Client::try_from(config).map_err(KubeError::Client)
+    Client::try_from(config).map_err(|e| KubeError::Client(Box::new(e)))
 }

@@ -1,5 +1,6 @@
 //! What went wrong talking to a cluster: which kubeconfig, which object
-//! (kind, name, namespace), what the API server said.
+//! (kind, name, namespace), what the API server said. kube's own errors
+//! are boxed: they are large, and every kube call returns this type.
 
 use kube::config::KubeconfigError;
 
@@ -20,7 +21,7 @@ pub enum KubeError {
     #[error("kubeconfig: {0}")]
     Config(#[source] KubeconfigError),
     #[error("kube client: {0}")]
-    Client(#[source] kube::Error),
+    Client(#[source] Box<kube::Error>),
     /// An API call on one object failed; `doing` says which call
     /// ("reading", "scaling", "dry run of the patch of", ...).
     #[error("{doing} {kind} {name}: {source}")]
@@ -30,7 +31,7 @@ pub enum KubeError {
         name: String,
         namespace: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// The same, for an object of a manifest file.
     #[error("{path}: {doing} {kind} {name}: {source}")]
@@ -40,7 +41,7 @@ pub enum KubeError {
         kind: String,
         name: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("{kind} {name:?} not found in namespace {namespace}")]
     NotFound {
@@ -54,18 +55,18 @@ pub enum KubeError {
         api_version: String,
         kind: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// A `kube.patch` call was asked of another kind of step (a bug).
     #[error("not a kube.patch step")]
     NotAPatch,
     #[error("listing replica sets: {0}")]
-    ListReplicaSets(#[source] kube::Error),
+    ListReplicaSets(#[source] Box<kube::Error>),
     #[error("creating {kind}: {source}")]
     Create {
         kind: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("deployment {deployment} has no container {container:?} (it has: {})", have.join(", "))]
     NoContainer {
@@ -123,7 +124,7 @@ impl KubeError {
             kind,
             name,
             namespace,
-            source,
+            source: Box::new(source),
         }
     }
 

@@ -200,7 +200,7 @@ pub(crate) async fn dynamic_api(
         .map_err(|source| KubeError::Discovery {
             api_version: api_version.to_string(),
             kind: kind.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(match caps.scope {
         Scope::Namespaced => Api::namespaced_with(client.clone(), ns, &ar),
@@ -318,7 +318,7 @@ async fn apply_manifest(client: &Client, ns: &str, path: &str) -> Result<Vec<Str
                 doing: "applying",
                 kind: d.kind.clone(),
                 name: d.name.clone(),
-                source,
+                source: Box::new(source),
             })?;
         notes.push(format!("{}/{}", d.kind, d.name));
     }
@@ -348,7 +348,7 @@ pub async fn undo(client: &Client, ns: &str, name: &str, to: i64) -> Result<Appl
     let rss = rs_api
         .list(&ListParams::default().labels(&selector))
         .await
-        .map_err(KubeError::ListReplicaSets)?;
+        .map_err(|e| KubeError::ListReplicaSets(Box::new(e)))?;
     let mut owned: Vec<(i64, ReplicaSet)> = rss
         .items
         .into_iter()
@@ -438,7 +438,7 @@ pub async fn create_dynamic(client: &Client, ns: &str, doc: &Value) -> Result<()
         .await
         .map_err(|source| KubeError::Create {
             kind: kind.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(())
 }

@@ -48,12 +48,13 @@ fn rows_to_entries(
     (entries, discarded)
 }
 
-/// The verified entries of release `id`, in seq order, and those skipped.
-pub(crate) async fn release_entries<'c, E>(
+/// Release `id` folded from its verified entries, read in seq order
+/// (`None`: no verified entry opened it), with every entry left out.
+pub(crate) async fn release_record<'c, E>(
     ex: E,
     key: &super::AuditKey,
     id: &str,
-) -> Result<(Vec<Entry>, Vec<Discarded>), StoreError>
+) -> Result<(Option<ReleaseRecord>, Vec<Discarded>), StoreError>
 where
     E: sqlx::Executor<'c, Database = Any>,
 {
@@ -66,20 +67,7 @@ where
     .map_err(StoreError::query(format!(
         "reading the audit entries of release {id}"
     )))?;
-    Ok(rows_to_entries(&rows, key))
-}
-
-/// Release `id` folded from its verified entries (`None`: no verified
-/// entry opened it), with every entry left out.
-pub(crate) async fn release_record<'c, E>(
-    ex: E,
-    key: &super::AuditKey,
-    id: &str,
-) -> Result<(Option<ReleaseRecord>, Vec<Discarded>), StoreError>
-where
-    E: sqlx::Executor<'c, Database = Any>,
-{
-    let (entries, mut discarded) = release_entries(ex, key, id).await?;
+    let (entries, mut discarded) = rows_to_entries(&rows, key);
     let (rec, foreign) = record::fold(id, &entries);
     discarded.extend(foreign.into_iter().map(|f| Discarded {
         seq: f.seq,

@@ -285,13 +285,7 @@ async fn manifest_dry_run(
             .api
             .get_opt(name)
             .await
-            .map_err(|source| KubeError::ManifestApi {
-                path: path.to_string(),
-                doing: "reading",
-                kind: kind.clone(),
-                name: name.clone(),
-                source: Box::new(source),
-            })?;
+            .map_err(KubeError::manifest_api(path, "reading", kind, name))?;
         let result = d
             .api
             .patch(
@@ -300,13 +294,7 @@ async fn manifest_dry_run(
                 &Patch::Apply(&d.doc),
             )
             .await
-            .map_err(|source| KubeError::ManifestApi {
-                path: path.to_string(),
-                doing: "dry run of",
-                kind: kind.clone(),
-                name: name.clone(),
-                source: Box::new(source),
-            })?;
+            .map_err(KubeError::manifest_api(path, "dry run of", kind, name))?;
         out.push(object_diff(kind, name, live.as_ref(), &result)?);
     }
     Ok(out)

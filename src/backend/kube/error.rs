@@ -128,6 +128,23 @@ impl KubeError {
         }
     }
 
+    /// `map_err` for an API call on an object of manifest file `path`.
+    pub(crate) fn manifest_api(
+        path: &str,
+        doing: &'static str,
+        kind: &str,
+        name: &str,
+    ) -> impl FnOnce(kube::Error) -> KubeError {
+        let (path, kind, name) = (path.to_string(), kind.to_string(), name.to_string());
+        move |source| KubeError::ManifestApi {
+            path,
+            doing,
+            kind,
+            name,
+            source: Box::new(source),
+        }
+    }
+
     pub(crate) fn json(what: &'static str) -> impl FnOnce(serde_json::Error) -> KubeError {
         move |source| KubeError::Json { what, source }
     }

@@ -62,19 +62,15 @@ pub async fn apply(client: &Client, ns: &str, op: &KubeOp) -> Result<Applied, Ku
                 .map(|(name, image)| json!({ "name": name, "image": image }))
                 .collect();
             let patch = json!({ "spec": { "template": { "spec": { "containers": containers } } } });
-            let d = deployments
-                .patch(
-                    deployment,
-                    &PatchParams::apply(FIELD_MANAGER),
-                    &Patch::Strategic(patch),
-                )
-                .await
-                .map_err(KubeError::api(
-                    "setting images of",
-                    "deployment",
-                    deployment,
-                    ns,
-                ))?;
+            let d = patch_deployment(
+                &deployments,
+                deployment,
+                ns,
+                &PatchParams::apply(FIELD_MANAGER),
+                Patch::Strategic(patch),
+                "setting images of",
+            )
+            .await?;
             let list: Vec<String> = images.iter().map(|(c, i)| format!("{c}={i}")).collect();
             Ok(Applied {
                 note: format!("deployment {deployment}: image {}", list.join(", ")),
@@ -111,14 +107,15 @@ pub async fn apply(client: &Client, ns: &str, op: &KubeOp) -> Result<Applied, Ku
             let patch = json!({ "spec": { "template": { "metadata": { "annotations": {
                 "kubectl.kubernetes.io/restartedAt": now
             } } } } });
-            let d = deployments
-                .patch(
-                    deployment,
-                    &PatchParams::default(),
-                    &Patch::Strategic(patch),
-                )
-                .await
-                .map_err(KubeError::api("restarting", "deployment", deployment, ns))?;
+            let d = patch_deployment(
+                &deployments,
+                deployment,
+                ns,
+                &PatchParams::default(),
+                Patch::Strategic(patch),
+                "restarting",
+            )
+            .await?;
             Ok(Applied {
                 note: format!("deployment {deployment} restarted at {now}"),
                 generation: d.metadata.generation,
@@ -131,10 +128,15 @@ pub async fn apply(client: &Client, ns: &str, op: &KubeOp) -> Result<Applied, Ku
         } => {
             let n = replica_count(replicas)?;
             let patch = json!({ "spec": { "replicas": n } });
-            let d = deployments
-                .patch(deployment, &PatchParams::default(), &Patch::Merge(patch))
-                .await
-                .map_err(KubeError::api("scaling", "deployment", deployment, ns))?;
+            let d = patch_deployment(
+                &deployments,
+                deployment,
+                ns,
+                &PatchParams::default(),
+                Patch::Merge(patch),
+                "scaling",
+            )
+            .await?;
             Ok(Applied {
                 note: format!("deployment {deployment} scaled to {n}"),
                 generation: d.metadata.generation,
@@ -169,6 +171,20 @@ pub(crate) async fn deployment_in(
             name: name.to_string(),
             namespace: ns.to_string(),
         })
+}
+
+/// Patch Deployment `name`; `doing` names the change in errors.
+async fn patch_deployment(
+    api: &Api<Deployment>,
+    name: &str,
+    ns: &str,
+    params: &PatchParams,
+    patch: Patch<Value>,
+    doing: &'static str,
+) -> Result<Deployment, KubeError> {
+    api.patch(name, params, &patch)
+        .await
+        .map_err(KubeError::api(doing, "deployment", name, ns))
 }
 
 /// A `kube.scale` step's `replicas`, as the API takes it.
@@ -313,13 +329,7 @@ async fn apply_manifest(client: &Client, ns: &str, path: &str) -> Result<Vec<Str
                 &Patch::Apply(&d.doc),
             )
             .await
-            .map_err(|source| KubeError::ManifestApi {
-                path: path.to_string(),
-                doing: "applying",
-                kind: d.kind.clone(),
-                name: d.name.clone(),
-                source: Box::new(source),
-            })?;
+            .map_err(KubeError::manifest_api(path, "applying", &d.kind, &d.name))?;
         notes.push(format!("{}/{}", d.kind, d.name));
     }
     Ok(notes)

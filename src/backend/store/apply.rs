@@ -40,7 +40,7 @@ impl Store {
         let _serial = self.append.lock().await;
         let mut tx = self.begin_write().await?;
         if let Some(token) = fence {
-            super::lease::check_fence(&mut tx, release_of(entry), token).await?;
+            super::lease::check_fence(&mut tx, self.backend, release_of(entry), token).await?;
         }
         let seq = self.next_seq(&mut tx).await?;
         let Audit {

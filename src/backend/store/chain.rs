@@ -77,7 +77,50 @@ where
     Ok((rec, discarded))
 }
 
+/// One stored audit entry of a kind the fold does not keep.
+pub(crate) struct KindEntry {
+    pub seq: i64,
+    pub host: String,
+    pub detail: serde_json::Value,
+}
+
 impl Store {
+    /// The audit entries of `release_id` whose kind is one of `kinds`
+    /// (names, never user text), oldest first, read from the log as
+    /// stored; `what` names them in errors.
+    pub(crate) async fn entries_of_kind(
+        &self,
+        release_id: &str,
+        kinds: &[&'static str],
+        what: &str,
+    ) -> Result<Vec<KindEntry>, StoreError> {
+        let kinds: Vec<String> = kinds.iter().map(|k| format!("'{k}'")).collect();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT seq, host, detail_json FROM audit_log WHERE release_id = $1 \
+             AND kind IN ({}) ORDER BY seq",
+            kinds.join(", ")
+        )))
+        .bind(release_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query(format!(
+            "reading the {what} of release {release_id}"
+        )))?;
+        rows.iter()
+            .map(|row| {
+                let c = |e: sqlx::Error| StoreError::Corrupt(format!("an audit_log row: {e}"));
+                let seq: i64 = sqlx::Row::try_get(row, "seq").map_err(c)?;
+                let at =
+                    |e: &dyn fmt::Display| StoreError::Corrupt(format!("audit entry {seq}: {e}"));
+                let host: String = sqlx::Row::try_get(row, "host").map_err(|e| at(&e))?;
+                let detail: String = sqlx::Row::try_get(row, "detail_json").map_err(|e| at(&e))?;
+                let detail =
+                    serde_json::from_str(&detail).map_err(|e| at(&format!("detail: {e}")))?;
+                Ok(KindEntry { seq, host, detail })
+            })
+            .collect()
+    }
+
     /// Recompute the audit chain with `key`.
     pub async fn verify_audit(&self, key: &super::AuditKey) -> Result<VerifyReport, StoreError> {
         Ok(audit::verify(&self.pool, key).await?.0)

@@ -20,7 +20,7 @@ pub enum StoreError {
     Corrupt(String),
     /// The write carried a lease token that is no longer the release's
     /// (another terminal took over): the writer is not the driver any more.
-    Fenced(String),
+    Fenced(Fence),
 }
 
 impl StoreError {
@@ -64,6 +64,25 @@ impl std::error::Error for StoreError {
             _ => None,
         }
     }
+}
+
+/// Why a lease token no longer lets its holder write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Fence {
+    #[error("{holder}@{host} took over release {release} (lease token {token}; yours was {yours})")]
+    TakenOver {
+        release: String,
+        holder: String,
+        host: String,
+        token: i64,
+        yours: i64,
+    },
+    #[error("release {release} has no lease (token {token} is unknown)")]
+    NoLease { release: String, token: i64 },
+    #[error("the lease of release {0} was given back")]
+    GivenBack(String),
+    #[error("the lease of release {0} is no longer yours")]
+    NotYours(String),
 }
 
 /// What is wrong with the audit key file.

@@ -14,7 +14,7 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::error::StoreError;
+use super::error::{Fence, StoreError};
 use super::{Backend, Store};
 
 /// Default lease period and renewal interval.
@@ -121,38 +121,30 @@ async fn read_in(
 /// unreleased lease token.
 pub(crate) async fn check_fence(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     release_id: &str,
     token: i64,
 ) -> Result<(), StoreError> {
-    let row = sqlx::query(
-        "SELECT holder, host, token, released FROM release_leases WHERE release_id = $1",
-    )
-    .bind(release_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(StoreError::query(format!(
-        "checking the lease of {release_id}"
-    )))?;
-    let Some(row) = row else {
-        return Err(StoreError::Fenced(format!(
-            "release {release_id} has no lease (token {token} is unknown)"
-        )));
-    };
-    let current: i64 = row.get("token");
-    let released: i64 = row.get("released");
-    let holder: String = row.get("holder");
-    let host: String = row.get("host");
-    if current != token {
-        return Err(StoreError::Fenced(format!(
-            "{holder}@{host} took over release {release_id} (lease token {current}; yours was {token})"
-        )));
+    match read_in(tx, backend, release_id).await? {
+        None => Err(StoreError::Fenced(Fence::NoLease {
+            release: release_id.to_string(),
+            token,
+        })),
+        Some(l) if l.token != token => Err(StoreError::Fenced(taken_over(&l, release_id, token))),
+        Some(l) if l.released => Err(StoreError::Fenced(Fence::GivenBack(release_id.to_string()))),
+        Some(_) => Ok(()),
     }
-    if released != 0 {
-        return Err(StoreError::Fenced(format!(
-            "the lease of release {release_id} was given back"
-        )));
+}
+
+/// `lease` (the release's now) took over from the holder of token `yours`.
+fn taken_over(lease: &Lease, release_id: &str, yours: i64) -> Fence {
+    Fence::TakenOver {
+        release: release_id.to_string(),
+        holder: lease.holder.clone(),
+        host: lease.host.clone(),
+        token: lease.token,
+        yours,
     }
-    Ok(())
 }
 
 /// Is process `pid` alive on this host? A zombie (dead, not yet reaped;
@@ -310,11 +302,8 @@ impl Store {
         let lease = read_in(&mut tx, self.backend, release_id).await?;
         if done == 0 {
             return Err(StoreError::Fenced(match lease {
-                Some(l) if l.token != token => format!(
-                    "{}@{} took over release {release_id} (lease token {}; yours was {token})",
-                    l.holder, l.host, l.token
-                ),
-                _ => format!("the lease of release {release_id} is no longer yours"),
+                Some(l) if l.token != token => taken_over(&l, release_id, token),
+                _ => Fence::NotYours(release_id.to_string()),
             }));
         }
         super::changes::in_tx(&mut tx, self.backend, release_id, "lease").await?;

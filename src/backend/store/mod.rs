@@ -37,7 +37,9 @@ use sqlx::{Any, AnyPool, Transaction};
 pub use agree::Disagreement;
 pub use audit::{AuditKey, Broken, BrokenWhy, GENESIS_MAC, VerifyReport};
 pub use chain::Discarded;
-pub use error::{KeyProblem, ReadOnlyError, SignoffRefused, StoreError, WitnessError, redact};
+pub use error::{
+    Fence, KeyProblem, ReadOnlyError, SignoffRefused, StoreError, WitnessError, redact,
+};
 pub use paths::{default_audit_key_path, default_journal_path};
 pub use processes::StepProcess;
 pub use rebuild::{rebuild, step_outputs};
@@ -53,6 +55,16 @@ pub use witness::{Witness, Witnessed};
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// The journal's schema migrations in this backend's dialect.
+    pub(crate) fn migrator(self) -> sqlx::migrate::Migrator {
+        match self {
+            Backend::Sqlite => sqlx::migrate!("src/backend/store/migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("src/backend/store/migrations/postgres"),
+        }
+    }
 }
 
 /// A handle on the journal. Cheap to clone (the pool is shared).
@@ -130,10 +142,7 @@ impl Store {
         .connect_with(options)
         .await
         .map_err(open_err)?;
-        let migrator = match backend {
-            Backend::Sqlite => sqlx::migrate!("src/backend/store/migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("src/backend/store/migrations/postgres"),
-        };
+        let migrator = backend.migrator();
         // A least-privilege PostgreSQL role (config/sql/team-roles.sql) may
         // not create even sqlx's bookkeeping table: a current schema is left
         // alone.

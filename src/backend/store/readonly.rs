@@ -94,10 +94,7 @@ pub async fn open_read_only(target: &str, key_path: &Path) -> Result<JournalRead
         .connect_with(options)
         .await
         .map_err(unreachable)?;
-    let migrator = match backend {
-        Backend::Sqlite => sqlx::migrate!("src/backend/store/migrations/sqlite"),
-        Backend::Postgres => sqlx::migrate!("src/backend/store/migrations/postgres"),
-    };
+    let migrator = backend.migrator();
     if !identity::schema_current(&pool, &migrator).await {
         pool.close().await;
         return Err(ReadOnlyError::OlderSchema(shown));

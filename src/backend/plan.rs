@@ -285,7 +285,7 @@ async fn manifest_dry_run(
             .api
             .get_opt(name)
             .await
-            .map_err(KubeError::manifest_api(path, "reading", kind, name))?;
+            .map_err(KubeError::manifest_api(path, "reading", &d))?;
         let result = d
             .api
             .patch(
@@ -294,7 +294,7 @@ async fn manifest_dry_run(
                 &Patch::Apply(&d.doc),
             )
             .await
-            .map_err(KubeError::manifest_api(path, "dry run of", kind, name))?;
+            .map_err(KubeError::manifest_api(path, "dry run of", &d))?;
         out.push(object_diff(kind, name, live.as_ref(), &result)?);
     }
     Ok(out)

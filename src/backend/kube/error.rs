@@ -34,14 +34,11 @@ pub enum KubeError {
         source: Box<kube::Error>,
     },
     /// The same, for an object of a manifest file.
-    #[error("{path}: {doing} {kind} {name}: {source}")]
-    ManifestApi {
+    #[error("{path}: {source}")]
+    InManifest {
         path: String,
-        doing: &'static str,
-        kind: String,
-        name: String,
         #[source]
-        source: Box<kube::Error>,
+        source: Box<KubeError>,
     },
     #[error("{kind} {name:?} not found in namespace {namespace}")]
     NotFound {
@@ -128,20 +125,17 @@ impl KubeError {
         }
     }
 
-    /// `map_err` for an API call on an object of manifest file `path`.
+    /// `map_err` for an API call on document `doc` of manifest file `path`.
     pub(crate) fn manifest_api(
         path: &str,
         doing: &'static str,
-        kind: &str,
-        name: &str,
+        doc: &super::ops::ManifestDoc,
     ) -> impl FnOnce(kube::Error) -> KubeError {
-        let (path, kind, name) = (path.to_string(), kind.to_string(), name.to_string());
-        move |source| KubeError::ManifestApi {
+        let path = path.to_string();
+        let api = Self::api(doing, &doc.kind, &doc.name, &doc.namespace);
+        move |e| KubeError::InManifest {
             path,
-            doing,
-            kind,
-            name,
-            source: Box::new(source),
+            source: Box::new(api(e)),
         }
     }
 

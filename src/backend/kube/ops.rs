@@ -276,6 +276,7 @@ pub(crate) struct ManifestDoc {
     pub doc: Value,
     pub kind: String,
     pub name: String,
+    pub namespace: String,
     pub api: Api<DynamicObject>,
 }
 
@@ -309,6 +310,7 @@ pub(crate) async fn manifest_docs(
         let doc_ns = doc["metadata"]["namespace"].as_str().unwrap_or(ns);
         let api = dynamic_api(client, doc_ns, &api_version, &kind).await?;
         out.push(ManifestDoc {
+            namespace: doc_ns.to_string(),
             doc,
             kind,
             name,
@@ -329,7 +331,7 @@ async fn apply_manifest(client: &Client, ns: &str, path: &str) -> Result<Vec<Str
                 &Patch::Apply(&d.doc),
             )
             .await
-            .map_err(KubeError::manifest_api(path, "applying", &d.kind, &d.name))?;
+            .map_err(KubeError::manifest_api(path, "applying", &d))?;
         notes.push(format!("{}/{}", d.kind, d.name));
     }
     Ok(notes)

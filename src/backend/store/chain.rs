@@ -108,8 +108,8 @@ impl Store {
         )))?;
         rows.iter()
             .map(|row| {
-                let c = |e: sqlx::Error| StoreError::Corrupt(format!("an audit_log row: {e}"));
-                let seq: i64 = sqlx::Row::try_get(row, "seq").map_err(c)?;
+                let c = StoreError::corrupt("an audit_log row");
+                let seq: i64 = sqlx::Row::try_get(row, "seq").map_err(&c)?;
                 let at =
                     |e: &dyn fmt::Display| StoreError::Corrupt(format!("audit entry {seq}: {e}"));
                 let host: String = sqlx::Row::try_get(row, "host").map_err(|e| at(&e))?;

@@ -24,6 +24,13 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// `map_err` for data that does not decode as the schema promises;
+    /// `what` names it ("a signoffs row", "the audit head").
+    pub(crate) fn corrupt<E: fmt::Display>(what: &str) -> impl Fn(E) -> StoreError + use<E> {
+        let what = what.to_string();
+        move |e| StoreError::Corrupt(format!("{what}: {e}"))
+    }
+
     pub(crate) fn query(what: impl Into<String>) -> impl Fn(sqlx::Error) -> StoreError {
         let what = what.into();
         move |source| StoreError::Query {

@@ -79,18 +79,18 @@ pub(crate) fn db_now_sql(backend: Backend) -> &'static str {
 }
 
 fn lease_row(row: &AnyRow, release_id: &str) -> Result<Lease, StoreError> {
-    let c = |e: sqlx::Error| StoreError::Corrupt(format!("a release_leases row: {e}"));
+    let c = StoreError::corrupt("a release_leases row");
     Ok(Lease {
         release_id: release_id.to_string(),
-        holder: row.try_get("holder").map_err(c)?,
-        host: row.try_get("host").map_err(c)?,
-        session: row.try_get("session").map_err(c)?,
-        pid: row.try_get("pid").map_err(c)?,
-        token: row.try_get("token").map_err(c)?,
-        acquired_at: row.try_get("acquired_at").map_err(c)?,
-        expires_at: row.try_get("expires_at").map_err(c)?,
-        released: row.try_get::<i64, _>("released").map_err(c)? != 0,
-        db_now: row.try_get("db_now").map_err(c)?,
+        holder: row.try_get("holder").map_err(&c)?,
+        host: row.try_get("host").map_err(&c)?,
+        session: row.try_get("session").map_err(&c)?,
+        pid: row.try_get("pid").map_err(&c)?,
+        token: row.try_get("token").map_err(&c)?,
+        acquired_at: row.try_get("acquired_at").map_err(&c)?,
+        expires_at: row.try_get("expires_at").map_err(&c)?,
+        released: row.try_get::<i64, _>("released").map_err(&c)? != 0,
+        db_now: row.try_get("db_now").map_err(&c)?,
     })
 }
 

@@ -100,17 +100,13 @@ pub struct ReleaseSummary {
     pub finished_at: Option<i64>,
 }
 
-fn corrupt(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-    move |e| StoreError::Corrupt(format!("{what}: {e}"))
-}
-
 fn release_status(s: &str) -> Result<ReleaseStatus, StoreError> {
     ReleaseStatus::parse(s)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown release status {s:?}")))
 }
 
 fn summary(row: &AnyRow) -> Result<ReleaseSummary, StoreError> {
-    let c = corrupt("a releases row");
+    let c = StoreError::corrupt("a releases row");
     Ok(ReleaseSummary {
         id: row.try_get("id").map_err(&c)?,
         runbook_name: row.try_get("runbook_name").map_err(&c)?,
@@ -143,7 +139,7 @@ impl Store {
         let mut outputs = BTreeMap::new();
         let mut notes: Vec<String> = discarded.iter().map(|d| d.to_string()).collect();
         for row in &rows {
-            let c = corrupt("a step_runs row");
+            let c = StoreError::corrupt("a step_runs row");
             let step: String = row.try_get("step_id").map_err(&c)?;
             let attempt: i64 = row.try_get("attempt").map_err(&c)?;
             let text: String = row.try_get("output").map_err(&c)?;

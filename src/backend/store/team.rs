@@ -43,11 +43,11 @@ pub struct LiveOutput {
 }
 
 fn signoff_row(row: &AnyRow) -> Result<SignedSignoff, StoreError> {
-    let c = |e: sqlx::Error| StoreError::Corrupt(format!("a signoffs row: {e}"));
+    let c = StoreError::corrupt("a signoffs row");
     Ok(SignedSignoff {
-        release_id: row.try_get("release_id").map_err(c)?,
+        release_id: row.try_get("release_id").map_err(&c)?,
         signoff: signoff_rows::read(row)?,
-        signature: row.try_get("signature").map_err(c)?,
+        signature: row.try_get("signature").map_err(&c)?,
     })
 }
 
@@ -219,11 +219,11 @@ impl Store {
                 .map_err(StoreError::query("reading live output"))?;
         rows.iter()
             .map(|r| {
-                let c = |e: sqlx::Error| StoreError::Corrupt(format!("a live_output row: {e}"));
-                let lines: String = r.try_get("lines").map_err(c)?;
-                let attempt: i64 = r.try_get("attempt").map_err(c)?;
+                let c = StoreError::corrupt("a live_output row");
+                let lines: String = r.try_get("lines").map_err(&c)?;
+                let attempt: i64 = r.try_get("attempt").map_err(&c)?;
                 Ok(LiveOutput {
-                    step_id: r.try_get("step_id").map_err(c)?,
+                    step_id: r.try_get("step_id").map_err(&c)?,
                     attempt: u32::try_from(attempt).unwrap_or(0),
                     lines: serde_json::from_str(&lines).map_err(|e| {
                         StoreError::Corrupt(format!("live output is not a list of lines: {e}"))

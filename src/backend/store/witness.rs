@@ -149,8 +149,8 @@ impl Store {
             .await
             .map_err(StoreError::query("reading the audit head"))?;
         row.map(|r| -> Result<(i64, String), StoreError> {
-            let c = |e: sqlx::Error| StoreError::Corrupt(format!("the audit head: {e}"));
-            Ok((r.try_get(0).map_err(c)?, r.try_get(1).map_err(c)?))
+            let c = StoreError::corrupt("the audit head");
+            Ok((r.try_get(0).map_err(&c)?, r.try_get(1).map_err(&c)?))
         })
         .transpose()
     }

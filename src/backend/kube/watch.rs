@@ -180,28 +180,21 @@ fn config() -> watcher::Config {
     watcher::Config::default()
 }
 
-/// What a watcher can watch: any API object kube-rs decodes.
-pub(crate) trait Watchable:
-    kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static
-{
-}
-
-impl<K> Watchable for K where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static
-{
-}
-
 /// A watcher's task: send its events; on an error report it, wait a
 /// little (0.25 s doubling to 2 s) and let the watcher recover (resume or
 /// relist). Callers spawn it into their `JoinSet`.
-pub(crate) async fn watch_task<K: Watchable, T: Send + 'static, M: WatchSignal + Send + 'static>(
+pub(crate) async fn watch_task<K, T, M>(
     index: usize,
     api: Api<K>,
     cfg: watcher::Config,
     tx: mpsc::UnboundedSender<M>,
     map: impl Fn(K) -> Option<T> + Send + 'static,
     wrap: fn(Event<T>) -> M,
-) {
+) where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    T: Send + 'static,
+    M: WatchSignal + Send + 'static,
+{
     let mut stream = watcher::watcher(api, cfg).boxed();
     let mut backoff = Duration::from_millis(250);
     let mut broken = false;

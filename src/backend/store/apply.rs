@@ -7,7 +7,7 @@ use sqlx::{Any, Transaction};
 
 use super::Store;
 use super::audit::{self, EntryFields};
-use super::error::StoreError;
+use super::error::{Invalid, StoreError};
 use super::records::{OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES};
 use super::signoff_rows;
 use crate::protocol::command::JournalEntry;
@@ -118,16 +118,12 @@ fn check(entry: &JournalEntry) -> Result<(), StoreError> {
         JournalEntry::StepFinished { status, .. }
             if !matches!(status.as_str(), "succeeded" | "failed" | "skipped") =>
         {
-            Err(StoreError::Invalid(format!(
-                "a step outcome must be succeeded, failed or skipped, not {status:?}"
-            )))
+            Err(StoreError::Invalid(Invalid::StepOutcome(status.clone())))
         }
         JournalEntry::ReleaseEnded { status, .. }
             if !ReleaseStatus::parse(status).is_some_and(ReleaseStatus::is_final) =>
         {
-            Err(StoreError::Invalid(format!(
-                "a release ends succeeded, failed or aborted, not {status:?}"
-            )))
+            Err(StoreError::Invalid(Invalid::ReleaseEnd(status.clone())))
         }
         _ => Ok(()),
     }
@@ -329,9 +325,7 @@ async fn write<'a>(
                         "recording the end of release {release_id}"
                     )))?;
             if done.rows_affected() == 0 {
-                return Err(StoreError::Invalid(format!(
-                    "there is no release {release_id} to end"
-                )));
+                return Err(StoreError::Invalid(Invalid::NoRelease(release_id.clone())));
             }
             audit(
                 release_id,

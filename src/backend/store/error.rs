@@ -15,7 +15,7 @@ pub enum StoreError {
     /// The audit key file could not be read, created or parsed.
     Key { path: PathBuf, reason: KeyProblem },
     /// The entry was refused before touching the database.
-    Invalid(String),
+    Invalid(Invalid),
     /// A row in the database does not hold what the schema promises.
     Corrupt(String),
     /// The write carried a lease token that is no longer the release's
@@ -71,6 +71,17 @@ impl std::error::Error for StoreError {
             _ => None,
         }
     }
+}
+
+/// Why a journal entry was refused (nothing was written).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    #[error("a step outcome must be succeeded, failed or skipped, not {0:?}")]
+    StepOutcome(String),
+    #[error("a release ends succeeded, failed or aborted, not {0:?}")]
+    ReleaseEnd(String),
+    #[error("there is no release {0} to end")]
+    NoRelease(String),
 }
 
 /// Why a lease token no longer lets its holder write.

@@ -38,7 +38,7 @@ pub use agree::Disagreement;
 pub use audit::{AuditKey, Broken, BrokenWhy, GENESIS_MAC, VerifyReport};
 pub use chain::Discarded;
 pub use error::{
-    Fence, KeyProblem, ReadOnlyError, SignoffRefused, StoreError, WitnessError, redact,
+    Fence, Invalid, KeyProblem, ReadOnlyError, SignoffRefused, StoreError, WitnessError, redact,
 };
 pub use paths::{default_audit_key_path, default_journal_path};
 pub use processes::StepProcess;

@@ -7,9 +7,12 @@ use std::path::PathBuf;
 #[derive(Debug)]
 pub enum StoreError {
     /// Connecting or preparing the database failed. `target` is redacted.
-    Open { target: String, reason: String },
+    Open { target: String, reason: OpenProblem },
     /// Applying the schema migrations failed.
-    Migrate { target: String, reason: String },
+    Migrate {
+        target: String,
+        source: sqlx::migrate::MigrateError,
+    },
     /// A query failed; `what` says which write or read it was.
     Query { what: String, source: sqlx::Error },
     /// The audit key file could not be read, created or parsed.
@@ -46,8 +49,8 @@ impl fmt::Display for StoreError {
             StoreError::Open { target, reason } => {
                 format!("cannot open the journal at {target}: {reason}")
             }
-            StoreError::Migrate { target, reason } => {
-                format!("cannot update the journal schema at {target}: {reason}")
+            StoreError::Migrate { target, source } => {
+                format!("cannot update the journal schema at {target}: {source}")
             }
             StoreError::Query { what, source } => format!("journal: {what} failed: {source}"),
             StoreError::Key { path, reason } => {
@@ -68,9 +71,37 @@ impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StoreError::Query { source, .. } => Some(source),
+            StoreError::Migrate { source, .. } => Some(source),
+            StoreError::Open { reason, .. } => Some(reason),
             _ => None,
         }
     }
+}
+
+/// Why the journal could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenProblem {
+    /// The database driver's own words.
+    #[error("{0}")]
+    Driver(#[source] sqlx::Error),
+    #[error("sqlite URL parameters are not supported; give the file only")]
+    SqliteParams,
+    #[error("bad %-escape in the sqlite URL")]
+    BadEscape,
+    #[error("unknown scheme; use a file path, sqlite://, postgres:// or postgresql://")]
+    UnknownScheme,
+    #[error("the journal needs a file: an in-memory database would not survive a crash")]
+    InMemory,
+    #[error("{0}")]
+    Path(#[source] std::io::Error),
+    #[error("cannot create {}: {source}", dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the path is not valid UTF-8")]
+    NotUtf8,
 }
 
 /// Why a journal entry was refused (nothing was written).
@@ -201,6 +232,29 @@ pub fn redact(text: &str) -> String {
 mod tests {
     use super::{KeyProblem, ReadOnlyError, SignoffRefused, StoreError, redact};
     use crate::runbook::gates::Refusal;
+
+    #[test]
+    fn a_journal_target_is_refused_with_the_reason() {
+        let e = crate::backend::store::classify(":memory:").err().unwrap();
+        assert!(matches!(
+            e,
+            StoreError::Open {
+                reason: super::OpenProblem::InMemory,
+                ..
+            }
+        ));
+        assert_eq!(
+            e.to_string(),
+            "cannot open the journal at :memory:: the journal needs a file: an in-memory database would not survive a crash"
+        );
+        let e = crate::backend::store::classify("mysql://u:pw@db/x")
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "cannot open the journal at mysql://u:***@db/x: unknown scheme; use a file path, sqlite://, postgres:// or postgresql://"
+        );
+    }
 
     #[test]
     fn refusals_and_key_problems_read_as_before() {

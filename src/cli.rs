@@ -76,9 +76,9 @@ pub enum Cmd {
     },
     /// Recompute the audit chain; exits 1 naming the first broken entry.
     Verify,
-    /// Sign off a gate of a release from this terminal.
+    /// Sign off a gate: approve (from any terminal).
     Approve(SignArgs),
-    /// Reject a gate (stops the release); needs --comment.
+    /// Sign off a gate: reject (stops the release; needs --comment).
     Reject(SignArgs),
     /// Where flightdeck keeps its config, journal and audit key.
     Paths,
@@ -153,14 +153,32 @@ pub struct ReleaseArgs {
     pub kube: KubeArgs,
 }
 
-/// The Kubernetes cluster kube steps use (as kubectl resolves it).
+impl ReleaseArgs {
+    /// `tui` arguments that open one release, or start one of a runbook.
+    pub fn opening(runbook: Option<PathBuf>, release: Option<String>) -> ReleaseArgs {
+        ReleaseArgs {
+            runbook,
+            environment: None,
+            inputs: Vec::new(),
+            resume: false,
+            release,
+            new: false,
+            watch: false,
+            break_glass: None,
+            kube: Default::default(),
+        }
+    }
+}
+
+/// The Kubernetes cluster (as kubectl resolves it): the one kube steps
+/// use, or the one `watch` reads.
 #[derive(Debug, Clone, Default, Args)]
 pub struct KubeArgs {
     /// Kubeconfig context (default: the kubeconfig's current context).
     #[arg(long)]
     pub context: Option<String>,
-    /// Namespace for kube steps that name none (default: the context's).
-    #[arg(long)]
+    /// Namespace (default: the context's); kube steps that name one keep it.
+    #[arg(short = 'n', long)]
     pub namespace: Option<String>,
 }
 
@@ -190,27 +208,28 @@ pub enum PlanFormat {
 pub struct WatchArgs {
     /// Only these Deployments (default: every one in scope).
     pub deployments: Vec<String>,
-    /// Namespace (default: the context's).
-    #[arg(short = 'n', long, conflicts_with = "all_namespaces")]
-    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// Every namespace.
-    #[arg(short = 'A', long)]
+    #[arg(short = 'A', long, conflicts_with = "namespace")]
     pub all_namespaces: bool,
     /// Label selector for the Deployments, as kubectl takes it.
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
-    /// Kubeconfig context (default: the current context).
-    #[arg(long)]
-    pub context: Option<String>,
 }
 
+/// A sign-off of one gate (`approve` and `reject` are its two decisions).
 #[derive(Debug, Args)]
 pub struct SignArgs {
+    /// The release (`flightdeck releases --waiting-for-me` lists yours).
     pub release: String,
+    /// The gate's step id.
     #[arg(long)]
     pub gate: String,
+    /// The role you sign off in.
     #[arg(long)]
     pub role: String,
+    /// Why (journaled; a rejection needs one).
     #[arg(long, default_value = "")]
     pub comment: String,
 }

@@ -42,6 +42,19 @@ impl Default for DemoOptions {
     }
 }
 
+/// A `--metric` or `--fail-path` argument the demo service cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DemoArgError {
+    #[error("--metric {metric:?}: expected NAME=VALUE")]
+    NotNameValue { metric: String },
+    #[error("--metric {metric:?}: {value:?} is not a number")]
+    NotANumber { metric: String, value: String },
+    #[error("--metric {metric:?}: empty name")]
+    EmptyName { metric: String },
+    #[error("--fail-path {path:?}: a path starts with /")]
+    RelativePath { path: String },
+}
+
 /// The application side for the guide runbooks (see the module doc). A
 /// metric name may carry labels (`errors{code=~"5.."}=0.01`): the value is
 /// after the last `=`.
@@ -55,29 +68,28 @@ pub struct DemoExtras {
 
 impl DemoExtras {
     /// From `name=value` and path arguments, as the CLI takes them.
-    pub fn parse(metrics: &[String], fail_paths: &[String]) -> Result<DemoExtras, String> {
+    pub fn parse(metrics: &[String], fail_paths: &[String]) -> Result<DemoExtras, DemoArgError> {
         let mut out = DemoExtras {
             metrics: Vec::new(),
             fail_paths: fail_paths.to_vec(),
         };
         for m in metrics {
+            let arg = || m.clone();
             let (name, value) = m
                 .rsplit_once('=')
-                .ok_or_else(|| format!("--metric {m:?}: expected NAME=VALUE"))?;
-            let value: f64 = value
-                .trim()
-                .parse()
-                .map_err(|_| format!("--metric {m:?}: {value:?} is not a number"))?;
+                .ok_or_else(|| DemoArgError::NotNameValue { metric: arg() })?;
+            let value: f64 = value.trim().parse().map_err(|_| DemoArgError::NotANumber {
+                metric: arg(),
+                value: value.to_string(),
+            })?;
             let name = name.trim();
             if name.is_empty() {
-                return Err(format!("--metric {m:?}: empty name"));
+                return Err(DemoArgError::EmptyName { metric: arg() });
             }
             out.metrics.push((name.to_string(), value));
         }
-        for p in &out.fail_paths {
-            if !p.starts_with('/') {
-                return Err(format!("--fail-path {p:?}: a path starts with /"));
-            }
+        if let Some(p) = out.fail_paths.iter().find(|p| !p.starts_with('/')) {
+            return Err(DemoArgError::RelativePath { path: p.clone() });
         }
         Ok(out)
     }
@@ -557,6 +569,17 @@ mod tests {
         assert!(x.fails("/api/errors"));
         assert!(DemoExtras::parse(&["nope".into()], &[]).is_err());
         assert!(DemoExtras::parse(&["a=b".into()], &[]).is_err());
-        assert!(DemoExtras::parse(&[], &["relative".into()]).is_err());
+        assert_eq!(
+            DemoExtras::parse(&[], &["relative".into()]).unwrap_err(),
+            DemoArgError::RelativePath {
+                path: "relative".into()
+            }
+        );
+        assert_eq!(
+            DemoExtras::parse(&["x=1e".into()], &[])
+                .unwrap_err()
+                .to_string(),
+            "--metric \"x=1e\": \"1e\" is not a number"
+        );
     }
 }

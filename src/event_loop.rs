@@ -8,7 +8,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::app::msg::Msg;
 use crate::app::state::{AppState, HeadlessEvent};
-use crate::app::update::{ready_to_exit, update};
+use crate::app::update::ready_to_exit;
 use crate::clock::now_ms;
 use crate::protocol::command::{Command, JournalEntry};
 use crate::protocol::event::BackendEvent;
@@ -27,19 +27,22 @@ pub struct Channels {
     pub events: UnboundedReceiver<BackendEvent>,
 }
 
-/// Run until `update` asks to quit and the backends have caught up.
-/// `draw` is called with the state whenever it changed (at most ~30 fps);
-/// `emit` receives headless events.
-pub async fn run<I, D, E>(
+/// Run until the state asks to quit and the backends have caught up.
+/// `step` is `update`, or a driver on top of it (`app::headless`); `draw`
+/// is called with the state whenever it changed (at most ~30 fps); `emit`
+/// receives headless events.
+pub async fn run<I, S, D, E>(
     state: &mut AppState,
     initial: Vec<Command>,
     mut input: I,
     mut ch: Channels,
+    mut step: S,
     mut draw: D,
     mut emit: E,
 ) -> std::io::Result<()>
 where
     I: Stream<Item = Msg> + Unpin,
+    S: FnMut(&mut AppState, Msg) -> Vec<Command>,
     D: FnMut(&AppState) -> std::io::Result<()>,
     E: FnMut(HeadlessEvent),
 {
@@ -49,41 +52,41 @@ where
     let mut last_draw = Instant::now() - FRAME;
     let mut input_open = true;
     loop {
-        for e in state.events.drain(..) {
+        for e in state.plumbing.events.drain(..) {
             emit(e);
         }
         if ready_to_exit(state) {
             break;
         }
-        if state.dirty && last_draw.elapsed() >= FRAME {
+        if state.plumbing.dirty && last_draw.elapsed() >= FRAME {
             draw(state)?;
-            state.dirty = false;
+            state.plumbing.dirty = false;
             last_draw = Instant::now();
         }
         let frame_due = tokio::time::sleep(FRAME.saturating_sub(last_draw.elapsed()));
         tokio::select! {
             biased;
             key = input.next(), if input_open => match key {
-                Some(msg) => handle(state, &ch, msg),
+                Some(msg) => handle(state, &ch, &mut step, msg),
                 None => input_open = false,
             },
             ev = ch.events.recv() => {
                 let Some(ev) = ev else { break };
-                handle(state, &ch, Msg::Backend(ev));
+                handle(state, &ch, &mut step, Msg::Backend(ev));
                 // Drain a burst without drawing in between, but never so many
                 // that keys wait.
                 for _ in 0..BURST {
                     match ch.events.try_recv() {
-                        Ok(ev) => handle(state, &ch, Msg::Backend(ev)),
+                        Ok(ev) => handle(state, &ch, &mut step, Msg::Backend(ev)),
                         Err(_) => break,
                     }
                 }
             }
-            _ = tick.tick() => handle(state, &ch, Msg::Tick(now_ms())),
-            _ = frame_due, if state.dirty => {}
+            _ = tick.tick() => handle(state, &ch, &mut step, Msg::Tick(now_ms())),
+            _ = frame_due, if state.plumbing.dirty => {}
         }
     }
-    if state.dirty {
+    if state.plumbing.dirty {
         draw(state)?;
     }
     // Dropping our senders lets the store finish what is queued.
@@ -91,14 +94,19 @@ where
     Ok(())
 }
 
-fn handle(state: &mut AppState, ch: &Channels, msg: Msg) {
+fn handle(
+    state: &mut AppState,
+    ch: &Channels,
+    step: &mut impl FnMut(&mut AppState, Msg) -> Vec<Command>,
+    msg: Msg,
+) {
     if let Msg::Tick(now) = msg {
         state.now = now;
     } else {
         // Every message sees the current time, so durations are right.
         state.now = now_ms().max(state.now);
     }
-    let commands = update(state, msg);
+    let commands = step(state, msg);
     dispatch(ch, commands);
 }
 

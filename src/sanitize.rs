@@ -76,23 +76,39 @@ pub fn is_refused(c: char) -> bool {
     c.is_control() || is_bidi(c)
 }
 
+/// A value that holds a refused character: which field, which character
+/// (never the value: it may be a secret or a sequence).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{field} contains the control character U+{:04X}{}; \
+     newlines, escape sequences and bidi controls are not allowed",
+    *.character as u32,
+    control_name(*.character)
+)]
+pub struct ControlCharsError {
+    pub field: String,
+    pub character: char,
+}
+
+fn control_name(c: char) -> &'static str {
+    match c {
+        '\n' => " (newline)",
+        '\r' => " (carriage return)",
+        '\t' => " (tab)",
+        '\x1b' => " (ESC)",
+        _ => "",
+    }
+}
+
 /// Refuse a value with a refused character, naming the field and the
 /// character (never echoing the value: it may be a secret or a sequence).
-pub fn refuse_controls(field: &str, value: &str) -> Result<(), String> {
+pub fn refuse_controls(field: &str, value: &str) -> Result<(), ControlCharsError> {
     match value.chars().find(|&c| is_refused(c)) {
         None => Ok(()),
-        Some(c) => Err(format!(
-            "{field} contains the control character U+{:04X}{}; \
-             newlines, escape sequences and bidi controls are not allowed",
-            c as u32,
-            match c {
-                '\n' => " (newline)",
-                '\r' => " (carriage return)",
-                '\t' => " (tab)",
-                '\x1b' => " (ESC)",
-                _ => "",
-            }
-        )),
+        Some(character) => Err(ControlCharsError {
+            field: field.to_string(),
+            character,
+        }),
     }
 }
 
@@ -122,6 +138,8 @@ mod tests {
         assert!(refuse_controls("comment", "ship it, ok? ünïcode").is_ok());
         for bad in ["a\nb", "\x1b[2J", "x\u{202e}y", "\u{85}", "\x7f", "tab\t"] {
             let e = refuse_controls("comment", bad).unwrap_err();
+            assert_eq!(e.field, "comment");
+            let e = e.to_string();
             assert!(e.starts_with("comment contains"), "{e}");
             assert!(!e.contains(bad), "{e}");
         }

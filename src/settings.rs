@@ -7,6 +7,10 @@ use serde::Deserialize;
 
 use crate::app::keymap::Keymap;
 
+mod error;
+pub use error::SettingsError;
+use error::{keymap_problems, toml_problems};
+
 /// The shipped defaults, compiled in.
 pub const DEFAULT_SETTINGS: &str = include_str!("../config/flightdeck.toml");
 
@@ -55,39 +59,38 @@ fn dirs() -> Option<ProjectDirs> {
     ProjectDirs::from("dev", "flightdeck", "flightdeck")
 }
 
+/// A directory: `var` if set, else the platform's (`of` the project dirs).
+fn dir(
+    what: &'static str,
+    var: &'static str,
+    project: &Option<ProjectDirs>,
+    of: impl FnOnce(&ProjectDirs) -> &Path,
+) -> Result<PathBuf, SettingsError> {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .or_else(|| project.as_ref().map(|p| of(p).to_path_buf()))
+        .ok_or(SettingsError::NoDirectory { what, var })
+}
+
 impl Settings {
     /// `journal_flag` is `--journal`. Env: FLIGHTDECK_CONFIG_DIR,
     /// FLIGHTDECK_DATA_DIR, FLIGHTDECK_STATE_DIR, FLIGHTDECK_JOURNAL,
     /// FLIGHTDECK_USER.
-    pub fn load(journal_flag: Option<&str>) -> Result<Settings, String> {
+    pub fn load(journal_flag: Option<&str>) -> Result<Settings, SettingsError> {
         let project = dirs();
-        let config_dir = std::env::var_os("FLIGHTDECK_CONFIG_DIR")
-            .map(PathBuf::from)
-            .or_else(|| project.as_ref().map(|p| p.config_dir().to_path_buf()))
-            .ok_or("cannot find a config directory; set FLIGHTDECK_CONFIG_DIR")?;
-        let data_dir = std::env::var_os("FLIGHTDECK_DATA_DIR")
-            .map(PathBuf::from)
-            .or_else(|| project.as_ref().map(|p| p.data_dir().to_path_buf()))
-            .ok_or("cannot find a data directory; set FLIGHTDECK_DATA_DIR")?;
+        let config_dir = dir("config", "FLIGHTDECK_CONFIG_DIR", &project, |p| {
+            p.config_dir()
+        })?;
+        let data_dir = dir("data", "FLIGHTDECK_DATA_DIR", &project, |p| p.data_dir())?;
         // The state dir (witnesses); platforms without one use the local data dir.
-        let state_dir = std::env::var_os("FLIGHTDECK_STATE_DIR")
-            .map(PathBuf::from)
-            .or_else(|| {
-                project.as_ref().map(|p| {
-                    p.state_dir()
-                        .unwrap_or_else(|| p.data_local_dir())
-                        .to_path_buf()
-                })
-            })
-            .ok_or("cannot find a state directory; set FLIGHTDECK_STATE_DIR")?;
-        let mut file: File =
-            toml::from_str(DEFAULT_SETTINGS).map_err(|e| format!("shipped settings: {e}"))?;
+        let state_dir = dir("state", "FLIGHTDECK_STATE_DIR", &project, |p| {
+            p.state_dir().unwrap_or_else(|| p.data_local_dir())
+        })?;
+        let mut file: File = toml::from_str(DEFAULT_SETTINGS).map_err(SettingsError::Shipped)?;
         let user_file = config_dir.join("flightdeck.toml");
         if user_file.exists() {
-            let text = std::fs::read_to_string(&user_file)
-                .map_err(|e| format!("{}: {e}", user_file.display()))?;
-            let user: File =
-                toml::from_str(&text).map_err(|e| format!("{}: {e}", user_file.display()))?;
+            let text = read(&user_file)?;
+            let user = parse_file(&user_file, &text)?;
             if user.identity.person.is_some() {
                 file.identity.person = user.identity.person;
             }
@@ -160,13 +163,36 @@ fn expand_home(p: &str) -> PathBuf {
     }
 }
 
-fn load_keymap(path: &Path) -> Result<Keymap, String> {
+/// A user config file read as settings: a TOML error becomes a problem at
+/// its line and column, naming the field it is in.
+fn parse_file(file: &Path, text: &str) -> Result<File, SettingsError> {
+    toml::from_str(text).map_err(|e| toml_problems(file, text, &e))
+}
+
+/// The shape of a keybindings file, checked here so a wrong one is named
+/// by line and field (what each key means is the keymap's to say).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read for its errors only
+struct KeysFile {
+    keys: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+fn read(file: &Path) -> Result<String, SettingsError> {
+    std::fs::read_to_string(file).map_err(|source| SettingsError::Read {
+        file: file.to_path_buf(),
+        source,
+    })
+}
+
+fn load_keymap(path: &Path) -> Result<Keymap, SettingsError> {
     let defaults = Keymap::defaults();
     if !path.exists() {
         return Ok(defaults);
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Keymap::parse(&text, Some(&defaults)).map_err(|e| format!("{}: {e}", path.display()))
+    let text = read(path)?;
+    toml::from_str::<KeysFile>(&text).map_err(|e| toml_problems(path, &text, &e))?;
+    Keymap::parse(&text, Some(&defaults)).map_err(|e| keymap_problems(path, &text, &e))
 }
 
 /// The OS user: $USER, else the passwd entry of our uid.
@@ -199,4 +225,75 @@ pub fn hostname() -> String {
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_setting_names_file_line_column_and_field() {
+        let text = "journal = \"x.db\"\n\n[identity]\nperson = \"ann\"\nsh_key = \"~/.ssh/id\"\n";
+        let e = parse_file(Path::new("/c/flightdeck.toml"), text).unwrap_err();
+        let SettingsError::Invalid { file, problems } = &e else {
+            panic!("{e:?}")
+        };
+        let problem = &problems[0];
+        assert_eq!(file, Path::new("/c/flightdeck.toml"));
+        assert_eq!((problem.pos.line, problem.pos.column), (5, 1));
+        assert_eq!(problem.field, "identity.sh_key");
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("/c/flightdeck.toml:5:1: identity.sh_key: unknown field `sh_key`"),
+            "{shown}"
+        );
+        assert!(!shown.contains('\n'), "one line: {shown}");
+        assert!(e.suggestion().unwrap().contains("identity.sh_key"));
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_at_the_value() {
+        let text = "[roles]\nsecurity = \"ann\"\n";
+        let e = parse_file(Path::new("f.toml"), text).unwrap_err();
+        let SettingsError::Invalid { problems, .. } = &e else {
+            panic!("{e:?}")
+        };
+        let problem = &problems[0];
+        assert_eq!(problem.pos.line, 2);
+        assert_eq!(problem.field, "roles.security");
+        assert!(e.to_string().starts_with("f.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_key_binding_is_named_by_line_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keybindings.toml");
+        std::fs::write(
+            &path,
+            "[keys]\nup = [\"up\"]\nfly = [\"f\"]\ndown = [\"nokey-x\"]\n",
+        )
+        .unwrap();
+        let e = load_keymap(&path).unwrap_err();
+        let shown = e.to_string();
+        let at = |line: u32, rest: &str| format!("{}:{line}:1: {rest}", path.display());
+        assert!(
+            shown.contains(&at(3, "keys.fly: unknown action")),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(&at(4, "keys.down: cannot read key")),
+            "{shown}"
+        );
+        std::fs::write(&path, "[keys]\nup = \"k\"\n").unwrap();
+        let shown = load_keymap(&path).unwrap_err().to_string();
+        assert!(
+            shown.starts_with(&at(2, "keys.up: ").replace(":1:", ":6:")),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_shipped_settings_parse() {
+        parse_file(Path::new("config/flightdeck.toml"), DEFAULT_SETTINGS).unwrap();
+    }
 }

@@ -465,7 +465,7 @@ fn form_checks_each_input_as_you_type_with_the_cli_validator() {
             .collect(),
     )
     .unwrap_err();
-    assert_eq!(f.fields[1].error.as_ref(), Some(&cli[0]));
+    assert_eq!(f.fields[1].error, Some(cli.0[0].to_string()));
     start_form::update(&mut f, key(KeyCode::Backspace));
     start_form::update(&mut f, key(KeyCode::Tab));
     type_into(&mut f, "s3cret");
@@ -604,7 +604,7 @@ fn at_checklist() -> (AppState, usize) {
     for j in 0..i {
         s.release.steps[j].status = StepStatus::Succeeded;
     }
-    s.selected = i;
+    s.view.selected = i;
     let mut cmds = update(&mut s, Msg::Key(key(KeyCode::Char('t'))));
     while let Some(Command::Journal { op, .. }) = cmds.pop() {
         cmds.extend(update(
@@ -619,8 +619,8 @@ fn at_checklist() -> (AppState, usize) {
 #[test]
 fn checklist_opens_unticked_and_enter_needs_every_item() {
     let (mut s, i) = at_checklist();
-    let Some(Dialog::Tick { ticked, cursor, .. }) = s.dialog.clone() else {
-        panic!("the checklist dialog opens: {:?}", s.dialog);
+    let Some(Dialog::Tick { ticked, cursor, .. }) = s.view.dialog.clone() else {
+        panic!("the checklist dialog opens: {:?}", s.view.dialog);
     };
     assert!(ticked.len() >= 2, "the demo checklist has items");
     assert!(
@@ -631,7 +631,7 @@ fn checklist_opens_unticked_and_enter_needs_every_item() {
     // One Enter no longer confirms everything.
     let cmds = update(&mut s, Msg::Key(key(KeyCode::Enter)));
     assert!(cmds.is_empty(), "{cmds:?}");
-    assert!(s.dialog.is_some());
+    assert!(s.view.dialog.is_some());
     assert_eq!(s.release.steps[i].status, StepStatus::Waiting);
     // Tick all but the last: still refused.
     for _ in 0..ticked.len() - 1 {
@@ -642,7 +642,7 @@ fn checklist_opens_unticked_and_enter_needs_every_item() {
     // Space on a ticked item unticks it; tick it again, then the last.
     update(&mut s, Msg::Key(key(KeyCode::Up)));
     update(&mut s, Msg::Key(key(KeyCode::Char(' '))));
-    let Some(Dialog::Tick { ticked: t2, .. }) = s.dialog.clone() else {
+    let Some(Dialog::Tick { ticked: t2, .. }) = s.view.dialog.clone() else {
         panic!()
     };
     assert_eq!(t2.iter().filter(|t| t.is_none()).count(), 2);
@@ -667,7 +667,7 @@ fn checklist_opens_unticked_and_enter_needs_every_item() {
         panic!("the ticks are journaled first: {entries:?}");
     };
     assert_eq!(person, "alice");
-    assert_eq!(step_id, &s.step(i).id);
+    assert_eq!(step_id, &s.step_id(i));
     assert_eq!(items.len(), ticked.len());
     assert!(items.windows(2).all(|w| w[0].1 <= w[1].1), "{items:?}");
     assert!(
@@ -680,7 +680,7 @@ fn checklist_opens_unticked_and_enter_needs_every_item() {
 fn checklist_s_skips_with_a_reason() {
     let (mut s, i) = at_checklist();
     update(&mut s, Msg::Key(key(KeyCode::Char('s'))));
-    assert!(matches!(s.dialog, Some(Dialog::Skip { step, .. }) if step == i));
+    assert!(matches!(s.view.dialog, Some(Dialog::Skip { step, .. }) if step == i));
     for c in "not needed today".chars() {
         update(&mut s, Msg::Key(key(KeyCode::Char(c))));
     }
@@ -695,7 +695,7 @@ fn checklist_s_skips_with_a_reason() {
 #[test]
 fn checklist_note_takes_spaces_and_the_dialog_screen() {
     let (mut s, _) = at_checklist();
-    let Some(Dialog::Tick { ticked, .. }) = s.dialog.clone() else {
+    let Some(Dialog::Tick { ticked, .. }) = s.view.dialog.clone() else {
         panic!()
     };
     update(&mut s, Msg::Key(key(KeyCode::Char(' '))));
@@ -705,7 +705,7 @@ fn checklist_note_takes_spaces_and_the_dialog_screen() {
     for c in "ok by me".chars() {
         update(&mut s, Msg::Key(key(KeyCode::Char(c))));
     }
-    let Some(Dialog::Tick { note, ticked, .. }) = s.dialog.clone() else {
+    let Some(Dialog::Tick { note, ticked, .. }) = s.view.dialog.clone() else {
         panic!()
     };
     assert_eq!(note, "ok by me");

@@ -144,9 +144,9 @@ fn changed_content_stops_the_step_and_reopens_the_gate() {
     assert_eq!(s.approval_hash, moved.hash());
     assert_eq!(s.release.steps[announce].status, StepStatus::Pending);
     assert_eq!(s.release.steps[gate].status, StepStatus::Waiting);
-    let notice = s.notice.clone().unwrap().text;
+    let notice = s.view.notice.clone().unwrap().text;
     assert!(notice.contains("file deploy/app.yaml, cluster"), "{notice}");
-    assert!(s.events.iter().any(
+    assert!(s.plumbing.events.iter().any(
         |e| matches!(e, HeadlessEvent::ContentChanged { gate, .. } if gate == "release-approval")
     ));
 
@@ -193,7 +193,14 @@ fn a_runbook_edited_under_a_running_session_stops_it() {
     );
     assert!(c.is_empty(), "{c:?}");
     assert_eq!(s.approval_hash, approved.hash());
-    assert!(s.notice.clone().unwrap().text.contains("quit and reopen"));
+    assert!(
+        s.view
+            .notice
+            .clone()
+            .unwrap()
+            .text
+            .contains("quit and reopen")
+    );
     assert!(run_to_gate(&mut s).is_empty());
     assert_eq!(s.release.steps[announce].status, StepStatus::Pending);
 }
@@ -284,7 +291,7 @@ fn ticking_a_checklist_after_a_gate_opens_its_dialog_once_checked() {
     });
     let mut s = b.release(release).build();
     flightdeck::app::content::set_current(&mut s, approved.clone(), vec![]);
-    s.selected = 1;
+    s.view.selected = 1;
     let c = update(
         &mut s,
         Msg::Key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE)),
@@ -293,14 +300,14 @@ fn ticking_a_checklist_after_a_gate_opens_its_dialog_once_checked() {
         matches!(&c[..], [Command::CheckContent { step: 1, .. }]),
         "{c:?}"
     );
-    assert!(s.dialog.is_none());
+    assert!(s.view.dialog.is_none());
     update(&mut s, content(1, approved));
     assert!(
         matches!(
-            s.dialog,
+            s.view.dialog,
             Some(flightdeck::app::state::Dialog::Tick { step: 1, .. })
         ),
         "{:?}",
-        s.dialog
+        s.view.dialog
     );
 }

@@ -9,9 +9,9 @@ use app_state::StateBuilder;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use flightdeck::app::headless::Headless;
 use flightdeck::app::msg::Msg;
 use flightdeck::app::state::AppState;
-use flightdeck::app::update::update;
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::runbook::progress::{Outcome, Release};
@@ -39,17 +39,16 @@ fn state() -> AppState {
     StateBuilder::yaml(RUNBOOK, "hooks.yaml")
         .release_id("r-1")
         .env("prod")
-        .headless(true)
         .build()
 }
 
 /// Acknowledge every journal write in `cmds`, collecting what follows.
-fn settle(state: &mut AppState, mut cmds: Vec<Command>, all: &mut Vec<Command>) {
+fn settle(h: &mut Headless, state: &mut AppState, mut cmds: Vec<Command>, all: &mut Vec<Command>) {
     while !cmds.is_empty() {
         let mut next = Vec::new();
         for c in cmds {
             if let Command::Journal { op, .. } = &c {
-                next.extend(update(
+                next.extend(h.update(
                     state,
                     Msg::Backend(BackendEvent::Journaled {
                         op: *op,
@@ -63,8 +62,8 @@ fn settle(state: &mut AppState, mut cmds: Vec<Command>, all: &mut Vec<Command>) 
     }
 }
 
-fn finish(state: &mut AppState, step: usize, note: &str, all: &mut Vec<Command>) {
-    let cmds = update(
+fn finish(h: &mut Headless, state: &mut AppState, step: usize, note: &str, all: &mut Vec<Command>) {
+    let cmds = h.update(
         state,
         Msg::Backend(BackendEvent::StepFinished {
             step,
@@ -75,7 +74,7 @@ fn finish(state: &mut AppState, step: usize, note: &str, all: &mut Vec<Command>)
             },
         }),
     );
-    settle(state, cmds, all);
+    settle(h, state, cmds, all);
 }
 
 fn notifies(all: &[Command]) -> Vec<(String, String, serde_json::Value)> {
@@ -94,9 +93,10 @@ fn notifies(all: &[Command]) -> Vec<(String, String, serde_json::Value)> {
 #[test]
 fn hooks_fire_at_start_and_end_and_the_point_of_no_return_shows() {
     let mut s = state();
+    let mut h = Headless::default();
     let mut all = Vec::new();
-    let cmds = update(&mut s, Msg::Tick(2_000));
-    settle(&mut s, cmds, &mut all);
+    let cmds = h.update(&mut s, Msg::Tick(2_000));
+    settle(&mut h, &mut s, cmds, &mut all);
     let n = notifies(&all);
     assert_eq!(n.len(), 1, "{all:?}");
     assert_eq!(n[0].0, "started");
@@ -110,6 +110,7 @@ fn hooks_fire_at_start_and_end_and_the_point_of_no_return_shows() {
     assert!(run.unwrap().contains("/backups/r-1-backup.dump"));
 
     finish(
+        &mut h,
         &mut s,
         0,
         "backup /backups/r-1-backup.dump size 10 bytes sha256 ab",
@@ -117,6 +118,7 @@ fn hooks_fire_at_start_and_end_and_the_point_of_no_return_shows() {
     );
     assert_eq!(s.point_of_no_return, None);
     finish(
+        &mut h,
         &mut s,
         1,
         "schema version 1 → 2; applied 1 migration(s) (2); point of no return: irreversible 2",
@@ -137,7 +139,7 @@ fn hooks_fire_at_start_and_end_and_the_point_of_no_return_shows() {
             if step_id == "migrate" && d.contains("schema version 1 → 2"))));
 
     // On screen: the banner, and the DSN's password masked.
-    s.selected = 1;
+    s.view.selected = 1;
     let mut t = Terminal::new(TestBackend::new(160, 40)).unwrap();
     t.draw(|f| flightdeck::ui::render(&s, f)).unwrap();
     let screen: String = t

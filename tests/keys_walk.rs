@@ -13,8 +13,8 @@ use flightdeck::app::action::Action;
 use flightdeck::app::allowed::{self, BAR};
 use flightdeck::app::keymap::parse_key;
 use flightdeck::app::msg::Msg;
+use flightdeck::app::state::Mode;
 use flightdeck::app::state::{AppState, Level};
-use flightdeck::app::team::Mode;
 use flightdeck::app::update::update;
 use flightdeck::runbook::progress::{ReleaseStatus, StepStatus};
 
@@ -59,7 +59,7 @@ fn statuses(kind: &str) -> Vec<StepStatus> {
 }
 
 fn key_of(s: &AppState, action: Action) -> KeyEvent {
-    let text = s.keymap.bindings[&action][0].clone();
+    let text = s.view.keymap.bindings[&action][0].clone();
     let (code, mods) = parse_key(&text).unwrap_or_else(|| panic!("key {text:?}"));
     KeyEvent::new(code, mods | KeyModifiers::NONE)
 }
@@ -94,7 +94,7 @@ fn states() -> Vec<(String, AppState)> {
                             s.auto = auto;
                             for selected in 0..kinds.len() {
                                 let mut s = s.clone();
-                                s.selected = selected;
+                                s.view.selected = selected;
                                 let name = format!(
                                     "step {at} {status:?}, selected {selected}, {person}, \
                                      watcher {watcher}, auto {auto}, ended {ended}"
@@ -119,11 +119,15 @@ fn the_key_bar_offers_exactly_what_update_does() {
         let offered = allowed::offered(s);
         for action in BAR {
             let mut t = s.clone();
-            t.notice = None;
+            t.view.notice = None;
             let cmds = update(&mut t, Msg::Key(key_of(s, action)));
-            let refused = t.notice.as_ref().is_some_and(|n| n.level == Level::Warn)
+            let refused = t
+                .view
+                .notice
+                .as_ref()
+                .is_some_and(|n| n.level == Level::Warn)
                 && cmds.is_empty()
-                && t.dialog == s.dialog
+                && t.view.dialog == s.view.dialog
                 && t.auto == s.auto
                 && t.release == s.release;
             match allowed::refusal(s, action) {
@@ -131,10 +135,10 @@ fn the_key_bar_offers_exactly_what_update_does() {
                     if offered.contains(&action) {
                         wrong.push(format!("{name}: {action:?} offered"));
                     }
-                    if !refused || t.notice.as_ref().map(|n| &n.text) != Some(&why) {
+                    if !refused || t.view.notice.as_ref().map(|n| &n.text) != Some(&why) {
                         wrong.push(format!(
                             "{name}: {action:?} should be refused ({why}), did {cmds:?} {:?}",
-                            t.notice
+                            t.view.notice
                         ));
                     }
                 }
@@ -145,7 +149,7 @@ fn the_key_bar_offers_exactly_what_update_does() {
                     if refused {
                         wrong.push(format!(
                             "{name}: {action:?} offered but update refused: {:?}",
-                            t.notice
+                            t.view.notice
                         ));
                     }
                 }

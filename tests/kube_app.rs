@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::msg::Msg;
-use flightdeck::app::rollout::LogScope;
+use flightdeck::app::state::LogScope;
 use flightdeck::app::state::{AppState, Dialog};
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::Command;
@@ -68,7 +68,7 @@ fn running(s: &mut AppState, i: usize) -> u32 {
     for j in 0..i {
         s.release.steps[j].status = StepStatus::Succeeded;
     }
-    s.selected = i;
+    s.view.selected = i;
     s.release.begin(&s.runbook, i, NOW).unwrap()
 }
 
@@ -312,7 +312,7 @@ fn the_pane_shows_the_rollout_live_with_why_stuck_and_the_countdown() {
     }
     // While typing, keys go to the search box, not the keymap.
     update(&mut s, key('q'));
-    assert!(!s.quitting);
+    assert!(!s.plumbing.quitting);
     update(&mut s, code(KeyCode::Backspace));
     update(&mut s, code(KeyCode::Enter));
     let logs = &s.kube.rollouts[&2].logs;
@@ -335,7 +335,8 @@ fn an_automatic_rollback_stops_the_release_as_failed_with_the_reason() {
         },
     );
     assert!(
-        s.notice
+        s.view
+            .notice
             .as_ref()
             .unwrap()
             .text
@@ -365,9 +366,9 @@ fn manual_rollback_asks_for_the_environment_name_in_production() {
     update(&mut s, key('u'));
     let Some(Dialog::Confirm {
         expect, message, ..
-    }) = &s.dialog
+    }) = &s.view.dialog
     else {
-        panic!("{:?}", s.dialog)
+        panic!("{:?}", s.view.dialog)
     };
     assert_eq!(expect.as_deref(), Some("production"));
     assert!(

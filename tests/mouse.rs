@@ -66,7 +66,7 @@ fn row_of(state: &AppState, title: &str) -> u16 {
 #[test]
 fn clicking_a_step_selects_the_step_drawn_there() {
     let mut s = demo();
-    assert_eq!(s.selected, 0);
+    assert_eq!(s.view.selected, 0);
     for title in [
         "Push to the registry",
         "Service port answers",
@@ -74,7 +74,7 @@ fn clicking_a_step_selects_the_step_drawn_there() {
     ] {
         let row = row_of(&s, title);
         click(&mut s, 10, row);
-        assert_eq!(s.titles[s.selected], title, "clicked row {row}");
+        assert_eq!(s.titles[s.view.selected], title, "clicked row {row}");
         // Drawn again, the selected step is still under the pointer... or
         // scrolled so it stays in view, and marked selected.
         let shown = screen(&s);
@@ -88,12 +88,12 @@ fn a_click_on_a_stage_title_or_a_border_selects_nothing_new() {
     let mut s = demo();
     let row = row_of(&s, "Service port answers");
     click(&mut s, 10, row);
-    let before = s.selected;
+    let before = s.view.selected;
     let row = row_of(&s, "BUILD AND PUSH");
     click(&mut s, 10, row);
     click(&mut s, 10, 2); // the checklist's top border
     click(&mut s, 80, 5); // the step pane
-    assert_eq!(s.selected, before);
+    assert_eq!(s.view.selected, before);
 }
 
 #[test]
@@ -102,13 +102,13 @@ fn the_wheel_over_the_checklist_moves_the_selection() {
     let n = s.step_count();
     mouse(&mut s, MouseEventKind::ScrollDown, 10, 5);
     mouse(&mut s, MouseEventKind::ScrollDown, 10, 5);
-    assert_eq!(s.selected, 2);
+    assert_eq!(s.view.selected, 2);
     mouse(&mut s, MouseEventKind::ScrollUp, 10, 5);
-    assert_eq!(s.selected, 1);
+    assert_eq!(s.view.selected, 1);
     for _ in 0..n + 5 {
         mouse(&mut s, MouseEventKind::ScrollDown, 10, 5);
     }
-    assert_eq!(s.selected, n - 1, "stops at the last step");
+    assert_eq!(s.view.selected, n - 1, "stops at the last step");
     // The checklist scrolled with it: the last step is drawn, selected.
     let last = s.titles[n - 1].clone();
     assert!(screen(&s)[row_of(&s, &last) as usize].contains('›'));
@@ -131,38 +131,38 @@ fn the_wheel_over_the_step_pane_scrolls_its_output() {
     assert!(screen(&s).join("\n").contains("line 99"));
     mouse(&mut s, MouseEventKind::ScrollUp, 80, 15);
     mouse(&mut s, MouseEventKind::ScrollUp, 80, 15);
-    assert_eq!(s.scroll, 6);
+    assert_eq!(s.view.scroll, 6);
     let shown = screen(&s).join("\n");
     assert!(!shown.contains("line 99"), "{shown}");
     assert!(shown.contains("line 93"), "{shown}");
     assert!(shown.contains("scrolled ↑6"), "{shown}");
     mouse(&mut s, MouseEventKind::ScrollDown, 80, 15);
-    assert_eq!(s.scroll, 3);
+    assert_eq!(s.view.scroll, 3);
     for _ in 0..100 {
         mouse(&mut s, MouseEventKind::ScrollUp, 80, 15);
     }
-    assert_eq!(s.scroll, 99, "no scrolling past the first line");
+    assert_eq!(s.view.scroll, 99, "no scrolling past the first line");
     for _ in 0..100 {
         mouse(&mut s, MouseEventKind::ScrollDown, 80, 15);
     }
-    assert_eq!(s.scroll, 0);
+    assert_eq!(s.view.scroll, 0);
 }
 
 #[test]
 fn nothing_moves_behind_a_dialog() {
     let mut s = demo();
     let row = row_of(&s, "Push to the registry");
-    s.dialog = Some(Dialog::Help);
+    s.view.dialog = Some(Dialog::Help);
     click(&mut s, 10, row);
     mouse(&mut s, MouseEventKind::ScrollDown, 10, 5);
     mouse(&mut s, MouseEventKind::ScrollUp, 80, 15);
-    assert_eq!((s.selected, s.scroll), (0, 0));
+    assert_eq!((s.view.selected, s.view.scroll), (0, 0));
 }
 
 #[test]
 fn a_resize_asks_for_a_frame_at_once() {
     let mut s = demo();
-    s.dirty = false;
+    s.plumbing.dirty = false;
     assert!(update(&mut s, Msg::Resize).is_empty());
-    assert!(s.dirty, "the next loop turn draws at the new size");
+    assert!(s.plumbing.dirty, "the next loop turn draws at the new size");
 }

@@ -6,12 +6,14 @@
 #[path = "support/app_state.rs"]
 mod app_state;
 use app_state::StateBuilder;
+#[path = "support/driver.rs"]
+mod driver;
+use driver::{drive_as_person, drive_headless, on_resume, update};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::msg::Msg;
+use flightdeck::app::state::Mode;
 use flightdeck::app::state::{AppState, Dialog, HeadlessEvent, ResumeChoice};
-use flightdeck::app::team::Mode;
-use flightdeck::app::update::{on_resume, update};
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::protocol::team::TeamEvent;
@@ -38,9 +40,12 @@ fn state_with(headless: bool, prepare: impl FnOnce(&mut Release)) -> AppState {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("orphans.yaml");
     std::fs::write(&path, RUNBOOK).unwrap();
-    let b = StateBuilder::file(&path)
-        .release_id("r-orphans")
-        .headless(headless);
+    let b = StateBuilder::file(&path).release_id("r-orphans");
+    if headless {
+        drive_headless(&[]);
+    } else {
+        drive_as_person();
+    }
     let mut release = b.new_release();
     prepare(&mut release);
     b.release(release).build()
@@ -92,7 +97,7 @@ fn running_slow(headless: bool) -> AppState {
         r.steps[0].status = StepStatus::Succeeded;
         r.steps[0].attempts = 1;
     });
-    s.selected = 1;
+    s.view.selected = 1;
     let c = update(&mut s, key(KeyCode::Enter));
     let c = ack(&mut s, &c);
     assert!(
@@ -152,7 +157,7 @@ fn a_step_a_signal_stopped_is_journaled_interrupted_not_failed() {
         "no outcome is journaled: {c:?}"
     );
     assert_eq!(s.release.steps[1].status, StepStatus::Interrupted);
-    assert!(s.events.iter().any(
+    assert!(s.plumbing.events.iter().any(
         |e| matches!(e, HeadlessEvent::StepFinished { step, status, .. } if step == "slow" && status == "interrupted")
     ));
     ack(&mut s, &c);
@@ -188,7 +193,7 @@ fn headless_resume_stops_at_an_interrupted_step_unless_retry_names_it() {
         matches!(&c[..], [Command::StartService { step: 0, .. }]),
         "{c:?}"
     );
-    assert!(s.events.iter().any(
+    assert!(s.plumbing.events.iter().any(
         |e| matches!(e, HeadlessEvent::Waiting { step, reason } if step == "slow" && reason.contains("--retry slow"))
     ));
     let c = update(
@@ -211,14 +216,15 @@ fn headless_resume_stops_at_an_interrupted_step_unless_retry_names_it() {
 
     // With --retry slow: the choice is journaled, then the step runs.
     let mut s = state_with(true, svc_done_slow_interrupted);
-    s.processes.retries.insert("slow".into());
+    drive_headless(&["slow"]);
     let c = on_resume(&mut s);
     assert!(
-        !s.events
+        !s.plumbing
+            .events
             .iter()
             .any(|e| matches!(e, HeadlessEvent::Waiting { .. })),
         "{:?}",
-        s.events
+        s.plumbing.events
     );
     // Nothing runs while the service is starting again.
     let c2 = update(&mut s, Msg::Tick(2_000));
@@ -286,9 +292,9 @@ fn a_lingering_step_offers_wait_or_kill_before_any_retry() {
     let _ = on_resume(&mut s);
     let Some(Dialog::Interrupted {
         step: 1, choices, ..
-    }) = &s.dialog
+    }) = &s.view.dialog
     else {
-        panic!("{:?}", s.dialog)
+        panic!("{:?}", s.view.dialog)
     };
     assert_eq!(choices, &vec![ResumeChoice::Wait, ResumeChoice::Kill]);
     assert_eq!(
@@ -319,8 +325,8 @@ fn a_lingering_step_offers_wait_or_kill_before_any_retry() {
     // Gone: now the usual choices.
     let c = update(&mut s, Msg::Backend(BackendEvent::ProcessGone { step: 1 }));
     assert!(c.is_empty(), "{c:?}");
-    let Some(Dialog::Interrupted { choices, .. }) = &s.dialog else {
-        panic!("{:?}", s.dialog)
+    let Some(Dialog::Interrupted { choices, .. }) = &s.view.dialog else {
+        panic!("{:?}", s.view.dialog)
     };
     assert!(choices.contains(&ResumeChoice::Retry), "{choices:?}");
 }
@@ -329,9 +335,9 @@ fn a_lingering_step_offers_wait_or_kill_before_any_retry() {
 fn a_lingering_step_stops_a_headless_resume_even_with_retry() {
     let mut s = state_with(true, svc_done_slow_interrupted);
     s.processes.lingering.insert(1, 4242);
-    s.processes.retries.insert("slow".into());
+    drive_headless(&["slow"]);
     let c = on_resume(&mut s);
-    assert!(s.events.iter().any(
+    assert!(s.plumbing.events.iter().any(
         |e| matches!(e, HeadlessEvent::Waiting { step, reason } if step == "slow" && reason.contains("still running, pid 4242"))
     ));
     let c = update(
@@ -361,7 +367,7 @@ fn a_driver_whose_lease_lapsed_starts_no_step_until_renewed() {
         r.steps[0].attempts = 1;
     });
     s.team.mode = Mode::Driver;
-    s.selected = 1;
+    s.view.selected = 1;
     let c = update(
         &mut s,
         Msg::Backend(BackendEvent::Team(TeamEvent::LeaseLapsed {
@@ -372,11 +378,12 @@ fn a_driver_whose_lease_lapsed_starts_no_step_until_renewed() {
     let c = update(&mut s, key(KeyCode::Enter));
     assert!(entries(&c).is_empty(), "no step starts: {c:?}");
     assert!(
-        s.notice
+        s.view
+            .notice
             .as_ref()
             .is_some_and(|n| n.text.contains("not the driver")),
         "{:?}",
-        s.notice
+        s.view.notice
     );
     // The header says so.
     let backend = ratatui::backend::TestBackend::new(160, 30);
@@ -440,20 +447,20 @@ fn waiting_for_a_lingering_step_journals_nothing_and_reopens_when_gone() {
         ),
         "{c:?}"
     );
-    assert!(s.dialog.is_none());
+    assert!(s.view.dialog.is_none());
     // Retry is refused while it still runs: the dialog offers wait/kill again.
     let c = update(&mut s, key(KeyCode::Char('r')));
     assert!(entries(&c).is_empty(), "{c:?}");
-    let Some(Dialog::Interrupted { choices, .. }) = &s.dialog else {
-        panic!("{:?}", s.dialog)
+    let Some(Dialog::Interrupted { choices, .. }) = &s.view.dialog else {
+        panic!("{:?}", s.view.dialog)
     };
     assert_eq!(choices, &vec![ResumeChoice::Wait, ResumeChoice::Kill]);
     // Asking to wait again sends nothing new.
     let c = update(&mut s, key(KeyCode::Enter));
     assert!(c.is_empty(), "{c:?}");
     let _ = update(&mut s, Msg::Backend(BackendEvent::ProcessGone { step: 1 }));
-    let Some(Dialog::Interrupted { choices, .. }) = &s.dialog else {
-        panic!("{:?}", s.dialog)
+    let Some(Dialog::Interrupted { choices, .. }) = &s.view.dialog else {
+        panic!("{:?}", s.view.dialog)
     };
     assert!(choices.contains(&ResumeChoice::Retry), "{choices:?}");
 }

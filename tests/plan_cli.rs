@@ -87,4 +87,50 @@ fn a_secret_input_never_shows_and_bad_input_is_refused() {
         err.contains("s.yaml") && err.contains("must be an integer"),
         "{err}"
     );
+    assert!(
+        err.contains("Suggestion: `inputs:` in") && err.contains("--set NAME=VALUE"),
+        "a bad --set says where to look: {err}"
+    );
+    // A secret input's bad value is refused without repeating it.
+    std::fs::write(
+        &rb,
+        "name: s\ninputs:\n  token: { secret: true, pattern: '[a-z]+' }\nstages:\n  - id: a\n    title: A\n    steps:\n      - { id: c, command: 'true' }\n",
+    )
+    .unwrap();
+    let bad = plan(&[rb.to_str().unwrap(), "--set", "token=HUNTER2"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("does not match the pattern"), "{err}");
+    assert!(!err.contains("HUNTER2"), "{err}");
+}
+
+#[test]
+fn a_bad_settings_file_is_named_with_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("flightdeck.toml"),
+        "[identity]\nperson = \"ann\"\nsh_key = \"~/.ssh/id\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(BIN)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("FLIGHTDECK_CONFIG_DIR", &config)
+        .env("FLIGHTDECK_DATA_DIR", dir.path().join("data"))
+        .env("NO_COLOR", "1")
+        .args(["plan", "config/runbooks/demo.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let at = format!(
+        "{}:3:1: identity.sh_key: unknown field `sh_key`",
+        config.join("flightdeck.toml").display()
+    );
+    assert!(err.contains(&at), "{err}");
+    assert!(
+        err.contains("Suggestion: fix `identity.sh_key` in"),
+        "{err}"
+    );
 }

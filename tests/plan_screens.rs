@@ -13,8 +13,8 @@ use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use flightdeck::app::msg::Msg;
+use flightdeck::app::state::Mode;
 use flightdeck::app::state::{AppState, Dialog};
-use flightdeck::app::team::Mode;
 use flightdeck::app::update::update;
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
@@ -106,7 +106,7 @@ fn the_plan_pane_shows_each_step_resolved_with_what_changes_in_the_cluster() {
     };
     let ids: Vec<&str> = targets
         .iter()
-        .map(|(i, _)| s.step(*i).id.as_str())
+        .map(|(i, _)| s.step(*i).unwrap().id.as_str())
         .collect();
     assert_eq!(
         ids,
@@ -204,7 +204,7 @@ fn approver() -> AppState {
     }
     s.release.steps[GATE].status = StepStatus::Waiting;
     s.release.steps[GATE].started_at = Some(T0 + 60_000);
-    s.selected = 0;
+    s.view.selected = 0;
     // The last successful release ran v1.4.1.
     let then_inputs = BTreeMap::from([
         ("port".to_string(), "18080".to_string()),
@@ -241,7 +241,7 @@ fn the_approver_sees_the_waiting_gate_with_its_evidence() {
         !cmds.iter().any(|c| matches!(c, Command::ReadPlan { .. })),
         "{cmds:?}"
     );
-    assert_eq!(s.selected, GATE);
+    assert_eq!(s.view.selected, GATE);
     assert!(s.plan.plan.is_some());
     let t = draw(&s);
     insta::assert_snapshot!("approver_view", t.backend());
@@ -268,21 +268,24 @@ fn the_approver_signs_with_a_and_a_rejection_needs_a_comment() {
     update(&mut s, Msg::Tick(T0 + 61_000));
     // A watcher cannot abort the release.
     assert!(key(&mut s, KeyCode::Char('A')).is_empty());
-    assert!(s.dialog.is_none());
+    assert!(s.view.dialog.is_none());
     assert!(!s.release.status.is_final());
     // x, then Enter without a comment: refused, nothing written.
     assert!(key(&mut s, KeyCode::Char('x')).is_empty());
     assert!(matches!(
-        s.dialog,
-        Some(Dialog::SignOff {
+        s.view.dialog,
+        Some(Dialog::Signoff {
             decision: Decision::Reject,
             ..
         })
     ));
     let cmds = key(&mut s, KeyCode::Enter);
     assert!(cmds.is_empty(), "{cmds:?}");
-    let Some(Dialog::SignOff { error: Some(e), .. }) = &s.dialog else {
-        panic!("a rejection without a comment is refused: {:?}", s.dialog);
+    let Some(Dialog::Signoff { error: Some(e), .. }) = &s.view.dialog else {
+        panic!(
+            "a rejection without a comment is refused: {:?}",
+            s.view.dialog
+        );
     };
     assert!(e.contains("rejection needs a reason"), "{e}");
     key(&mut s, KeyCode::Esc);

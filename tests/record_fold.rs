@@ -9,9 +9,10 @@ use app_state::StateBuilder;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 
+use flightdeck::app::headless::Headless;
 use flightdeck::app::msg::Msg;
 use flightdeck::app::state::AppState;
-use flightdeck::app::update::{on_resume, update};
+use flightdeck::app::update::on_resume;
 use flightdeck::backend::store::team::GateRule;
 use flightdeck::backend::store::{self, AuditKey, Store};
 use flightdeck::protocol::command::{Command, JournalEntry};
@@ -75,7 +76,6 @@ async fn driver_resume_watcher_and_verify_fold_the_same_release() {
         StateBuilder::loaded(loaded.clone(), "/rb/fold.yaml")
             .host("alice-laptop")
             .bin("flightdeck")
-            .headless(true)
             .ack("notes")
             .release(release)
             .build()
@@ -161,6 +161,8 @@ async fn drive_with(
     msgs: Vec<Msg>,
     deploy: usize,
 ) {
+    // A headless run: the driver on top of `update`.
+    let mut driver = Headless::default();
     let mut msgs: VecDeque<Msg> = msgs.into();
     let mut cmds: Vec<Command> = first;
     let mut now = 60_000;
@@ -203,13 +205,13 @@ async fn drive_with(
         }
         let msg = match msgs.pop_front() {
             Some(m) => m,
-            None if state.quitting || state.release.status.is_final() => return,
+            None if state.plumbing.quitting || state.release.status.is_final() => return,
             None => {
                 now += 1_000;
                 Msg::Tick(now)
             }
         };
-        cmds = update(state, msg);
+        cmds = driver.update(state, msg);
     }
     panic!("the driver never settled: {:?}", state.release);
 }

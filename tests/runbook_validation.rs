@@ -109,11 +109,13 @@ fn inputs_are_checked_against_their_pattern() {
     given.insert("colour".to_string(), "red".to_string());
     let errs = runbook::inputs::resolve(&l.runbook, &given).unwrap_err();
     assert!(
-        errs.iter().any(|e| e.contains("does not match")),
+        errs.iter()
+            .any(|e| e.to_string().contains("does not match")),
         "{errs:?}"
     );
     assert!(
-        errs.iter().any(|e| e.contains("unknown input \"colour\"")),
+        errs.iter()
+            .any(|e| e.to_string().contains("unknown input \"colour\"")),
         "{errs:?}"
     );
     given.clear();

@@ -120,7 +120,7 @@ fn finished(state: &mut AppState, step: usize, attempt: u32, outcome: Outcome) -
 
 /// What a step's runner would plausibly print, so earlier steps are not blank.
 fn sample_output(state: &AppState, step: usize) -> Vec<(Stream, &'static str)> {
-    match state.step(step).id.as_str() {
+    match state.step_id(step).as_str() {
         "env-present" => vec![(Stream::Info, "HOME set"), (Stream::Info, "PATH set")],
         "start-service" => vec![(
             Stream::Stdout,
@@ -181,7 +181,7 @@ fn drive_to(state: &mut AppState, target: usize) -> Option<(usize, u32)> {
             assert_eq!(current, target, "the release stopped at the target step");
             return running;
         }
-        match state.dialog {
+        match state.view.dialog {
             // push-image is risky; staging does not ask to type its name.
             Some(Dialog::Confirm { .. }) => queue.extend(press(state, KeyCode::Char('y'))),
             // Checklists are ticked item by item, then confirmed.
@@ -234,7 +234,7 @@ fn building() -> (AppState, u32) {
         StepStatus::Running { attempt }
     );
     assert_eq!(
-        state.selected, BUILD_IMAGE,
+        state.view.selected, BUILD_IMAGE,
         "the selection follows the running step"
     );
     (state, attempt)
@@ -244,7 +244,7 @@ fn building() -> (AppState, u32) {
 fn at_gate(person: &str) -> AppState {
     let mut state = fresh(person);
     drive_to(&mut state, RELEASE_APPROVAL);
-    assert_eq!(state.selected, RELEASE_APPROVAL);
+    assert_eq!(state.view.selected, RELEASE_APPROVAL);
     state
 }
 
@@ -298,7 +298,7 @@ fn assert_no_control_chars(terminal: &Terminal<TestBackend>) {
 #[test]
 fn a_fresh_release_first_step_selected() {
     let state = fresh("alice");
-    assert_eq!(state.selected, ENV_PRESENT);
+    assert_eq!(state.view.selected, ENV_PRESENT);
     let terminal = draw(&state);
     assert_shows(&terminal, RELEASE_ID);
     insta::assert_snapshot!("a_fresh_release", terminal.backend());
@@ -399,7 +399,11 @@ fn d_gate_dialog_for_the_initiator_refuses() {
     let cmds = press(&mut state, KeyCode::Char('a'));
     let rest = ack(&mut state, cmds);
     assert!(rest.is_empty(), "refusing runs nothing: {rest:?}");
-    assert!(state.dialog.is_none(), "no dialog: {:?}", state.dialog);
+    assert!(
+        state.view.dialog.is_none(),
+        "no dialog: {:?}",
+        state.view.dialog
+    );
     // The refusal is on screen, and the key bar does not offer `a`.
     let terminal = draw(&state);
     assert_shows(
@@ -416,8 +420,8 @@ fn e_gate_dialog_for_another_person() {
     let rest = ack(&mut state, cmds);
     assert!(rest.is_empty(), "opening the gate runs nothing: {rest:?}");
     type_text(&mut state, "changelog and dashboards look fine");
-    let Some(Dialog::SignOff { error: None, .. }) = &state.dialog else {
-        panic!("bob may sign: {:?}", state.dialog);
+    let Some(Dialog::Signoff { error: None, .. }) = &state.view.dialog else {
+        panic!("bob may sign: {:?}", state.view.dialog);
     };
     let terminal = draw(&state);
     assert_shows(&terminal, "as bob@ops-1");
@@ -429,7 +433,7 @@ fn f_help_overlay() {
     let mut state = fresh("alice");
     let cmds = press(&mut state, KeyCode::Char('?'));
     assert!(cmds.is_empty());
-    assert_eq!(state.dialog, Some(Dialog::Help));
+    assert_eq!(state.view.dialog, Some(Dialog::Help));
     let terminal = draw(&state);
     insta::assert_snapshot!("f_help", terminal.backend());
 }
@@ -472,13 +476,13 @@ fn g_interrupted_step_after_resume() {
         "nothing re-runs by itself: {cmds:?}"
     );
     assert!(matches!(
-        state.dialog,
+        state.view.dialog,
         Some(Dialog::Interrupted {
             step: BUILD_IMAGE,
             ..
         })
     ));
-    assert_eq!(state.selected, BUILD_IMAGE);
+    assert_eq!(state.view.selected, BUILD_IMAGE);
     let terminal = draw(&state);
     assert_shows(&terminal, "was interrupted");
     insta::assert_snapshot!("g_interrupted_after_resume", terminal.backend());

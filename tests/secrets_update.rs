@@ -47,7 +47,7 @@ const PW: &str = "input-pw-31337";
 const SU_KEY: &str = "env-check-key-555";
 const SU_TOKEN: &str = "listed-token-999";
 
-fn state(headless: bool) -> AppState {
+fn state() -> AppState {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("su.yaml");
     std::fs::write(&path, RUNBOOK).unwrap();
@@ -58,7 +58,6 @@ fn state(headless: bool) -> AppState {
         .process_env("SU_TOKEN", SU_TOKEN)
         .process_env("OTHER_DB", "postgres://x:env-url-pass-8@db/x")
         .process_env("HOME", "/home/alice")
-        .headless(headless)
         .build()
 }
 
@@ -76,7 +75,7 @@ const ALL: [&str; 9] = [
 
 #[test]
 fn the_set_holds_every_kind_of_secret() {
-    let s = state(false);
+    let s = state();
     for v in &ALL[..8] {
         assert_eq!(s.secrets.mask(&format!("<{v}>")), "<***>", "{v}");
     }
@@ -86,8 +85,8 @@ fn the_set_holds_every_kind_of_secret() {
 
 #[test]
 fn secret_inputs_are_sealed_for_the_journal_and_the_approval_hash() {
-    let a = state(false);
-    let b = state(false);
+    let a = state();
+    let b = state();
     let sealed = a.journaled_inputs()["pw"].clone();
     assert!(secrets::matches_sealed(&sealed, PW), "{sealed}");
     assert_eq!(
@@ -113,7 +112,7 @@ fn run_step(s: &mut AppState, id: &str) -> Vec<Command> {
         st.status = StepStatus::Succeeded;
         st.attempts = 1;
     }
-    s.selected = i;
+    s.view.selected = i;
     let c = update(
         s,
         Msg::Key(crossterm::event::KeyEvent::from(
@@ -134,7 +133,7 @@ fn run_step(s: &mut AppState, id: &str) -> Vec<Command> {
 
 #[test]
 fn backend_text_is_masked_before_any_sink() {
-    let mut s = state(true);
+    let mut s = state();
     let web = s.runbook.step_index("web").unwrap();
     let c = run_step(&mut s, "web");
     assert!(
@@ -165,8 +164,8 @@ fn backend_text_is_masked_before_any_sink() {
     );
     let journaled = format!("{c:?}");
     assert!(journaled.contains("StepFinished"), "{journaled}");
-    let events = format!("{:?}", s.events);
-    let notice = format!("{:?}", s.notice);
+    let events = format!("{:?}", s.plumbing.events);
+    let notice = format!("{:?}", s.view.notice);
     let status = format!("{:?}", s.release.steps[web].status);
     let output = format!("{:?}", s.outputs[web].lines);
     for (what, text) in [
@@ -185,7 +184,7 @@ fn backend_text_is_masked_before_any_sink() {
         "{journaled}"
     );
     assert!(
-        s.events.iter().any(
+        s.plumbing.events.iter().any(
             |e| matches!(e, HeadlessEvent::Output { line, .. } if line.contains("token=*** with ***"))
         ),
         "{events}"
@@ -194,7 +193,7 @@ fn backend_text_is_masked_before_any_sink() {
 
 #[test]
 fn a_notify_step_posts_its_message_masked() {
-    let mut s = state(false);
+    let mut s = state();
     let c = run_step(&mut s, "tell");
     let message = c
         .iter()
@@ -211,7 +210,7 @@ fn a_notify_step_posts_its_message_masked() {
 
 #[test]
 fn journal_entries_of_a_new_release_carry_the_seal_only() {
-    let s = state(false);
+    let s = state();
     let entry = JournalEntry::ReleaseStarted {
         release: Box::new(Release {
             inputs: s.journaled_inputs(),
@@ -226,7 +225,7 @@ fn journal_entries_of_a_new_release_carry_the_seal_only() {
 
 #[test]
 fn a_step_never_runs_with_a_sealed_value() {
-    let mut s = state(true);
+    let mut s = state();
     let sealed = s.journaled_inputs()["pw"].clone();
     s.release.inputs.insert("pw".into(), sealed);
     let c = run_step(&mut s, "web");
@@ -237,7 +236,7 @@ fn a_step_never_runs_with_a_sealed_value() {
             .any(|c| matches!(c, Command::RunStep { .. } | Command::Journal { .. })),
         "{c:?}"
     );
-    let notice = format!("{:?}", s.notice);
+    let notice = format!("{:?}", s.view.notice);
     assert!(
         notice.contains("was not given to this terminal"),
         "{notice}"

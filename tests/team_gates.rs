@@ -44,6 +44,7 @@ fn per_role_counts_of_distinct_people() {
     let t = tally(&g, &[s("ann", "engineering", 1)], "H");
     assert!(!t.satisfied());
     assert_eq!(t.roles[0].missing(), 1);
+    assert_eq!(t.still_needed(), ["1 × engineering", "1 × security"]);
     assert_eq!(t.met_at, None);
     let all = [
         s("ann", "engineering", 1),
@@ -52,6 +53,9 @@ fn per_role_counts_of_distinct_people() {
     ];
     let t = tally(&g, &all, "H");
     assert!(t.satisfied());
+    assert!(t.still_needed().is_empty());
+    assert_eq!(Decision::Approve.done(), "signed off");
+    assert_eq!(Decision::Reject.done(), "rejected");
     assert_eq!(t.met_at, Some(3), "met when the last role filled");
 }
 
@@ -334,7 +338,8 @@ fn a_comment_with_control_characters_is_refused() {
         );
         match r {
             Err(Refusal::UnsafeComment(why)) => {
-                assert!(why.starts_with("the comment contains"), "{why}")
+                assert_eq!(why.field, "the comment");
+                assert!(why.to_string().starts_with("the comment contains"), "{why}")
             }
             other => panic!("{comment:?} was not refused: {other:?}"),
         }

@@ -202,6 +202,138 @@ stages:
         command: 'echo done'
 "#;
 
+/// Each refused sign-off says why and what to do (`Suggestion:`), with
+/// the exit code of its kind: bad input 2, refused 1.
+#[test]
+fn a_refused_signoff_says_what_to_do() {
+    let sb = Sandbox::new();
+    let rb = sb.file("soak.yaml", SOAK);
+    let out = sb.run("alice", &["run", &rb, "--headless"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let id = release_of(&out);
+    let cases: [(&str, Vec<&str>, i32, &str, &str); 6] = [
+        (
+            "bob",
+            vec![
+                "approve",
+                "no-such-release",
+                "--gate",
+                "approval",
+                "--role",
+                "approver",
+            ],
+            2,
+            "no release \"no-such-release\" in the journal",
+            "Suggestion: `flightdeck releases` lists the releases in",
+        ),
+        (
+            "bob",
+            vec!["approve", &id, "--gate", "nope", "--role", "approver"],
+            2,
+            "runbook soak has no step \"nope\"",
+            "Suggestion: name a gate with --gate; the runbook's gates: approval",
+        ),
+        (
+            "bob",
+            vec!["approve", &id, "--gate", "done", "--role", "approver"],
+            2,
+            "step \"done\" is a command, not a gate",
+            "the runbook's gates: approval",
+        ),
+        (
+            "bob",
+            vec!["approve", &id, "--gate", "approval", "--role", "security"],
+            1,
+            "not listed in role \"security\" (claim identity: bob)",
+            "Suggestion: who may sign as security: carol",
+        ),
+        (
+            "alice",
+            vec!["approve", &id, "--gate", "approval", "--role", "approver"],
+            1,
+            "you started this release, so you cannot sign it off",
+            "Suggestion: ask someone else to sign off",
+        ),
+        (
+            "bob",
+            vec!["reject", &id, "--gate", "approval", "--role", "approver"],
+            1,
+            "a rejection needs a reason",
+            "Suggestion: say why with --comment",
+        ),
+    ];
+    for (user, args, code, message, suggestion) in cases {
+        let out = sb.run(user, &args);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {t}");
+        assert!(t.contains(message), "{args:?}: {t}");
+        assert!(t.contains(suggestion), "{args:?}: {t}");
+    }
+    // Nothing refused was recorded.
+    assert!(sb.query("SELECT person FROM signoffs").is_empty());
+}
+
+/// A gate not reached yet takes a sign-off (with a note); one the release
+/// has passed takes none.
+#[test]
+fn a_gate_ahead_takes_a_signoff_and_a_passed_one_does_not() {
+    let sb = Sandbox::new();
+    let rb = sb.file(
+        "two.yaml",
+        "name: two\nstages:\n  - id: s\n    steps:\n      - id: first\n        gate: { roles: { approver: 1 } }\n      - id: second\n        gate: { roles: { approver: 1 } }\n      - id: hold\n        manual:\n          items: [look]\n",
+    );
+    let out = sb.run("alice", &["run", &rb, "--headless"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let id = release_of(&out);
+    let ahead = sb.run(
+        "bob",
+        &["approve", &id, "--gate", "second", "--role", "approver"],
+    );
+    assert_eq!(ahead.status.code(), Some(0), "{}", text(&ahead));
+    assert!(
+        text(&ahead)
+            .contains("note: gate second is not waiting yet (the release is at step first)"),
+        "{}",
+        text(&ahead)
+    );
+    let ok = sb.run(
+        "bob",
+        &["approve", &id, "--gate", "first", "--role", "approver"],
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    // Both gates pass (the one ahead on its earlier sign-off); the manual
+    // step holds the release open.
+    let out = sb.run("alice", &["run", "--headless", "--release", &id]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains(r#""step":"second","status":"succeeded""#)
+            && text(&out).contains(r#""waiting","step":"hold""#),
+        "{}",
+        text(&out)
+    );
+    let late = sb.run(
+        "carol",
+        &[
+            "reject",
+            &id,
+            "--gate",
+            "first",
+            "--role",
+            "approver",
+            "--comment",
+            "late",
+        ],
+    );
+    let t = text(&late);
+    assert_eq!(late.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("gate first of release") && t.contains("is over (succeeded)"),
+        "{t}"
+    );
+    assert!(t.contains("Suggestion: `flightdeck show"), "{t}");
+    assert_eq!(sb.query("SELECT person FROM signoffs").len(), 2);
+}
+
 #[test]
 fn soak_waits_then_opens_and_waiting_for_me_lists_gates() {
     let sb = Sandbox::new();

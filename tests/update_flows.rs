@@ -3,11 +3,13 @@
 #[path = "support/app_state.rs"]
 mod app_state;
 use app_state::StateBuilder;
+#[path = "support/driver.rs"]
+mod driver;
+use driver::{drive_as_person, drive_headless, on_resume, update};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::app::msg::Msg;
 use flightdeck::app::state::{AppState, Dialog, ResumeChoice};
-use flightdeck::app::update::{on_resume, update};
 use flightdeck::protocol::command::{Command, JournalEntry};
 use flightdeck::protocol::event::BackendEvent;
 use flightdeck::protocol::output::Stream;
@@ -24,8 +26,12 @@ fn state_with(
     let b = StateBuilder::file("config/runbooks/demo.yaml")
         .env(env)
         .person(person)
-        .headless(headless)
         .process_env("HOME", "/home/alice");
+    if headless {
+        drive_headless(&[]);
+    } else {
+        drive_as_person();
+    }
     let mut release = b.new_release();
     prepare(&mut release);
     b.release(release).build()
@@ -243,7 +249,14 @@ fn a_failed_step_stops_the_run_and_offers_retry_and_skip() {
         "{c:?}"
     );
     assert!(!s.auto);
-    assert!(s.notice.as_ref().unwrap().text.contains("HOME missing"));
+    assert!(
+        s.view
+            .notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("HOME missing")
+    );
     let keys = flightdeck::ui::keys_now(&s);
     assert!(keys.contains(&flightdeck::app::action::Action::Retry));
     assert!(keys.contains(&flightdeck::app::action::Action::Skip));
@@ -262,7 +275,7 @@ fn a_failed_step_stops_the_run_and_offers_retry_and_skip() {
 fn skipping_needs_a_reason_and_is_journaled() {
     let mut s = state();
     update(&mut s, key('s'));
-    assert!(matches!(s.dialog, Some(Dialog::Skip { .. })));
+    assert!(matches!(s.view.dialog, Some(Dialog::Skip { .. })));
     // Enter with no reason does nothing.
     assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
     typed(&mut s, "not needed on staging");
@@ -281,11 +294,12 @@ fn skipping_needs_a_reason_and_is_journaled() {
 fn a_gate_cannot_be_skipped() {
     let mut s = state_with("staging", "alice", false, advance_to("release-approval"));
     let i = index(&s, "release-approval");
-    assert_eq!(s.selected, i);
+    assert_eq!(s.view.selected, i);
     update(&mut s, key('s'));
-    assert!(s.dialog.is_none());
+    assert!(s.view.dialog.is_none());
     assert!(
-        s.notice
+        s.view
+            .notice
             .as_ref()
             .unwrap()
             .text
@@ -298,16 +312,16 @@ fn the_initiator_cannot_sign_off() {
     let mut s = state_with("staging", "alice", false, advance_to("release-approval"));
     let c = update(&mut s, key('a'));
     assert!(c.is_empty(), "{c:?}");
-    assert!(s.dialog.is_none(), "{:?}", s.dialog);
+    assert!(s.view.dialog.is_none(), "{:?}", s.view.dialog);
     // The refusal says who signs instead, and how (app::allowed).
-    let why = &s.notice.as_ref().expect("a refusal").text;
+    let why = &s.view.notice.as_ref().expect("a refusal").text;
     assert!(why.contains("you started this release"), "{why}");
     assert!(
         why.contains("flightdeck approve r-test --gate release-approval"),
         "{why}"
     );
     // The key bar never offered it.
-    assert!(!flightdeck::ui::keys_now(&s).contains(&flightdeck::app::action::Action::SignOff));
+    assert!(!flightdeck::ui::keys_now(&s).contains(&flightdeck::app::action::Action::Approve));
 }
 
 #[test]
@@ -356,7 +370,7 @@ fn a_rejection_stops_the_release() {
     // A rejection needs a reason.
     update(&mut s, code(KeyCode::Enter));
     assert!(
-        matches!(&s.dialog, Some(Dialog::SignOff { error: Some(e), .. }) if e.contains("reason"))
+        matches!(&s.view.dialog, Some(Dialog::Signoff { error: Some(e), .. }) if e.contains("reason"))
     );
     typed(&mut s, "error budget spent");
     let c = update(&mut s, code(KeyCode::Enter));
@@ -417,7 +431,7 @@ fn risky_steps_in_production_need_the_environment_name_typed() {
     let c = update(&mut s, key('g'));
     assert!(c.is_empty(), "{c:?}");
     assert!(
-        matches!(&s.dialog, Some(Dialog::Confirm { expect: Some(n), .. }) if n == "production")
+        matches!(&s.view.dialog, Some(Dialog::Confirm { expect: Some(n), .. }) if n == "production")
     );
     assert!(
         update(&mut s, key('y')).is_empty(),
@@ -453,8 +467,8 @@ fn an_interrupted_step_is_never_rerun_silently() {
         matches!(&c[..], [Command::StartService { step, .. }] if *step == index(&s, "start-service")),
         "{c:?}"
     );
-    let Some(Dialog::Interrupted { choices, .. }) = &s.dialog else {
-        panic!("{:?}", s.dialog)
+    let Some(Dialog::Interrupted { choices, .. }) = &s.view.dialog else {
+        panic!("{:?}", s.view.dialog)
     };
     assert_eq!(
         choices,
@@ -479,7 +493,7 @@ fn an_interrupted_step_is_never_rerun_silently() {
         "{c:?}"
     );
     // Choosing "mark done" is journaled, then settles the step.
-    s.dialog = None;
+    s.view.dialog = None;
     update(&mut s, key('r'));
     update(&mut s, code(KeyCode::Down));
     let c = update(&mut s, code(KeyCode::Enter));
@@ -554,7 +568,7 @@ fn headless_stops_at_a_person_and_acks_tick_checklists() {
     let c = update(&mut s, Msg::Tick(2_000));
     let c = ack(&mut s, &c);
     assert!(c.iter().any(|c| matches!(c, Command::Quit)), "{c:?}");
-    assert!(s.quitting);
+    assert!(s.plumbing.quitting);
 
     let mut s = state_with("staging", "alice", true, advance_to("release-checklist"));
     s.acks.insert("release-checklist".into());
@@ -567,7 +581,7 @@ fn headless_stops_at_a_person_and_acks_tick_checklists() {
     );
     // On to the gate, which waits: quit with the release still running.
     let c = ack(&mut s, &c);
-    assert!(s.quitting, "{c:?}");
+    assert!(s.plumbing.quitting, "{c:?}");
     assert_eq!(s.release.status, ReleaseStatus::Running);
 }
 
@@ -598,9 +612,9 @@ fn a_journal_failure_stops_driving() {
 fn help_lists_every_action_from_the_keymap() {
     let mut s = state();
     update(&mut s, key('?'));
-    assert_eq!(s.dialog, Some(Dialog::Help));
+    assert_eq!(s.view.dialog, Some(Dialog::Help));
     update(&mut s, key('x'));
-    assert_eq!(s.dialog, None);
+    assert_eq!(s.view.dialog, None);
 }
 
 #[test]

@@ -348,7 +348,7 @@ fn derived_facts_are_computed_once_when_the_snapshot_arrives() {
 
 #[test]
 fn the_log_buffer_is_bounded_by_bytes_and_counts_what_it_dropped() {
-    use flightdeck::app::rollout::{LogView, MAX_LOG_BYTES};
+    use flightdeck::app::state::{LogView, MAX_LOG_BYTES};
     let mut logs = LogView::default();
     let long = "x".repeat(8 * 1024);
     for _ in 0..1_000 {

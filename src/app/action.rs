@@ -11,7 +11,7 @@ pub enum Action {
     Retry,
     Skip,
     Tick,
-    SignOff,
+    Approve,
     Reject,
     Cancel,
     Abort,
@@ -37,7 +37,7 @@ impl Action {
         Action::Retry,
         Action::Skip,
         Action::Tick,
-        Action::SignOff,
+        Action::Approve,
         Action::Reject,
         Action::Cancel,
         Action::Abort,
@@ -64,7 +64,7 @@ impl Action {
             Action::Retry => "retry",
             Action::Skip => "skip",
             Action::Tick => "tick",
-            Action::SignOff => "sign_off",
+            Action::Approve => "approve",
             Action::Reject => "reject",
             Action::Cancel => "cancel",
             Action::Abort => "abort",
@@ -92,7 +92,7 @@ impl Action {
             Action::Retry => "retry",
             Action::Skip => "skip (with reason)",
             Action::Tick => "tick checklist",
-            Action::SignOff => "sign off",
+            Action::Approve => "approve",
             Action::Reject => "reject",
             Action::Cancel => "cancel step",
             Action::Abort => "abort release",
@@ -109,6 +109,8 @@ impl Action {
     }
 
     pub fn from_name(s: &str) -> Option<Action> {
+        // `sign_off` was the approve key's name before 0.2.
+        let s = if s == "sign_off" { "approve" } else { s };
         Action::ALL.into_iter().find(|a| a.name() == s)
     }
 }

@@ -12,7 +12,7 @@ use crate::runbook::progress::StepStatus;
 /// The actions the key bar can name, in its order.
 pub const BAR: [Action; 13] = [
     Action::Tick,
-    Action::SignOff,
+    Action::Approve,
     Action::Reject,
     Action::Run,
     Action::Cancel,
@@ -68,10 +68,10 @@ fn always(action: Action) -> bool {
 
 fn watcher(state: &AppState, action: Action) -> Option<String> {
     match action {
-        Action::SignOff | Action::Reject => {
-            let i = state.selected;
-            let waiting_gate = matches!(state.step(i).action, StepAction::Gate(_))
-                && state.release.steps[i].status == StepStatus::Waiting;
+        Action::Approve | Action::Reject => {
+            let i = state.view.selected;
+            let waiting_gate = matches!(state.action(i), Some(StepAction::Gate(_)))
+                && state.status(i) == Some(&StepStatus::Waiting);
             if !waiting_gate || state.release.status.is_final() {
                 Some("you are watching: sign off once the driver has reached this gate".into())
             } else {
@@ -91,9 +91,10 @@ fn watcher(state: &AppState, action: Action) -> Option<String> {
 }
 
 fn driver(state: &AppState, action: Action) -> Option<String> {
-    let i = state.selected;
-    let status = &state.release.steps[i].status;
-    let step = &state.step(i).action;
+    let i = state.view.selected;
+    let (Some(status), Some(step)) = (state.status(i), state.action(i)) else {
+        return Some("there is no such step".into());
+    };
     let current = state.release.current(&state.runbook) == Some(i);
     if state.release.status.is_final() && action != Action::Cancel {
         return Some("the release has already ended".into());
@@ -128,7 +129,7 @@ fn driver(state: &AppState, action: Action) -> Option<String> {
             let cur = state.release.current(&state.runbook)?;
             if state.auto {
                 Some("already running to the next gate".into())
-            } else if state.release.steps[cur].status == StepStatus::Pending {
+            } else if state.status(cur) == Some(&StepStatus::Pending) {
                 journal_failed
             } else {
                 None
@@ -166,7 +167,7 @@ fn driver(state: &AppState, action: Action) -> Option<String> {
                 journal_failed
             }
         }
-        Action::SignOff | Action::Reject => {
+        Action::Approve | Action::Reject => {
             if !matches!(step, StepAction::Gate(_)) {
                 Some("select a gate to sign off".into())
             } else if !matches!(status, StepStatus::Pending | StepStatus::Waiting) {
@@ -196,6 +197,6 @@ fn initiator(state: &AppState) -> Option<String> {
     Some(format!(
         "you started this release: another person signs it (flightdeck approve {} --gate {})",
         state.release.id,
-        state.step(state.selected).id
+        state.step_id(state.view.selected)
     ))
 }

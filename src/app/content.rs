@@ -4,32 +4,12 @@
 //! `content_changed` entry is journaled and the gate waits for fresh
 //! sign-offs. Pure: the reading is the runner's.
 
-use super::state::{After, AppState, HeadlessEvent, Level};
-use crate::protocol::command::{Command, JournalEntry};
-use crate::protocol::output::Stream;
+use super::state::AppState;
+use crate::protocol::command::Command;
 use crate::runbook::StepAction;
-use crate::runbook::content::{self, ClusterSource, ContentManifest, ContentRequest};
+use crate::runbook::content::{ClusterSource, ContentManifest, ContentRequest};
 use crate::runbook::gates;
 use crate::runbook::progress::StepStatus;
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ContentState {
-    /// The content `approval_hash` was computed from. `None`: content is
-    /// not checked (a state built without a session, e.g. in tests).
-    pub current: Option<ContentManifest>,
-    /// Manifests this release recorded, oldest first (to name what changed).
-    pub history: Vec<ContentManifest>,
-    /// A check was asked for this step and not answered yet.
-    pub asked: Option<usize>,
-    /// The check for this step passed: it may start now.
-    pub cleared: Option<usize>,
-    /// Open the checklist dialog of this step once it starts (ticked while
-    /// its content was being checked).
-    pub tick_after: Option<usize>,
-    /// The runbook file no longer is the one this session loaded: nothing
-    /// more starts here (a reopened session loads and checks it).
-    pub runbook_moved: bool,
-}
 
 /// The request for the release's content as this session sees it.
 pub fn request(state: &AppState) -> ContentRequest {
@@ -62,17 +42,15 @@ pub fn set_current(state: &mut AppState, manifest: ContentManifest, history: Vec
     state.content.history = history;
 }
 
-fn is_gate(state: &AppState, i: usize) -> bool {
-    matches!(state.step(i).action, StepAction::Gate(_))
+pub(crate) fn is_gate(state: &AppState, i: usize) -> bool {
+    matches!(state.action(i), Some(StepAction::Gate(_)))
 }
 
 /// Must the content be read before step `i` starts?
-fn needs_check(state: &AppState, i: usize) -> bool {
+pub(crate) fn needs_check(state: &AppState, i: usize) -> bool {
     state.content.current.is_some()
         && (is_gate(state, i)
-            || (0..i).any(|g| {
-                is_gate(state, g) && state.release.steps[g].status == StepStatus::Succeeded
-            }))
+            || (0..i).any(|g| is_gate(state, g) && state.status(g) == Some(&StepStatus::Succeeded)))
 }
 
 /// Called as step `i` is about to start: `true` holds the start back until
@@ -109,17 +87,17 @@ pub fn stopped(state: &AppState) -> bool {
 }
 
 /// The first passed gate before `step` whose sign-offs do not cover `hash`.
-fn stale_gate(state: &AppState, step: usize, hash: &str) -> Option<usize> {
+pub(crate) fn stale_gate(state: &AppState, step: usize, hash: &str) -> Option<usize> {
     (0..step).find(|&g| {
-        let StepAction::Gate(spec) = &state.step(g).action else {
+        let Some(StepAction::Gate(spec)) = state.action(g) else {
             return false;
         };
-        state.release.steps[g].status == StepStatus::Succeeded
-            && !gates::tally(spec, &state.release.signoffs_for(&state.step(g).id), hash).satisfied()
+        state.status(g) == Some(&StepStatus::Succeeded)
+            && !gates::tally(spec, &state.release.signoffs_for(&state.step_id(g)), hash).satisfied()
     })
 }
 
-fn manifest_of<'a>(state: &'a AppState, hash: &str) -> Option<&'a ContentManifest> {
+pub(crate) fn manifest_of<'a>(state: &'a AppState, hash: &str) -> Option<&'a ContentManifest> {
     state
         .content
         .history
@@ -127,135 +105,4 @@ fn manifest_of<'a>(state: &'a AppState, hash: &str) -> Option<&'a ContentManifes
         .rev()
         .chain(state.content.current.iter())
         .find(|m| m.hash() == hash)
-}
-
-/// The content as read for step `step`.
-pub(crate) fn on_content(
-    state: &mut AppState,
-    step: usize,
-    manifest: ContentManifest,
-    out: &mut Vec<Command>,
-) {
-    if state.content.asked != Some(step) {
-        return; // not asked (any more)
-    }
-    state.content.asked = None;
-    if manifest.runbook != state.release.runbook_hash {
-        // Approving the file's new content must not let this session run
-        // the steps it loaded before: it stops, and a new session checks.
-        state.content.runbook_moved = true;
-        state.auto = false;
-        let text = format!(
-            "the runbook file changed since flightdeck loaded it: {} does not run here; quit and reopen the release to load it (its gates then need sign-offs on the new content)",
-            state.step(step).id
-        );
-        state.outputs[step].push(Stream::Info, text.clone());
-        state.notify(Level::Warn, text);
-        if state.headless {
-            super::update::quit(state, out);
-        }
-        return;
-    }
-    let new_hash = manifest.hash();
-    let stale = stale_gate(state, step, &new_hash);
-    let old_hash = match stale {
-        Some(g) => match &state.step(g).action {
-            StepAction::Gate(spec) => {
-                content::approved_under(spec, &state.release.signoffs_for(&state.step(g).id))
-                    .unwrap_or_else(|| state.approval_hash.clone())
-            }
-            _ => state.approval_hash.clone(),
-        },
-        None => state.approval_hash.clone(),
-    };
-    if old_hash != new_hash {
-        let changed = match manifest_of(state, &old_hash) {
-            Some(old) => content::changed(old, &manifest),
-            None => vec!["content (the approved content is not on record)".to_string()],
-        };
-        record(state, step, stale, old_hash, &manifest, changed, out);
-    }
-    state.approval_hash = new_hash.clone();
-    if !state.content.history.iter().any(|m| m.hash() == new_hash) {
-        state.content.history.push(manifest.clone());
-    }
-    state.content.current = Some(manifest);
-    match stale {
-        Some(g) => reopen(state, g, out),
-        None => {
-            state.content.cleared = Some(step);
-            super::update::start_step(state, step, out);
-            if state.content.tick_after.take() == Some(step)
-                && state.release.steps[step].status == StepStatus::Waiting
-                && state.dialog.is_none()
-            {
-                let items = super::update::checklist_len(state, step);
-                state.dialog = Some(super::state::Dialog::checklist(step, items));
-            }
-        }
-    }
-}
-
-fn record(
-    state: &mut AppState,
-    step: usize,
-    stale: Option<usize>,
-    old_hash: String,
-    manifest: &ContentManifest,
-    changed: Vec<String>,
-    out: &mut Vec<Command>,
-) {
-    let new_hash = manifest.hash();
-    if let Some(g) = stale {
-        let gate = state.step(g).id.clone();
-        // Paths come from the runbook: shown only as plain text.
-        let text = crate::sanitize::sanitize_line(&format!(
-            "content changed since gate {gate} was approved ({}): {} does not run; the gate needs fresh sign-offs on {}…",
-            changed.join(", "),
-            state.step(step).id,
-            &new_hash[..12]
-        ));
-        state.outputs[g].push(Stream::Info, text.clone());
-        state.notify(Level::Warn, text);
-        state.events.push(HeadlessEvent::ContentChanged {
-            step: state.step(step).id.clone(),
-            gate,
-            old_hash: old_hash.clone(),
-            new_hash: new_hash.clone(),
-            changed: changed.clone(),
-        });
-    }
-    let entry = JournalEntry::ContentChanged {
-        release_id: state.release.id.clone(),
-        old_hash: Some(old_hash),
-        new_hash,
-        changed,
-        manifest: manifest.clone(),
-        at: state.now,
-    };
-    super::update::journal(state, entry, After::Nothing, out);
-}
-
-/// Gate `g` waits again; its new attempt is journaled before it counts.
-fn reopen(state: &mut AppState, g: usize, out: &mut Vec<Command>) {
-    let now = state.now;
-    match state.release.reopen_gate(&state.runbook, g, now) {
-        Ok(attempt) => {
-            state.selected = g;
-            state.scroll = 0;
-            let step_id = state.step(g).id.clone();
-            state.events.push(HeadlessEvent::StepStarted {
-                step: step_id.clone(),
-                attempt,
-            });
-            let entry = JournalEntry::StepStarted {
-                release_id: state.release.id.clone(),
-                step_id,
-                attempt,
-                at: now,
-            };
-            super::update::journal(state, entry, After::Start { step: g, attempt }, out);
-        }
-        Err(e) => state.notify(Level::Warn, e.0),
-    }
 }

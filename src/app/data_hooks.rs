@@ -118,13 +118,13 @@ pub fn step_began(state: &AppState, i: usize, attempt: u32, out: &mut Vec<Comman
 
 /// A gate has begun to wait for sign-offs.
 pub fn gate_waiting(state: &AppState, i: usize, out: &mut Vec<Command>) {
-    if state.release.steps[i].status != StepStatus::Waiting {
+    if state.status(i) != Some(&StepStatus::Waiting) {
         return;
     }
-    let gate = state.step(i).id.clone();
+    let gate = state.step_id(i);
     // What an approver types: one command per role the gate needs.
-    let approve: Vec<String> = match &state.step(i).action {
-        StepAction::Gate(g) => g
+    let approve: Vec<String> = match state.action(i) {
+        Some(StepAction::Gate(g)) => g
             .roles
             .iter()
             .map(|(role, _)| {
@@ -175,7 +175,7 @@ pub fn release_ended(state: &AppState, out: &mut Vec<Command>) {
     if event != "succeeded"
         && let Some((i, reason)) = failing_step(state)
     {
-        let id = state.step(i).id.clone();
+        let id = state.step_id(i);
         text.push_str(&format!(
             " at {id} ({}): {reason}",
             state.titles.get(i).cloned().unwrap_or_default()

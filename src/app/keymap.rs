@@ -22,30 +22,55 @@ struct File {
     keys: BTreeMap<String, Vec<String>>,
 }
 
+/// What is wrong with a keybindings file: each binding that cannot be
+/// read, by its field (`keys.ACTION`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", .problems.iter().map(|p| if p.field.is_empty() { p.message.clone() } else { format!("{}: {}", p.field, p.message) }).collect::<Vec<_>>().join("; "))]
+pub struct KeymapError {
+    pub problems: Vec<BindingProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BindingProblem {
+    pub field: String,
+    pub message: String,
+}
+
 impl Keymap {
     pub fn defaults() -> Keymap {
         Keymap::parse(DEFAULT_KEYBINDINGS, None).expect("shipped keybindings are valid")
     }
 
     /// Parse a keybindings file; `base` supplies actions the file leaves out.
-    pub fn parse(text: &str, base: Option<&Keymap>) -> Result<Keymap, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str, base: Option<&Keymap>) -> Result<Keymap, KeymapError> {
+        let file: File = toml::from_str(text).map_err(|e| KeymapError {
+            problems: vec![BindingProblem {
+                field: String::new(),
+                message: e.message().to_string(),
+            }],
+        })?;
         let mut bindings = base.map(|b| b.bindings.clone()).unwrap_or_default();
         let mut errors = Vec::new();
         for (name, keys) in file.keys {
             let Some(action) = Action::from_name(&name) else {
-                errors.push(format!("keys.{name}: unknown action"));
+                errors.push(BindingProblem {
+                    field: format!("keys.{name}"),
+                    message: "unknown action".into(),
+                });
                 continue;
             };
             for k in &keys {
                 if parse_key(k).is_none() {
-                    errors.push(format!("keys.{name}: cannot read key {k:?}"));
+                    errors.push(BindingProblem {
+                        field: format!("keys.{name}"),
+                        message: format!("cannot read key {k:?}"),
+                    });
                 }
             }
             bindings.insert(action, keys);
         }
         if !errors.is_empty() {
-            return Err(errors.join("; "));
+            return Err(KeymapError { problems: errors });
         }
         Ok(Keymap { bindings })
     }
@@ -103,4 +128,22 @@ pub fn parse_key(s: &str) -> Option<(KeyCode, KeyModifiers)> {
         _ => return None,
     };
     Some((code, mods))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_old_name_of_the_approve_key_still_binds_it() {
+        let map = Keymap::parse("[keys]\nsign_off = [\"y\"]\n", Some(&Keymap::defaults())).unwrap();
+        assert_eq!(map.key_for(Action::Approve), "y");
+    }
+
+    #[test]
+    fn a_bad_binding_is_named_by_its_field() {
+        let e = Keymap::parse("[keys]\nfly = [\"f\"]\nrun = [\"ctrl-\"]\n", None).unwrap_err();
+        let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["keys.fly", "keys.run"], "{e}");
+    }
 }

@@ -82,7 +82,7 @@ pub fn step_at_row(state: &AppState, area: Rect, y: u16) -> Option<usize> {
         return None;
     }
     let rows = checklist_rows(state);
-    let offset = checklist_offset(&rows, state.selected, inner.height);
+    let offset = checklist_offset(&rows, state.view.selected, inner.height);
     match rows.get(offset + (y - inner.y) as usize) {
         Some(ChecklistRow::Step(i)) => Some(*i),
         _ => None,

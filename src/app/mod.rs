@@ -4,6 +4,7 @@ pub mod action;
 pub mod allowed;
 pub mod content;
 pub mod data_hooks;
+pub mod headless;
 pub mod home;
 pub mod keymap;
 pub mod layout;

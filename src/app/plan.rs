@@ -6,22 +6,6 @@ use super::state::AppState;
 use crate::protocol::command::Command;
 use crate::runbook::plan::{self, ClusterSlot, Plan, PlanInput};
 
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PlanState {
-    /// The pane is shown (toggled with `P`).
-    pub open: bool,
-    pub plan: Option<Plan>,
-    /// The cluster part was asked for and has not answered yet.
-    pub reading: bool,
-    /// First line shown.
-    pub scroll: u16,
-    /// What changed since the last successful release of this runbook and
-    /// environment (read when the session opens; `None`: there was none).
-    pub since: Option<crate::runbook::plan_since::SinceLast>,
-    /// The gate the approver's view was opened for (its plan is built once).
-    pub approver_gate: Option<usize>,
-}
-
 /// The plan of the release `state` holds, with every value as its steps
 /// will see it, masked with the release's secrets, and the content hash
 /// sign-offs bind to (the approval hash).
@@ -54,7 +38,7 @@ pub fn read_command(state: &AppState, plan: &Plan) -> Option<Command> {
 /// cluster part again.
 pub fn toggle(state: &mut AppState) -> Vec<Command> {
     state.plan.open = !state.plan.open;
-    state.dirty = true;
+    state.plumbing.dirty = true;
     if !state.plan.open {
         return Vec::new();
     }
@@ -78,7 +62,7 @@ pub fn answered(state: &mut AppState, slots: Vec<(usize, ClusterSlot)>) {
         }
         p.not_read("no answer");
     }
-    state.dirty = true;
+    state.plumbing.dirty = true;
 }
 
 /// The gate a watcher (not the driver) may sign now: the current step, a
@@ -88,9 +72,9 @@ pub fn approver_gate(state: &AppState) -> Option<usize> {
         return None;
     }
     let i = state.release.current(&state.runbook)?;
-    (matches!(state.step(i).action, crate::runbook::StepAction::Gate(_))
-        && state.release.steps[i].status == crate::runbook::progress::StepStatus::Waiting)
-        .then_some(i)
+    (matches!(state.action(i), Some(crate::runbook::StepAction::Gate(_)))
+        && state.status(i) == Some(&crate::runbook::progress::StepStatus::Waiting))
+    .then_some(i)
 }
 
 /// On each tick: a gate newly waiting for this watcher gets its view: the
@@ -104,8 +88,8 @@ pub fn tick(state: &mut AppState, out: &mut Vec<Command>) {
     let Some(g) = gate else {
         return;
     };
-    state.selected = g;
-    state.dirty = true;
+    state.view.selected = g;
+    state.plumbing.dirty = true;
     let p = build(state);
     if let Some(cmd) = read_command(state, &p) {
         state.plan.reading = true;
@@ -123,5 +107,5 @@ pub fn scrolls(state: &AppState) -> bool {
 pub fn scroll(state: &mut AppState, delta: i32) {
     let s = state.plan.scroll as i32 + delta;
     state.plan.scroll = s.max(0) as u16;
-    state.dirty = true;
+    state.plumbing.dirty = true;
 }

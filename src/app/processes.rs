@@ -1,22 +1,35 @@
-//! What the UI knows about processes around its steps: steps a signal
-//! stopped, groups an interrupted step left running, background services
-//! a resumed release starts again (issue 11, "no orphans, no double runs").
+//! What holds processes around steps back (see `app::update::processes`):
+//! read-only questions about `state.processes`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::app::state::{AppState, ResumeChoice};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProcessState {
-    /// Steps cancelled because flightdeck got a signal: their end is
-    /// journaled as interrupted, never as failed.
-    pub interrupting: BTreeSet<usize>,
-    /// Interrupted steps whose process group still runs on this host
-    /// (pgid = pid of its leader): nothing re-runs them until it is gone.
-    pub lingering: BTreeMap<usize, i32>,
-    /// Lingering groups being waited for or killed.
-    pub ending: BTreeSet<usize>,
-    /// Background services being started again; no step starts before
-    /// they run.
-    pub restarting: BTreeSet<usize>,
-    /// `run --headless --retry STEP`: interrupted steps to run again.
-    pub retries: BTreeSet<String>,
+/// Words for an interrupted step whose processes still run.
+pub fn still_running(state: &AppState, i: usize) -> Option<String> {
+    state
+        .processes
+        .lingering
+        .get(&i)
+        .map(|pid| format!("still running, pid {pid}"))
+}
+
+/// The interrupted dialog's choices while the step's processes still run.
+pub(crate) fn lingering_choices(state: &AppState, i: usize) -> Option<Vec<ResumeChoice>> {
+    state
+        .processes
+        .lingering
+        .contains_key(&i)
+        .then(|| vec![ResumeChoice::Wait, ResumeChoice::Kill])
+}
+
+/// Why no step may start now, if something holds them back.
+pub(crate) fn held_back(state: &AppState) -> Option<String> {
+    if let Some(why) = &state.team.lapsed {
+        return Some(format!(
+            "you are not the driver now ({why}); no step starts"
+        ));
+    }
+    if !state.processes.restarting.is_empty() {
+        return Some("background services are starting again; a moment".into());
+    }
+    None
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::keymap::Keymap;
-use super::state::{AppState, Identity};
+use super::state::{AppState, Identity, journaled_inputs};
 use crate::protocol::output::OutputBuffer;
 use crate::runbook::Runbook;
 use crate::runbook::gates::approval_hash;
@@ -18,7 +18,7 @@ pub struct Setup {
     pub process_env: BTreeMap<String, String>,
     pub flightdeck_bin: String,
     pub keymap: Keymap,
-    pub headless: bool,
+    /// Manual steps acknowledged before they run (`--ack`).
     pub acks: BTreeSet<String>,
     /// Output restored from the journal, per step (empty for a new release).
     pub outputs: Vec<OutputBuffer>,
@@ -58,28 +58,16 @@ impl AppState {
             secrets: Default::default(),
             sealed_inputs,
             outputs,
-            selected,
-            follow: true,
-            auto: s.headless,
-            headless: s.headless,
+            auto: false,
             acks: s.acks,
-            dialog: None,
-            show_logs: false,
-            scroll: 0,
-            notice: None,
-            pending: BTreeMap::new(),
-            next_op: 1,
             now: s.now,
-            quitting: false,
             journal_error: None,
-            keymap: s.keymap,
             approval_hash,
-            events: Vec::new(),
             end_recorded: false,
-            signoffs_refreshed_at: 0,
             titles: Vec::new(),
-            dirty: true,
             point_of_no_return,
+            view: super::state::ViewState::new(selected, s.keymap),
+            plumbing: Default::default(),
             team: Default::default(),
             kube: Default::default(),
             content: Default::default(),
@@ -94,19 +82,4 @@ impl AppState {
         state.secrets = super::secrets::release_secrets(&state);
         state
     }
-}
-
-/// Inputs as the journal keeps them: each secret value replaced by its
-/// salted hash (`sealed`), never the value.
-pub fn journaled_inputs(
-    inputs: &BTreeMap<String, String>,
-    sealed: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    let mut out = inputs.clone();
-    for (name, seal) in sealed {
-        if let Some(v) = out.get_mut(name) {
-            *v = seal.clone();
-        }
-    }
-    out
 }

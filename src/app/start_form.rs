@@ -28,6 +28,7 @@ impl FormField {
         // The validator's words, less the command-line hint.
         self.error = check_value(&self.spec, v)
             .err()
+            .map(|e| e.to_string())
             .map(|e| match e.find(" (pass --set ") {
                 Some(i) => e[..i].to_string(),
                 None => e,

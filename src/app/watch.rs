@@ -6,7 +6,7 @@
 use crate::protocol::watch::{WatchCommand, WatchEvent};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::rollout::{LogScope, RolloutView};
+use super::state::{LogScope, RolloutView};
 use crate::protocol::kube::{ConnState, KubeEvent};
 use crate::runbook::touching::TouchingRelease;
 use crate::runbook::watch::{DeploymentRow, Health, PodRow, Trouble, pod_rows};
@@ -330,7 +330,7 @@ fn key(state: &mut WatchState, k: KeyEvent, out: &mut Vec<WatchCommand>) {
                 namespace: r.namespace.clone(),
                 deployment: r.name.clone(),
                 phase: "watch".into(),
-                logs: super::rollout::LogView {
+                logs: super::state::LogView {
                     scope: LogScope::All,
                     ..Default::default()
                 },
@@ -400,7 +400,7 @@ fn opened_key(state: &mut WatchState, k: KeyEvent, out: &mut Vec<WatchCommand>) 
             let containers = p.containers.clone();
             o.following = Some((pod.clone(), previous));
             // A new source: counter and content start together.
-            o.view.logs = super::rollout::LogView {
+            o.view.logs = super::state::LogView {
                 scope: LogScope::All,
                 ..Default::default()
             };

@@ -18,6 +18,7 @@ use super::data::DataError;
 use super::kube::KubeError;
 use super::kube::convert::REVISION;
 use super::kube::ops::{FIELD_MANAGER, deployment_in, manifest_docs, patch_call, replica_count};
+use crate::protocol::kube::ClusterError;
 use crate::runbook::kube::{Cluster, KubeOp};
 use crate::runbook::plan::{
     ClusterChange, ClusterSlot, ClusterTarget, ImageChange, ObjectDiff, PendingMigration,
@@ -59,7 +60,7 @@ pub enum PlanError {
 /// kube steps run (`Err`: why there is none).
 pub async fn read(
     targets: &[(usize, ClusterTarget)],
-    cluster: Result<Cluster, impl std::fmt::Display>,
+    cluster: Result<Cluster, ClusterError>,
 ) -> Vec<(usize, ClusterSlot)> {
     let client = match (targets.iter().any(|(_, t)| t.is_kube()), &cluster) {
         (false, _) => None,

@@ -69,7 +69,7 @@ pub enum Command {
     /// answered by `BackendEvent::Plan`.
     ReadPlan {
         targets: Vec<(usize, crate::runbook::plan::ClusterTarget)>,
-        cluster: Result<crate::runbook::kube::Cluster, String>,
+        cluster: Result<crate::runbook::kube::Cluster, super::kube::ClusterError>,
     },
     /// Leave the event loop (after pending journal writes are acknowledged).
     Quit,

@@ -12,6 +12,34 @@ pub struct ClusterInfo {
     pub namespace: String,
 }
 
+/// Why kube steps have no cluster to run on (`Command::ReadPlan`, and a
+/// kube step about to start).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClusterError {
+    /// The environment pins a context other than the one in use.
+    #[error(
+        "environment {environment} expects kube context {pinned:?}, but the current context is {current:?}: run with --context {pinned}"
+    )]
+    OtherContext {
+        environment: String,
+        pinned: String,
+        current: String,
+    },
+    /// The environment pins a context, and no kubeconfig was read.
+    #[error(
+        "environment {environment} expects kube context {pinned:?}, but no kubeconfig was found{}",
+        reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+    )]
+    PinnedButNone {
+        environment: String,
+        pinned: String,
+        reason: Option<String>,
+    },
+    /// No kubeconfig was read (`reason`: why, when known).
+    #[error("no Kubernetes cluster: {}", reason.as_deref().unwrap_or("no kubeconfig"))]
+    NoCluster { reason: Option<String> },
+}
+
 /// How the watches of a step stand.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ConnState {

@@ -11,24 +11,26 @@ fn opt(f: Visit<'_>, field: &'static str, s: &mut Option<String>) {
     }
 }
 
+/// Visit each named field of `$s` as `"$prefix.field"`, then each set
+/// `Option` field after `opt`: a field's name is written once, so the name
+/// a template is known by is the field's own.
+macro_rules! fields {
+    ($f:expr, $prefix:literal, $s:expr; $($field:ident),* $(; opt $($o:ident),*)?) => {{
+        $($f(concat!($prefix, ".", stringify!($field)), &mut $s.$field);)*
+        $($(opt($f, concat!($prefix, ".", stringify!($o)), &mut $s.$o);)*)?
+    }};
+}
+
 pub(crate) fn visit_action(a: &mut DataAction, f: Visit<'_>) {
     match a {
         DataAction::Migrate(m) => {
-            f("migrate.dsn", &mut m.dsn);
-            f("migrate.dir", &mut m.dir);
+            fields!(f, "migrate", m; dsn, dir);
             if let Some(tool) = &mut m.tool {
                 tool.visit(f);
             }
         }
-        DataAction::Backup(b) => {
-            f("backup.dsn", &mut b.dsn);
-            f("backup.dir", &mut b.dir);
-            f("backup.file", &mut b.file);
-        }
-        DataAction::Restore(r) => {
-            f("restore.dsn", &mut r.dsn);
-            f("restore.file", &mut r.file);
-        }
+        DataAction::Backup(b) => fields!(f, "backup", b; dsn, dir, file),
+        DataAction::Restore(r) => fields!(f, "restore", r; dsn, file),
         DataAction::Smoke(s) => {
             f("smoke.base_url", &mut s.base_url);
             for r in &mut s.requests {
@@ -47,28 +49,19 @@ pub(crate) fn visit_action(a: &mut DataAction, f: Visit<'_>) {
             opt(f, "load.body", &mut l.body);
         }
         DataAction::Prometheus(p) => prom(p, f),
-        DataAction::Notify(n) => {
-            f("notify.url", &mut n.url);
-            f("notify.message", &mut n.message);
-        }
+        DataAction::Notify(n) => fields!(f, "notify", n; url, message),
     }
 }
 
 fn prom(p: &mut PromSpec, f: Visit<'_>) {
-    f("prometheus.url", &mut p.url);
-    f("prometheus.query", &mut p.query);
+    fields!(f, "prometheus", p; url, query);
 }
 
 pub(crate) fn visit_check(c: &mut DataCheck, f: Visit<'_>) {
     match c {
-        DataCheck::Postgres(p) => {
-            f("check.postgres.dsn", &mut p.dsn);
-            opt(f, "check.postgres.query", &mut p.query);
-            opt(f, "check.postgres.expect", &mut p.expect);
-        }
+        DataCheck::Postgres(p) => fields!(f, "check.postgres", p; dsn; opt query, expect),
         DataCheck::Redis(r) => {
-            f("check.redis.address", &mut r.address);
-            opt(f, "check.redis.password", &mut r.password);
+            fields!(f, "check.redis", r; address; opt password);
             for (k, e) in &mut r.keys {
                 f("check.redis.keys", k);
                 if let KeyExpect::Equals(v) = e {
@@ -76,16 +69,8 @@ pub(crate) fn visit_check(c: &mut DataCheck, f: Visit<'_>) {
                 }
             }
         }
-        DataCheck::Registry(r) => {
-            f("check.registry.url", &mut r.url);
-            opt(f, "check.registry.username", &mut r.username);
-            opt(f, "check.registry.password", &mut r.password);
-        }
-        DataCheck::Tls(t) => {
-            f("check.tls.address", &mut t.address);
-            opt(f, "check.tls.server_name", &mut t.server_name);
-            opt(f, "check.tls.ca_file", &mut t.ca_file);
-        }
+        DataCheck::Registry(r) => fields!(f, "check.registry", r; url; opt username, password),
+        DataCheck::Tls(t) => fields!(f, "check.tls", t; address; opt server_name, ca_file),
         DataCheck::Prometheus(p) => prom(p, f),
     }
 }

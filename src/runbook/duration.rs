@@ -2,10 +2,23 @@
 
 use std::time::Duration;
 
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+/// Why a text is not a duration; each names the text it was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("empty duration")]
+    Empty,
+    #[error("{text:?} is not a duration (use e.g. 500ms, 30s, 5m, 1h)")]
+    NotADuration { text: String },
+    #[error("{text:?}: number too large")]
+    TooLarge { text: String },
+    #[error("{text:?}: unknown unit {unit:?} (use ms, s, m or h)")]
+    UnknownUnit { text: String, unit: String },
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let s = text.trim();
     if s.is_empty() {
-        return Err("empty duration".into());
+        return Err(DurationError::Empty);
     }
     let mut total = Duration::ZERO;
     let mut rest = s;
@@ -14,13 +27,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!(
-                "{text:?} is not a duration (use e.g. 500ms, 30s, 5m, 1h)"
-            ));
+            return Err(DurationError::NotADuration { text: text.into() });
         }
         let n: u64 = rest[..digits]
             .parse()
-            .map_err(|_| format!("{text:?}: number too large"))?;
+            .map_err(|_| DurationError::TooLarge { text: text.into() })?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
@@ -34,9 +45,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "m" => Duration::from_secs(n.saturating_mul(60)),
             "h" => Duration::from_secs(n.saturating_mul(3600)),
             _ => {
-                return Err(format!(
-                    "{text:?}: unknown unit {unit:?} (use ms, s, m or h)"
-                ));
+                return Err(DurationError::UnknownUnit {
+                    text: text.into(),
+                    unit: unit.into(),
+                });
             }
         };
         total = total.saturating_add(d);
@@ -72,7 +84,14 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
         assert!(parse_duration("5 minutes").is_err());
-        assert!(parse_duration("m").is_err());
+        assert_eq!(
+            parse_duration("m"),
+            Err(DurationError::NotADuration { text: "m".into() })
+        );
+        assert_eq!(
+            parse_duration("5d").unwrap_err().to_string(),
+            "\"5d\": unknown unit \"d\" (use ms, s, m or h)"
+        );
     }
 
     #[test]

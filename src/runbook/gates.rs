@@ -19,6 +19,15 @@ impl Decision {
             Decision::Reject => "reject",
         }
     }
+    /// What the person did, as messages say it: "signed off" (approved)
+    /// or "rejected".
+    pub fn done(self) -> &'static str {
+        match self {
+            Decision::Approve => "signed off",
+            Decision::Reject => "rejected",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "approve" => Some(Decision::Approve),
@@ -92,6 +101,16 @@ pub struct GateTally {
 impl GateTally {
     pub fn satisfied(&self) -> bool {
         self.rejection.is_none() && self.roles.iter().all(|r| r.missing() == 0)
+    }
+
+    /// What the gate still needs, one "N × role" per role short of its
+    /// count (how the CLI, the screen and an expiry name what is missing).
+    pub fn still_needed(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter(|r| r.missing() > 0)
+            .map(|r| format!("{} × {}", r.missing(), r.role))
+            .collect()
     }
 }
 
@@ -205,52 +224,23 @@ pub fn members(
 }
 
 /// Why a sign-off is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    #[error("you started this release, so you cannot sign it off")]
     Initiator,
-    UnknownRole {
-        role: String,
-        roles: Vec<String>,
-    },
-    NotMember {
-        role: String,
-    },
-    AlreadySigned {
-        role: String,
-    },
-    RoleFull {
-        role: String,
-    },
+    #[error("this gate has no role {role:?} (roles: {})", roles.join(", "))]
+    UnknownRole { role: String, roles: Vec<String> },
+    #[error("you are not listed in role {role:?}")]
+    NotMember { role: String },
+    #[error("you already signed this gate (as {role}); one person counts once")]
+    AlreadySigned { role: String },
+    #[error("role {role:?} already has all the sign-offs it needs")]
+    RoleFull { role: String },
+    #[error("a rejection needs a reason")]
     EmptyReason,
     /// The comment holds control characters (the message says which).
-    UnsafeComment(String),
-}
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Refusal::Initiator => write!(f, "you started this release, so you cannot sign it off"),
-            Refusal::UnknownRole { role, roles } => {
-                write!(
-                    f,
-                    "this gate has no role {role:?} (roles: {})",
-                    roles.join(", ")
-                )
-            }
-            Refusal::NotMember { role } => write!(f, "you are not listed in role {role:?}"),
-            Refusal::AlreadySigned { role } => {
-                write!(
-                    f,
-                    "you already signed this gate (as {role}); one person counts once"
-                )
-            }
-            Refusal::RoleFull { role } => {
-                write!(f, "role {role:?} already has all the sign-offs it needs")
-            }
-            Refusal::EmptyReason => write!(f, "a rejection needs a reason"),
-            Refusal::UnsafeComment(why) => write!(f, "{why}"),
-        }
-    }
+    #[error(transparent)]
+    UnsafeComment(#[from] crate::sanitize::ControlCharsError),
 }
 
 /// May `person` sign `spec` as `role`? `members` is the runbook's (or
@@ -267,7 +257,7 @@ pub fn may_sign(
     decision: Decision,
     comment: &str,
 ) -> Result<(), Refusal> {
-    crate::sanitize::refuse_controls("the comment", comment).map_err(Refusal::UnsafeComment)?;
+    crate::sanitize::refuse_controls("the comment", comment)?;
     if person == initiator {
         return Err(Refusal::Initiator);
     }

@@ -9,10 +9,25 @@ pub struct Reference {
     pub name: String,
 }
 
+/// A template that cannot be rendered: malformed, or a reference without
+/// a value (which one, and where its value was to go).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("unclosed \"${{\" in {template:?}")]
+    Unclosed { template: String },
+    #[error("\"${{{inner}}}\" must be namespace.name, e.g. inputs.version")]
+    NotQualified { inner: String },
+    #[error("\"${{{}.{}}}\" has no value", reference.namespace, reference.name)]
+    NoValue {
+        reference: Reference,
+        context: Context,
+    },
+}
+
 /// Split a template into references, or say what is malformed.
-pub fn references(template: &str) -> Result<Vec<Reference>, String> {
+pub fn references(template: &str) -> Result<Vec<Reference>, RenderError> {
     let mut out = Vec::new();
-    walk(template, |r| {
+    walk(template, Context::Plain, |r| {
         out.push(r.clone());
         Some(String::new())
     })?;
@@ -41,8 +56,8 @@ impl Scope {
     }
 
     /// Replace every reference; a missing value is an error naming it.
-    pub fn render(&self, template: &str) -> Result<String, String> {
-        walk(template, |r| self.lookup(r))
+    pub fn render(&self, template: &str) -> Result<String, RenderError> {
+        walk(template, Context::Plain, |r| self.lookup(r))
     }
 
     /// Render for where the text goes: each value becomes one shell word
@@ -53,8 +68,8 @@ impl Scope {
         template: &str,
         context: Context,
         params: &mut Vec<String>,
-    ) -> Result<String, String> {
-        walk(template, |r| {
+    ) -> Result<String, RenderError> {
+        walk(template, context, |r| {
             let v = self.lookup(r)?;
             Some(match context {
                 Context::Plain => v,
@@ -84,7 +99,11 @@ pub fn shell_word(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
-fn walk(template: &str, mut f: impl FnMut(&Reference) -> Option<String>) -> Result<String, String> {
+fn walk(
+    template: &str,
+    context: Context,
+    mut f: impl FnMut(&Reference) -> Option<String>,
+) -> Result<String, RenderError> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(at) = rest.find('$') {
@@ -101,13 +120,15 @@ fn walk(template: &str, mut f: impl FnMut(&Reference) -> Option<String>) -> Resu
             continue;
         }
         let Some(end) = tail.find('}') else {
-            return Err(format!("unclosed \"${{\" in {template:?}"));
+            return Err(RenderError::Unclosed {
+                template: template.into(),
+            });
         };
         let inner = tail[2..end].trim();
         let Some((ns, name)) = inner.split_once('.') else {
-            return Err(format!(
-                "\"${{{inner}}}\" must be namespace.name, e.g. inputs.version"
-            ));
+            return Err(RenderError::NotQualified {
+                inner: inner.into(),
+            });
         };
         let r = Reference {
             namespace: ns.to_string(),
@@ -115,7 +136,12 @@ fn walk(template: &str, mut f: impl FnMut(&Reference) -> Option<String>) -> Resu
         };
         match f(&r) {
             Some(v) => out.push_str(&v),
-            None => return Err(format!("\"${{{inner}}}\" has no value")),
+            None => {
+                return Err(RenderError::NoValue {
+                    reference: r,
+                    context,
+                });
+            }
         }
         rest = &tail[end + 1..];
     }
@@ -137,12 +163,33 @@ mod tests {
                 .unwrap(),
             "deploy v1.2.3 (r-1) $HOME ${x}"
         );
-        assert!(
-            s.render("${inputs.nope}")
-                .unwrap_err()
-                .contains("inputs.nope")
+        let e = s.render("${inputs.nope}").unwrap_err();
+        assert_eq!(e.to_string(), "\"${inputs.nope}\" has no value");
+        let RenderError::NoValue { reference, .. } = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            (reference.namespace.as_str(), reference.name.as_str()),
+            ("inputs", "nope")
         );
-        assert!(s.render("${oops").is_err());
+        assert_eq!(
+            s.render("${oops").unwrap_err().to_string(),
+            "unclosed \"${\" in \"${oops\""
+        );
+    }
+
+    #[test]
+    fn a_missing_value_names_where_it_was_to_go() {
+        let e = Scope::default()
+            .render_as("echo ${inputs.v}", Context::ShellWord, &mut Vec::new())
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            RenderError::NoValue {
+                context: Context::ShellWord,
+                ..
+            }
+        ));
     }
 
     #[test]

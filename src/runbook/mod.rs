@@ -41,8 +41,15 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+// The domain's errors, one family: each carries what it is about (file,
+// line, field, input, reference) and words its message once.
+pub use duration::DurationError;
+pub use gates::Refusal;
+pub use inputs::{InputError, InputErrors};
+pub use interpolate::RenderError;
 pub use model::*;
 pub use parse::{Problem, keys_read};
+pub use policy::PolicyError;
 
 /// A runbook together with where it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,11 +75,7 @@ impl fmt::Display for RunbookError {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{}:{}", self.file.display(), p.pos)?;
-            if !p.field.is_empty() {
-                write!(f, ": {}", p.field)?;
-            }
-            write!(f, ": {}", p.message)?;
+            write!(f, "{}", p.located(&self.file))?;
         }
         Ok(())
     }
@@ -151,4 +154,26 @@ pub fn load(path: &Path) -> Result<Loaded, RunbookError> {
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text".into()))?;
     parse_str(&text, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn a_file_error_without_a_place_names_only_the_file() {
+        let e = super::load(Path::new("no/such/runbook.yaml")).unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("no/such/runbook.yaml: cannot read: "),
+            "{shown}"
+        );
+        let e = super::parse_str("name: x\nstages: 3\n", Path::new("r.yaml")).unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            shown.contains("r.yaml:2:9: stages: expected a list"),
+            "{shown}"
+        );
+        assert!(!shown.contains(":0:0"), "{shown}");
+    }
 }

@@ -204,6 +204,19 @@ impl Runbook {
         self.stages.iter().map(|s| s.steps.len()).sum()
     }
 
+    /// Step `i` counted across stages (the index the release uses), or
+    /// `None` past the last: the checked way to reach a step by index.
+    pub fn step(&self, i: usize) -> Option<&Step> {
+        let mut i = i;
+        for stage in &self.stages {
+            match stage.steps.get(i) {
+                Some(step) => return Some(step),
+                None => i -= stage.steps.len(),
+            }
+        }
+        None
+    }
+
     pub fn environment(&self, name: &str) -> Option<&Environment> {
         self.environments.iter().find(|e| e.name == name)
     }
@@ -246,5 +259,23 @@ impl Runbook {
             seen += stage.steps.len();
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn step_is_the_checked_index_across_stages() {
+        let rb = crate::runbook::load(Path::new("config/runbooks/demo.yaml"))
+            .unwrap()
+            .runbook;
+        assert!(rb.stages.len() > 1, "the demo has stages to cross");
+        for (i, s) in rb.steps().enumerate() {
+            assert_eq!(rb.step(i).map(|x| &x.id), Some(&s.id));
+        }
+        assert_eq!(rb.step(rb.step_count()), None);
+        assert_eq!(rb.step(usize::MAX), None);
     }
 }

@@ -36,6 +36,34 @@ pub(crate) enum Rendered {
 }
 
 impl super::parse::Ctx {
+    /// A number written as a string in field `field`: only a `${...}`
+    /// template may be one, rendered and read as `T` when `ok` with it
+    /// (`expected` names what it must be). `None`: reported, or known only
+    /// at release start (and checked then).
+    pub(crate) fn templated_number<T: std::str::FromStr>(
+        &mut self,
+        pos: Pos,
+        field: &str,
+        text: &str,
+        expected: &str,
+        ok: impl Fn(&T) -> bool,
+    ) -> Option<T> {
+        match self.numeric(pos, field, text) {
+            Rendered::Value(v, what) => match v.trim().parse::<T>() {
+                Ok(x) if ok(&x) => Some(x),
+                _ => {
+                    self.err(pos, field, format!("{what}expected {expected}"));
+                    None
+                }
+            },
+            Rendered::Plain => {
+                self.err(pos, field, format!("expected {expected}, found a string"));
+                None
+            }
+            Rendered::Later | Rendered::Bad => None,
+        }
+    }
+
     /// Render `text` of numeric field `field` if it holds `${...}`.
     pub(crate) fn numeric(&mut self, pos: Pos, field: &str, text: &str) -> Rendered {
         if !text.contains("${") {

@@ -16,6 +16,29 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// `file:line:col: field: message`, the one shape every file error
+    /// takes (runbooks, settings); no position or field, no such part.
+    pub fn located<'a>(&'a self, file: &'a std::path::Path) -> impl std::fmt::Display + 'a {
+        struct Located<'a>(&'a Problem, &'a std::path::Path);
+        impl std::fmt::Display for Located<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let Located(p, file) = self;
+                write!(f, "{}", file.display())?;
+                // Line 0: the problem is the file's, not a place in it.
+                if p.pos.line > 0 {
+                    write!(f, ":{}", p.pos)?;
+                }
+                if !p.field.is_empty() {
+                    write!(f, ": {}", p.field)?;
+                }
+                write!(f, ": {}", p.message)
+            }
+        }
+        Located(self, file)
+    }
+}
+
 pub(crate) struct Ctx {
     pub problems: Vec<Problem>,
     /// How `${...}` in durations, counts and thresholds resolve.
@@ -30,11 +53,19 @@ impl Ctx {
         }
     }
 
-    pub fn err(&mut self, pos: Pos, field: &str, message: impl Into<String>) {
+    /// Report that `node` is not what `field` takes: "expected `what`,
+    /// found" the type it is.
+    pub fn expected(&mut self, node: &Node, field: &str, what: &str) {
+        let found = node.value.type_name();
+        self.err(node.pos, field, format!("expected {what}, found {found}"));
+    }
+
+    /// `message`: text, or a typed error of the domain (its Display).
+    pub fn err(&mut self, pos: Pos, field: &str, message: impl std::fmt::Display) {
         self.problems.push(Problem {
             pos,
             field: field.to_string(),
-            message: message.into(),
+            message: message.to_string(),
         });
     }
 }
@@ -88,12 +119,8 @@ impl<'a> Fields<'a> {
                 entries: Vec::new(),
                 used: HashSet::new(),
             }),
-            other => {
-                ctx.err(
-                    node.pos,
-                    path,
-                    format!("expected a mapping, found {}", other.type_name()),
-                );
+            _ => {
+                ctx.expected(node, path, "a mapping");
                 None
             }
         }
@@ -136,12 +163,8 @@ impl<'a> Fields<'a> {
         let node = self.get(name)?;
         match node.value {
             Value::Bool(b) => Some(b),
-            ref other => {
-                ctx.err(
-                    node.pos,
-                    &self.field(name),
-                    format!("expected true or false, found {}", other.type_name()),
-                );
+            _ => {
+                ctx.expected(node, &self.field(name), "true or false");
                 None
             }
         }
@@ -151,37 +174,12 @@ impl<'a> Fields<'a> {
         let node = self.get(name)?;
         if let Value::Str(s) = &node.value {
             let field = self.field(name);
-            return match ctx.numeric(node.pos, &field, s) {
-                Rendered::Value(v, what) => match v.trim().parse::<u32>() {
-                    Ok(n) => Some(n),
-                    Err(_) => {
-                        ctx.err(
-                            node.pos,
-                            &field,
-                            format!("{what}expected a whole number >= 0"),
-                        );
-                        None
-                    }
-                },
-                Rendered::Plain => {
-                    ctx.err(
-                        node.pos,
-                        &field,
-                        "expected a whole number >= 0, found a string",
-                    );
-                    None
-                }
-                Rendered::Later | Rendered::Bad => None,
-            };
+            return ctx.templated_number(node.pos, &field, s, "a whole number >= 0", |_| true);
         }
         match node.value {
             Value::Int(i) if (0..=u32::MAX as i64).contains(&i) => Some(i as u32),
-            ref other => {
-                ctx.err(
-                    node.pos,
-                    &self.field(name),
-                    format!("expected a whole number >= 0, found {}", other.type_name()),
-                );
+            _ => {
+                ctx.expected(node, &self.field(name), "a whole number >= 0");
                 None
             }
         }
@@ -204,7 +202,7 @@ impl<'a> Fields<'a> {
                         let e = if what.contains("(a secret input)") {
                             "not a duration (use e.g. 500ms, 30s, 5m, 1h)".to_string()
                         } else {
-                            e
+                            e.to_string()
                         };
                         ctx.err(node.pos, &field, format!("{what}{e}"));
                         None
@@ -212,15 +210,8 @@ impl<'a> Fields<'a> {
                 }
             }
             Value::Int(i) if *i >= 0 => Some(Duration::from_secs(*i as u64)),
-            other => {
-                ctx.err(
-                    node.pos,
-                    &field,
-                    format!(
-                        "expected a duration such as \"30s\" or \"5m\", found {}",
-                        other.type_name()
-                    ),
-                );
+            _ => {
+                ctx.expected(node, &field, "a duration such as \"30s\" or \"5m\"");
                 None
             }
         }
@@ -246,11 +237,7 @@ impl<'a> Fields<'a> {
                 }
             }
             Value::Null => {}
-            other => ctx.err(
-                node.pos,
-                &field,
-                format!("expected a mapping, found {}", other.type_name()),
-            ),
+            _ => ctx.expected(node, &field, "a mapping"),
         }
         out
     }
@@ -274,12 +261,8 @@ impl<'a> Fields<'a> {
 pub(crate) fn as_string(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
     match &node.value {
         Value::Str(s) => Some(s.clone()),
-        other => {
-            ctx.err(
-                node.pos,
-                field,
-                format!("expected a string, found {}", other.type_name()),
-            );
+        _ => {
+            ctx.expected(node, field, "a string");
             None
         }
     }
@@ -292,12 +275,8 @@ pub(crate) fn scalar_string(ctx: &mut Ctx, node: &Node, field: &str) -> Option<S
         Value::Int(i) => Some(i.to_string()),
         Value::Float(f) => Some(f.to_string()),
         Value::Bool(b) => Some(b.to_string()),
-        other => {
-            ctx.err(
-                node.pos,
-                field,
-                format!("expected a plain value, found {}", other.type_name()),
-            );
+        _ => {
+            ctx.expected(node, field, "a plain value");
             None
         }
     }
@@ -310,12 +289,8 @@ pub(crate) fn string_list(ctx: &mut Ctx, node: &Node, field: &str) -> Vec<String
             .enumerate()
             .filter_map(|(i, n)| as_string(ctx, n, &format!("{field}[{i}]")))
             .collect(),
-        other => {
-            ctx.err(
-                node.pos,
-                field,
-                format!("expected a list of strings, found {}", other.type_name()),
-            );
+        _ => {
+            ctx.expected(node, field, "a list of strings");
             Vec::new()
         }
     }
@@ -325,12 +300,8 @@ pub(crate) fn list<'a>(ctx: &mut Ctx, node: &'a Node, field: &str) -> &'a [Node]
     match &node.value {
         Value::Seq(items) => items,
         Value::Null => &[],
-        other => {
-            ctx.err(
-                node.pos,
-                field,
-                format!("expected a list, found {}", other.type_name()),
-            );
+        _ => {
+            ctx.expected(node, field, "a list");
             &[]
         }
     }
@@ -393,58 +364,53 @@ pub(crate) fn runbook(ctx: &mut Ctx, root: &Node) -> Runbook {
     rb
 }
 
-fn environments(ctx: &mut Ctx, node: &Node) -> Vec<Environment> {
+/// Each entry of a mapping of names (`environments:`, `inputs:`), read by
+/// `each` from its fields; an entry that is not a mapping is reported.
+fn named<T>(
+    ctx: &mut Ctx,
+    node: &Node,
+    key: &str,
+    what: &str,
+    mut each: impl FnMut(&mut Ctx, &Key, &Node, &str, &mut Fields<'_>) -> T,
+) -> Vec<T> {
     let Value::Map(entries) = &node.value else {
-        ctx.err(
-            node.pos,
-            "environments",
-            format!(
-                "expected a mapping of environment names, found {}",
-                node.value.type_name()
-            ),
-        );
+        ctx.expected(node, key, &format!("a mapping of {what} names"));
         return Vec::new();
     };
     let mut out = Vec::new();
     for (k, v) in entries {
-        let path = format!("environments.{}", k.name);
+        let path = format!("{key}.{}", k.name);
         let Some(mut f) = Fields::new(ctx, v, &path) else {
             continue;
         };
-        out.push(Environment {
-            name: k.name.clone(),
-            description: f.string(ctx, "description").unwrap_or_default(),
-            confirm: f.bool(ctx, "confirm").unwrap_or(false),
-            vars: f.string_map(ctx, "vars"),
-            policy: super::policy::parse(ctx, &mut f),
-            kube: f
-                .get("kube")
-                .and_then(|n| super::parse_kube::pin(ctx, n, &format!("{path}.kube"))),
-            identity: identity_mode(ctx, &mut f),
-        });
+        out.push(each(ctx, k, v, &path, &mut f));
         f.finish(ctx);
     }
     out
 }
 
+fn environments(ctx: &mut Ctx, node: &Node) -> Vec<Environment> {
+    named(
+        ctx,
+        node,
+        "environments",
+        "environment",
+        |ctx, k, _, path, f| Environment {
+            name: k.name.clone(),
+            description: f.string(ctx, "description").unwrap_or_default(),
+            confirm: f.bool(ctx, "confirm").unwrap_or(false),
+            vars: f.string_map(ctx, "vars"),
+            policy: super::policy::parse(ctx, f),
+            kube: f
+                .get("kube")
+                .and_then(|n| super::parse_kube::pin(ctx, n, &format!("{path}.kube"))),
+            identity: identity_mode(ctx, f),
+        },
+    )
+}
+
 fn inputs(ctx: &mut Ctx, node: &Node) -> Vec<InputSpec> {
-    let Value::Map(entries) = &node.value else {
-        ctx.err(
-            node.pos,
-            "inputs",
-            format!(
-                "expected a mapping of input names, found {}",
-                node.value.type_name()
-            ),
-        );
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for (k, v) in entries {
-        let path = format!("inputs.{}", k.name);
-        let Some(mut f) = Fields::new(ctx, v, &path) else {
-            continue;
-        };
+    named(ctx, node, "inputs", "input", |ctx, k, v, path, f| {
         let kind = match f.string(ctx, "type").as_deref() {
             None | Some("string") => InputType::String,
             Some("integer") => InputType::Integer,
@@ -480,7 +446,7 @@ fn inputs(ctx: &mut Ctx, node: &Node) -> Vec<InputSpec> {
             ctx.err(v.pos, &format!("{path}.default"), e);
         }
         let required = f.bool(ctx, "required").unwrap_or(default.is_none());
-        out.push(InputSpec {
+        InputSpec {
             name: k.name.clone(),
             description: f.string(ctx, "description").unwrap_or_default(),
             kind,
@@ -488,24 +454,15 @@ fn inputs(ctx: &mut Ctx, node: &Node) -> Vec<InputSpec> {
             default,
             required,
             secret: f.bool(ctx, "secret").unwrap_or(false),
-        });
-        f.finish(ctx);
-    }
-    out
+        }
+    })
 }
 
 /// `secrets: [NAME, ...]`: environment variable names, each once.
 fn secret_names(ctx: &mut Ctx, node: &Node) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let Value::Seq(items) = &node.value else {
-        ctx.err(
-            node.pos,
-            "secrets",
-            format!(
-                "expected a list of environment variable names, found {}",
-                node.value.type_name()
-            ),
-        );
+        ctx.expected(node, "secrets", "a list of environment variable names");
         return out;
     };
     for (i, n) in items.iter().enumerate() {
@@ -536,14 +493,7 @@ fn secret_names(ctx: &mut Ctx, node: &Node) -> Vec<String> {
 fn roles(ctx: &mut Ctx, node: &Node) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
     let Value::Map(entries) = &node.value else {
-        ctx.err(
-            node.pos,
-            "roles",
-            format!(
-                "expected a mapping of role -> people, found {}",
-                node.value.type_name()
-            ),
-        );
+        ctx.expected(node, "roles", "a mapping of role -> people");
         return out;
     };
     for (k, v) in entries {
@@ -883,14 +833,7 @@ fn gate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<GateSpec> {
                     ctx.err(n.pos, &format!("{path}.roles"), "name at least one role");
                 }
             }
-            other => ctx.err(
-                n.pos,
-                &format!("{path}.roles"),
-                format!(
-                    "expected a mapping of role -> count, found {}",
-                    other.type_name()
-                ),
-            ),
+            _ => ctx.expected(n, &format!("{path}.roles"), "a mapping of role -> count"),
         },
         None => ctx.err(node.pos, &format!("{path}.roles"), "is required"),
     }
@@ -922,15 +865,8 @@ fn identity_mode(ctx: &mut Ctx, f: &mut Fields<'_>) -> Option<super::identity::I
             }
             mode
         }
-        other => {
-            ctx.err(
-                node.pos,
-                &field,
-                format!(
-                    "expected claim, signed or database, found {}",
-                    other.type_name()
-                ),
-            );
+        _ => {
+            ctx.expected(node, &field, "claim, signed or database");
             None
         }
     }
@@ -974,14 +910,7 @@ pub(crate) fn expect_json(ctx: &mut Ctx, f: &mut Fields<'_>) -> Vec<(String, ser
                     out.push((k.name.clone(), to_json(&v.value)));
                 }
             }
-            other => ctx.err(
-                n.pos,
-                &f.field("expect_json"),
-                format!(
-                    "expected a mapping of path -> value, found {}",
-                    other.type_name()
-                ),
-            ),
+            _ => ctx.expected(n, &f.field("expect_json"), "a mapping of path -> value"),
         }
     }
     out

@@ -10,74 +10,53 @@ use super::model::{CheckSpec, Runbook, StepAction};
 use super::parse::{Ctx, Fields, expect_json, http_method as method, http_status as status, list};
 use super::yaml::{Node, Value};
 
-/// Step keys this family owns (`migrate:`, `backup:`, ...).
-pub(crate) const KEYS: &[&str] = &[
-    "migrate",
-    "backup",
-    "restore",
-    "smoke",
-    "load",
-    "prometheus",
-    "notify",
-];
-/// `check:` sub-keys this family owns.
-pub(crate) const CHECK_KEYS: &[&str] = &["postgres", "redis", "registry", "tls", "prometheus"];
+/// A family of keys, each with the reader of its value: the list of keys
+/// the parser accepts and the reader they dispatch to are written once.
+macro_rules! family {
+    ($keys:ident, $read:ident -> $ty:ident { $($key:literal => $variant:ident($parse:ident)),* $(,)? }) => {
+        pub(crate) const $keys: &[&str] = &[$($key),*];
+
+        fn $read(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Option<$ty> {
+            match key {
+                $($key => $parse(ctx, node, path).map($ty::$variant),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+// Step keys this family owns (`migrate:`, `backup:`, ...).
+family!(KEYS, data_action -> DataAction {
+    "migrate" => Migrate(migrate), "backup" => Backup(backup), "restore" => Restore(restore),
+    "smoke" => Smoke(smoke), "load" => Load(load), "prometheus" => Prometheus(prometheus),
+    "notify" => Notify(notify),
+});
+
+// `check:` sub-keys this family owns.
+family!(CHECK_KEYS, data_check -> DataCheck {
+    "postgres" => Postgres(postgres), "redis" => Redis(redis), "registry" => Registry(registry),
+    "tls" => Tls(tls), "prometheus" => Prometheus(prometheus),
+});
 
 pub(crate) fn action(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Option<StepAction> {
-    let a = match key {
-        "migrate" => DataAction::Migrate(migrate(ctx, node, path)?),
-        "backup" => DataAction::Backup(backup(ctx, node, path)?),
-        "restore" => DataAction::Restore(restore(ctx, node, path)?),
-        "smoke" => DataAction::Smoke(smoke(ctx, node, path)?),
-        "load" => DataAction::Load(load(ctx, node, path)?),
-        "prometheus" => DataAction::Prometheus(prometheus(ctx, node, path)?),
-        "notify" => DataAction::Notify(notify(ctx, node, path)?),
-        _ => return None,
-    };
-    Some(StepAction::Data(a))
+    data_action(ctx, key, node, path).map(StepAction::Data)
 }
 
 pub(crate) fn check(ctx: &mut Ctx, key: &str, node: &Node, path: &str) -> Option<CheckSpec> {
-    let c = match key {
-        "postgres" => DataCheck::Postgres(postgres(ctx, node, path)?),
-        "redis" => DataCheck::Redis(redis(ctx, node, path)?),
-        "registry" => DataCheck::Registry(registry(ctx, node, path)?),
-        "tls" => DataCheck::Tls(tls(ctx, node, path)?),
-        "prometheus" => DataCheck::Prometheus(prometheus(ctx, node, path)?),
-        _ => return None,
-    };
-    Some(CheckSpec::Data(c))
+    data_check(ctx, key, node, path).map(CheckSpec::Data)
 }
 
 fn number(ctx: &mut Ctx, f: &mut Fields<'_>, name: &'static str) -> Option<f64> {
     let node = f.get(name)?;
     if let Value::Str(s) = &node.value {
         let field = f.field(name);
-        return match ctx.numeric(node.pos, &field, s) {
-            super::numeric::Rendered::Value(v, what) => match v.trim().parse::<f64>() {
-                Ok(x) if x.is_finite() => Some(x),
-                _ => {
-                    ctx.err(node.pos, &field, format!("{what}expected a number"));
-                    None
-                }
-            },
-            super::numeric::Rendered::Plain => {
-                ctx.err(node.pos, &field, "expected a number, found a string");
-                None
-            }
-            // Known at release start, and checked then.
-            super::numeric::Rendered::Later | super::numeric::Rendered::Bad => None,
-        };
+        return ctx.templated_number(node.pos, &field, s, "a number", |x: &f64| x.is_finite());
     }
     match node.value {
         Value::Int(i) => Some(i as f64),
         Value::Float(x) => Some(x),
-        ref other => {
-            ctx.err(
-                node.pos,
-                &f.field(name),
-                format!("expected a number, found {}", other.type_name()),
-            );
+        _ => {
+            ctx.expected(node, &f.field(name), "a number");
             None
         }
     }
@@ -175,14 +154,7 @@ fn redis(ctx: &mut Ctx, node: &Node, path: &str) -> Option<RedisCheck> {
                     keys.push((k.name.clone(), e));
                 }
             }
-            other => ctx.err(
-                n.pos,
-                &f.field("keys"),
-                format!(
-                    "expected a mapping of key -> expectation, found {}",
-                    other.type_name()
-                ),
-            ),
+            _ => ctx.expected(n, &f.field("keys"), "a mapping of key -> expectation"),
         }
     }
     f.finish(ctx);
@@ -246,12 +218,8 @@ fn migrate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<MigrateSpec> {
     let expect_version = match f.get("expect_version") {
         Some(n) => match n.value {
             Value::Int(i) if i >= 0 => Some(i),
-            ref other => {
-                ctx.err(
-                    n.pos,
-                    &f.field("expect_version"),
-                    format!("expected a version number, found {}", other.type_name()),
-                );
+            _ => {
+                ctx.expected(n, &f.field("expect_version"), "a version number");
                 None
             }
         },
@@ -321,14 +289,7 @@ fn smoke(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SmokeSpec> {
                     }
                 }
             }
-            other => ctx.err(
-                n.pos,
-                &format!("{path}.areas"),
-                format!(
-                    "expected a mapping of area -> requests, found {}",
-                    other.type_name()
-                ),
-            ),
+            _ => ctx.expected(n, &format!("{path}.areas"), "a mapping of area -> requests"),
         },
         None => ctx.err(node.pos, &f.field("areas"), "is required"),
     }

@@ -117,14 +117,7 @@ fn images(ctx: &mut Ctx, f: &mut Fields<'_>) -> Vec<(String, String)> {
                 }
             }
         }
-        other => ctx.err(
-            n.pos,
-            &field,
-            format!(
-                "expected a mapping of container -> image, found {}",
-                other.type_name()
-            ),
-        ),
+        _ => ctx.expected(n, &field, "a mapping of container -> image"),
     }
     out
 }

@@ -233,7 +233,7 @@ fn plan_step(
         .then(|| super::when::NOT_FOR_ENV.to_string());
     let (action, unresolved) = match step.action.render(p.scope) {
         Ok(a) => (a, None),
-        Err(e) => (step.action.clone(), Some(mask(&e))),
+        Err(e) => (step.action.clone(), Some(mask(&e.to_string()))),
     };
     let mut details: Vec<String> = Vec::new();
     let mut argv: Vec<String> = Vec::new();

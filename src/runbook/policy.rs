@@ -206,6 +206,30 @@ pub fn check_start_hiding(
 
 // ---------------------------------------------------------------- parsing
 
+/// A day, time, zone or date of a policy that cannot be read; each names
+/// the text as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{item:?} is not a range of days like mon..fri")]
+    NotADayRange { item: String },
+    #[error("{item:?} is not a day (mon..sun)")]
+    NotADay { item: String },
+    #[error("{text:?} is not a time like \"09:00\"")]
+    NotATime { text: String },
+    #[error("{text:?}: bad hour")]
+    BadHour { text: String },
+    #[error("{text:?}: bad minute")]
+    BadMinute { text: String },
+    #[error("{text:?} is not a time of day")]
+    NotATimeOfDay { text: String },
+    #[error(
+        "time zone {zone:?}: use UTC or a fixed offset like +02:00 (named zones are not supported)"
+    )]
+    NotAnOffset { zone: String },
+    #[error("{text:?} is not a date (2025-12-20) or an RFC 3339 time")]
+    NotADate { text: String },
+}
+
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 const FULL_DAYS: [&str; 7] = [
@@ -227,12 +251,12 @@ fn day(s: &str) -> Option<u8> {
 }
 
 /// `mon`, `fri`, or a range `mon..fri` (wrapping: `fri..mon`).
-fn days(items: &[String]) -> Result<Vec<u8>, String> {
+fn days(items: &[String]) -> Result<Vec<u8>, PolicyError> {
     let mut out = Vec::new();
     for item in items {
         if let Some((a, b)) = item.split_once("..") {
             let (Some(a), Some(b)) = (day(a), day(b)) else {
-                return Err(format!("{item:?} is not a range of days like mon..fri"));
+                return Err(PolicyError::NotADayRange { item: item.clone() });
             };
             let mut d = a;
             loop {
@@ -243,7 +267,7 @@ fn days(items: &[String]) -> Result<Vec<u8>, String> {
                 d = (d + 1) % 7;
             }
         } else {
-            out.push(day(item).ok_or_else(|| format!("{item:?} is not a day (mon..sun)"))?);
+            out.push(day(item).ok_or_else(|| PolicyError::NotADay { item: item.clone() })?);
         }
     }
     out.sort_unstable();
@@ -251,30 +275,31 @@ fn days(items: &[String]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn clock(s: &str) -> Result<u32, String> {
+fn clock(s: &str) -> Result<u32, PolicyError> {
+    let text = || s.to_string();
     let (h, m) = s
         .split_once(':')
-        .ok_or_else(|| format!("{s:?} is not a time like \"09:00\""))?;
+        .ok_or_else(|| PolicyError::NotATime { text: text() })?;
     let (h, m): (u32, u32) = (
-        h.parse().map_err(|_| format!("{s:?}: bad hour"))?,
-        m.parse().map_err(|_| format!("{s:?}: bad minute"))?,
+        h.parse()
+            .map_err(|_| PolicyError::BadHour { text: text() })?,
+        m.parse()
+            .map_err(|_| PolicyError::BadMinute { text: text() })?,
     );
     if h > 24 || m > 59 || (h == 24 && m > 0) {
-        return Err(format!("{s:?} is not a time of day"));
+        return Err(PolicyError::NotATimeOfDay { text: text() });
     }
     Ok(h * 60 + m)
 }
 
 /// `UTC`, `Z`, or a fixed offset `+02:00` / `-0530`.
-fn offset(s: &str) -> Result<i32, String> {
+fn offset(s: &str) -> Result<i32, PolicyError> {
     let t = s.trim();
     if t.eq_ignore_ascii_case("utc") || t == "Z" || t.eq_ignore_ascii_case("gmt") {
         return Ok(0);
     }
-    let bad = || {
-        format!(
-            "time zone {s:?}: use UTC or a fixed offset like +02:00 (named zones are not supported)"
-        )
+    let bad = || PolicyError::NotAnOffset {
+        zone: s.to_string(),
     };
     let (sign, rest) = match t.as_bytes().first() {
         Some(b'+') => (1, &t[1..]),
@@ -294,7 +319,7 @@ fn offset(s: &str) -> Result<i32, String> {
 }
 
 /// RFC 3339 (`2025-12-20T18:00:00Z`) or a date (`2025-12-20`, midnight UTC).
-fn instant(s: &str) -> Result<i64, String> {
+fn instant(s: &str) -> Result<i64, PolicyError> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s.trim()) {
         return Ok(t.timestamp_millis());
     }
@@ -302,7 +327,9 @@ fn instant(s: &str) -> Result<i64, String> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc().timestamp_millis())
-        .ok_or_else(|| format!("{s:?} is not a date (2025-12-20) or an RFC 3339 time"))
+        .ok_or_else(|| PolicyError::NotADate {
+            text: s.to_string(),
+        })
 }
 
 /// Read `requires`, `windows` and `freezes` of one environment.
@@ -379,7 +406,7 @@ fn window(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Window> {
     let tz = f.string(ctx, "tz").unwrap_or_else(|| "UTC".into());
     f.finish(ctx);
     let mut ok = true;
-    let mut report = |field: &str, e: String| {
+    let mut report = |field: &str, e: PolicyError| {
         ctx.err(node.pos, &format!("{path}.{field}"), e);
         ok = false;
     };
@@ -451,7 +478,10 @@ mod tests {
         assert!(!w.contains(at("2025-06-02T14:30:00Z")));
         assert_eq!(offset("+05:30").unwrap(), 330);
         assert_eq!(offset("-0800").unwrap(), -480);
-        assert!(offset("Europe/Paris").is_err());
+        assert_eq!(
+            offset("Europe/Paris").unwrap_err().to_string(),
+            "time zone \"Europe/Paris\": use UTC or a fixed offset like +02:00 (named zones are not supported)"
+        );
     }
 
     #[test]
@@ -523,7 +553,12 @@ mod tests {
         );
         assert!(instant("tomorrow").is_err());
         assert_eq!(clock("09:30").unwrap(), 570);
-        assert!(clock("25:00").is_err());
+        assert_eq!(
+            clock("25:00"),
+            Err(PolicyError::NotATimeOfDay {
+                text: "25:00".into()
+            })
+        );
     }
 
     #[test]

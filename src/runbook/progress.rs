@@ -133,6 +133,24 @@ pub enum Outcome {
     Inconclusive { reason: String },
 }
 
+impl Outcome {
+    /// Settled as passed by a person or a rule, saying why.
+    pub fn passed(note: impl Into<String>) -> Outcome {
+        Outcome::Success {
+            exit_code: None,
+            note: Some(note.into()),
+        }
+    }
+
+    /// Settled as failed by a person or a rule, saying why.
+    pub fn failed(reason: impl Into<String>) -> Outcome {
+        Outcome::Failure {
+            reason: reason.into(),
+            exit_code: None,
+        }
+    }
+}
+
 /// A transition that the current state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused(pub String);

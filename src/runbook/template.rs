@@ -2,7 +2,7 @@
 //! validation (are the references defined?) and rendering (fill them in)
 //! walk the same fields and a new step kind lists its fields once.
 
-use super::interpolate::{Context, Scope};
+use super::interpolate::{Context, RenderError, Scope};
 use super::model::*;
 
 /// How a field's values are written when rendered: `run:` scripts get each
@@ -20,7 +20,7 @@ pub trait Templated {
     fn visit(&mut self, f: &mut dyn FnMut(&'static str, &mut String));
 
     /// Render every template with `scope`; the first missing value is an error.
-    fn render(&self, scope: &Scope) -> Result<Self, String>
+    fn render(&self, scope: &Scope) -> Result<Self, RenderError>
     where
         Self: Sized + Clone,
     {

@@ -41,11 +41,11 @@ pub async fn service(
     stop_after: Option<&str>,
     extras: crate::demo_service::DemoExtras,
 ) -> CmdResult {
-    let ready_after = parse_duration(ready_after).map_err(Failure::invalid)?;
+    let ready_after = parse_duration(ready_after).map_err(|e| Failure::invalid(e.to_string()))?;
     let stop_after: Option<Duration> = stop_after
         .map(parse_duration)
         .transpose()
-        .map_err(Failure::invalid)?;
+        .map_err(|e| Failure::invalid(e.to_string()))?;
     crate::demo_service::run_cli_with(listen, version, ready_after, stop_after, extras)
         .await
         .map_err(|e| Failure::failed(format!("demo service: {e}")))?;

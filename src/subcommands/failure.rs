@@ -7,6 +7,8 @@ use color_eyre::config::{HookBuilder, Theme};
 
 use super::{EXIT_FAILED, EXIT_INVALID, out};
 use crate::backend::store::StoreError;
+use crate::sanitize::ControlCharsError;
+use crate::settings::SettingsError;
 
 /// An error that ends a command.
 #[derive(Debug)]
@@ -44,6 +46,14 @@ impl Failure {
         }
     }
 
+    /// The screen could not be opened or drawn (`what`: "cannot open the
+    /// terminal", "terminal").
+    pub fn terminal(what: &str, e: impl std::fmt::Display) -> Failure {
+        Failure::failed(format!("{what}: {e}")).suggest(
+            "run it in an interactive terminal (a TTY); scripts and CI use `flightdeck run RUNBOOK --headless`",
+        )
+    }
+
     pub fn suggest(mut self, what: impl Into<String>) -> Failure {
         self.suggestion = Some(what.into());
         self
@@ -75,6 +85,25 @@ impl From<StoreError> for Failure {
             Some(s) => f.suggest(s),
             None => f,
         }
+    }
+}
+
+impl From<SettingsError> for Failure {
+    fn from(e: SettingsError) -> Failure {
+        let f = Failure::invalid(e.to_string());
+        match e.suggestion() {
+            Some(s) => f.suggest(s),
+            None => f,
+        }
+    }
+}
+
+impl From<ControlCharsError> for Failure {
+    fn from(e: ControlCharsError) -> Failure {
+        Failure::invalid(e.to_string()).suggest(format!(
+            "give {} again as plain text on one line: no newlines, tabs or escape sequences",
+            e.field
+        ))
     }
 }
 

@@ -3,9 +3,9 @@
 use std::io::Write;
 
 use super::{CmdResult, EXIT_FAILED, EXIT_OK, EXIT_WAITING, Failure, session, wiring};
+use crate::app::headless::Headless;
 use crate::app::msg::Msg;
 use crate::app::state::HeadlessEvent;
-use crate::app::update::{on_resume, update};
 use crate::cli::ReleaseArgs;
 use crate::runbook::progress::ReleaseStatus;
 use crate::settings::Settings;
@@ -37,7 +37,7 @@ pub async fn run(
             "--retry {bad}: the runbook has no step {bad:?}"
         )));
     }
-    state.processes.retries = retries.into_iter().collect();
+    let mut driver = Headless::new(retries);
     let mut out = std::io::stdout().lock();
     let mut emit = |e: HeadlessEvent| {
         if let Ok(line) = serde_json::to_string(&e) {
@@ -55,17 +55,18 @@ pub async fn run(
             environment: state.release.environment.clone(),
         });
     } else {
-        initial.extend(on_resume(&mut state));
+        initial.extend(driver.resume(&mut state));
     }
     let mut backends = wiring::spawn(&store, settings, &state);
     let channels = std::mem::replace(&mut backends.channels, super::tui::dummy_channels());
-    // Kick off: the first Tick makes update drive the release.
-    initial.extend(update(&mut state, Msg::Tick(crate::clock::now_ms())));
+    // Kick off: after the first Tick the driver starts the release.
+    initial.extend(driver.update(&mut state, Msg::Tick(crate::clock::now_ms())));
     let result = crate::event_loop::run(
         &mut state,
         initial,
         crate::signals::shutdown_stream(),
         channels,
+        |state, msg| driver.update(state, msg),
         |_| Ok(()),
         &mut emit,
     )
@@ -78,7 +79,7 @@ pub async fn run(
         ReleaseStatus::Failed | ReleaseStatus::Aborted => EXIT_FAILED,
         ReleaseStatus::Running if state.journal_error.is_some() => EXIT_FAILED,
         ReleaseStatus::Running => {
-            if let Some(n) = &state.notice {
+            if let Some(n) = &state.view.notice {
                 super::out::warn(&n.text);
             }
             super::out::warn(format!(

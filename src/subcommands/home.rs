@@ -3,6 +3,7 @@
 //! on PostgreSQL) or every 2 s (SQLite); Enter leaves the screen to open a
 //! release (`tui --release`) or start one (the start form), then comes back.
 
+use super::load;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::home_read::HomeReader;
-use super::{CmdResult, EXIT_OK, Failure, session};
+use super::{CmdResult, EXIT_OK, Failure};
 use crate::app::home::{HomeChoice, HomeMsg, HomeState, update};
 use crate::app::msg::Msg;
 use crate::backend::store::changes::{self, Change};
@@ -35,35 +36,31 @@ pub async fn run(settings: &Settings) -> CmdResult {
             return Ok(EXIT_OK);
         };
         let result = match choice {
-            HomeChoice::Open(id) => super::tui::run(settings, release_args(None, Some(id))).await,
+            HomeChoice::Open(id) => {
+                super::tui::run(settings, ReleaseArgs::opening(None, Some(id))).await
+            }
             HomeChoice::Sign(id) => {
                 let args = ReleaseArgs {
                     watch: true,
-                    ..release_args(None, Some(id))
+                    ..ReleaseArgs::opening(None, Some(id))
                 };
                 super::tui::run(settings, args).await
             }
-            HomeChoice::Start(path) => super::start_form::start(settings, path, &[]).await,
+            // The form asks for the inputs (and shows the environment's
+            // policy) before anything starts.
+            HomeChoice::Start(path) => {
+                let args = ReleaseArgs::opening(Some(path), None);
+                match super::start_form::ask(settings, args).await {
+                    Ok(Some(filled)) => super::tui::run(settings, filled).await,
+                    Ok(None) => Ok(EXIT_OK),
+                    Err(e) => Err(e),
+                }
+            }
         };
         if let Err(e) = result {
             crate::terminal::restore();
             notice = Some(e.message);
         }
-    }
-}
-
-/// `tui` arguments that open one release, or start one of a runbook.
-pub fn release_args(runbook: Option<PathBuf>, release: Option<String>) -> ReleaseArgs {
-    ReleaseArgs {
-        runbook,
-        environment: None,
-        inputs: Vec::new(),
-        resume: false,
-        release,
-        new: false,
-        watch: false,
-        break_glass: None,
-        kube: Default::default(),
     }
 }
 
@@ -106,14 +103,14 @@ async fn screen(
     settings: &Settings,
     notice: Option<String>,
 ) -> Result<Option<HomeChoice>, Failure> {
-    let store = session::open_store(settings).await?;
+    let store = load::open_store(settings).await?;
     let live = store.backend() == Backend::Postgres;
     let mut state = HomeState::new(&settings.person, now_ms());
     state.notice = notice;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let task = tokio::spawn(reader(store.clone(), settings.clone(), live, tx));
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
+    let mut guard =
+        TerminalGuard::enter().map_err(|e| Failure::terminal("cannot open the terminal", e))?;
     let input = EventStream::new().filter_map(|e| async move {
         match e {
             Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => Some(HomeMsg::Key(k)),
@@ -157,6 +154,6 @@ async fn screen(
     task.abort();
     let _ = task.await;
     store.close().await;
-    result.map_err(|e| Failure::failed(format!("terminal: {e}")))?;
+    result.map_err(|e| Failure::terminal("terminal", e))?;
     Ok(state.choice)
 }

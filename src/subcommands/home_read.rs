@@ -134,7 +134,7 @@ impl HomeReader {
         {
             return row.clone();
         }
-        let row = match super::team_approve::signable(store, settings, stored, loaded).await {
+        let row = match super::signoff::signable(store, settings, stored, loaded).await {
             Ok(g) => g.map(|g| WaitingRow {
                 release_id: stored.id.clone(),
                 runbook: stored.runbook_name.clone(),

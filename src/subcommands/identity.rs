@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{EXIT_FAILED, EXIT_OK, Failure, team_sign};
-use crate::backend::store::{Backend, Store};
+use super::signoff::signature::{self, SignatureError, Verdict};
+use super::{EXIT_FAILED, EXIT_OK, Failure};
+use crate::backend::store::{Backend, Store, StoreError};
 use crate::runbook::gates::Signoff;
 use crate::runbook::identity::{IdentityMode, signoff_record, start_record};
 use crate::runbook::{Loaded, Runbook};
@@ -18,21 +19,85 @@ pub fn allowed_signers(settings: &Settings) -> PathBuf {
     settings.config_dir.join("allowed_signers")
 }
 
+/// Why a person could not be named as a gate's identity mode asks.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error(
+        "signed identity needs {} (OpenSSH allowed_signers: `principal key-type key` per line)",
+        allowed.display()
+    )]
+    NoAllowedSigners { allowed: PathBuf },
+    #[error(transparent)]
+    Ssh(#[from] SignatureError),
+    #[error("your signature does not verify as {principal}: {why}")]
+    DoesNotVerify { principal: String, why: String },
+    #[error(
+        "gate {gate} needs a signed sign-off: set identity.ssh_key in flightdeck.toml to your SSH private key"
+    )]
+    NoKey { gate: String },
+    #[error("gate {gate} uses database identity, which needs a PostgreSQL journal")]
+    NotPostgres { gate: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IdentityError {
+    /// What the person can do about it, where there is something.
+    pub fn suggestion(&self) -> Option<String> {
+        Some(match self {
+            IdentityError::NoAllowedSigners { allowed } => format!(
+                "ask for the team's allowed_signers file at {}",
+                allowed.display()
+            ),
+            IdentityError::Ssh(SignatureError::NotListed { .. }) => {
+                "send your public key (.pub) to whoever keeps allowed_signers".into()
+            }
+            IdentityError::DoesNotVerify { .. } => {
+                "check that identity.ssh_key is the key allowed_signers lists for you".into()
+            }
+            IdentityError::NoKey { .. } => {
+                "identity.ssh_key = \"~/.ssh/id_ed25519\" in flightdeck.toml (`flightdeck paths` shows where)".into()
+            }
+            IdentityError::NotPostgres { .. } => {
+                "use the team's PostgreSQL journal (--journal postgres://... or FLIGHTDECK_JOURNAL)".into()
+            }
+            IdentityError::Ssh(_) | IdentityError::Store(_) => return None,
+        })
+    }
+}
+
+impl From<IdentityError> for Failure {
+    fn from(e: IdentityError) -> Failure {
+        let suggestion = e.suggestion();
+        let f = match e {
+            IdentityError::Store(e) => return e.into(),
+            other => Failure::invalid(other.to_string()),
+        };
+        match suggestion {
+            Some(s) => f.suggest(s),
+            None => f,
+        }
+    }
+}
+
 /// Sign `data` with `key` and name its principal (checked: the signature
 /// must verify for that principal).
-async fn principal_of(key: &Path, allowed: &Path, data: &str) -> Result<(String, String), String> {
+async fn principal_of(
+    key: &Path,
+    allowed: &Path,
+    data: &str,
+) -> Result<(String, String), IdentityError> {
     if !allowed.exists() {
-        return Err(format!(
-            "signed identity needs {} (OpenSSH allowed_signers: `principal key-type key` per line)",
-            allowed.display()
-        ));
+        return Err(IdentityError::NoAllowedSigners {
+            allowed: allowed.to_path_buf(),
+        });
     }
-    let sig = team_sign::sign(key, data).await?;
-    let principal = team_sign::find_principal(allowed, &sig).await?;
-    team_sign::verify(allowed, &principal, &sig, data)
-        .await?
-        .map_err(|why| format!("your signature does not verify as {principal}: {why}"))?;
-    Ok((principal, sig))
+    let sig = signature::sign(key, data).await?;
+    let principal = signature::find_principal(allowed, &sig).await?;
+    match signature::verify(allowed, &principal, &sig, data).await? {
+        Verdict::Valid => Ok((principal, sig)),
+        Verdict::Bad(why) => Err(IdentityError::DoesNotVerify { principal, why }),
+    }
 }
 
 /// Set `s.person` as `mode` establishes it and return the signature to
@@ -46,20 +111,17 @@ pub async fn bind_person(
     mode: IdentityMode,
     release_id: &str,
     s: &mut Signoff,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, IdentityError> {
     match mode {
         IdentityMode::Claim => match ssh_key {
             Some(key) => Ok(Some(
-                team_sign::sign(key, &signoff_record(release_id, s)).await?,
+                signature::sign(key, &signoff_record(release_id, s)).await?,
             )),
             None => Ok(None),
         },
         IdentityMode::Signed => {
-            let key = ssh_key.ok_or_else(|| {
-                format!(
-                    "gate {} needs a signed sign-off: set identity.ssh_key in flightdeck.toml to your SSH private key",
-                    s.gate
-                )
+            let key = ssh_key.ok_or_else(|| IdentityError::NoKey {
+                gate: s.gate.clone(),
             })?;
             let (principal, sig) =
                 principal_of(key, allowed, &signoff_record(release_id, s)).await?;
@@ -69,13 +131,9 @@ pub async fn bind_person(
         IdentityMode::Database => {
             let who = store
                 .session_user()
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| {
-                    format!(
-                        "gate {} uses database identity, which needs a PostgreSQL journal",
-                        s.gate
-                    )
+                .await?
+                .ok_or_else(|| IdentityError::NotPostgres {
+                    gate: s.gate.clone(),
                 })?;
             s.person = who;
             Ok(None)
@@ -120,10 +178,9 @@ pub async fn initiator(
                 ))
             })?;
             let data = start_record(release_id, &loaded.runbook.name, environment);
-            principal_of(key, &allowed_signers(settings), &data)
-                .await
-                .map(|(p, _)| p)
-                .map_err(Failure::invalid)
+            Ok(principal_of(key, &allowed_signers(settings), &data)
+                .await?
+                .0)
         }
         IdentityMode::Database => store
             .session_user()
@@ -190,13 +247,11 @@ pub async fn verify_identity(settings: &Settings, store: &Store) -> Result<i32, 
                     continue;
                 }
                 let data = signoff_record(&row.release_id, s);
-                match team_sign::verify(&allowed, &s.person, sig, &data).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(why)) => {
-                        bad += 1;
-                        println!("signature BAD: {who}: {why}");
-                    }
-                    Err(e) => return Err(Failure::failed(e)),
+                if let Verdict::Bad(why) =
+                    signature::verify(&allowed, &s.person, sig, &data).await?
+                {
+                    bad += 1;
+                    println!("signature BAD: {who}: {why}");
                 }
             }
             IdentityMode::Database => {
@@ -256,8 +311,8 @@ async fn has_evidence(allowed: &Path, mode: IdentityMode, row: &SignoffRow<'_>) 
                 return true;
             }
             let ok = matches!(
-                team_sign::verify(allowed, &s.person, sig, &data).await,
-                Ok(Ok(()))
+                signature::verify(allowed, &s.person, sig, &data).await,
+                Ok(Verdict::Valid)
             );
             if ok && let Ok(mut c) = verified_cache().lock() {
                 c.insert(key);

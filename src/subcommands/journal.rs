@@ -1,7 +1,8 @@
 //! Reading the journal: `releases`, `show`, `report`, `verify`.
 
+use super::load;
 use super::out::{self, cell, time};
-use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure, session};
+use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure};
 use crate::backend::store::{Store, StoredRelease};
 use crate::cli::ReportFormat;
 use crate::settings::Settings;
@@ -16,7 +17,7 @@ fn took(from: Option<i64>, to: Option<i64>) -> String {
 }
 
 pub async fn releases(settings: &Settings, limit: u32) -> CmdResult {
-    let store = session::open_store(settings).await?;
+    let store = load::open_store(settings).await?;
     let list = store.list_releases(limit).await?;
     if list.is_empty() {
         out::say(format!("no releases in {}", store.target()));
@@ -53,11 +54,8 @@ impl Extra {
 }
 
 async fn load(settings: &Settings, id: &str) -> Result<(Store, StoredRelease, Extra), Failure> {
-    let store = session::open_store(settings).await?;
-    let r = store
-        .load_release(id)
-        .await?
-        .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the audit log")))?;
+    let store = load::open_store(settings).await?;
+    let r = load::stored_release(&store, id).await?;
     let content = super::content::history(&store, &r).await?;
     let identities = super::identity::report_rows(&store, &r).await?;
     // What the journal holds came from people and services: clean it once
@@ -203,61 +201,79 @@ pub fn markdown(r: &StoredRelease) -> String {
         }
     }
     s.push_str(&crate::backend::data::report::markdown(r));
-    if !r.content_hashes.is_empty() {
-        s.push_str("\n## Content it ran under\n\n");
-        for h in &r.content_hashes {
-            s.push_str(&format!("- `{h}`\n"));
-        }
-    }
-    if !r.checklists.is_empty() {
-        s.push_str("\n## Checklists ticked\n\n| step | attempt | item | ticked by | at |\n|---|---|---|---|---|\n");
-        for c in &r.checklists {
-            for (item, at) in &c.items {
-                s.push_str(&format!(
-                    "| {} | {} | {} | {}@{} | {} |\n",
-                    cell(&c.step_id),
-                    c.attempt,
-                    cell(item),
-                    cell(&c.person),
-                    cell(&c.host),
-                    time(*at)
-                ));
-            }
-        }
-    }
-    if !r.break_glass.is_empty() {
-        s.push_str("\n## Break-glass\n\n");
-        for b in &r.break_glass {
-            s.push_str(&format!(
-                "- {}@{} at {} in {}: {} ({})\n",
-                b.person,
-                b.host,
-                time(b.at),
-                b.environment,
-                b.reason,
-                b.violations.join("; ")
-            ));
-        }
-    }
-    if !r.discarded.is_empty() {
-        s.push_str("\n## Not counted (run `flightdeck verify`)\n\n");
-        for d in &r.discarded {
-            s.push_str(&format!("- {d}\n"));
-        }
-    }
-    if !r.resume_choices.is_empty() {
-        s.push_str("\n## Decisions after interruptions\n\n");
-        for c in &r.resume_choices {
-            s.push_str(&format!(
-                "- {}: {} chose **{}** at {}\n",
+    section(&mut s, "Content it ran under", "", &r.content_hashes, |h| {
+        format!("- `{h}`")
+    });
+    let ticked: Vec<_> = r
+        .checklists
+        .iter()
+        .flat_map(|c| c.items.iter().map(move |item| (c, item)))
+        .collect();
+    section(
+        &mut s,
+        "Checklists ticked",
+        "| step | attempt | item | ticked by | at |\n|---|---|---|---|---|\n",
+        &ticked,
+        |(c, (item, at))| {
+            format!(
+                "| {} | {} | {} | {}@{} | {} |",
+                cell(&c.step_id),
+                c.attempt,
+                cell(item),
+                cell(&c.person),
+                cell(&c.host),
+                time(*at)
+            )
+        },
+    );
+    section(&mut s, "Break-glass", "", &r.break_glass, |b| {
+        format!(
+            "- {}@{} at {} in {}: {} ({})",
+            b.person,
+            b.host,
+            time(b.at),
+            b.environment,
+            b.reason,
+            b.violations.join("; ")
+        )
+    });
+    section(
+        &mut s,
+        "Not counted (run `flightdeck verify`)",
+        "",
+        &r.discarded,
+        |d| format!("- {d}"),
+    );
+    section(
+        &mut s,
+        "Decisions after interruptions",
+        "",
+        &r.resume_choices,
+        |c| {
+            format!(
+                "- {}: {} chose **{}** at {}",
                 cell(&c.step_id),
                 cell(&c.person),
                 cell(&c.choice),
                 time(c.at)
-            ));
-        }
-    }
+            )
+        },
+    );
     s
+}
+
+/// A report section: its heading and `head` (a table's header rows, or
+/// nothing for a list), then one line per row; nothing when there are no
+/// rows.
+fn section<T>(s: &mut String, heading: &str, head: &str, rows: &[T], line: impl Fn(&T) -> String) {
+    if rows.is_empty() {
+        return;
+    }
+    s.push_str(&format!("\n## {heading}\n\n{head}"));
+    for row in rows {
+        s.push_str(&line(row));
+        s.push('\n');
+    }
 }
 
 pub fn json(r: &StoredRelease) -> serde_json::Value {
@@ -304,7 +320,7 @@ pub fn json(r: &StoredRelease) -> serde_json::Value {
 /// Check the chain (every break, not only the first), the index tables
 /// against the fold of the verified entries, and this machine's witness.
 pub async fn verify(settings: &Settings) -> CmdResult {
-    let store = session::open_store(settings).await?;
+    let store = load::open_store(settings).await?;
     let (report, entries) = store.verify_chain().await?;
     out::say(report.to_string());
     let (records, foreign) = crate::runbook::record::fold_all(&entries);
@@ -334,7 +350,7 @@ pub async fn verify(settings: &Settings) -> CmdResult {
     } else if report.ok() {
         println!("FOUND {findings} problem(s) beside an intact chain");
     }
-    let signatures = super::team_approve::verify_signatures(settings, &store).await?;
+    let signatures = super::signoff::verify_signatures(settings, &store).await?;
     // Sign-offs whose gate requires signed or database identity carry it.
     let identities = super::identity::verify_identity(settings, &store).await?;
     store.close().await;

@@ -1,6 +1,5 @@
 //! The subcommands. Each returns the process exit code.
 
-mod approve;
 mod approver;
 mod content;
 mod demo;
@@ -12,14 +11,14 @@ pub mod home_read;
 mod identity;
 mod journal;
 mod lingering;
+mod load;
 pub mod out;
 pub mod plan;
 mod secret_prompt;
 mod session;
+mod signoff;
 mod start_form;
 mod team;
-mod team_approve;
-mod team_sign;
 mod tui;
 mod validate;
 mod watch;
@@ -61,8 +60,9 @@ pub fn main(cli: Cli) -> i32 {
     let settings = match Settings::load(journal.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            out::warn(format!("flightdeck: {e}"));
-            return EXIT_INVALID;
+            let f = Failure::from(e);
+            f.print();
+            return f.code;
         }
     };
     // The in-app log pane (tui-logger) only where a screen shows it:
@@ -94,16 +94,16 @@ pub fn main(cli: Cli) -> i32 {
             Cmd::Releases {
                 waiting_for_me: true,
                 ..
-            } => team_approve::waiting_for_me(&settings).await,
+            } => signoff::waiting_for_me(&settings).await,
             Cmd::Releases { limit, .. } => journal::releases(&settings, limit).await,
             Cmd::Show { release } => journal::show(&settings, &release).await,
             Cmd::Report { release, format } => journal::report(&settings, &release, format).await,
             Cmd::Verify => journal::verify(&settings).await,
             Cmd::Approve(a) => {
-                approve::run(&settings, a, crate::runbook::gates::Decision::Approve).await
+                signoff::run(&settings, a, crate::runbook::gates::Decision::Approve).await
             }
             Cmd::Reject(a) => {
-                approve::run(&settings, a, crate::runbook::gates::Decision::Reject).await
+                signoff::run(&settings, a, crate::runbook::gates::Decision::Reject).await
             }
             Cmd::Watch(args) => watch::run(&settings, args).await,
             Cmd::Plan(args) => plan::run(&settings, args).await,
@@ -133,7 +133,7 @@ pub fn main(cli: Cli) -> i32 {
                 fail_paths,
             } => {
                 let extras = crate::demo_service::DemoExtras::parse(&metrics, &fail_paths)
-                    .map_err(Failure::invalid);
+                    .map_err(|e| Failure::invalid(e.to_string()));
                 match extras {
                     Ok(x) => {
                         demo::service(&listen, &version, &ready_after, stop_after.as_deref(), x)

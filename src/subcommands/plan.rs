@@ -4,6 +4,7 @@
 //! may sign them, and what each step changes in the cluster and database,
 //! read now, read-only. Works offline: what cannot be read says why.
 
+use super::load;
 use std::collections::BTreeSet;
 
 use super::{CmdResult, EXIT_OK, Failure, out, session};
@@ -35,17 +36,9 @@ pub async fn run(settings: &Settings, args: PlanArgs) -> CmdResult {
 /// The plan of a release of `args.runbook` that is not started: the state
 /// a release would open with, built the way `tui`/`run` build it.
 pub async fn plan(settings: &Settings, args: &PlanArgs) -> Result<Plan, Failure> {
-    let mut loaded = session::load_runbook(&args.runbook)?;
-    let env = session::pick_environment(&loaded, args.environment.as_deref())?;
-    let given = session::parse_sets(&args.inputs)?;
-    let inputs = crate::runbook::inputs::resolve(&loaded.runbook, &given).map_err(|errs| {
-        Failure::invalid(
-            errs.iter()
-                .map(|e| format!("{}: {e}", loaded.path.display()))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
+    let mut loaded = load::load_runbook(&args.runbook)?;
+    let env = load::pick_environment(&loaded, args.environment.as_deref())?;
+    let inputs = load::resolve_inputs(&loaded, &args.inputs)?;
     loaded.runbook = session::for_release(&loaded, &env, &inputs, &settings.person)?;
     let now = crate::clock::now_ms();
     let release = Release::new(
@@ -70,7 +63,6 @@ pub async fn plan(settings: &Settings, args: &PlanArgs) -> Result<Plan, Failure>
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "flightdeck".into()),
         keymap: settings.keymap.clone(),
-        headless: true,
         acks: BTreeSet::new(),
         outputs: Vec::new(),
         now,

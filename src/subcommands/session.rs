@@ -2,12 +2,12 @@
 //! this runbook left behind (shown with its interrupted steps).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::Failure;
 use crate::app::setup::Setup;
 use crate::app::state::{AppState, Identity, Level};
-use crate::backend::store::{self, AuditKey, Store};
+use crate::backend::store::{self, Store};
 use crate::cli::ReleaseArgs;
 use crate::clock::now_ms;
 use crate::protocol::command::JournalEntry;
@@ -21,86 +21,6 @@ pub struct Opened {
     pub state: AppState,
     pub store: Store,
     pub resumed: bool,
-}
-
-/// Open the journal with the audit key. Only a first run, on a journal
-/// with no audit entry yet, creates the key: with entries and no key file,
-/// a new key would silently re-sign history, so this stops instead (exit 2).
-/// The store keeps this machine's witness of the journal's head.
-pub async fn open_store(settings: &Settings) -> Result<Store, Failure> {
-    let path = &settings.audit_key_path;
-    let store = match AuditKey::load(path)? {
-        Some(key) => Store::open(&settings.journal, key).await?,
-        None => {
-            // A throwaway key only to look; it never signs anything.
-            let probe =
-                Store::open(&settings.journal, AuditKey::from_bytes(rand::random())).await?;
-            if probe.has_entries().await? {
-                probe.close().await;
-                return Err(Failure::invalid(format!(
-                    "the audit key {} is missing, but the journal at {} already has audit entries. \
-                     flightdeck will not create a new key for an existing journal (everything would \
-                     then verify against the wrong key). Restore the key file from your backup, or \
-                     point FLIGHTDECK_AUDIT_KEY_FILE (or `audit_key` in flightdeck.toml) at your team's key.",
-                    path.display(),
-                    crate::backend::store::redact(&settings.journal)
-                )));
-            }
-            probe.with_key(AuditKey::load_or_create(path)?)
-        }
-    };
-    let store = store.with_witness(&settings.state_dir);
-    if let Some(finding) = store.observe_head().await? {
-        eprintln!("flightdeck: WARNING: {finding}; run `flightdeck verify`");
-    }
-    Ok(store)
-}
-
-pub fn load_runbook(path: &Path) -> Result<Loaded, Failure> {
-    runbook::load(path).map_err(|e| {
-        Failure::invalid(e.to_string()).suggest(format!(
-            "fix the line and field named above; `flightdeck validate {}` checks the whole file",
-            path.display()
-        ))
-    })
-}
-
-pub fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, String>, Failure> {
-    let mut out = BTreeMap::new();
-    for s in sets {
-        let Some((k, v)) = s.split_once('=') else {
-            return Err(
-                Failure::invalid(format!("--set {s:?}: expected NAME=VALUE"))
-                    .suggest("give each input as --set NAME=VALUE"),
-            );
-        };
-        out.insert(k.trim().to_string(), v.to_string());
-    }
-    Ok(out)
-}
-
-pub(super) fn pick_environment(loaded: &Loaded, wanted: Option<&str>) -> Result<String, Failure> {
-    let rb = &loaded.runbook;
-    match wanted {
-        Some(name) if rb.environments.is_empty() || rb.environment(name).is_some() => {
-            Ok(name.to_string())
-        }
-        Some(name) => Err(Failure::invalid(format!(
-            "{}: no environment {name:?} (this runbook has: {})",
-            loaded.path.display(),
-            rb.environments
-                .iter()
-                .map(|e| e.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .suggest("pick one of the environments listed, with --env")),
-        None => Ok(rb
-            .environments
-            .first()
-            .map(|e| e.name.clone())
-            .unwrap_or_else(|| "default".into())),
-    }
 }
 
 pub fn new_release_id(now_ms: i64) -> String {
@@ -135,18 +55,18 @@ pub async fn open_with(
     acks: Vec<String>,
     ask: Option<AskSecret<'_>>,
 ) -> Result<Opened, Failure> {
-    let store = open_store(settings).await?;
+    let store = super::load::open_store(settings).await?;
     let now = now_ms();
     // Which release: named, the latest unfinished one, or a new one.
     let mut resume_id = args.release.clone();
     let mut loaded = match &args.runbook {
-        Some(p) => Some(load_runbook(p)?),
+        Some(p) => Some(super::load::load_runbook(p)?),
         None => None,
     };
     if resume_id.is_none() && !args.new {
         match &loaded {
             Some(l) => {
-                let env = pick_environment(l, args.environment.as_deref())?;
+                let env = super::load::pick_environment(l, args.environment.as_deref())?;
                 resume_id = store.latest_open_release(&l.runbook.name, &env).await?;
             }
             None if args.resume => {
@@ -159,13 +79,16 @@ pub async fn open_with(
                     resume_id = latest;
                 }
                 if resume_id.is_none() {
-                    return Err(Failure::invalid("no unfinished release to resume"));
+                    return Err(Failure::invalid("no unfinished release to resume").suggest(
+                        "`flightdeck releases` lists the releases; name a runbook file to start a new one",
+                    ));
                 }
             }
             None => {
                 return Err(Failure::invalid(
                     "name a runbook file, or use --resume / --release ID",
-                ));
+                )
+                .suggest("`flightdeck` alone lists the runbooks and releases to pick from"));
             }
         }
     }
@@ -176,13 +99,10 @@ pub async fn open_with(
     let mut notices = Vec::new();
     let mut sealed = BTreeMap::new();
     let (release, outputs, loaded, resumed) = if let Some(id) = resume_id {
-        let mut stored = store
-            .load_release(&id)
-            .await?
-            .ok_or_else(|| Failure::invalid(format!("no release {id:?} in the journal")))?;
+        let mut stored = super::load::stored_release(&store, &id).await?;
         let mut l = match loaded.take() {
             Some(l) => l,
-            None => load_runbook(&PathBuf::from(&stored.runbook_path))?,
+            None => super::load::load_runbook(&PathBuf::from(&stored.runbook_path))?,
         };
         // Signed and database gates count only sign-offs with their evidence.
         stored.signoffs = super::identity::admissible(
@@ -200,7 +120,7 @@ pub async fn open_with(
                     .to_string(),
             );
         }
-        let given = parse_sets(&args.inputs)?;
+        let given = super::load::parse_sets(&args.inputs)?;
         let sealed_kept = |k: &str| {
             l.runbook.inputs.iter().any(|i| i.secret && i.name == k)
                 || stored
@@ -251,16 +171,8 @@ pub async fn open_with(
         let mut l = loaded
             .take()
             .ok_or_else(|| Failure::invalid("name a runbook file"))?;
-        let env = pick_environment(&l, args.environment.as_deref())?;
-        let given = parse_sets(&args.inputs)?;
-        let inputs = runbook::inputs::resolve(&l.runbook, &given).map_err(|errs| {
-            Failure::invalid(
-                errs.iter()
-                    .map(|e| format!("{}: {e}", l.path.display()))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        })?;
+        let env = super::load::pick_environment(&l, args.environment.as_deref())?;
+        let inputs = super::load::resolve_inputs(&l, &args.inputs)?;
         let id = new_release_id(now);
         // Signed or database gates: the initiator is named as strongly as
         // their approvers, so they cannot approve under another name.
@@ -284,7 +196,7 @@ pub async fn open_with(
             &release.inputs,
             &crate::app::secrets::new_salt(),
         );
-        journaled.inputs = crate::app::setup::journaled_inputs(&release.inputs, &sealed);
+        journaled.inputs = crate::app::state::journaled_inputs(&release.inputs, &sealed);
         let path = std::fs::canonicalize(&l.path).unwrap_or_else(|_| l.path.clone());
         // Environment policy: earlier environment passed, windows, freezes.
         let glass =
@@ -312,7 +224,6 @@ pub async fn open_with(
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "flightdeck".into()),
         keymap: settings.keymap.clone(),
-        headless,
         acks: acks.into_iter().collect::<BTreeSet<_>>(),
         outputs,
         now,

@@ -3,14 +3,14 @@
 //! same arguments `tui RUNBOOK --env E --set k=v --break-glass WHY` takes,
 //! so the start itself (policy, journal, lease) is the one `tui` does.
 
+use super::load;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 
-use super::{CmdResult, EXIT_OK, Failure, session};
+use super::Failure;
 use crate::app::start_form::{FormOutcome, StartForm, update};
 use crate::cli::ReleaseArgs;
 use crate::clock::now_ms;
@@ -18,22 +18,15 @@ use crate::runbook::Loaded;
 use crate::settings::Settings;
 use crate::terminal::TerminalGuard;
 
-/// Open the form for the runbook at `path`, pre-filled from `--set`
-/// values, and start the release it describes (or nothing, on Esc).
-pub async fn start(settings: &Settings, path: PathBuf, sets: &[String]) -> CmdResult {
-    let mut args = super::home::release_args(Some(path), None);
-    args.inputs = sets.to_vec();
-    start_with(settings, args).await
-}
-
 /// The form for `args.runbook` (its `--env`, `--set` and `--break-glass`
-/// pre-filled), then `tui` with what was filled in.
-pub async fn start_with(settings: &Settings, args: ReleaseArgs) -> CmdResult {
+/// pre-filled): the arguments of the release it describes, or `None` when
+/// the person left it (Esc).
+pub async fn ask(settings: &Settings, args: ReleaseArgs) -> Result<Option<ReleaseArgs>, Failure> {
     let Some(path) = args.runbook.clone() else {
         return Err(Failure::invalid("name a runbook file"));
     };
-    let loaded = session::load_runbook(&path)?;
-    let given = session::parse_sets(&args.inputs)?;
+    let loaded = load::load_runbook(&path)?;
+    let given = load::parse_sets(&args.inputs)?;
     let passed = passed_inputs(settings, &loaded).await?;
     let mut form = StartForm::new(
         &loaded.runbook,
@@ -47,7 +40,7 @@ pub async fn start_with(settings: &Settings, args: ReleaseArgs) -> CmdResult {
         form.break_glass = g.clone();
     }
     match fill(&mut form).await? {
-        FormOutcome::Cancel => Ok(EXIT_OK),
+        FormOutcome::Cancel => Ok(None),
         FormOutcome::Start {
             environment,
             inputs,
@@ -67,7 +60,7 @@ pub async fn start_with(settings: &Settings, args: ReleaseArgs) -> CmdResult {
                 break_glass,
                 kube: args.kube,
             };
-            super::tui::run(settings, args).await
+            Ok(Some(args))
         }
     }
 }
@@ -82,8 +75,8 @@ pub async fn wanted(settings: &Settings, args: &ReleaseArgs) -> Result<bool, Fai
     if args.release.is_some() || args.resume {
         return Ok(false);
     }
-    let loaded = session::load_runbook(path)?;
-    let given = session::parse_sets(&args.inputs)?;
+    let loaded = load::load_runbook(path)?;
+    let given = load::parse_sets(&args.inputs)?;
     if crate::runbook::inputs::resolve(&loaded.runbook, &given).is_ok() {
         return Ok(false);
     }
@@ -98,7 +91,7 @@ pub async fn wanted(settings: &Settings, args: &ReleaseArgs) -> Result<bool, Fai
             .first()
             .map_or_else(|| "default".into(), |e| e.name.clone())
     });
-    let store = session::open_store(settings).await?;
+    let store = load::open_store(settings).await?;
     let open = store
         .latest_open_release(&loaded.runbook.name, &env)
         .await?;
@@ -106,12 +99,13 @@ pub async fn wanted(settings: &Settings, args: &ReleaseArgs) -> Result<bool, Fai
     Ok(open.is_none())
 }
 
+/// Per environment, the inputs of each release that passed where its
+/// `requires` points.
+type PassedInputs = BTreeMap<String, Vec<BTreeMap<String, String>>>;
+
 /// For each environment with `requires`, the inputs of the releases that
 /// succeeded where it points (the start's own policy check reads the same).
-async fn passed_inputs(
-    settings: &Settings,
-    loaded: &Loaded,
-) -> Result<BTreeMap<String, Vec<BTreeMap<String, String>>>, Failure> {
+async fn passed_inputs(settings: &Settings, loaded: &Loaded) -> Result<PassedInputs, Failure> {
     let mut out = BTreeMap::new();
     let with_requires: Vec<_> = loaded
         .runbook
@@ -127,7 +121,7 @@ async fn passed_inputs(
     if with_requires.is_empty() {
         return Ok(out);
     }
-    let store = session::open_store(settings).await?;
+    let store = load::open_store(settings).await?;
     for (env, passed) in with_requires {
         out.insert(
             env,
@@ -142,8 +136,8 @@ async fn passed_inputs(
 
 /// Run the form in the terminal until it starts or is cancelled.
 async fn fill(form: &mut StartForm) -> Result<FormOutcome, Failure> {
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
+    let mut guard =
+        TerminalGuard::enter().map_err(|e| Failure::terminal("cannot open the terminal", e))?;
     let mut input = EventStream::new();
     let mut signals = crate::signals::shutdown_stream();
     let mut tick = tokio::time::interval(Duration::from_secs(20));
@@ -156,7 +150,7 @@ async fn fill(form: &mut StartForm) -> Result<FormOutcome, Failure> {
             guard
                 .terminal
                 .draw(|f| crate::ui::start_form::render(form, f))
-                .map_err(|e| Failure::failed(format!("terminal: {e}")))?;
+                .map_err(|e| Failure::terminal("terminal", e))?;
             form.dirty = false;
         }
         tokio::select! {

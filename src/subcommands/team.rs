@@ -12,11 +12,12 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
 use super::Failure;
+use super::signoff::{Recording, SignoffError};
+use crate::app::state::Mode;
 use crate::app::state::{AppState, Level};
-use crate::app::team::Mode;
 use crate::backend::store::changes::{self, Change};
 use crate::backend::store::lease::{self, Acquired, Claimant, Lease};
-use crate::backend::store::team::{GateRule, LiveOutput};
+use crate::backend::store::team::LiveOutput;
 use crate::backend::store::{self, Backend, Store, StoreError, StoredRelease};
 use crate::backend::team::fence::{self, Fence};
 use crate::backend::team::lease_clock::LeaseClock;
@@ -27,7 +28,7 @@ use crate::protocol::output::OutputBuffer;
 use crate::protocol::output::Stream;
 use crate::protocol::team::{LeaseView, Snapshot, TeamCommand, TeamEvent};
 use crate::runbook::progress::StepStatus;
-use crate::runbook::{Runbook, StepAction, gates};
+use crate::runbook::{Runbook, gates};
 use crate::settings::Settings;
 
 /// How often a SQLite watcher re-reads the release (no NOTIFY there).
@@ -118,9 +119,10 @@ pub async fn claim(
                     format!("watch it with: flightdeck tui --release {id}")
                 };
                 return Err(Failure::failed(format!(
-                    "release {id} is not yours to drive: {}; {hint}",
+                    "release {id} is not yours to drive: {}",
                     lease_words(&l)
-                )));
+                ))
+                .suggest(hint));
             }
             return watch(store, settings, state, &id, Some(l)).await;
         }
@@ -149,7 +151,7 @@ async fn watch(
     .await?;
     if let Some(snap) = snap {
         let mut ignored = Vec::new();
-        crate::app::team::on_event(state, TeamEvent::Snapshot(Box::new(snap)), &mut ignored);
+        crate::app::update::on_team_event(state, TeamEvent::Snapshot(Box::new(snap)), &mut ignored);
     }
     let verb = match &lease {
         Some(l) if l.free() => format!(
@@ -391,70 +393,49 @@ async fn record_signoff(
     release_id: &str,
     s: &crate::runbook::gates::Signoff,
 ) -> BackendEvent {
-    let Some(StepAction::Gate(spec)) = ctx
-        .runbook
-        .steps()
-        .find(|st| st.id == s.gate)
-        .map(|st| &st.action)
-    else {
-        return BackendEvent::Team(TeamEvent::WriteRefused {
-            op,
-            why: format!("{} is not a gate", s.gate),
-        });
+    let refused = |why: String| BackendEvent::Team(TeamEvent::WriteRefused { op, why });
+    let spec = match super::signoff::gate_of(&ctx.runbook, &s.gate) {
+        Ok(spec) => spec,
+        Err(e) => return refused(e.reason()),
     };
-    // Signed or database identity names the person; the screen's claimed
-    // name must be that person, or nothing is recorded.
-    let mode = ctx.runbook.identity_mode(&ctx.environment, &s.gate);
-    let mut bound = s.clone();
-    let signature = match super::identity::bind_person(
-        ctx.ssh_key.as_deref(),
-        &ctx.allowed_signers,
-        &ctx.store,
-        mode,
-        release_id,
-        &mut bound,
-    )
-    .await
-    {
-        Ok(sig) => sig,
-        Err(why) => return BackendEvent::Team(TeamEvent::WriteRefused { op, why }),
-    };
-    if bound.person != s.person {
-        return BackendEvent::Team(TeamEvent::WriteRefused {
-            op,
-            why: format!(
-                "gate {} uses {} identity, which names you {}, not {}: sign with `flightdeck approve`",
-                s.gate,
-                mode.as_str(),
-                bound.person,
-                s.person
-            ),
-        });
-    }
     let current = ctx
         .approval_hash
         .lock()
         .map(|h| h.clone())
         .unwrap_or_default();
-    let rule = GateRule {
+    let recording = Recording {
+        store: &ctx.store,
+        release_id,
         spec,
         members: &ctx.members,
-        current_hash: &current,
+        hash: &current,
+        mode: ctx.runbook.identity_mode(&ctx.environment, &s.gate),
+        ssh_key: ctx.ssh_key.as_deref(),
+        allowed_signers: &ctx.allowed_signers,
     };
-    match ctx
-        .store
-        .record_signoff_as(release_id, s, signature.as_deref(), rule, mode)
-        .await
-    {
-        Ok(Ok(_)) => BackendEvent::Journaled { op, error: None },
-        Ok(Err(why)) => BackendEvent::Team(TeamEvent::WriteRefused {
-            op,
-            why: why.to_string(),
-        }),
-        Err(e) => BackendEvent::Journaled {
+    // Signed or database identity names the person; the screen's claimed
+    // name must be that person, or nothing is recorded.
+    let mut bound = s.clone();
+    let signature = match recording.bind(&mut bound).await {
+        Ok(sig) => sig,
+        Err(e) => return refused(e.reason()),
+    };
+    if bound.person != s.person {
+        return refused(format!(
+            "gate {} uses {} identity, which names you {}, not {}: sign with `flightdeck approve`",
+            s.gate,
+            recording.mode.as_str(),
+            bound.person,
+            s.person
+        ));
+    }
+    match recording.record(s, signature.as_deref()).await {
+        Ok(_) => BackendEvent::Journaled { op, error: None },
+        Err(SignoffError::Store(e)) => BackendEvent::Journaled {
             op,
             error: Some(e.to_string()),
         },
+        Err(e) => refused(e.reason()),
     }
 }
 
@@ -872,7 +853,7 @@ pub async fn check_policy(
         )));
     }
     if let Some(reason) = break_glass {
-        crate::sanitize::refuse_controls("--break-glass", reason).map_err(Failure::invalid)?;
+        crate::sanitize::refuse_controls("--break-glass", reason)?;
     }
     match break_glass.map(str::trim) {
         Some(reason) if !reason.is_empty() => Ok(Some(serde_json::json!({
@@ -880,12 +861,14 @@ pub async fn check_policy(
             "reason": reason,
             "violations": words,
         }))),
-        Some(_) => Err(Failure::invalid("--break-glass needs a reason")),
+        Some(_) => Err(Failure::invalid("--break-glass needs a reason")
+            .suggest("say why: --break-glass \"REASON\" (journaled in the audit log)")),
         None => Err(Failure::failed(format!(
-            "{}: a release may not start in {env_name} now: {}. To start anyway, give --break-glass \"REASON\" (journaled in the audit log).",
+            "{}: a release may not start in {env_name} now: {}.",
             rb.name,
             words.join("; ")
-        ))),
+        ))
+        .suggest("to start anyway, give --break-glass \"REASON\" (journaled in the audit log)")),
     }
 }
 

@@ -10,11 +10,14 @@ use crate::cli::ReleaseArgs;
 use crate::settings::Settings;
 use crate::terminal::TerminalGuard;
 
-pub async fn run(settings: &Settings, args: ReleaseArgs) -> CmdResult {
+pub async fn run(settings: &Settings, mut args: ReleaseArgs) -> CmdResult {
     // A new release whose inputs are missing or invalid: the start form
     // asks for them instead of an error.
     if super::start_form::wanted(settings, &args).await? {
-        return Box::pin(super::start_form::start_with(settings, args)).await;
+        match super::start_form::ask(settings, args).await? {
+            Some(filled) => args = filled,
+            None => return Ok(super::EXIT_OK),
+        }
     }
     // A resumed release asks for its secret inputs first (when neither
     // --set nor FLIGHTDECK_SECRET_<NAME> gave them).
@@ -37,8 +40,8 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
     }
     let backends = wiring::spawn(&store, settings, &state);
     let colors = crate::ui::ColorMode::from_env();
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
+    let mut guard =
+        TerminalGuard::enter().map_err(|e| Failure::terminal("cannot open the terminal", e))?;
     let input = EventStream::new().filter_map(|e| async move {
         match e {
             Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => Some(Msg::Key(k)),
@@ -58,6 +61,7 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
         initial,
         &mut input,
         channels,
+        crate::app::update::update,
         |s| {
             guard
                 .terminal
@@ -70,7 +74,7 @@ pub async fn run_opened(settings: &Settings, opened: session::Opened) -> CmdResu
     drop(guard);
     backends.join().await;
     store.close().await;
-    result.map_err(|e| Failure::failed(format!("terminal: {e}")))?;
+    result.map_err(|e| Failure::terminal("terminal", e))?;
     super::out::say(format!(
         "release {} is {}{}",
         state.release.id,

@@ -34,8 +34,16 @@ const FRAME: Duration = Duration::from_millis(33);
 const TICK: Duration = Duration::from_secs(1);
 
 pub async fn run(settings: &Settings, args: WatchArgs) -> CmdResult {
-    let resolved = client::resolve(None, args.context.as_deref(), args.namespace.as_deref())
-        .map_err(|e| Failure::invalid(format!("kube: {e}")))?;
+    let resolved = client::resolve(
+        None,
+        args.kube.context.as_deref(),
+        args.kube.namespace.as_deref(),
+    )
+    .map_err(|e| {
+        Failure::invalid(format!("kube: {e}")).suggest(
+            "name a context of your kubeconfig with --context (`kubectl config get-contexts`)",
+        )
+    })?;
     let cluster = Cluster {
         kubeconfig: resolved.kubeconfig.clone(),
         context: Some(resolved.context.clone()),
@@ -59,8 +67,8 @@ pub async fn run(settings: &Settings, args: WatchArgs) -> CmdResult {
     }
     let mut state = WatchState::new(words, args.all_namespaces, now_ms());
     let colors = crate::ui::ColorMode::from_env();
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Failure::failed(format!("cannot open the terminal: {e}")))?;
+    let mut guard =
+        TerminalGuard::enter().map_err(|e| Failure::terminal("cannot open the terminal", e))?;
     if let Ok(size) = guard.terminal.size() {
         update(&mut state, WatchMsg::Resize(size.height));
     }
@@ -146,7 +154,7 @@ pub async fn run(settings: &Settings, args: WatchArgs) -> CmdResult {
     list.abort();
     journal.abort();
     backends.stop();
-    result.map_err(|e| Failure::failed(format!("terminal: {e}")))?;
+    result.map_err(|e| Failure::terminal("terminal", e))?;
     super::out::say(frame_stats(&mut frames));
     Ok(EXIT_OK)
 }
@@ -281,8 +289,8 @@ async fn previous_logs(
     let lp = LogParams {
         container: Some(container.clone()),
         previous: true,
-        tail_lines: Some(crate::app::rollout::MAX_LOG_LINES as i64),
-        limit_bytes: Some(4 * crate::app::rollout::MAX_LOG_BYTES as i64),
+        tail_lines: Some(crate::app::state::MAX_LOG_LINES as i64),
+        limit_bytes: Some(4 * crate::app::state::MAX_LOG_BYTES as i64),
         ..Default::default()
     };
     let text = match api.logs(&pod, &lp).await {

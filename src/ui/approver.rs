@@ -40,11 +40,13 @@ fn took(run: &crate::runbook::progress::StepRun) -> String {
 }
 
 pub fn lines(state: &AppState, gate: usize) -> Vec<Line<'static>> {
-    let step = state.step(gate);
+    let Some(step) = state.step(gate) else {
+        return Vec::new();
+    };
     let StepAction::Gate(spec) = &step.action else {
         return Vec::new();
     };
-    let key = |a: Action| state.keymap.key_for(a).to_string();
+    let key = |a: Action| state.view.keymap.key_for(a).to_string();
     let mut out = vec![
         Line::from(vec![
             Span::styled(
@@ -53,14 +55,14 @@ pub fn lines(state: &AppState, gate: usize) -> Vec<Line<'static>> {
                     .fg(Color::Yellow)
                     .add_modifier(Modifier::BOLD),
             ),
-            Span::styled(state.titles[gate].clone(), theme::title()),
+            Span::styled(state.title(gate).to_string(), theme::title()),
             Span::styled(
                 format!("  [{}] waits for your sign-off", step.id),
                 theme::dim(),
             ),
         ]),
         Line::from(vec![
-            Span::styled(format!(" {} ", key(Action::SignOff)), theme::key()),
+            Span::styled(format!(" {} ", key(Action::Approve)), theme::key()),
             Span::raw(" sign (comment optional)  "),
             Span::styled(format!(" {} ", key(Action::Reject)), theme::key()),
             Span::raw(" reject (comment required)  "),
@@ -114,13 +116,13 @@ pub fn lines(state: &AppState, gate: usize) -> Vec<Line<'static>> {
         ))),
     }
     out.push(section("STEPS SO FAR"));
-    for (i, run) in state.release.steps[..gate].iter().enumerate() {
+    for (i, run) in state.release.steps.iter().take(gate).enumerate() {
         out.push(Line::from(vec![
             Span::styled(
                 format!("  {} ", theme::status_icon(&run.status)),
                 theme::status_style(&run.status),
             ),
-            Span::raw(format!("{:<40}", state.titles[i])),
+            Span::raw(format!("{:<40}", state.title(i))),
             Span::styled(
                 format!(" {} {}", run.status.as_str(), took(run)),
                 theme::dim(),
@@ -138,12 +140,12 @@ pub fn lines(state: &AppState, gate: usize) -> Vec<Line<'static>> {
             matches!(
                 r.status,
                 crate::runbook::progress::StepStatus::Running { .. }
-            ) && matches!(state.step(*i).action, StepAction::Kube(_))
+            ) && matches!(state.action(*i), Some(StepAction::Kube(_)))
         })
         .map(|(i, _)| {
             format!(
                 "  {} is running (flightdeck watch follows it)",
-                state.titles[i]
+                state.title(i)
             )
         })
         .collect();

@@ -26,18 +26,16 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
                 state.runbook.stages[s].title.to_uppercase(),
                 theme::dim(),
             )),
-            ChecklistRow::Step(i) => step_line(
-                state,
-                i,
-                &state.titles[i],
-                state.step(i).action.kind_name(),
-                &state.release.steps[i],
-                width,
-            ),
+            ChecklistRow::Step(i) => match (state.action(i), state.run(i)) {
+                (Some(action), Some(run)) => {
+                    step_line(state, i, state.title(i), action.kind_name(), run, width)
+                }
+                _ => Line::raw(""),
+            },
         })
         .collect();
     // Keep the selection in view (the mouse hit-tests with the same offset).
-    let offset = checklist_offset(&rows, state.selected, inner.height);
+    let offset = checklist_offset(&rows, state.view.selected, inner.height);
     frame.render_widget(Paragraph::new(lines).scroll((offset as u16, 0)), inner);
 }
 
@@ -71,7 +69,7 @@ fn step_line<'a>(
         "gate" => "⚑",
         _ => " ",
     };
-    let marker = if i == state.selected { "›" } else { " " };
+    let marker = if i == state.view.selected { "›" } else { " " };
     let fixed = 6 + time.chars().count() + 1;
     let room = width.saturating_sub(fixed);
     let mut t: String = title.chars().take(room).collect();
@@ -88,7 +86,7 @@ fn step_line<'a>(
         Span::raw(" ".repeat(pad)),
         Span::styled(format!(" {time}"), theme::dim()),
     ]);
-    if i == state.selected {
+    if i == state.view.selected {
         line = line.style(theme::selected());
     }
     line

@@ -113,7 +113,9 @@ fn prom(state: &AppState, p: &PromSpec, out: &mut Vec<Line<'static>>) {
 }
 
 pub fn describe_action(state: &AppState, i: usize, a: &DataAction, out: &mut Vec<Line<'static>>) {
-    let step = state.step(i);
+    let Some(step) = state.step(i) else {
+        return;
+    };
     match a {
         DataAction::Migrate(m) => {
             out.push(Line::from(format!(
@@ -224,8 +226,8 @@ pub fn describe_action(state: &AppState, i: usize, a: &DataAction, out: &mut Vec
         }
     }
     // A finished migrate step's own record of the versions.
-    if let (DataAction::Migrate(_), StepStatus::Succeeded) = (a, &state.release.steps[i].status)
-        && let Some(note) = &state.release.steps[i].note
+    if let (DataAction::Migrate(_), Some(StepStatus::Succeeded)) = (a, state.status(i))
+        && let Some(note) = state.run(i).and_then(|r| r.note.as_ref())
     {
         out.push(Line::from(note.clone()));
     }

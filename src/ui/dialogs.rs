@@ -34,7 +34,7 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
     let (title, lines): (String, Vec<Line>) = match dialog {
         Dialog::Help => return,
         Dialog::Skip { step, reason } => (
-            format!(" Skip {} ", state.step(*step).id),
+            format!(" Skip {} ", state.step_id(*step)),
             vec![
                 Line::raw("Skipping is journaled with your name and the reason."),
                 Line::raw(""),
@@ -49,12 +49,12 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
             ticked,
             cursor,
         } => {
-            let s = state.step(*step);
+            let action = state.action(*step);
             let mut l = vec![Line::from(Span::styled(
-                state.titles[*step].clone(),
+                state.title(*step).to_string(),
                 theme::title(),
             ))];
-            if let StepAction::Manual(m) = &s.action {
+            if let Some(StepAction::Manual(m)) = action {
                 l.extend(m.items.iter().enumerate().map(|(i, item)| {
                     let mark = if ticked.get(i).copied().flatten().is_some() {
                         "☑"
@@ -71,7 +71,7 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
                 }));
             }
             l.push(Line::raw(""));
-            let required = matches!(&s.action, StepAction::Manual(m) if m.note_required);
+            let required = matches!(action, Some(StepAction::Manual(m)) if m.note_required);
             let label = if required {
                 "Note (required)"
             } else {
@@ -97,23 +97,23 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
             ));
             (" Checklist ".into(), l)
         }
-        Dialog::SignOff {
+        Dialog::Signoff {
             step,
             role,
             decision,
             comment,
             error,
         } => {
-            let s = state.step(*step);
+            let s = state.action(*step);
             let mut l = vec![Line::from(Span::styled(
-                state.titles[*step].clone(),
+                state.title(*step).to_string(),
                 theme::title(),
             ))];
             l.push(Line::raw(format!(
                 "as {}@{}",
                 state.identity.person, state.identity.host
             )));
-            if let StepAction::Gate(g) = &s.action {
+            if let Some(StepAction::Gate(g)) = &s {
                 let roles: Vec<Span> = g
                     .roles
                     .iter()
@@ -157,7 +157,7 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
             } else {
                 "sign off"
             };
-            let many_roles = matches!(&s.action, StepAction::Gate(g) if g.roles.len() > 1);
+            let many_roles = matches!(s, Some(StepAction::Gate(g)) if g.roles.len() > 1);
             let hint = match (error.is_some(), many_roles) {
                 (true, _) => "Esc close".to_string(),
                 (false, true) => format!("Enter {verb} · Tab next role · Esc cancel"),
@@ -200,7 +200,7 @@ pub fn render(state: &AppState, dialog: &Dialog, frame: &mut Frame, area: Rect) 
         } => {
             let mut l = vec![
                 Line::from(Span::styled(
-                    format!("{} was interrupted", state.titles[*step]),
+                    format!("{} was interrupted", state.title(*step)),
                     theme::title(),
                 )),
                 Line::raw("flightdeck stopped while this step ran; it is never re-run silently."),

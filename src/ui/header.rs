@@ -46,18 +46,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             theme::dim(),
         ),
     ]);
-    let inputs: Vec<String> = r
-        .inputs
-        .iter()
-        .map(|(k, v)| {
-            // Sealed inputs are secrets; others may hold a URL password.
-            if state.sealed_inputs.contains_key(k) {
-                format!("{k}=••••••")
-            } else {
-                format!("{k}={}", state.secrets.mask(v))
-            }
-        })
-        .collect();
+    let inputs = super::inputs::shown(state);
     let mut spans = vec![Span::styled(
         format!(
             " started by {} · you are {}@{}",

@@ -17,6 +17,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     ];
     for action in Action::ALL {
         let keys = state
+            .view
             .keymap
             .bindings
             .get(&action)

@@ -8,6 +8,7 @@ mod dialogs;
 mod header;
 mod help;
 pub mod home;
+mod inputs;
 mod keys;
 mod output;
 mod plan;
@@ -45,7 +46,7 @@ pub fn render(state: &AppState, frame: &mut Frame) {
         step: right,
         logs,
         status,
-    } = release_areas(area, state.show_logs);
+    } = release_areas(area, state.view.show_logs);
     header::render(state, frame, head);
     checklist::render(state, frame, left);
     if state.plan.open {
@@ -55,11 +56,11 @@ pub fn render(state: &AppState, frame: &mut Frame) {
     } else {
         output::render(state, frame, right);
     }
-    if state.show_logs {
+    if state.view.show_logs {
         app_log::render(frame, logs);
     }
     status_bar::render(state, frame, status);
-    match &state.dialog {
+    match &state.view.dialog {
         Some(Dialog::Help) => help::render(state, frame, area),
         Some(d) => dialogs::render(state, d, frame, area),
         None => {}

@@ -9,14 +9,17 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use super::theme;
 use crate::app::state::AppState;
 use crate::protocol::output::Stream;
-use crate::runbook::gates;
 use crate::runbook::progress::StepStatus;
 use crate::runbook::{CheckSpec, Program, StepAction};
 
 pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
-    let i = state.selected.min(state.step_count().saturating_sub(1));
-    let step = state.step(i);
-    let run = &state.release.steps[i];
+    let i = state
+        .view
+        .selected
+        .min(state.step_count().saturating_sub(1));
+    let (Some(step), Some(run)) = (state.step(i), state.run(i)) else {
+        return;
+    };
     let mut detail: Vec<Line> = Vec::new();
     detail.push(Line::from(vec![
         Span::styled(
@@ -24,7 +27,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
             theme::status_style(&run.status),
         ),
         Span::raw(" "),
-        Span::styled(state.titles[i].clone(), theme::title()),
+        Span::styled(state.title(i).to_string(), theme::title()),
         Span::styled(
             format!("  [{}] {}", step.id, step.action.kind_name()),
             theme::dim(),
@@ -87,7 +90,9 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
 }
 
 fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
-    let step = state.step(i);
+    let Some(step) = state.step(i) else {
+        return;
+    };
     match &step.action {
         StepAction::Command(c) => {
             // Inputs filled in; ${env.*} stays as written (it may be secret).
@@ -141,14 +146,9 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
         StepAction::Data(d) => super::data_view::describe_action(state, i, d, out),
         StepAction::Kube(k) => super::rollout::describe(state, i, k, out),
         StepAction::Gate(spec) => {
-            let signoffs = state.release.signoffs_for(&step.id);
-            let tally = gates::counted(
-                spec,
-                &state.runbook.roles,
-                &state.release.initiator,
-                &signoffs,
-                &state.approval_hash,
-            );
+            let Some((_, tally)) = state.gate_tally(i) else {
+                return;
+            };
             for r in &tally.roles {
                 let mark = if r.missing() == 0 { "✔" } else { "…" };
                 let who = if r.signed.is_empty() {
@@ -186,7 +186,7 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
                 theme::dim(),
             )));
             if state.identity.person == state.release.initiator
-                && state.release.steps[i].status == StepStatus::Waiting
+                && state.status(i) == Some(&StepStatus::Waiting)
             {
                 let role = if spec.roles.len() == 1 {
                     spec.roles[0].0.as_str()
@@ -218,7 +218,9 @@ fn describe(state: &AppState, i: usize, out: &mut Vec<Line<'static>>) {
 }
 
 fn render_output(state: &AppState, i: usize, frame: &mut Frame, area: Rect) {
-    let buf = &state.outputs[i];
+    let Some(buf) = state.output(i) else {
+        return;
+    };
     let mut title = format!(" Output · {} lines ", buf.total);
     if buf.dropped > 0 {
         title.push_str(&format!("· {} dropped in a flood ", buf.dropped));
@@ -226,14 +228,14 @@ fn render_output(state: &AppState, i: usize, frame: &mut Frame, area: Rect) {
     if buf.evicted > 0 {
         title.push_str(&format!("· showing the last {} ", buf.lines.len()));
     }
-    if state.scroll > 0 {
-        title.push_str(&format!("· scrolled ↑{} ", state.scroll));
+    if state.view.scroll > 0 {
+        title.push_str(&format!("· scrolled ↑{} ", state.view.scroll));
     }
     let block = Block::bordered().title(Span::styled(title, theme::title()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let height = inner.height as usize;
-    let end = buf.lines.len().saturating_sub(state.scroll);
+    let end = buf.lines.len().saturating_sub(state.view.scroll);
     let start = end.saturating_sub(height);
     let lines: Vec<Line> = buf
         .lines

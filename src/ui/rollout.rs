@@ -9,8 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::theme;
-use crate::app::rollout::{self, RolloutView};
+use crate::app::rollout;
 use crate::app::state::AppState;
+use crate::app::state::RolloutView;
 use crate::protocol::kube::ConnState;
 use crate::protocol::output::Stream;
 use crate::runbook::kube::{KubeAction, KubeCheck, KubeOp};
@@ -158,7 +159,7 @@ pub fn describe(state: &AppState, _i: usize, k: &KubeAction, out: &mut Vec<Line<
 
 fn cluster_line(state: &AppState, ns: Option<&str>, out: &mut Vec<Line<'static>>) {
     if let Some(refusal) = rollout::refusal(state) {
-        out.push(Line::from(Span::styled(refusal, red())));
+        out.push(Line::from(Span::styled(refusal.to_string(), red())));
         return;
     }
     match &state.kube.cluster {
@@ -231,8 +232,8 @@ pub fn render(state: &AppState, i: usize, frame: &mut Frame, area: Rect) -> bool
     let empty = RolloutView::default();
     let view = state.kube.rollouts.get(&i).unwrap_or(&empty);
     let name = if view.deployment.is_empty() {
-        match &state.step(i).action {
-            crate::runbook::StepAction::Kube(k) => k
+        match state.action(i) {
+            Some(crate::runbook::StepAction::Kube(k)) => k
                 .watched_deployment()
                 .map(|d| state.render_text(d))
                 .unwrap_or_default(),
@@ -241,15 +242,17 @@ pub fn render(state: &AppState, i: usize, frame: &mut Frame, area: Rect) -> bool
     } else {
         view.deployment.clone()
     };
-    let out = &state.outputs[i];
+    let Some(out) = state.output(i) else {
+        return false;
+    };
     let skip = out.lines.len().saturating_sub(OUTPUT_ROWS);
-    let keys = &state.keymap;
+    let keys = &state.view.keymap;
     let pane = Pane {
         now: state.now,
         name,
         started: state.kube.rollouts.contains_key(&i),
         output: out.lines.iter().skip(skip).cloned().collect(),
-        scroll: state.scroll,
+        scroll: state.view.scroll,
         empty_logs: format!(
             "no log lines yet ({} scope, {} search)",
             keys.key_for(crate::app::action::Action::LogScope),

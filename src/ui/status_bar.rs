@@ -10,7 +10,7 @@ use super::{keys_now, theme};
 use crate::app::state::{AppState, Level};
 
 pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
-    let notice = match &state.notice {
+    let notice = match &state.view.notice {
         Some(n) => {
             let color = match n.level {
                 Level::Info => Color::Cyan,
@@ -27,7 +27,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let mut spans = vec![Span::raw(" ")];
     for action in keys_now(state) {
         spans.push(Span::styled(
-            format!(" {} ", state.keymap.key_for(action)),
+            format!(" {} ", state.view.keymap.key_for(action)),
             theme::key(),
         ));
         spans.push(Span::raw(format!(" {}  ", action.label())));
@@ -48,21 +48,21 @@ fn situation(state: &AppState) -> String {
         .iter()
         .position(|s| matches!(s.status, StepStatus::Running { .. }))
     {
-        return format!("running {}…", state.titles[i]);
+        return format!("running {}…", state.title(i));
     }
     match r.current(&state.runbook) {
         Some(i) => match &r.steps[i].status {
-            StepStatus::Waiting => format!("waiting for a person: {}", state.titles[i]),
+            StepStatus::Waiting => format!("waiting for a person: {}", state.title(i)),
             StepStatus::Failed { .. } => {
-                format!("{} failed: retry, skip or abort", state.titles[i])
+                format!("{} failed: retry, skip or abort", state.title(i))
             }
             StepStatus::Inconclusive { .. } => {
-                format!("{} is inconclusive: retry or skip", state.titles[i])
+                format!("{} is inconclusive: retry or skip", state.title(i))
             }
             StepStatus::Interrupted => {
-                format!("{} was interrupted: choose what to do", state.titles[i])
+                format!("{} was interrupted: choose what to do", state.title(i))
             }
-            _ => format!("next: {}", state.titles[i]),
+            _ => format!("next: {}", state.title(i)),
         },
         None => "every step is settled".into(),
     }

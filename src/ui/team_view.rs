@@ -6,7 +6,8 @@ use ratatui::text::{Line, Span};
 
 use super::theme;
 use crate::app::state::AppState;
-use crate::app::team::{self, Mode, TAKE_OVER_KEY};
+use crate::app::state::Mode;
+use crate::app::team::{self, TAKE_OVER_KEY};
 use crate::runbook::GateSpec;
 use crate::runbook::duration::format_duration;
 use crate::runbook::gates::{self, GateTally, GateTiming};
@@ -90,18 +91,7 @@ pub fn gate_details(
     let mut out = Vec::new();
     let dim = theme::dim();
     let r = &state.release;
-    let inputs: Vec<String> = r
-        .inputs
-        .iter()
-        .map(|(k, v)| {
-            // Sealed inputs are secrets; others may hold a URL password.
-            if state.sealed_inputs.contains_key(k) {
-                format!("{k}=••••••")
-            } else {
-                format!("{k}={}", state.secrets.mask(v))
-            }
-        })
-        .collect();
+    let inputs = super::inputs::shown(state);
     out.push(Line::from(Span::styled(
         format!(
             "approved: runbook sha256 {}… · {} · {}",

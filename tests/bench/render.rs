@@ -110,7 +110,6 @@ fn state_from(text: &str) -> AppState {
         process_env: BTreeMap::new(),
         flightdeck_bin: "flightdeck".into(),
         keymap: Keymap::defaults(),
-        headless: false,
         acks: BTreeSet::new(),
         outputs: Vec::new(),
         now: T0,
@@ -192,7 +191,7 @@ fn main() {
     let mut state = state_from(&text);
     // A command step in the middle of the runbook, so the checklist scrolls.
     let heavy = (0..state.step_count())
-        .filter(|&i| matches!(state.step(i).action, StepAction::Command(_)))
+        .filter(|&i| matches!(state.action(i), Some(StepAction::Command(_))))
         .nth(STAGES * 3 / 2)
         .expect("a command step");
     let lines = (0..MAX_LINES + 200)
@@ -204,7 +203,7 @@ fn main() {
     output(&mut state, heavy, lines);
     assert_eq!(state.outputs[heavy].lines.len(), MAX_LINES);
     // Select the heavy step through the keymap, as a person would.
-    while state.selected < heavy {
+    while state.view.selected < heavy {
         update(&mut state, Msg::Key(KeyEvent::from(KeyCode::Char('j'))));
     }
     let mut term = terminal();

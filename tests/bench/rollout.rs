@@ -94,12 +94,11 @@ fn state() -> AppState {
         process_env: BTreeMap::new(),
         flightdeck_bin: "flightdeck".into(),
         keymap: Keymap::defaults(),
-        headless: false,
         acks: BTreeSet::new(),
         outputs: Vec::new(),
         now: NOW,
     });
-    s.selected = 2;
+    s.view.selected = 2;
     s
 }
 

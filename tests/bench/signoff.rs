@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use flightdeck::app::keymap::Keymap;
 use flightdeck::app::msg::Msg;
 use flightdeck::app::setup::Setup;
+use flightdeck::app::state::Mode;
 use flightdeck::app::state::{AppState, Identity};
-use flightdeck::app::team::Mode;
 use flightdeck::app::update::update;
 use flightdeck::backend::store::changes::{self, Change};
 use flightdeck::backend::store::team::GateRule;
@@ -164,7 +164,6 @@ fn watcher_state(loaded: &runbook::Loaded, release: &Release) -> AppState {
         process_env: BTreeMap::new(),
         flightdeck_bin: "flightdeck".into(),
         keymap: Keymap::defaults(),
-        headless: false,
         acks: BTreeSet::new(),
         outputs: Vec::new(),
         now: 0,

@@ -29,7 +29,6 @@ pub struct StateBuilder {
     host: String,
     process_env: BTreeMap<String, String>,
     bin: String,
-    headless: bool,
     acks: BTreeSet<String>,
     outputs: Vec<OutputBuffer>,
     now: i64,
@@ -66,7 +65,6 @@ impl StateBuilder {
             host: "ops-1".into(),
             process_env: BTreeMap::new(),
             bin: "/usr/bin/flightdeck".into(),
-            headless: false,
             acks: BTreeSet::new(),
             outputs: Vec::new(),
             now: 1_000,
@@ -127,10 +125,6 @@ impl StateBuilder {
         self.bin = bin.into();
         self
     }
-    pub fn headless(mut self, headless: bool) -> Self {
-        self.headless = headless;
-        self
-    }
     pub fn ack(mut self, step: &str) -> Self {
         self.acks.insert(step.into());
         self
@@ -181,7 +175,6 @@ impl StateBuilder {
             process_env: self.process_env,
             flightdeck_bin: self.bin,
             keymap: Keymap::defaults(),
-            headless: self.headless,
             acks: self.acks,
             outputs: self.outputs,
             now: self.now,

@@ -1,33 +1,43 @@
 //! Keys while a dialog is open.
 
-use super::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::journal::*;
+use super::signoff::*;
+use super::steps::*;
+use super::{rollout, team};
+use crate::app::state::*;
+use crate::protocol::command::{Command, JournalEntry};
+use crate::protocol::output::Stream;
+use crate::runbook::StepAction;
+use crate::runbook::progress::{Outcome, ReleaseStatus, StepStatus};
 
 pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Command>) {
     let now = state.now;
-    let Some(dialog) = state.dialog.as_mut() else {
+    let Some(dialog) = state.view.dialog.as_mut() else {
         return;
     };
     if key.code == KeyCode::Esc
         || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL))
     {
-        state.dialog = None;
+        state.view.dialog = None;
         return;
     }
     match dialog {
-        Dialog::Help => state.dialog = None,
+        Dialog::Help => state.view.dialog = None,
         Dialog::Skip { step, reason } => {
             if key.code == KeyCode::Enter {
                 let (i, reason) = (*step, reason.trim().to_string());
                 if reason.is_empty() {
                     return;
                 }
-                state.dialog = None;
+                state.view.dialog = None;
                 if let Err(e) = state.release.skip(&state.runbook, i, &reason, state.now) {
                     state.notify(Level::Warn, e.0);
                     return;
                 }
-                let attempt = state.release.steps[i].attempts;
-                state.outputs[i].push(Stream::Info, format!("skipped: {reason}"));
+                let attempt = state.attempts(i);
+                state.say(i, Stream::Info, format!("skipped: {reason}"));
                 record_end(state, i, attempt, "skipped", None, Some(reason), out);
             } else {
                 edit(reason, key);
@@ -56,7 +66,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                 KeyCode::Char('s') if *cursor < n => {
                     // Not every item holds: skip the step, with a reason.
                     let i = *step;
-                    state.dialog = Some(Dialog::Skip {
+                    state.view.dialog = Some(Dialog::Skip {
                         step: i,
                         reason: String::new(),
                     });
@@ -74,12 +84,12 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                     }
                     let (i, note, ticked) = (*step, note.trim().to_string(), ticked.clone());
                     let needs_note =
-                        matches!(&state.step(i).action, StepAction::Manual(m) if m.note_required);
+                        matches!(state.action(i), Some(StepAction::Manual(m)) if m.note_required);
                     if needs_note && note.is_empty() {
                         state.notify(Level::Warn, "this checklist needs a note");
                         return;
                     }
-                    state.dialog = None;
+                    state.view.dialog = None;
                     let who = state.identity.person.clone();
                     let times: Vec<i64> = ticked.iter().map(|t| t.unwrap_or(now)).collect();
                     journal_ticks(
@@ -94,15 +104,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                     } else {
                         format!("ticked by {who}: {note}")
                     };
-                    decide(
-                        state,
-                        i,
-                        Outcome::Success {
-                            exit_code: None,
-                            note: Some(detail),
-                        },
-                        out,
-                    );
+                    decide(state, i, Outcome::passed(detail), out);
                 }
                 _ if *cursor == n => {
                     edit(note, key);
@@ -110,7 +112,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                 _ => {}
             }
         }
-        Dialog::SignOff {
+        Dialog::Signoff {
             step,
             role,
             comment,
@@ -119,7 +121,8 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
         } => match key.code {
             KeyCode::Enter => submit_signoff(state, out),
             KeyCode::Tab | KeyCode::Down | KeyCode::Up => {
-                if let StepAction::Gate(g) = &state.runbook.steps().nth(*step).expect("gate").action
+                if let Some(StepAction::Gate(g)) =
+                    state.runbook.steps().nth(*step).map(|s| &s.action)
                 {
                     let n = g.roles.len().max(1);
                     *role = if key.code == KeyCode::Up {
@@ -146,12 +149,12 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                 None => matches!(key.code, KeyCode::Char('y') | KeyCode::Enter),
             };
             if ok {
-                state.dialog = None;
+                state.view.dialog = None;
                 confirmed(state, what, out);
             } else if expect.is_some() {
                 edit(typed, key);
             } else if key.code == KeyCode::Char('n') {
-                state.dialog = None;
+                state.view.dialog = None;
             }
         }
         Dialog::Interrupted {
@@ -165,7 +168,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
             }
             KeyCode::Enter => {
                 let (i, choice) = (*step, choices[*selected]);
-                state.dialog = None;
+                state.view.dialog = None;
                 if choice == ResumeChoice::Wait {
                     // Waiting changes nothing: no journal entry.
                     super::processes::end_lingering(state, i, false, out);
@@ -173,7 +176,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
                 }
                 let entry = JournalEntry::ResumeChoice {
                     release_id: state.release.id.clone(),
-                    step_id: state.step(i).id.clone(),
+                    step_id: state.step_id(i),
                     choice: choice.as_str().into(),
                     person: state.identity.person.clone(),
                     at: state.now,
@@ -185,56 +188,27 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
     }
 }
 
-/// Journal which checklist items of step `i` were ticked, by whom, and
-/// when each (`times`, in the runbook's item order), before its outcome.
-pub(super) fn journal_ticks(
-    state: &mut AppState,
-    i: usize,
-    times: &[i64],
-    note: Option<String>,
-    out: &mut Vec<Command>,
-) {
-    let items: Vec<(String, i64)> = match &state.step(i).action {
-        StepAction::Manual(m) => m
-            .items
-            .iter()
-            .zip(times)
-            .map(|(item, at)| (state.render_text(item), *at))
-            .collect(),
-        _ => return,
-    };
-    let entry = JournalEntry::ChecklistTicked {
-        release_id: state.release.id.clone(),
-        step_id: state.step(i).id.clone(),
-        attempt: state.release.steps[i].attempts,
-        person: state.identity.person.clone(),
-        items,
-        note,
-        at: state.now,
-    };
-    journal(state, entry, After::Nothing, out);
-}
-
 pub(super) fn confirmed(state: &mut AppState, what: Confirmable, out: &mut Vec<Command>) {
     match what {
         Confirmable::RunStep(i) => start_step(state, i, out),
         Confirmable::CancelStep(i) => {
-            state.outputs[i].push(
+            state.say(
+                i,
                 Stream::Info,
                 format!("cancel requested by {}", state.identity.person),
             );
             out.push(Command::CancelStep { step: i });
         }
         Confirmable::Abort => end_release(state, ReleaseStatus::Aborted, out),
-        Confirmable::TakeOver => crate::app::team::take_over(state, out),
-        Confirmable::Rollback(i) => crate::app::rollout::confirmed_rollback(state, i, out),
+        Confirmable::TakeOver => team::take_over(state, out),
+        Confirmable::Rollback(i) => rollout::confirmed_rollback(state, i, out),
         Confirmable::Quit => {
             for (i, s) in state.release.steps.iter().enumerate() {
                 if matches!(s.status, StepStatus::Running { .. }) {
                     out.push(Command::CancelStep { step: i });
                 }
             }
-            state.quitting = true;
+            state.plumbing.quitting = true;
         }
     }
 }

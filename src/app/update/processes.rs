@@ -1,19 +1,23 @@
 //! Steps stopped by a signal, processes an interrupted step left running,
 //! and background services a resumed release starts again.
 
-use super::*;
-use crate::runbook::CommandSpec;
+use super::journal::*;
+use super::steps::*;
+use crate::app::state::*;
+use crate::protocol::command::{Command, JournalEntry};
+use crate::protocol::output::Stream;
+use crate::runbook::progress::StepStatus;
+use crate::runbook::{CommandSpec, StepAction};
+use crate::sanitize;
 
 /// A line of flightdeck's own in step `i`'s output (and the headless stream).
 fn info(state: &mut AppState, i: usize, text: String) {
-    if state.headless {
-        state.events.push(HeadlessEvent::Output {
-            step: state.step(i).id.clone(),
-            stream: stream_name(Stream::Info),
-            line: text.clone(),
-        });
-    }
-    state.outputs[i].push(Stream::Info, text);
+    state.plumbing.events.push(HeadlessEvent::Output {
+        step: state.step_id(i),
+        stream: stream_name(Stream::Info),
+        line: text.clone(),
+    });
+    state.say(i, Stream::Info, text);
 }
 
 /// A signal stopped flightdeck: cancel what runs; each end is journaled as
@@ -34,14 +38,17 @@ pub(super) fn step_ended(state: &mut AppState, i: usize, out: &mut Vec<Command>)
     if !state.processes.interrupting.remove(&i) {
         return false;
     }
-    let attempt = state.release.steps[i].attempts;
+    let attempt = state.attempts(i);
     state.release.mark_interrupted(i);
-    super::super::data_hooks::step_finished(state, i);
+    crate::app::data_hooks::step_finished(state, i);
     let reason = "interrupted: flightdeck received a signal and stopped it".to_string();
     info(state, i, reason.clone());
-    let step_id = state.step(i).id.clone();
-    let duration_ms = state.release.steps[i].started_at.map(|s| state.now - s);
-    state.events.push(HeadlessEvent::StepFinished {
+    let step_id = state.step_id(i);
+    let duration_ms = state
+        .run(i)
+        .and_then(|r| r.started_at)
+        .map(|s| state.now - s);
+    state.plumbing.events.push(HeadlessEvent::StepFinished {
         step: step_id.clone(),
         status: "interrupted".into(),
         exit_code: None,
@@ -54,7 +61,10 @@ pub(super) fn step_ended(state: &mut AppState, i: usize, out: &mut Vec<Command>)
         attempt,
         reason,
         at: state.now,
-        output: state.outputs[i].tail(JOURNAL_OUTPUT_LINES),
+        output: state
+            .output(i)
+            .map(|o| o.tail(JOURNAL_OUTPUT_LINES))
+            .unwrap_or_default(),
     };
     journal(state, entry, After::Nothing, out);
     true
@@ -68,14 +78,13 @@ pub(super) fn step_spawned(
     pid: i32,
     out: &mut Vec<Command>,
 ) {
-    if i >= state.release.steps.len()
-        || state.release.steps[i].status != (StepStatus::Running { attempt })
+    if i >= state.release.steps.len() || state.status(i) != Some(&(StepStatus::Running { attempt }))
     {
         return;
     }
     let entry = JournalEntry::StepProcess {
         release_id: state.release.id.clone(),
-        step_id: state.step(i).id.clone(),
+        step_id: state.step_id(i),
         attempt,
         pid,
         // Every step runs as the leader of its own process group.
@@ -83,24 +92,6 @@ pub(super) fn step_spawned(
         at: state.now,
     };
     journal(state, entry, After::Nothing, out);
-}
-
-/// Words for an interrupted step whose processes still run.
-pub fn still_running(state: &AppState, i: usize) -> Option<String> {
-    state
-        .processes
-        .lingering
-        .get(&i)
-        .map(|pid| format!("still running, pid {pid}"))
-}
-
-/// The interrupted dialog's choices while the step's processes still run.
-pub(super) fn lingering_choices(state: &AppState, i: usize) -> Option<Vec<ResumeChoice>> {
-    state
-        .processes
-        .lingering
-        .contains_key(&i)
-        .then(|| vec![ResumeChoice::Wait, ResumeChoice::Kill])
 }
 
 /// The person chose to wait for, or kill, the processes an interrupted
@@ -114,8 +105,8 @@ pub(super) fn end_lingering(state: &mut AppState, i: usize, kill: bool, out: &mu
         state.notify(Level::Info, format!("still waiting for pid {pgid} to end"));
         return;
     }
-    let grace = match &state.step(i).action {
-        StepAction::Command(CommandSpec { grace, .. }) => *grace,
+    let grace = match state.action(i) {
+        Some(StepAction::Command(CommandSpec { grace, .. })) => *grace,
         _ => std::time::Duration::from_secs(10),
     };
     let what = if kill {
@@ -143,7 +134,7 @@ pub(super) fn process_gone(state: &mut AppState, i: usize) {
         return;
     }
     info(state, i, format!("pid {pid} has ended"));
-    if !state.headless && state.dialog.is_none() && crate::app::team::drives(state) {
+    if state.view.dialog.is_none() && crate::app::team::drives(state) {
         open_interrupted(state, i);
     }
 }
@@ -155,14 +146,16 @@ pub(super) fn restart_services(state: &mut AppState, out: &mut Vec<Command>) {
         return;
     }
     for i in 0..state.release.steps.len() {
-        let step = state.step(i).clone();
+        let Some(step) = state.step(i).cloned() else {
+            continue;
+        };
         let StepAction::Command(spec) = &step.action else {
             continue;
         };
-        if !spec.background || state.release.steps[i].status != StepStatus::Succeeded {
+        if !spec.background || state.status(i) != Some(&StepStatus::Succeeded) {
             continue;
         }
-        match resolve(state, &step.action) {
+        match state.resolve(&step.action) {
             Ok(action) => {
                 state.processes.restarting.insert(i);
                 info(state, i, "starting the service again".into());
@@ -172,7 +165,7 @@ pub(super) fn restart_services(state: &mut AppState, out: &mut Vec<Command>) {
                     env: state.env_vars.clone(),
                 });
             }
-            Err(e) => service_failed(state, i, e, out),
+            Err(e) => service_failed(state, i, e.to_string(), out),
         }
     }
 }
@@ -197,13 +190,13 @@ pub(super) fn service_started(
             );
             let entry = JournalEntry::ServiceStarted {
                 release_id: state.release.id.clone(),
-                step_id: state.step(i).id.clone(),
+                step_id: state.step_id(i),
                 pid: Some(pid),
                 error: None,
                 at: state.now,
             };
             journal(state, entry, After::Nothing, out);
-            if state.processes.restarting.is_empty() && state.auto && !state.headless {
+            if state.processes.restarting.is_empty() && state.auto {
                 advance(state, out);
             }
         }
@@ -216,7 +209,7 @@ pub(super) fn service_started(
 
 fn service_failed(state: &mut AppState, i: usize, error: String, out: &mut Vec<Command>) {
     let error = state.secrets.mask(&sanitize::sanitize_line(&error));
-    let id = state.step(i).id.clone();
+    let id = state.step_id(i);
     info(state, i, format!("could not start again: {error}"));
     let entry = JournalEntry::ServiceStarted {
         release_id: state.release.id.clone(),
@@ -231,24 +224,5 @@ fn service_failed(state: &mut AppState, i: usize, error: String, out: &mut Vec<C
         Level::Error,
         format!("the background service of {id} did not start again: {error}"),
     );
-    if state.headless {
-        state.events.push(HeadlessEvent::Waiting {
-            step: id,
-            reason: format!("its background service did not start again: {error}"),
-        });
-        quit(state, out);
-    }
-}
-
-/// Why no step may start now, if something holds them back.
-pub(super) fn held_back(state: &AppState) -> Option<String> {
-    if let Some(why) = &state.team.lapsed {
-        return Some(format!(
-            "you are not the driver now ({why}); no step starts"
-        ));
-    }
-    if !state.processes.restarting.is_empty() {
-        return Some("background services are starting again; a moment".into());
-    }
-    None
+    state.processes.not_restarted.insert(i, error);
 }

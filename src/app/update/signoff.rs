@@ -1,17 +1,23 @@
 //! Gates: the sign-off dialog, durable sign-offs, and counting them.
 
-use super::*;
+use super::journal::*;
+use super::steps::*;
+use crate::app::state::*;
+use crate::protocol::command::{Command, JournalEntry};
+use crate::runbook::StepAction;
+use crate::runbook::gates::{self, Decision, Signoff};
+use crate::runbook::progress::StepStatus;
 
 pub(super) fn open_signoff(state: &mut AppState, decision: Decision, out: &mut Vec<Command>) {
-    let i = state.selected;
+    let i = state.view.selected;
     // `app::allowed` let this through: a gate, current and undecided, and
     // not the initiator's.
-    if state.release.steps[i].status == StepStatus::Pending
+    if state.status(i) == Some(&StepStatus::Pending)
         && state.release.current(&state.runbook) == Some(i)
     {
         start_step(state, i, out);
     }
-    state.dialog = Some(Dialog::SignOff {
+    state.view.dialog = Some(Dialog::Signoff {
         step: i,
         role: 0,
         decision,
@@ -21,30 +27,30 @@ pub(super) fn open_signoff(state: &mut AppState, decision: Decision, out: &mut V
 }
 
 pub(super) fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
-    let Some(Dialog::SignOff {
+    let Some(Dialog::Signoff {
         step,
         role,
         decision,
         comment,
         ..
-    }) = state.dialog.clone()
+    }) = state.view.dialog.clone()
     else {
         return;
     };
-    let StepAction::Gate(spec) = &state.step(step).action else {
+    let Some(StepAction::Gate(spec)) = state.action(step) else {
         return;
     };
     let Some((role_name, _)) = spec.roles.get(role).cloned() else {
         return;
     };
-    if state.release.steps[step].status != StepStatus::Waiting {
+    if state.status(step) != Some(&StepStatus::Waiting) {
         set_dialog_error(
             state,
             "this gate is not waiting for sign-offs (run it first)".into(),
         );
         return;
     }
-    let signoffs = state.release.signoffs_for(&state.step(step).id);
+    let signoffs = state.release.signoffs_for(&state.step_id(step));
     if let Err(refusal) = gates::may_sign(
         spec,
         &state.runbook.roles,
@@ -60,7 +66,7 @@ pub(super) fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
         return;
     }
     let signoff = Signoff {
-        gate: state.step(step).id.clone(),
+        gate: state.step_id(step),
         person: state.identity.person.clone(),
         host: state.identity.host.clone(),
         role: role_name,
@@ -69,7 +75,7 @@ pub(super) fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
         approved_hash: state.approval_hash.clone(),
         at: state.now,
     };
-    state.dialog = None;
+    state.view.dialog = None;
     state.notify(Level::Info, "recording sign-off…");
     journal(
         state,
@@ -83,24 +89,20 @@ pub(super) fn submit_signoff(state: &mut AppState, out: &mut Vec<Command>) {
 }
 
 pub(super) fn set_dialog_error(state: &mut AppState, msg: String) {
-    if let Some(Dialog::SignOff { error, .. }) = &mut state.dialog {
+    if let Some(Dialog::Signoff { error, .. }) = &mut state.view.dialog {
         *error = Some(msg);
     }
 }
 
 /// A sign-off is durable: it counts from now on.
 pub(super) fn signoff_durable(state: &mut AppState, s: Signoff, out: &mut Vec<Command>) {
-    state.events.push(HeadlessEvent::Signoff {
+    state.plumbing.events.push(HeadlessEvent::Signoff {
         gate: s.gate.clone(),
         person: s.person.clone(),
         role: s.role.clone(),
         decision: s.decision.as_str().into(),
     });
-    let verb = if s.decision == Decision::Approve {
-        "signed off"
-    } else {
-        "rejected"
-    };
+    let verb = s.decision.done();
     state.notify(
         Level::Info,
         format!("{} {verb} {} as {}", s.person, s.gate, s.role),
@@ -112,78 +114,12 @@ pub(super) fn signoff_durable(state: &mut AppState, s: Signoff, out: &mut Vec<Co
     }
 }
 
-/// Sign-offs for gate `i` changed (or it just started): pass, fail, or wait.
-pub fn gate_changed(state: &mut AppState, i: usize, out: &mut Vec<Command>) {
-    if state.release.steps[i].status != StepStatus::Waiting || !crate::app::team::drives(state) {
-        return;
-    }
-    let StepAction::Gate(spec) = &state.step(i).action else {
-        return;
-    };
-    // Every rule re-checked on what the journal holds, not only at signing.
-    let tally = gates::counted(
-        spec,
-        &state.runbook.roles,
-        &state.release.initiator,
-        &state.release.signoffs_for(&state.step(i).id),
-        &state.approval_hash,
-    );
-    if let Some(r) = &tally.rejection {
-        let reason = format!("rejected by {} ({}): {}", r.person, r.role, r.comment);
-        decide(
-            state,
-            i,
-            Outcome::Failure {
-                reason,
-                exit_code: None,
-            },
-            out,
-        );
-        // A rejection stops the release.
-        end_release(state, ReleaseStatus::Failed, out);
-    } else if crate::app::team::gate_held(state, i, &tally, out) {
-        // Soaking, or expired (failed there).
-    } else if tally.satisfied() {
-        let who: Vec<String> = tally
-            .roles
-            .iter()
-            .flat_map(|r| r.signed.iter().map(move |p| format!("{p} ({})", r.role)))
-            .collect();
-        let note = format!("signed off by {}", who.join(", "));
-        decide(
-            state,
-            i,
-            Outcome::Success {
-                exit_code: None,
-                note: Some(note),
-            },
-            out,
-        );
-    } else {
-        let missing: Vec<String> = tally
-            .roles
-            .iter()
-            .filter(|r| r.missing() > 0)
-            .map(|r| format!("{} × {}", r.missing(), r.role))
-            .collect();
-        waiting(
-            state,
-            i,
-            &format!("sign-off needed: {}", missing.join(", ")),
-        );
-    }
-}
-
 /// Sign-offs written by other processes (e.g. `flightdeck approve`).
 pub fn merge_signoffs(state: &mut AppState, signoffs: Vec<Signoff>, out: &mut Vec<Command>) {
     let mut changed = Vec::new();
     for s in signoffs {
         if !state.release.signoffs.contains(&s) {
-            let verb = if s.decision == Decision::Approve {
-                "signed off"
-            } else {
-                "rejected"
-            };
+            let verb = s.decision.done();
             state.notify(
                 Level::Info,
                 format!("{}@{} {verb} {} as {}", s.person, s.host, s.gate, s.role),
@@ -194,7 +130,7 @@ pub fn merge_signoffs(state: &mut AppState, signoffs: Vec<Signoff>, out: &mut Ve
     }
     for gate in changed {
         if let Some(i) = state.runbook.step_index(&gate) {
-            state.dirty = true;
+            state.plumbing.dirty = true;
             gate_changed(state, i, out);
         }
     }

@@ -131,102 +131,170 @@ pub enum Fact {
     Other,
 }
 
-/// Why an entry's detail does not state its kind's fact.
-pub type Malformed = String;
+/// Why an entry's detail does not state its kind's fact: which field, and
+/// what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {flaw}")]
+pub struct Malformed {
+    pub field: String,
+    pub flaw: Flaw,
+}
+
+/// What is wrong with one field of an entry's detail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Flaw {
+    #[error("missing")]
+    Missing,
+    #[error("not text")]
+    NotText,
+    #[error("not an integer")]
+    NotInteger,
+    #[error("{0} is out of range")]
+    OutOfRange(i64),
+    #[error("not a map of text to text")]
+    NotTextMap,
+    #[error("not a list")]
+    NotList,
+    #[error("not a list of text")]
+    NotTextList,
+    #[error("unknown {0:?}")]
+    Unknown(String),
+    #[error("not a step outcome: {0:?}")]
+    NotOutcome(String),
+    #[error("not a final status: {0:?}")]
+    NotFinal(String),
+}
+
+/// `Type { field: reader, .. }`, each field read by `Detail::reader` from
+/// the detail key of its name (or the key in parentheses): a key is
+/// written once, next to the field it fills.
+macro_rules! read {
+    ($d:expr, $($ty:ident)::+ { $($field:ident: $how:ident $(($key:literal))?),* $(,)? }) => {
+        $($ty)::+ { $($field: $d.$how(read!(@key $field $($key)?))?),* }
+    };
+    (@key $field:ident $key:literal) => {
+        $key
+    };
+    (@key $field:ident) => {
+        stringify!($field)
+    };
+}
 
 impl Entry {
     /// The fact this entry states.
     pub fn fact(&self) -> Result<Fact, Malformed> {
         let d = Detail(&self.detail);
         Ok(match self.kind.as_str() {
-            "release_started" => Fact::ReleaseStarted(Opened {
-                runbook_name: d.text("runbook_name")?,
-                runbook_path: d.text("runbook_path")?,
-                runbook_hash: d.text("runbook_hash")?,
-                environment: d.text("environment")?,
-                inputs: d.map("inputs")?,
-                initiator: d.text("initiator")?,
-                started_at: d.int("started_at")?,
-            }),
-            "step_started" => Fact::StepStarted {
-                step_id: d.text("step_id")?,
-                attempt: d.attempt()?,
-                at: d.int("at")?,
-            },
-            "step_finished" => {
-                let status = d.text("status")?;
+            "release_started" => Fact::ReleaseStarted(read!(
+                d,
+                Opened {
+                    runbook_name: text,
+                    runbook_path: text,
+                    runbook_hash: text,
+                    environment: text,
+                    inputs: map,
+                    initiator: text,
+                    started_at: int,
+                }
+            )),
+            "step_started" => read!(
+                d,
+                Fact::StepStarted {
+                    step_id: text,
+                    attempt: attempt,
+                    at: int
+                }
+            ),
+            "step_finished" => read!(
+                d,
                 Fact::StepFinished {
-                    step_id: d.text("step_id")?,
-                    attempt: d.attempt()?,
-                    state: RunState::parse(&status)
-                        .filter(|s| *s != RunState::Started)
-                        .ok_or_else(|| format!("status: not a step outcome: {status:?}"))?,
-                    exit_code: d
-                        .opt_int("exit_code")?
-                        .map(|c| i32::try_from(c).map_err(|_| format!("exit_code: {c}")))
-                        .transpose()?,
-                    detail: d.opt_text("detail")?,
-                    at: d.int("at")?,
+                    step_id: text,
+                    attempt: attempt,
+                    state: outcome("status"),
+                    exit_code: exit_code,
+                    detail: opt_text,
+                    at: int,
                 }
-            }
-            "signoff" => {
-                let decision = d.text("decision")?;
-                Fact::Signoff {
-                    signoff: Signoff {
-                        gate: d.text("gate")?,
-                        person: d.text("person")?,
-                        host: d.text("host")?,
-                        role: d.text("role")?,
-                        decision: Decision::parse(&decision)
-                            .ok_or_else(|| format!("decision: unknown {decision:?}"))?,
-                        comment: d.text("comment")?,
-                        approved_hash: d.text("approved_hash")?,
-                        at: d.int("at")?,
-                    },
-                    signature: d.opt_text("signature")?,
-                }
-            }
-            "resume_choice" => Fact::ResumeChoice {
-                step_id: d.text("step_id")?,
-                choice: d.text("choice")?,
-                person: d.text("person")?,
-                at: d.int("at")?,
+            ),
+            "signoff" => Fact::Signoff {
+                signoff: read!(
+                    d,
+                    Signoff {
+                        gate: text,
+                        person: text,
+                        host: text,
+                        role: text,
+                        decision: decision,
+                        comment: text,
+                        approved_hash: text,
+                        at: int,
+                    }
+                ),
+                signature: d.opt_text("signature")?,
             },
-            "release_ended" => {
-                let status = d.text("status")?;
+            "resume_choice" => read!(
+                d,
+                Fact::ResumeChoice {
+                    step_id: text,
+                    choice: text,
+                    person: text,
+                    at: int,
+                }
+            ),
+            "release_ended" => read!(
+                d,
                 Fact::ReleaseEnded {
-                    status: ReleaseStatus::parse(&status)
-                        .filter(|s| s.is_final())
-                        .ok_or_else(|| format!("status: not a final status: {status:?}"))?,
-                    at: d.int("at")?,
+                    status: final_status,
+                    at: int
                 }
+            ),
+            "break_glass" => read!(
+                d,
+                Fact::BreakGlass {
+                    environment: text,
+                    reason: text,
+                    violations: list,
+                }
+            ),
+            "lease_acquired" | "lease_reclaimed" | "lease_taken_over" => {
+                read!(
+                    d,
+                    Fact::Lease {
+                        token: int,
+                        holder: text,
+                        host: text
+                    }
+                )
             }
-            "break_glass" => Fact::BreakGlass {
-                environment: d.text("environment")?,
-                reason: d.text("reason")?,
-                violations: d.list("violations")?,
-            },
-            "lease_acquired" | "lease_reclaimed" | "lease_taken_over" => Fact::Lease {
-                token: d.int("token")?,
-                holder: d.text("holder")?,
-                host: d.text("host")?,
-            },
-            "content_changed" => Fact::ContentChanged {
-                old_hash: d.text("old_hash")?,
-                new_hash: d.text("new_hash")?,
-                changed: d.list("changed")?,
-                at: d.int("at")?,
-            },
-            "checklist_ticked" => Fact::ChecklistTicked {
-                step_id: d.text("step_id")?,
-                attempt: d.attempt()?,
-                person: d.text("person")?,
-                items: d.ticked("items")?,
-                note: d.opt_text("note")?,
-                at: d.int("at")?,
-            },
+            "content_changed" => read!(
+                d,
+                Fact::ContentChanged {
+                    old_hash: text,
+                    new_hash: text,
+                    changed: list,
+                    at: int,
+                }
+            ),
+            "checklist_ticked" => read!(
+                d,
+                Fact::ChecklistTicked {
+                    step_id: text,
+                    attempt: attempt,
+                    person: text,
+                    items: ticked,
+                    note: opt_text,
+                    at: int,
+                }
+            ),
             _ => Fact::Other,
         })
+    }
+}
+
+fn flaw(field: &str, flaw: Flaw) -> Malformed {
+    Malformed {
+        field: field.to_string(),
+        flaw,
     }
 }
 
@@ -240,53 +308,71 @@ impl Detail<'_> {
     fn text(&self, k: &str) -> Result<String, Malformed> {
         match self.get(k) {
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(format!("{k}: not text")),
-            None => Err(format!("{k}: missing")),
+            Some(_) => Err(flaw(k, Flaw::NotText)),
+            None => Err(flaw(k, Flaw::Missing)),
         }
     }
     fn opt_text(&self, k: &str) -> Result<Option<String>, Malformed> {
         self.get(k).map(|_| self.text(k)).transpose()
     }
     fn int(&self, k: &str) -> Result<i64, Malformed> {
-        self.opt_int(k)?.ok_or_else(|| format!("{k}: missing"))
+        self.opt_int(k)?.ok_or_else(|| flaw(k, Flaw::Missing))
     }
     fn opt_int(&self, k: &str) -> Result<Option<i64>, Malformed> {
         self.get(k)
-            .map(|v| v.as_i64().ok_or_else(|| format!("{k}: not an integer")))
+            .map(|v| v.as_i64().ok_or_else(|| flaw(k, Flaw::NotInteger)))
             .transpose()
     }
-    fn attempt(&self) -> Result<u32, Malformed> {
-        let a = self.int("attempt")?;
-        u32::try_from(a).map_err(|_| format!("attempt: {a} is out of range"))
+    fn attempt(&self, k: &str) -> Result<u32, Malformed> {
+        let a = self.int(k)?;
+        u32::try_from(a).map_err(|_| flaw(k, Flaw::OutOfRange(a)))
+    }
+    fn exit_code(&self, k: &str) -> Result<Option<i32>, Malformed> {
+        self.opt_int(k)?
+            .map(|c| i32::try_from(c).map_err(|_| flaw(k, Flaw::OutOfRange(c))))
+            .transpose()
+    }
+    /// A step's outcome (`started` is not one).
+    fn outcome(&self, k: &str) -> Result<RunState, Malformed> {
+        let status = self.text(k)?;
+        RunState::parse(&status)
+            .filter(|s| *s != RunState::Started)
+            .ok_or_else(|| flaw(k, Flaw::NotOutcome(status)))
+    }
+    fn final_status(&self, k: &str) -> Result<ReleaseStatus, Malformed> {
+        let status = self.text(k)?;
+        ReleaseStatus::parse(&status)
+            .filter(|s| s.is_final())
+            .ok_or_else(|| flaw(k, Flaw::NotFinal(status)))
+    }
+    fn decision(&self, k: &str) -> Result<Decision, Malformed> {
+        let decision = self.text(k)?;
+        Decision::parse(&decision).ok_or_else(|| flaw(k, Flaw::Unknown(decision)))
     }
     fn map(&self, k: &str) -> Result<BTreeMap<String, String>, Malformed> {
         match self.get(k) {
             None => Ok(BTreeMap::new()),
-            Some(v) => serde_json::from_value(v.clone())
-                .map_err(|_| format!("{k}: not a map of text to text")),
+            Some(v) => serde_json::from_value(v.clone()).map_err(|_| flaw(k, Flaw::NotTextMap)),
         }
     }
-    /// `[{ "item": text, "at": ms }, ...]`.
+    /// `[{ "item": text, "at": ms }, ...]`; a bad one is named `k[i].field`.
     fn ticked(&self, k: &str) -> Result<Vec<(String, i64)>, Malformed> {
         let Some(Value::Array(list)) = self.get(k) else {
-            return Err(format!("{k}: not a list"));
+            return Err(flaw(k, Flaw::NotList));
         };
         list.iter()
-            .map(|v| {
+            .enumerate()
+            .map(|(i, v)| {
                 let d = Detail(v);
-                Ok((
-                    d.text("item").map_err(|e| format!("{k}: {e}"))?,
-                    d.int("at").map_err(|e| format!("{k}: {e}"))?,
-                ))
+                let inner = |e: Malformed| flaw(&format!("{k}[{i}].{}", e.field), e.flaw);
+                Ok((d.text("item").map_err(inner)?, d.int("at").map_err(inner)?))
             })
             .collect()
     }
     fn list(&self, k: &str) -> Result<Vec<String>, Malformed> {
         match self.get(k) {
             None => Ok(Vec::new()),
-            Some(v) => {
-                serde_json::from_value(v.clone()).map_err(|_| format!("{k}: not a list of text"))
-            }
+            Some(v) => serde_json::from_value(v.clone()).map_err(|_| flaw(k, Flaw::NotTextList)),
         }
     }
 }

@@ -228,3 +228,46 @@ fn the_tally_recounts_every_rule() {
     // Plain `tally` would have counted the initiator and the stranger.
     assert!(gates::tally(&spec, &all, "a1").satisfied());
 }
+
+#[test]
+fn a_malformed_detail_names_its_field_and_flaw() {
+    use crate::runbook::record::{Entry, Flaw, Malformed};
+    let entry = |kind: &str, detail: serde_json::Value| Entry {
+        seq: 1,
+        release_id: Some("r".into()),
+        at: 0,
+        actor: "ann".into(),
+        host: "h".into(),
+        kind: kind.into(),
+        detail,
+    };
+    let e = entry(
+        "step_started",
+        serde_json::json!({ "step_id": "a", "attempt": -1, "at": 5 }),
+    )
+    .fact()
+    .unwrap_err();
+    assert_eq!(
+        e,
+        Malformed {
+            field: "attempt".into(),
+            flaw: Flaw::OutOfRange(-1)
+        }
+    );
+    assert_eq!(e.to_string(), "attempt: -1 is out of range");
+    let e = entry(
+        "checklist_ticked",
+        serde_json::json!({ "step_id": "a", "attempt": 1, "person": "ann", "at": 5,
+            "items": [{ "item": "x", "at": 1 }, { "item": "y" }] }),
+    )
+    .fact()
+    .unwrap_err();
+    assert_eq!(e.to_string(), "items[1].at: missing");
+    let e = entry(
+        "step_finished",
+        serde_json::json!({ "step_id": "a", "attempt": 1, "status": "started", "at": 5 }),
+    )
+    .fact()
+    .unwrap_err();
+    assert_eq!(e.flaw, Flaw::NotOutcome("started".into()));
+}

@@ -29,7 +29,10 @@ async fn virtualservice_crd() {
     let crd: Value = serde_saphyr::from_str(&text).unwrap();
     let ns = TestNs::new("crd").await;
     if let Err(e) = flightdeck::backend::kube::ops::create_dynamic(&ns.client, "", &crd).await {
-        assert!(e.contains("already exists"), "register the CRD: {e}");
+        assert!(
+            e.to_string().contains("already exists"),
+            "register the CRD: {e}"
+        );
     }
     let gvk = GroupVersionKind::gvk("networking.istio.io", "v1beta1", "VirtualService");
     for _ in 0..100 {

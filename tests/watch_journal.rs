@@ -9,6 +9,7 @@ mod pg;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use flightdeck::backend::store::ReadOnlyError;
 use flightdeck::backend::store::readonly::open_read_only;
 use flightdeck::backend::store::{AuditKey, Store};
 use flightdeck::backend::watch_journal::touching;
@@ -202,7 +203,8 @@ async fn flow(target: &str, raw_url: &str, dir: &Path) {
     // No key: one line, and no key file made.
     let no_key = dir.join("nokey/audit.key");
     let err = open_read_only(target, &no_key).await.err().unwrap();
-    assert!(err.contains("no audit key"), "{err}");
+    assert!(matches!(err, ReadOnlyError::NoKey(_)), "{err}");
+    assert!(err.to_string().contains("no audit key"), "{err}");
     assert!(!no_key.exists());
 }
 
@@ -228,7 +230,8 @@ async fn a_missing_or_older_sqlite_journal_is_one_line_and_left_alone() {
         .await
         .err()
         .unwrap();
-    assert!(err.contains("no journal at"), "{err}");
+    assert!(matches!(err, ReadOnlyError::NoJournal(_)), "{err}");
+    assert!(err.to_string().contains("no journal at"), "{err}");
     assert!(!missing.exists() && !missing.parent().unwrap().exists());
 
     // A journal from before the migrations this version knows.
@@ -246,7 +249,8 @@ async fn a_missing_or_older_sqlite_journal_is_one_line_and_left_alone() {
         .await
         .err()
         .unwrap();
-    assert!(err.contains("older schema"), "{err}");
+    assert!(matches!(err, ReadOnlyError::OlderSchema(_)), "{err}");
+    assert!(err.to_string().contains("older schema"), "{err}");
     let mut c = AnyConnection::connect(&format!("sqlite://{}", old.display()))
         .await
         .unwrap();
@@ -296,5 +300,6 @@ async fn releases_touching_deployments_on_postgres() {
         std::panic::resume_unwind(e.into_panic());
     }
     let err = err.expect("an empty database is refused");
-    assert!(err.contains("older schema"), "{err}");
+    assert!(matches!(err, ReadOnlyError::OlderSchema(_)), "{err}");
+    assert!(err.to_string().contains("older schema"), "{err}");
 }

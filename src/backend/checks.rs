@@ -9,7 +9,9 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, sleep_until};
 
-use super::http_client::{http_client, json_path, redact_url, redact_with, userinfo};
+use super::http_client::{
+    HttpClientError, http_client, json_path, redact_url, redact_with, userinfo,
+};
 use super::outcome::{failure, success};
 use super::process::CancelSignal;
 use crate::protocol::output::Stream;
@@ -30,7 +32,7 @@ const VALUE_CHARS: usize = 200;
 /// Owns the HTTP client shared by all checks.
 #[derive(Debug, Clone)]
 pub struct Checker {
-    http: Result<Client, String>,
+    http: Result<Client, HttpClientError>,
 }
 
 impl Default for Checker {
@@ -249,13 +251,14 @@ async fn attempt(
     method: Method,
     per_request: Duration,
 ) -> Attempt {
-    let mut req = client.request(method, &check.url).timeout(per_request);
-    for (name, value) in &check.headers {
-        req = req.header(name, value);
-    }
-    if let Some(body) = &check.body {
-        req = req.body(body.clone());
-    }
+    let req = super::http_client::request(
+        client,
+        method,
+        &check.url,
+        per_request,
+        &check.headers,
+        check.body.as_ref(),
+    );
     let start = Instant::now();
     let resp = match req.send().await {
         Ok(resp) => resp,
@@ -362,10 +365,7 @@ fn describe_reqwest(e: reqwest::Error, per_request: Duration) -> String {
     if e.is_timeout() {
         return format!("no response within {}", format_duration(per_request));
     }
-    let mut cause: &dyn std::error::Error = &e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
+    let cause = super::http_client::innermost(&e);
     if let Some(io) = cause.downcast_ref::<std::io::Error>() {
         return describe_io(io);
     }

@@ -25,9 +25,10 @@ impl<'a> Say<'a> {
     }
 }
 
-pub fn failure(reason: impl Into<String>) -> Outcome {
+/// A failed outcome; `reason` is any text or typed error, said in words.
+pub fn failure(reason: impl std::fmt::Display) -> Outcome {
     Outcome::Failure {
-        reason: reason.into(),
+        reason: reason.to_string(),
         exit_code: None,
     }
 }

@@ -14,8 +14,10 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 
+use super::data::DataError;
+use super::kube::KubeError;
 use super::kube::convert::REVISION;
-use super::kube::ops::{FIELD_MANAGER, dynamic_api, manifest_docs, patch_of};
+use super::kube::ops::{FIELD_MANAGER, deployment_in, manifest_docs, patch_call, replica_count};
 use crate::protocol::kube::ClusterError;
 use crate::runbook::kube::{Cluster, KubeOp};
 use crate::runbook::plan::{
@@ -26,16 +28,45 @@ use crate::runbook::plan::{
 /// Longest wait for one answer (the API server, the database).
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why one part of the plan could not be read (the step says it, the
+/// others are still read).
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("no cluster: {0}")]
+    NoCluster(String),
+    #[error("cluster unreachable: {0}")]
+    Unreachable(#[source] kube::Error),
+    #[error("cluster unreachable: no answer within {}s", READ_TIMEOUT.as_secs())]
+    NoAnswer,
+    #[error(transparent)]
+    Kube(#[from] KubeError),
+    /// An object read back could not be turned into JSON to diff.
+    #[error("reading {kind} {name}: {source}")]
+    Object {
+        kind: String,
+        name: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("making the session read-only: {0}")]
+    ReadOnly(#[source] sqlx::Error),
+    #[error("reading the schema version: {0}")]
+    SchemaVersion(#[source] DataError),
+}
+
 /// Read every target; one answer per target, in order. `cluster`: where
 /// kube steps run (`Err`: why there is none).
 pub async fn read(
     targets: &[(usize, ClusterTarget)],
     cluster: Result<Cluster, ClusterError>,
 ) -> Vec<(usize, ClusterSlot)> {
-    let mut client = None;
-    if targets.iter().any(|(_, t)| t.is_kube()) {
-        client = Some(connect(cluster.clone()).await);
-    }
+    let client = match (targets.iter().any(|(_, t)| t.is_kube()), &cluster) {
+        (false, _) => None,
+        (true, Ok(c)) => Some(connect(c).await),
+        (true, Err(e)) => Some(Err(PlanError::NoCluster(e.to_string()))),
+    };
     let mut out = Vec::new();
     for (i, t) in targets {
         let slot = match t {
@@ -44,8 +75,7 @@ pub async fn read(
                     let ns = namespace.clone().unwrap_or_else(|| cl.namespace.clone());
                     within(kube_change(c, &ns, op)).await
                 }
-                (Some(Err(e)), _) => unavailable(e),
-                (_, Err(e)) => unavailable(e.to_string()),
+                (Some(Err(e)), _) => unavailable(e.to_string()),
                 _ => unavailable("no cluster"),
             },
             ClusterTarget::Migrate { dsn, dir } => within(migrations(dsn, dir)).await,
@@ -61,34 +91,26 @@ fn unavailable(reason: impl Into<String>) -> ClusterSlot {
     }
 }
 
-async fn within(f: impl Future<Output = Result<ClusterChange, String>>) -> ClusterSlot {
+async fn within(f: impl Future<Output = Result<ClusterChange, PlanError>>) -> ClusterSlot {
     match tokio::time::timeout(READ_TIMEOUT, f).await {
         Ok(Ok(change)) => ClusterSlot::Read { change },
-        Ok(Err(e)) => unavailable(e),
+        Ok(Err(e)) => unavailable(e.to_string()),
         Err(_) => unavailable(format!("no answer within {}s", READ_TIMEOUT.as_secs())),
     }
 }
 
 /// A client whose API server answered, or why it did not.
-async fn connect(cluster: Result<Cluster, ClusterError>) -> Result<Client, String> {
-    let cluster = cluster.map_err(|e| format!("no cluster: {e}"))?;
-    let client = super::kube::client::client(&cluster).await?;
+async fn connect(cluster: &Cluster) -> Result<Client, PlanError> {
+    let client = super::kube::client::client(cluster).await?;
     match tokio::time::timeout(READ_TIMEOUT, client.apiserver_version()).await {
         Ok(Ok(_)) => Ok(client),
-        Ok(Err(e)) => Err(format!("cluster unreachable: {e}")),
-        Err(_) => Err(format!(
-            "cluster unreachable: no answer within {}s",
-            READ_TIMEOUT.as_secs()
-        )),
+        Ok(Err(e)) => Err(PlanError::Unreachable(e)),
+        Err(_) => Err(PlanError::NoAnswer),
     }
 }
 
-async fn live_deployment(client: &Client, ns: &str, name: &str) -> Result<Deployment, String> {
-    Api::<Deployment>::namespaced(client.clone(), ns)
-        .get_opt(name)
-        .await
-        .map_err(|e| format!("reading deployment {name}: {e}"))?
-        .ok_or_else(|| format!("deployment {name:?} not found in namespace {ns}"))
+async fn live_deployment(client: &Client, ns: &str, name: &str) -> Result<Deployment, KubeError> {
+    deployment_in(&Api::namespaced(client.clone(), ns), name, ns).await
 }
 
 fn revision(d: &Deployment) -> Option<String> {
@@ -109,7 +131,7 @@ fn images(d: &Deployment) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-async fn kube_change(client: &Client, ns: &str, op: &KubeOp) -> Result<ClusterChange, String> {
+async fn kube_change(client: &Client, ns: &str, op: &KubeOp) -> Result<ClusterChange, PlanError> {
     match op {
         KubeOp::Rollout {
             deployment,
@@ -138,24 +160,24 @@ async fn kube_change(client: &Client, ns: &str, op: &KubeOp) -> Result<ClusterCh
             }
             Ok(ClusterChange::Fields { objects })
         }
-        KubeOp::Patch {
-            api_version,
-            kind,
-            name,
-            patch_type,
-            patch,
-        } => {
-            let api = dynamic_api(client, ns, api_version, kind).await?;
-            let live = api
+        KubeOp::Patch { .. } => {
+            let p = patch_call(client, ns, op).await?;
+            let (kind, name) = (p.kind, p.name);
+            let live = p
+                .api
                 .get_opt(name)
                 .await
-                .map_err(|e| format!("reading {kind} {name}: {e}"))?
-                .ok_or_else(|| format!("{kind} {name:?} not found in namespace {ns}"))?;
-            let params = PatchParams::default().dry_run();
-            let result = api
-                .patch(name, &params, &patch_of(patch_type, patch)?)
+                .map_err(KubeError::api("reading", kind, name, ns))?
+                .ok_or_else(|| KubeError::NotFound {
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                    namespace: ns.to_string(),
+                })?;
+            let result = p
+                .api
+                .patch(name, &PatchParams::default().dry_run(), &p.body)
                 .await
-                .map_err(|e| format!("dry run of the patch of {kind} {name}: {e}"))?;
+                .map_err(KubeError::api("dry run of the patch of", kind, name, ns))?;
             Ok(ClusterChange::Fields {
                 objects: vec![object_diff(kind, name, Some(&live), &result)?],
             })
@@ -167,10 +189,7 @@ async fn kube_change(client: &Client, ns: &str, op: &KubeOp) -> Result<ClusterCh
         } => {
             let d = live_deployment(client, ns, deployment).await?;
             let live = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-            let new: i32 = replicas
-                .trim()
-                .parse()
-                .map_err(|_| format!("replicas {replicas:?} is not a whole number"))?;
+            let new = replica_count(replicas)?;
             let changes = if live == new {
                 Vec::new()
             } else {
@@ -236,9 +255,13 @@ fn object_diff(
     name: &str,
     live: Option<&DynamicObject>,
     new: &DynamicObject,
-) -> Result<ObjectDiff, String> {
+) -> Result<ObjectDiff, PlanError> {
     let to_value = |o: &DynamicObject| {
-        serde_json::to_value(o).map_err(|e| format!("reading {kind} {name}: {e}"))
+        serde_json::to_value(o).map_err(|source| PlanError::Object {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            source,
+        })
     };
     let live = live.map(to_value).transpose()?;
     let new = to_value(new)?;
@@ -255,7 +278,7 @@ async fn manifest_dry_run(
     client: &Client,
     ns: &str,
     path: &str,
-) -> Result<Vec<ObjectDiff>, String> {
+) -> Result<Vec<ObjectDiff>, PlanError> {
     let mut out = Vec::new();
     for d in manifest_docs(client, ns, path).await? {
         let (kind, name) = (&d.kind, &d.name);
@@ -263,7 +286,7 @@ async fn manifest_dry_run(
             .api
             .get_opt(name)
             .await
-            .map_err(|e| format!("{path}: reading {kind} {name}: {e}"))?;
+            .map_err(KubeError::manifest_api(path, "reading", &d))?;
         let result = d
             .api
             .patch(
@@ -272,7 +295,7 @@ async fn manifest_dry_run(
                 &Patch::Apply(&d.doc),
             )
             .await
-            .map_err(|e| format!("{path}: dry run of {kind} {name}: {e}"))?;
+            .map_err(KubeError::manifest_api(path, "dry run of", &d))?;
         out.push(object_diff(kind, name, live.as_ref(), &result)?);
     }
     Ok(out)
@@ -280,16 +303,16 @@ async fn manifest_dry_run(
 
 /// The schema version and the migrations of `dir` not applied yet, read in
 /// a read-only session.
-async fn migrations(dsn: &str, dir: &str) -> Result<ClusterChange, String> {
+async fn migrations(dsn: &str, dir: &str) -> Result<ClusterChange, PlanError> {
     let all = super::data::pg::read_migrations(Path::new(dir))?;
     let mut conn = super::data::pg::connect(dsn).await?;
     sqlx::query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         .execute(&mut conn)
         .await
-        .map_err(|e| format!("making the session read-only: {e}"))?;
+        .map_err(PlanError::ReadOnly)?;
     let applied = super::data::pg::applied_versions(&mut conn)
         .await
-        .map_err(|e| format!("reading the schema version: {e}"))?;
+        .map_err(PlanError::SchemaVersion)?;
     Ok(ClusterChange::Migrations {
         version: applied.last().copied().unwrap_or(0),
         pending: all

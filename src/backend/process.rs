@@ -112,7 +112,7 @@ pub async fn run_command_reporting(
     };
     let cmd = match build(spec, extra_env) {
         Ok(cmd) => cmd,
-        Err(reason) => return fail(reason, None),
+        Err(e) => return fail(e.to_string(), None),
     };
     let mut child = match super::lifeline::spawn_tied(cmd).await {
         Ok(child) => child,
@@ -225,7 +225,17 @@ pub async fn run_command_reporting(
     }
 }
 
-fn build(spec: &CommandSpec, extra_env: &BTreeMap<String, String>) -> Result<Command, String> {
+/// Why a step's command cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("the command is empty")]
+    EmptyCommand,
+}
+
+fn build(
+    spec: &CommandSpec,
+    extra_env: &BTreeMap<String, String>,
+) -> Result<Command, ProcessError> {
     let mut cmd = match &spec.program {
         Program::Shell(script) => {
             let mut cmd = Command::new("sh");
@@ -233,7 +243,7 @@ fn build(spec: &CommandSpec, extra_env: &BTreeMap<String, String>) -> Result<Com
             cmd
         }
         Program::Argv(argv) => {
-            let (program, args) = argv.split_first().ok_or("the command is empty")?;
+            let (program, args) = argv.split_first().ok_or(ProcessError::EmptyCommand)?;
             let mut cmd = Command::new(program);
             cmd.args(args);
             cmd

@@ -28,21 +28,32 @@ pub struct JournalSource {
     pub server: String,
 }
 
+/// Why a running release cannot be matched to Deployments.
+#[derive(Debug, thiserror::Error)]
+enum NotMatched {
+    #[error("not opened")]
+    NotOpened,
+    #[error("runbook {0} unreadable")]
+    Unreadable(String),
+    #[error("runbook {0} changed since")]
+    Changed(String),
+}
+
 /// The runbook a release ran, if the file still holds the bytes it
 /// recorded, and the values its `${..}` are filled with: the journaled
 /// inputs, the environment's vars (this process's environment beneath).
 fn runbook_of(
     rec: &ReleaseRecord,
     content: Option<&RecordedContent>,
-) -> Result<(Runbook, Scope), String> {
-    let h = rec.header.as_ref().ok_or("not opened")?;
+) -> Result<(Runbook, Scope), NotMatched> {
+    let h = rec.header.as_ref().ok_or(NotMatched::NotOpened)?;
     let o = &h.opened;
     let loaded = runbook::load(std::path::Path::new(&o.runbook_path))
-        .map_err(|_| format!("runbook {} unreadable", o.runbook_path))?;
+        .map_err(|_| NotMatched::Unreadable(o.runbook_path.clone()))?;
     let recorded = std::iter::once(&o.runbook_hash)
         .chain(content.into_iter().flat_map(|c| c.runbook_hashes.iter()));
     if !recorded.into_iter().any(|x| *x == loaded.content_hash) {
-        return Err(format!("runbook {} changed since", o.runbook_path));
+        return Err(NotMatched::Changed(o.runbook_path.clone()));
     }
     let mut scope = Scope {
         inputs: o.inputs.clone(),
@@ -117,10 +128,10 @@ pub fn touching(reader: &JournalReader, server: &str) -> (Vec<TouchingRelease>, 
 pub async fn run(src: JournalSource, tx: UnboundedSender<WatchEvent>) {
     let mut reader = match open_read_only(&src.target, &src.key_path).await {
         Ok(r) => r,
-        Err(note) => {
+        Err(e) => {
             let _ = tx.send(WatchEvent::Releases {
                 rows: Vec::new(),
-                note,
+                note: e.to_string(),
             });
             return;
         }
@@ -134,36 +145,17 @@ pub async fn run(src: JournalSource, tx: UnboundedSender<WatchEvent>) {
             Ok(c) => c,
             Err(e) => {
                 let out = (Vec::new(), format!("journal {}: {e}", reader.target));
-                if last.as_ref() != Some(&out) {
-                    last = Some(out.clone());
-                    if tx
-                        .send(WatchEvent::Releases {
-                            rows: out.0,
-                            note: out.1,
-                        })
-                        .is_err()
-                    {
-                        break;
-                    }
+                if !send_if_new(&mut last, out, &tx) {
+                    break;
                 }
                 tokio::time::sleep(REFRESH_EVERY).await;
                 continue;
             }
         };
-        if changed || last.is_none() || ticks % 10 == 0 {
-            let out = touching(&reader, &src.server);
-            if last.as_ref() != Some(&out) {
-                last = Some(out.clone());
-                if tx
-                    .send(WatchEvent::Releases {
-                        rows: out.0,
-                        note: out.1,
-                    })
-                    .is_err()
-                {
-                    break;
-                }
-            }
+        if (changed || last.is_none() || ticks % 10 == 0)
+            && !send_if_new(&mut last, touching(&reader, &src.server), &tx)
+        {
+            break;
         }
         ticks = ticks.wrapping_add(1);
         tokio::time::sleep(REFRESH_EVERY).await;
@@ -172,4 +164,18 @@ pub async fn run(src: JournalSource, tx: UnboundedSender<WatchEvent>) {
         }
     }
     reader.close().await;
+}
+
+/// Send `out` unless it is what was sent last; false once the receiver is gone.
+fn send_if_new(
+    last: &mut Option<(Vec<TouchingRelease>, String)>,
+    out: (Vec<TouchingRelease>, String),
+    tx: &UnboundedSender<WatchEvent>,
+) -> bool {
+    if last.as_ref() == Some(&out) {
+        return true;
+    }
+    *last = Some(out.clone());
+    let (rows, note) = out;
+    tx.send(WatchEvent::Releases { rows, note }).is_ok()
 }

@@ -88,6 +88,21 @@ pub struct StepRun {
     pub note: Option<String>,
 }
 
+impl StepRun {
+    /// A step not run yet.
+    pub fn pending(step_id: &str) -> Self {
+        StepRun {
+            step_id: step_id.to_string(),
+            status: StepStatus::Pending,
+            attempts: 0,
+            started_at: None,
+            finished_at: None,
+            exit_code: None,
+            note: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
     pub id: String,
@@ -170,18 +185,7 @@ impl Release {
             status: ReleaseStatus::Running,
             started_at: now,
             finished_at: None,
-            steps: rb
-                .steps()
-                .map(|s| StepRun {
-                    step_id: s.id.clone(),
-                    status: StepStatus::Pending,
-                    attempts: 0,
-                    started_at: None,
-                    finished_at: None,
-                    exit_code: None,
-                    note: None,
-                })
-                .collect(),
+            steps: rb.steps().map(|s| StepRun::pending(&s.id)).collect(),
             signoffs: Vec::new(),
         }
     }

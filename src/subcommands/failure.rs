@@ -162,7 +162,7 @@ mod tests {
     fn a_missing_key_suggests_restoring_it() {
         let f: Failure = StoreError::Key {
             path: "/x/audit.key".into(),
-            reason: "missing".into(),
+            reason: crate::backend::store::KeyProblem::NotHex,
         }
         .into();
         assert!(f.suggestion.unwrap().contains("restore the audit key"));

@@ -364,6 +364,7 @@ async fn journal_loop(ctx: Ctx, mut rx: UnboundedReceiver<(u64, JournalEntry)>) 
                         BackendEvent::Journaled { op, error: None }
                     }
                     Err(StoreError::Fenced(why)) => {
+                        let why = why.to_string();
                         tracing::warn!(op, "fenced journal write: {why}");
                         ctx.shared.token.store(0);
                         let _ = ctx.ev.send(BackendEvent::Team(TeamEvent::WriteRefused {
@@ -687,7 +688,7 @@ async fn renewed(
                 .ev
                 .send(BackendEvent::Team(TeamEvent::Lease(Some(lease_view(&l)))));
         }
-        Err(StoreError::Fenced(why)) => lost(ctx, why).await,
+        Err(StoreError::Fenced(why)) => lost(ctx, why.to_string()).await,
         Err(e) => {
             tracing::warn!("renewing the lease failed: {e}");
             clock.failed(e.to_string());

@@ -101,7 +101,7 @@ pub fn attach_cluster(state: &mut crate::app::state::AppState, args: &crate::cli
             if uses_kube {
                 tracing::warn!("kube: {e}");
             }
-            state.kube.cluster_error = Some(e);
+            state.kube.cluster_error = Some(e.to_string());
         }
     }
 }

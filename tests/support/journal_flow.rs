@@ -330,7 +330,7 @@ pub async fn core_flow(db: &Db, config_dir: &Path) {
     let bad_status = finished("deploy", 2, "interrupted", None, &[]);
     assert!(matches!(
         store.apply(&bad_status, "alice", "h").await,
-        Err(StoreError::Invalid(_))
+        Err(StoreError::Invalid(store::Invalid::StepOutcome(_)))
     ));
     let orphan = JournalEntry::StepStarted {
         release_id: "no-such-release".into(),

@@ -61,20 +61,7 @@ async fn body(mut resp: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
 }
 
 fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    if e.is_timeout() {
-        return "no response in time".into();
-    }
-    let mut c: &dyn std::error::Error = &e;
-    while let Some(n) = c.source() {
-        c = n;
-    }
-    if let Some(io) = c.downcast_ref::<std::io::Error>()
-        && io.kind() == std::io::ErrorKind::ConnectionRefused
-    {
-        return "connection refused".into();
-    }
-    c.to_string()
+    crate::backend::http_client::request_failure(e, "no response in time")
 }
 
 pub async fn smoke_one(client: &Client, base: &str, r: &SmokeRequest) -> SmokeResult {
@@ -92,13 +79,14 @@ pub async fn smoke_one(client: &Client, base: &str, r: &SmokeRequest) -> SmokeRe
     let timeout = r
         .max_latency
         .map_or(REQUEST_TIMEOUT, |m| (m * 4).max(Duration::from_secs(5)));
-    let mut req = client.request(method, join(base, &r.path)).timeout(timeout);
-    for (k, v) in &r.headers {
-        req = req.header(k, v);
-    }
-    if let Some(b) = &r.body {
-        req = req.body(b.clone());
-    }
+    let req = crate::backend::http_client::request(
+        client,
+        method,
+        &join(base, &r.path),
+        timeout,
+        &r.headers,
+        r.body.as_ref(),
+    );
     let start = Instant::now();
     let resp = match req.send().await {
         Ok(resp) => resp,

@@ -5,6 +5,7 @@
 //! (passwords in DSNs and URLs, a Redis password) before it is emitted, and
 //! so does every failure reason.
 
+pub mod error;
 pub mod http;
 pub mod pg;
 pub mod prom;
@@ -14,6 +15,7 @@ pub mod report;
 pub mod tls;
 pub mod webhook;
 
+pub use self::error::DataError;
 use super::outcome::{Say, failure};
 
 use std::collections::BTreeMap;
@@ -22,6 +24,7 @@ use std::time::Duration;
 use reqwest::Client;
 use tokio::time::{Instant, sleep_until};
 
+use super::http_client::HttpClientError;
 use super::process::CancelSignal;
 use crate::protocol::output::Stream;
 use crate::runbook::data::{DataAction, DataCheck, Redactor};
@@ -89,7 +92,7 @@ pub type BoxedOutcome<'a> = std::pin::Pin<Box<dyn Future<Output = Outcome> + Sen
 
 pub fn run_check<'a>(
     c: &'a DataCheck,
-    http: &'a Result<Client, String>,
+    http: &'a Result<Client, HttpClientError>,
     timeout: Option<Duration>,
     sink: &'a mut (dyn FnMut(Stream, String) + Send),
 ) -> BoxedOutcome<'a> {
@@ -98,7 +101,7 @@ pub fn run_check<'a>(
 
 async fn check_inner(
     c: &DataCheck,
-    http: &Result<Client, String>,
+    http: &Result<Client, HttpClientError>,
     timeout: Option<Duration>,
     sink: &mut (dyn FnMut(Stream, String) + Send),
 ) -> Outcome {

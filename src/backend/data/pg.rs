@@ -11,6 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{Connection, Row};
 use tokio::io::AsyncReadExt;
 
+use super::error::{DataError, pg_reason as describe};
 use crate::backend::outcome::{Say, failure, success};
 use crate::backend::process::{CancelSignal, run_command};
 use crate::protocol::output::Stream;
@@ -24,32 +25,23 @@ use crate::runbook::progress::Outcome;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connect, naming the cause of a failure (without the DSN).
-pub async fn connect(dsn: &str) -> Result<PgConnection, String> {
-    let opts: PgConnectOptions = dsn
-        .parse()
-        .map_err(|e: sqlx::Error| format!("invalid DSN {}: {e}", redact_url(dsn)))?;
+pub async fn connect(dsn: &str) -> Result<PgConnection, DataError> {
+    let opts: PgConnectOptions =
+        dsn.parse()
+            .map_err(|source: sqlx::Error| DataError::InvalidDsn {
+                dsn: redact_url(dsn),
+                source,
+            })?;
     match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts)).await {
         Ok(Ok(c)) => Ok(c),
-        Ok(Err(e)) => Err(format!(
-            "could not connect to {}: {}",
-            redact_url(dsn),
-            describe(&e)
-        )),
-        Err(_) => Err(format!(
-            "could not connect to {}: no answer within {}",
-            redact_url(dsn),
-            format_duration(CONNECT_TIMEOUT)
-        )),
-    }
-}
-
-fn describe(e: &sqlx::Error) -> String {
-    match e {
-        sqlx::Error::Database(db) => db.message().to_string(),
-        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            "connection refused".into()
-        }
-        other => other.to_string(),
+        Ok(Err(source)) => Err(DataError::PgConnect {
+            dsn: redact_url(dsn),
+            source,
+        }),
+        Err(_) => Err(DataError::PgNoAnswer {
+            dsn: redact_url(dsn),
+            after: CONNECT_TIMEOUT,
+        }),
     }
 }
 
@@ -181,30 +173,32 @@ pub struct Planned {
 
 /// Versions applied according to `_sqlx_migrations` (empty when the
 /// table does not exist yet).
-pub async fn applied_versions(conn: &mut PgConnection) -> Result<BTreeSet<i64>, String> {
+pub async fn applied_versions(conn: &mut PgConnection) -> Result<BTreeSet<i64>, DataError> {
     let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
         .fetch_one(&mut *conn)
         .await
-        .map_err(|e| describe(&e))?;
+        .map_err(DataError::Pg)?;
     if exists.is_none() {
         return Ok(BTreeSet::new());
     }
     let rows: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
         .fetch_all(&mut *conn)
         .await
-        .map_err(|e| describe(&e))?;
+        .map_err(DataError::Pg)?;
     Ok(rows.into_iter().collect())
 }
 
 /// The schema version: the highest applied migration, 0 when none.
-pub async fn schema_version(conn: &mut PgConnection) -> Result<i64, String> {
+pub async fn schema_version(conn: &mut PgConnection) -> Result<i64, DataError> {
     Ok(applied_versions(conn).await?.last().copied().unwrap_or(0))
 }
 
 /// Every migration in `dir` (up or simple), oldest first.
-pub fn read_migrations(dir: &Path) -> Result<Vec<Planned>, String> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read migrations in {}: {e}", dir.display()))?;
+pub fn read_migrations(dir: &Path) -> Result<Vec<Planned>, DataError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| DataError::MigrationsDir {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
     let mut names = Vec::new();
     for e in entries.flatten() {
         if let Some(n) = e.file_name().to_str() {
@@ -222,7 +216,10 @@ pub fn read_migrations(dir: &Path) -> Result<Vec<Planned>, String> {
             continue;
         }
         let sql =
-            std::fs::read_to_string(dir.join(n)).map_err(|e| format!("cannot read {n}: {e}"))?;
+            std::fs::read_to_string(dir.join(n)).map_err(|source| DataError::MigrationFile {
+                name: n.clone(),
+                source,
+            })?;
         out.push(Planned {
             version: f.version,
             description: f.description,
@@ -434,7 +431,7 @@ async fn pg_tool(
     args: &[String],
     password: Option<&str>,
     say: &mut Say<'_>,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, DataError> {
     let program = pg_program(name);
     let mut cmd = tokio::process::Command::new(&program);
     cmd.args(args)
@@ -445,9 +442,10 @@ async fn pg_tool(
     if let Some(pw) = password {
         cmd.env("PGPASSWORD", pw);
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("could not start {}: {e}", program.display()))?;
+    let mut child = cmd.spawn().map_err(|source| DataError::ToolStart {
+        program: program.clone(),
+        source,
+    })?;
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -461,13 +459,16 @@ async fn pg_tool(
     for line in err_text.lines().take(50) {
         say.err(line);
     }
-    let status = status.map_err(|e| format!("{name}: {e}"))?;
+    let status = status.map_err(|source| DataError::ToolWait {
+        tool: name.to_string(),
+        source,
+    })?;
     if !status.success() {
-        let last = err_text.lines().last().unwrap_or("").to_string();
-        return Err(format!(
-            "{name} exited with {}: {last}",
-            status.code().map_or("a signal".into(), |c| c.to_string())
-        ));
+        return Err(DataError::ToolExit {
+            tool: name.to_string(),
+            code: status.code(),
+            last_line: err_text.lines().last().unwrap_or("").to_string(),
+        });
     }
     Ok(String::from_utf8_lossy(&out)
         .lines()

@@ -128,13 +128,10 @@ pub async fn query(client: &Client, p: &PromSpec) -> Answer {
         Ok(r) => r,
         Err(e) => {
             let e = e.without_url();
-            let mut c: &dyn std::error::Error = &e;
-            while let Some(n) = c.source() {
-                c = n;
-            }
             return Answer::Inconclusive(format!(
-                "Prometheus at {} did not answer: {c}",
-                redact_url(base)
+                "Prometheus at {} did not answer: {}",
+                redact_url(base),
+                crate::backend::http_client::innermost(&e)
             ));
         }
     };

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+use super::error::DataError;
 use crate::backend::outcome::{Say, failure, success};
 use crate::runbook::data::{KeyExpect, RedisCheck, percent_decode, redact_url};
 use crate::runbook::duration::format_duration;
@@ -34,14 +35,10 @@ pub struct Target {
     pub db: Option<u32>,
 }
 
-pub fn target(address: &str, password: Option<&str>) -> Result<Target, String> {
+pub fn target(address: &str, password: Option<&str>) -> Result<Target, DataError> {
     let rest = match address.split_once("://") {
         Some(("redis", rest)) => rest,
-        Some((scheme, _)) => {
-            return Err(format!(
-                "{scheme}:// is not supported; use redis://host:port (TLS Redis is not checked)"
-            ));
-        }
+        Some((scheme, _)) => return Err(DataError::RedisScheme(scheme.to_string())),
         None => address,
     };
     let (auth, hostpart) = match rest.rsplit_once('@') {
@@ -53,7 +50,7 @@ pub fn target(address: &str, password: Option<&str>) -> Result<Target, String> {
             h,
             Some(
                 d.parse::<u32>()
-                    .map_err(|_| format!("database {d:?} is not a number"))?,
+                    .map_err(|_| DataError::RedisDatabase(d.to_string()))?,
             ),
         ),
         Some((h, _)) => (h, None),
@@ -95,23 +92,23 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub async fn connect(address: &str) -> Result<Conn, String> {
+    pub async fn connect(address: &str) -> Result<Conn, DataError> {
         match tokio::time::timeout(TIMEOUT, TcpStream::connect(address)).await {
             Ok(Ok(s)) => Ok(Conn {
                 r: BufReader::new(s),
             }),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Err(format!(
-                "could not connect to Redis at {address}: connection refused"
-            )),
-            Ok(Err(e)) => Err(format!("could not connect to Redis at {address}: {e}")),
-            Err(_) => Err(format!(
-                "could not connect to Redis at {address}: no answer within {}",
-                format_duration(TIMEOUT)
-            )),
+            Ok(Err(source)) => Err(DataError::RedisConnect {
+                address: address.to_string(),
+                source,
+            }),
+            Err(_) => Err(DataError::RedisNoAnswer {
+                address: address.to_string(),
+                after: TIMEOUT,
+            }),
         }
     }
 
-    pub async fn command(&mut self, args: &[&str]) -> Result<Reply, String> {
+    pub async fn command(&mut self, args: &[&str]) -> Result<Reply, DataError> {
         let mut buf = format!("*{}\r\n", args.len()).into_bytes();
         for a in args {
             buf.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
@@ -124,12 +121,11 @@ impl Conn {
         };
         match tokio::time::timeout(TIMEOUT, io).await {
             Ok(Ok(r)) => Ok(r),
-            Ok(Err(e)) => Err(format!("Redis connection: {e}")),
-            Err(_) => Err(format!(
-                "Redis did not answer {} within {}",
-                args[0],
-                format_duration(TIMEOUT)
-            )),
+            Ok(Err(e)) => Err(DataError::RedisIo(e)),
+            Err(_) => Err(DataError::RedisTimeout {
+                command: args.first().copied().unwrap_or_default().to_string(),
+                after: TIMEOUT,
+            }),
         }
     }
 }

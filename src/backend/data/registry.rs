@@ -130,20 +130,7 @@ pub async fn check(client: &Client, c: &RegistryCheck, say: &mut Say<'_>) -> Out
 }
 
 fn cause(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut c: &dyn std::error::Error = &e;
-    while let Some(n) = c.source() {
-        c = n;
-    }
-    if let Some(io) = c.downcast_ref::<std::io::Error>()
-        && io.kind() == std::io::ErrorKind::ConnectionRefused
-    {
-        return "connection refused".into();
-    }
-    if e.is_timeout() {
-        return "timed out".into();
-    }
-    c.to_string()
+    crate::backend::http_client::request_failure(e, "timed out")
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use super::error::DataError;
 use crate::backend::outcome::{Say, failure, success};
 use crate::runbook::data::TlsCheck;
 use crate::runbook::duration::format_duration;
@@ -17,34 +18,45 @@ use crate::runbook::progress::Outcome;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Seconds since the epoch at which a DER certificate expires, and its subject.
-pub fn not_after(der: &[u8]) -> Result<(i64, String), String> {
+pub fn not_after(der: &[u8]) -> Result<(i64, String), DataError> {
     let (_, cert) = x509_parser::parse_x509_certificate(der)
-        .map_err(|e| format!("cannot read the certificate: {e}"))?;
+        .map_err(|e| DataError::Certificate(e.to_string()))?;
     Ok((
         cert.validity().not_after.timestamp(),
         cert.subject().to_string(),
     ))
 }
 
-fn config(ca_file: Option<&str>) -> Result<rustls::ClientConfig, String> {
+fn config(ca_file: Option<&str>) -> Result<rustls::ClientConfig, DataError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = ca_file {
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("cannot read ca_file {path}: {e}"))?
+            .map_err(|source| DataError::CaFileRead {
+                path: path.to_string(),
+                source,
+            })?
             .collect::<Result<_, _>>()
-            .map_err(|e| format!("ca_file {path}: {e}"))?;
+            .map_err(|source| DataError::CaFilePem {
+                path: path.to_string(),
+                source,
+            })?;
         if certs.is_empty() {
-            return Err(format!("ca_file {path} holds no certificate"));
+            return Err(DataError::CaFileEmpty(path.to_string()));
         }
         for c in certs {
-            roots.add(c).map_err(|e| format!("ca_file {path}: {e}"))?;
+            roots
+                .add(c)
+                .map_err(|source| DataError::CaFileCertificate {
+                    path: path.to_string(),
+                    source,
+                })?;
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(DataError::Tls)?
         .with_root_certificates(roots)
         .with_no_client_auth())
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::Client;
 use serde_json::{Value, json};
 
+use super::error::DataError;
 use crate::backend::outcome::{Say, failure, success};
 use crate::runbook::data::{NotifySpec, notify_payload};
 use crate::runbook::progress::Outcome;
@@ -25,7 +26,7 @@ pub async fn post(
     body: &Value,
     retries: u32,
     mut on_retry: impl FnMut(u32, &str),
-) -> Result<u32, String> {
+) -> Result<u32, DataError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -34,15 +35,18 @@ pub async fn post(
             Ok(r) => format!("{} answered {}", redact_webhook(url), r.status()),
             Err(e) => {
                 let e = e.without_url();
-                let mut c: &dyn std::error::Error = &e;
-                while let Some(n) = c.source() {
-                    c = n;
-                }
-                format!("{} did not answer: {c}", redact_webhook(url))
+                format!(
+                    "{} did not answer: {}",
+                    redact_webhook(url),
+                    crate::backend::http_client::innermost(&e)
+                )
             }
         };
         if attempt > retries {
-            return Err(format!("{why} (after {attempt} attempts)"));
+            return Err(DataError::Webhook {
+                why,
+                attempts: attempt,
+            });
         }
         on_retry(attempt, &why);
         tokio::time::sleep(backoff(attempt)).await;
@@ -98,7 +102,7 @@ pub async fn hook(
     .await;
     let mut red = crate::runbook::data::Redactor::new();
     red.add_webhook(&hook.url);
-    let error = result.err().map(|e| red.apply(&e));
+    let error = result.err().map(|e| red.apply(&e.to_string()));
     if let Some(e) = &error {
         tracing::warn!("notify {event}: {e}");
     }

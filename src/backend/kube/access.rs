@@ -24,7 +24,7 @@ pub async fn check(
     };
     let client = match client::client(cluster).await {
         Ok(c) => c,
-        Err(e) => return fail(e),
+        Err(e) => return fail(e.to_string()),
     };
     let context = cluster.context.as_deref().unwrap_or("(current)");
     match client.apiserver_version().await {

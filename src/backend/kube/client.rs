@@ -7,6 +7,7 @@ use std::path::Path;
 use kube::Client;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
+use super::error::KubeError;
 use crate::runbook::kube::Cluster;
 
 /// The cluster a session talks to, as resolved at start.
@@ -18,10 +19,15 @@ pub struct Resolved {
     pub server: String,
 }
 
-fn read(kubeconfig: Option<&str>) -> Result<Kubeconfig, String> {
+fn read(kubeconfig: Option<&str>) -> Result<Kubeconfig, KubeError> {
     match kubeconfig {
-        Some(p) => Kubeconfig::read_from(Path::new(p)).map_err(|e| format!("{p}: {e}")),
-        None => Kubeconfig::read().map_err(|e| format!("no kubeconfig: {e}")),
+        Some(p) => {
+            Kubeconfig::read_from(Path::new(p)).map_err(|source| KubeError::KubeconfigFile {
+                path: p.to_string(),
+                source,
+            })
+        }
+        None => Kubeconfig::read().map_err(KubeError::NoKubeconfig),
     }
 }
 
@@ -31,20 +37,20 @@ pub fn resolve(
     kubeconfig: Option<&str>,
     context: Option<&str>,
     namespace: Option<&str>,
-) -> Result<Resolved, String> {
+) -> Result<Resolved, KubeError> {
     let kc = read(kubeconfig)?;
     let name = match context {
         Some(c) => c.to_string(),
         None => kc
             .current_context
             .clone()
-            .ok_or("the kubeconfig has no current context (use --context)")?,
+            .ok_or(KubeError::NoCurrentContext)?,
     };
     let ctx = kc
         .contexts
         .iter()
         .find(|c| c.name == name)
-        .ok_or_else(|| format!("context {name:?} is not in the kubeconfig"))?;
+        .ok_or_else(|| KubeError::UnknownContext { name: name.clone() })?;
     let inner = ctx.context.clone().unwrap_or_default();
     let server = kc
         .clusters
@@ -66,7 +72,7 @@ pub fn resolve(
 
 /// A client for the cluster. Built per step (a few milliseconds): a client
 /// belongs to the runtime that made it, and steps are few.
-pub async fn client(cluster: &Cluster) -> Result<Client, String> {
+pub async fn client(cluster: &Cluster) -> Result<Client, KubeError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let kc = read(cluster.kubeconfig.as_deref())?;
     let options = KubeConfigOptions {
@@ -75,6 +81,6 @@ pub async fn client(cluster: &Cluster) -> Result<Client, String> {
     };
     let config = kube::Config::from_custom_kubeconfig(kc, &options)
         .await
-        .map_err(|e| format!("kubeconfig: {e}"))?;
-    Client::try_from(config).map_err(|e| format!("kube client: {e}"))
+        .map_err(KubeError::Config)?;
+    Client::try_from(config).map_err(|e| KubeError::Client(Box::new(e)))
 }

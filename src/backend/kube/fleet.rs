@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 
 use super::convert;
-use super::watch::{Store, WatchSignal, spawn_watch};
+use super::watch::{Store, WatchSignal, watch_task};
 use crate::protocol::kube::ConnState;
 use crate::protocol::watch::WatchEvent;
 use crate::runbook::rollout::PodSnap;
@@ -344,27 +344,24 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
     if let [one] = scope.names.as_slice() {
         dcfg = dcfg.fields(&format!("metadata.name={one}"));
     }
-    spawn_watch(
-        &mut tasks,
+    tasks.spawn(watch_task(
         0,
         api::<Deployment>(&client, &scope.namespace),
         dcfg,
         mtx.clone(),
         Some,
         Msg::Deployment,
-    );
-    spawn_watch(
-        &mut tasks,
+    ));
+    tasks.spawn(watch_task(
         1,
         api::<ReplicaSet>(&client, &scope.namespace),
         watcher::Config::default().page_size(super::watch::LIST_PAGE),
         mtx.clone(),
         Some,
         Msg::ReplicaSet,
-    );
+    ));
     let mtx_evidence = mtx.clone();
-    spawn_watch(
-        &mut tasks,
+    tasks.spawn(watch_task(
         2,
         api::<Pod>(&client, &scope.namespace),
         watcher::Config::default().page_size(super::watch::LIST_PAGE),
@@ -376,7 +373,7 @@ pub async fn run(client: Client, scope: Scope, tx: mpsc::UnboundedSender<WatchEv
             ))
         },
         Msg::Pod,
-    );
+    ));
     let mut list = List {
         scope,
         deployments: Store::default(),

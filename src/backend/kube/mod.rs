@@ -6,6 +6,7 @@
 pub mod access;
 pub mod client;
 pub mod convert;
+pub mod error;
 pub mod fleet;
 pub mod logs;
 pub mod ops;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
+pub use self::error::KubeError;
 pub use self::report::{Reporter, Sink};
 use self::watch::{Ended, Follow};
 use crate::backend::outcome::failure;
@@ -131,13 +133,27 @@ fn undo_of(action: &KubeAction) -> Option<StepAction> {
     }
 }
 
+/// Why an undo did not bring the Deployment back.
+#[derive(Debug, thiserror::Error)]
+pub enum UndoError {
+    #[error(transparent)]
+    Kube(#[from] KubeError),
+    /// The undo's rollout or command ended without success; in its words.
+    #[error("{0}")]
+    Ended(String),
+    #[error("an undo of kind {0} cannot run here")]
+    CannotRun(&'static str),
+    #[error("this step has no undo")]
+    NoUndo,
+}
+
 /// Run an undo (kube step or command) and follow its rollout.
 async fn run_undo(
     undo: Option<&StepAction>,
     step: usize,
     report: &Reporter,
     sink: &mut Sink<'_>,
-) -> Result<String, String> {
+) -> Result<String, UndoError> {
     let deadline = Some((Instant::now() + UNDO_TIMEOUT, UNDO_TIMEOUT));
     match undo {
         Some(StepAction::Kube(u)) => {
@@ -167,8 +183,8 @@ async fn run_undo(
             .await
             {
                 Ended::Complete(note) => Ok(note),
-                Ended::Failed(e) | Ended::Inconclusive(e) => Err(e),
-                Ended::Fired(f) => Err(f.reason),
+                Ended::Failed(e) | Ended::Inconclusive(e) => Err(UndoError::Ended(e)),
+                Ended::Fired(f) => Err(UndoError::Ended(f.reason)),
             }
         }
         Some(StepAction::Command(c)) => {
@@ -182,15 +198,13 @@ async fn run_undo(
             .await;
             match ran.outcome {
                 Outcome::Success { .. } => Ok("undo command succeeded".into()),
-                Outcome::Failure { reason, .. } => Err(reason),
-                Outcome::Inconclusive { reason } => Err(reason),
+                Outcome::Failure { reason, .. } | Outcome::Inconclusive { reason } => {
+                    Err(UndoError::Ended(reason))
+                }
             }
         }
-        Some(other) => Err(format!(
-            "an undo of kind {} cannot run here",
-            other.kind_name()
-        )),
-        None => Err("this step has no undo".into()),
+        Some(other) => Err(UndoError::CannotRun(other.kind_name())),
+        None => Err(UndoError::NoUndo),
     }
 }
 

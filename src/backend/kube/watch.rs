@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep, sleep_until};
 
 use super::convert;
+use super::error::KubeError;
 use super::logs::LogFollower;
 use super::report::{Reporter, Sink};
 use crate::backend::process::CancelSignal;
@@ -91,7 +92,7 @@ enum Msg {
 }
 
 /// What a watch task reports besides objects (a rollout's watches and
-/// `flightdeck watch`'s list share `spawn_watch`).
+/// `flightdeck watch`'s list share `watch_task`).
 pub(crate) trait WatchSignal {
     fn broken(index: usize, error: String) -> Self;
     fn flowing(index: usize) -> Self;
@@ -179,10 +180,10 @@ fn config() -> watcher::Config {
     watcher::Config::default()
 }
 
-/// Run a watcher, sending its events; on an error report it, wait a little
-/// (0.25 s doubling to 2 s) and let the watcher recover (resume or relist).
-pub(crate) fn spawn_watch<K, T, M>(
-    tasks: &mut JoinSet<()>,
+/// A watcher's task: send its events; on an error report it, wait a
+/// little (0.25 s doubling to 2 s) and let the watcher recover (resume or
+/// relist). Callers spawn it into their `JoinSet`.
+pub(crate) async fn watch_task<K, T, M>(
     index: usize,
     api: Api<K>,
     cfg: watcher::Config,
@@ -194,62 +195,40 @@ pub(crate) fn spawn_watch<K, T, M>(
     T: Send + 'static,
     M: WatchSignal + Send + 'static,
 {
-    spawn_watch_after(async {}, tasks, index, api, cfg, tx, map, wrap)
-}
-
-/// `spawn_watch`, starting once `start` is done.
-#[allow(clippy::too_many_arguments)]
-fn spawn_watch_after<K, T, M>(
-    start: impl std::future::Future<Output = ()> + Send + 'static,
-    tasks: &mut JoinSet<()>,
-    index: usize,
-    api: Api<K>,
-    cfg: watcher::Config,
-    tx: mpsc::UnboundedSender<M>,
-    map: impl Fn(K) -> Option<T> + Send + 'static,
-    wrap: fn(Event<T>) -> M,
-) where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
-    T: Send + 'static,
-    M: WatchSignal + Send + 'static,
-{
-    tasks.spawn(async move {
-        start.await;
-        let mut stream = watcher::watcher(api, cfg).boxed();
-        let mut backoff = Duration::from_millis(250);
-        let mut broken = false;
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(ev) => {
-                    if broken {
-                        broken = false;
-                        backoff = Duration::from_millis(250);
-                        let _ = tx.send(M::flowing(index));
-                    }
-                    let mapped = match ev {
-                        Event::Init => Some(Event::Init),
-                        Event::InitDone => Some(Event::InitDone),
-                        Event::InitApply(o) => map(o).map(Event::InitApply),
-                        Event::Apply(o) => map(o).map(Event::Apply),
-                        Event::Delete(o) => map(o).map(Event::Delete),
-                    };
-                    if let Some(ev) = mapped
-                        && tx.send(wrap(ev)).is_err()
-                    {
-                        return;
-                    }
+    let mut stream = watcher::watcher(api, cfg).boxed();
+    let mut backoff = Duration::from_millis(250);
+    let mut broken = false;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(ev) => {
+                if broken {
+                    broken = false;
+                    backoff = Duration::from_millis(250);
+                    let _ = tx.send(M::flowing(index));
                 }
-                Err(e) => {
-                    broken = true;
-                    if tx.send(M::broken(index, e.to_string())).is_err() {
-                        return;
-                    }
-                    sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                let mapped = match ev {
+                    Event::Init => Some(Event::Init),
+                    Event::InitDone => Some(Event::InitDone),
+                    Event::InitApply(o) => map(o).map(Event::InitApply),
+                    Event::Apply(o) => map(o).map(Event::Apply),
+                    Event::Delete(o) => map(o).map(Event::Delete),
+                };
+                if let Some(ev) = mapped
+                    && tx.send(wrap(ev)).is_err()
+                {
+                    return;
                 }
             }
+            Err(e) => {
+                broken = true;
+                if tx.send(M::broken(index, e.to_string())).is_err() {
+                    return;
+                }
+                sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
         }
-    });
+    }
 }
 
 /// A few of the Deployment's probe-failure events, now and then (enough
@@ -302,36 +281,29 @@ pub(crate) fn selector(d: &Deployment) -> String {
 
 impl Watches {
     /// Start watching Deployment `name` (which must exist) in `ns`.
-    pub async fn start(client: &Client, ns: &str, name: &str) -> Result<Watches, String> {
+    pub async fn start(client: &Client, ns: &str, name: &str) -> Result<Watches, KubeError> {
         let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
-        let d = deployments
-            .get_opt(name)
-            .await
-            .map_err(|e| format!("reading deployment {name}: {e}"))?
-            .ok_or_else(|| format!("deployment {name:?} not found in namespace {ns}"))?;
+        let d = super::ops::deployment_in(&deployments, name, ns).await?;
         let labels = selector(&d);
         let (tx, rx) = mpsc::unbounded_channel();
         let mut tasks = JoinSet::new();
-        spawn_watch(
-            &mut tasks,
+        tasks.spawn(watch_task(
             0,
             deployments,
             config().fields(&format!("metadata.name={name}")),
             tx.clone(),
             Some,
             Msg::Deployment,
-        );
-        spawn_watch(
-            &mut tasks,
+        ));
+        tasks.spawn(watch_task(
             1,
             Api::<ReplicaSet>::namespaced(client.clone(), ns),
             config().labels(&labels),
             tx.clone(),
             Some,
             Msg::ReplicaSet,
-        );
-        spawn_watch(
-            &mut tasks,
+        ));
+        tasks.spawn(watch_task(
             2,
             Api::<Pod>::namespaced(client.clone(), ns),
             // One page: thousands of pods arrive in one list, not pages of 500.
@@ -339,7 +311,7 @@ impl Watches {
             tx.clone(),
             |p: Pod| Some(convert::pod(&p)),
             Msg::Pod,
-        );
+        ));
         let dep_name = name.to_string();
         // The namespace's events (tens of thousands on a busy cluster) are
         // listed only once the pods are in: they never delay the pods.
@@ -355,16 +327,7 @@ impl Watches {
             let e = convert::event(&e);
             convert::event_concerns(&e, &dep_name).then_some(e)
         };
-        spawn_watch_after(
-            async move {
-                let _ = go.await;
-                // Ends with the watches (its sends fail, or it sees the
-                // channel closed).
-                if let Some((api, d, tx)) = sampler {
-                    tokio::spawn(sample_probe_failures(api, d, tx));
-                }
-            },
-            &mut tasks,
+        let events_watch = watch_task(
             3,
             events,
             if sampled {
@@ -376,6 +339,15 @@ impl Watches {
             concerns,
             Msg::Event,
         );
+        tasks.spawn(async move {
+            let _ = go.await;
+            // Ends with the watches (its sends fail, or it sees the
+            // channel closed).
+            if let Some((api, d, tx)) = sampler {
+                tokio::spawn(sample_probe_failures(api, d, tx));
+            }
+            events_watch.await;
+        });
         Ok(Watches {
             rx,
             tasks,
@@ -389,6 +361,31 @@ impl Watches {
             objects_changed: false,
             pods_in: Some(pods_in),
         })
+    }
+
+    /// A watch broke: probe the API server after `PROBE_EVERY` (unless a
+    /// probe is already due).
+    fn schedule_probe(&self, next_probe: &mut Option<Instant>) {
+        if self.is_broken() && next_probe.is_none() {
+            *next_probe = Some(Instant::now() + PROBE_EVERY);
+        }
+    }
+
+    /// While broken, ask the API server: when it answers and no watch broke
+    /// for a probe interval, the watches count as whole again; otherwise
+    /// the next probe is due then.
+    async fn probe(&mut self, client: &Client) -> Option<Instant> {
+        if !self.is_broken() {
+            return None;
+        }
+        let back = client.apiserver_version().await.is_ok();
+        let quiet = self.last_broken.is_none_or(|t| t.elapsed() >= PROBE_EVERY);
+        if back && quiet {
+            self.broken = Default::default();
+            None
+        } else {
+            Some(Instant::now() + PROBE_EVERY)
+        }
     }
 
     pub fn conn(&self) -> ConnState {
@@ -534,7 +531,7 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
         Ok(w) => w,
         Err(e) => {
             report.send(KubeEvent::Connection(ConnState::Stopped));
-            return Ended::Failed(e);
+            return Ended::Failed(e.to_string());
         }
     };
     let mut logs = f
@@ -579,23 +576,10 @@ pub async fn follow(f: Follow<'_>, report: &Reporter, sink: &mut Sink<'_>) -> En
                     break Ended::Failed("the watches ended".into());
                 };
                 pending |= changed;
-                if w.is_broken() && next_probe.is_none() {
-                    next_probe = Some(Instant::now() + PROBE_EVERY);
-                }
+                w.schedule_probe(&mut next_probe);
             }
             _ = until(emit_at) => {}
-            _ = until(next_probe) => {
-                next_probe = None;
-                if w.is_broken() {
-                    let back = f.client.apiserver_version().await.is_ok();
-                    let quiet = w.last_broken.is_none_or(|t| t.elapsed() >= PROBE_EVERY);
-                    if back && quiet {
-                        w.broken = Default::default();
-                    } else {
-                        next_probe = Some(Instant::now() + PROBE_EVERY);
-                    }
-                }
-            }
+            _ = until(next_probe) => next_probe = w.probe(f.client).await,
             _ = until(next_health) => {
                 if let (Some(spec), Some(client)) = (&health_spec, &http) {
                     let ok = matches!(
@@ -769,7 +753,9 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
     let mut w = match Watches::start(client, namespace, deployment).await {
         Ok(w) => w,
         Err(e) => {
-            report.send(KubeEvent::Connection(ConnState::Reconnecting { error: e }));
+            report.send(KubeEvent::Connection(ConnState::Reconnecting {
+                error: e.to_string(),
+            }));
             return;
         }
     };
@@ -799,23 +785,10 @@ pub async fn observe(client: &Client, namespace: &str, deployment: &str, report:
             changed = w.changed() => {
                 let Some(changed) = changed else { return };
                 pending |= changed;
-                if w.is_broken() && next_probe.is_none() {
-                    next_probe = Some(Instant::now() + PROBE_EVERY);
-                }
+                w.schedule_probe(&mut next_probe);
             }
             _ = until(emit_at) => {}
-            _ = until(next_probe) => {
-                next_probe = None;
-                if w.is_broken() {
-                    let back = client.apiserver_version().await.is_ok();
-                    let quiet = w.last_broken.is_none_or(|t| t.elapsed() >= PROBE_EVERY);
-                    if back && quiet {
-                        w.broken = Default::default();
-                    } else {
-                        next_probe = Some(Instant::now() + PROBE_EVERY);
-                    }
-                }
-            }
+            _ = until(next_probe) => next_probe = w.probe(client).await,
         }
         let now_conn = w.conn();
         if now_conn != conn {

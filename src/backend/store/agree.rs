@@ -47,18 +47,51 @@ impl Diff {
 
 type Found = Vec<Disagreement>;
 
-fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, String>
+/// Why an index row cannot be compared (it is then a finding itself).
+#[derive(Debug, thiserror::Error)]
+enum Unreadable {
+    #[error("{column} unreadable: {source}")]
+    Column {
+        column: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("inputs_json is not a map of text: {0}")]
+    Inputs(#[source] serde_json::Error),
+}
+
+fn get<'r, T>(row: &'r AnyRow, column: &'static str) -> Result<T, Unreadable>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
-    row.try_get(col)
-        .map_err(|e| format!("{col} unreadable: {e}"))
+    row.try_get(column)
+        .map_err(|source| Unreadable::Column { column, source })
 }
 
 type Records = BTreeMap<String, ReleaseRecord>;
 
 /// The differences of a row from its fact, or why the row is unreadable.
-type Compared = Result<Vec<String>, String>;
+type Compared = Result<Vec<String>, Unreadable>;
+
+/// A row's differences, field by field as `fields` compares them.
+fn compared(fields: impl FnOnce(&mut Diff) -> Result<(), Unreadable>) -> Compared {
+    let mut d = Diff(Vec::new());
+    fields(&mut d)?;
+    Ok(d.0)
+}
+
+/// Every fact of one kind in the fold, by release: its identity and how
+/// its missing row is named (`fact` says both for one).
+fn facts_of<T>(
+    records: &Records,
+    list: impl Fn(&ReleaseRecord) -> &[T],
+    fact: impl Fn(&str, &T) -> (String, String),
+) -> Vec<(String, String)> {
+    records
+        .iter()
+        .flat_map(|(rid, rec)| list(rec).iter().map(|x| fact(rid, x)))
+        .collect()
+}
 
 /// One index table as `verify` compares it with the fold: how a row is
 /// keyed and named, how its fields compare with the fold's fact, and which
@@ -66,7 +99,7 @@ type Compared = Result<Vec<String>, String>;
 struct Table<K> {
     name: &'static str,
     sql: &'static str,
-    key: fn(&AnyRow) -> Result<K, String>,
+    key: fn(&AnyRow) -> Result<K, Unreadable>,
     /// How a finding names the row.
     label: fn(&K) -> String,
     /// What a finding says of a row no entry records.
@@ -114,7 +147,7 @@ impl Store {
             let key = match (t.key)(row) {
                 Ok(k) => k,
                 Err(e) => {
-                    push(e);
+                    push(e.to_string());
                     continue;
                 }
             };
@@ -124,7 +157,7 @@ impl Store {
                 continue;
             };
             seen.insert((t.id)(&key));
-            for what in diff.unwrap_or_else(|e| vec![e]) {
+            for what in diff.unwrap_or_else(|e| vec![e.to_string()]) {
                 push(format!("{label}: {what}"));
             }
         }
@@ -150,8 +183,7 @@ fn releases() -> Table<String> {
             let Some(h) = &rec.header else {
                 return Some(Ok(Vec::new()));
             };
-            Some((|| {
-                let mut d = Diff(Vec::new());
+            Some(compared(|d| {
                 let o = &h.opened;
                 d.field(
                     "runbook_name",
@@ -174,8 +206,8 @@ fn releases() -> Table<String> {
                     &o.environment,
                 );
                 let inputs: String = get(row, "inputs_json")?;
-                let inputs: BTreeMap<String, String> = serde_json::from_str(&inputs)
-                    .map_err(|e| format!("inputs_json is not a map of text: {e}"))?;
+                let inputs: BTreeMap<String, String> =
+                    serde_json::from_str(&inputs).map_err(Unreadable::Inputs)?;
                 d.field("inputs", &inputs, &o.inputs);
                 d.field("initiator", &get::<String>(row, "initiator")?, &o.initiator);
                 d.field("host", &get::<String>(row, "host")?, &h.host);
@@ -190,8 +222,8 @@ fn releases() -> Table<String> {
                     &get::<Option<i64>>(row, "finished_at")?,
                     &rec.finished_at,
                 );
-                Ok(d.0)
-            })())
+                Ok(())
+            }))
         },
         id: |id| id.clone(),
         facts: |records| {
@@ -228,8 +260,7 @@ fn step_runs() -> Table<(String, String, i64)> {
                     .iter()
                     .find(|a| &a.step_id == step && i64::from(a.attempt) == *attempt)
             })?;
-            Some((|| {
-                let mut d = Diff(Vec::new());
+            Some(compared(|d| {
                 d.field(
                     "status",
                     &get::<String>(row, "status")?,
@@ -252,25 +283,24 @@ fn step_runs() -> Table<(String, String, i64)> {
                 );
                 d.field("detail", &get::<Option<String>>(row, "detail")?, &a.detail);
                 d.field("audit_seq", &get::<i64>(row, "audit_seq")?, &a.seq);
-                Ok(d.0)
-            })())
+                Ok(())
+            }))
         },
         id: |(rid, step, attempt)| format!("{rid}\0{step}\0{attempt}"),
         facts: |records| {
-            records
-                .iter()
-                .flat_map(|(rid, rec)| {
-                    rec.attempts.iter().map(move |a| {
-                        (
-                            format!("{rid}\0{}\0{}", a.step_id, a.attempt),
-                            format!(
-                                "for release {rid} step {} attempt {}: missing, though audit entry {} records it",
-                                a.step_id, a.attempt, a.seq
-                            ),
-                        )
-                    })
-                })
-                .collect()
+            facts_of(
+                records,
+                |r| &r.attempts,
+                |rid, a| {
+                    (
+                        format!("{rid}\0{}\0{}", a.step_id, a.attempt),
+                        format!(
+                            "for release {rid} step {} attempt {}: missing, though audit entry {} records it",
+                            a.step_id, a.attempt, a.seq
+                        ),
+                    )
+                },
+            )
         },
     }
 }
@@ -294,9 +324,8 @@ fn signoffs() -> Table<(i64, String, String, String)> {
             let s = records
                 .get(rid)
                 .and_then(|r| r.signoffs.iter().find(|s| s.seq == *seq))?;
-            Some((|| {
+            Some(compared(|d| {
                 let x = &s.signoff;
-                let mut d = Diff(Vec::new());
                 d.field("gate", gate, &x.gate);
                 d.field("person", person, &x.person);
                 d.field("host", &get::<String>(row, "host")?, &x.host);
@@ -318,25 +347,24 @@ fn signoffs() -> Table<(i64, String, String, String)> {
                     &get::<Option<String>>(row, "signature")?,
                     &s.signature,
                 );
-                Ok(d.0)
-            })())
+                Ok(())
+            }))
         },
         id: |(seq, ..)| seq.to_string(),
         facts: |records| {
-            records
-                .iter()
-                .flat_map(|(rid, rec)| {
-                    rec.signoffs.iter().map(move |s| {
-                        (
-                            s.seq.to_string(),
-                            format!(
-                                "for release {rid} gate {} by {}: missing, though audit entry {} records it",
-                                s.signoff.gate, s.signoff.person, s.seq
-                            ),
-                        )
-                    })
-                })
-                .collect()
+            facts_of(
+                records,
+                |r| &r.signoffs,
+                |rid, s| {
+                    (
+                        s.seq.to_string(),
+                        format!(
+                            "for release {rid} gate {} by {}: missing, though audit entry {} records it",
+                            s.signoff.gate, s.signoff.person, s.seq
+                        ),
+                    )
+                },
+            )
         },
     }
 }
@@ -359,32 +387,30 @@ fn resume_choices() -> Table<(i64, String, String)> {
             let c = records
                 .get(rid)
                 .and_then(|r| r.resume_choices.iter().find(|c| c.seq == *seq))?;
-            Some((|| {
-                let mut d = Diff(Vec::new());
+            Some(compared(|d| {
                 d.field("step_id", step, &c.step_id);
                 d.field("choice", &get::<String>(row, "choice")?, &c.choice);
                 d.field("person", &get::<String>(row, "person")?, &c.person);
                 d.field("host", &get::<String>(row, "host")?, &c.host);
                 d.field("at", &get::<i64>(row, "at")?, &c.at);
-                Ok(d.0)
-            })())
+                Ok(())
+            }))
         },
         id: |(seq, ..)| seq.to_string(),
         facts: |records| {
-            records
-                .iter()
-                .flat_map(|(rid, rec)| {
-                    rec.resume_choices.iter().map(move |c| {
-                        (
-                            c.seq.to_string(),
-                            format!(
-                                "for release {rid} step {}: missing, though audit entry {} records it",
-                                c.step_id, c.seq
-                            ),
-                        )
-                    })
-                })
-                .collect()
+            facts_of(
+                records,
+                |r| &r.resume_choices,
+                |rid, c| {
+                    (
+                        c.seq.to_string(),
+                        format!(
+                            "for release {rid} step {}: missing, though audit entry {} records it",
+                            c.step_id, c.seq
+                        ),
+                    )
+                },
+            )
         },
     }
 }

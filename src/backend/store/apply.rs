@@ -7,7 +7,7 @@ use sqlx::{Any, Transaction};
 
 use super::Store;
 use super::audit::{self, EntryFields};
-use super::error::StoreError;
+use super::error::{Invalid, StoreError};
 use super::records::{OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES};
 use super::signoff_rows;
 use crate::protocol::command::JournalEntry;
@@ -37,15 +37,18 @@ impl Store {
         fence: Option<i64>,
     ) -> Result<(), StoreError> {
         check(entry)?;
-        let (release_id, kind, detail) = audit_detail(entry);
-        let detail_json = detail.to_string();
         let _serial = self.append.lock().await;
         let mut tx = self.begin_write().await?;
         if let Some(token) = fence {
-            super::lease::check_fence(&mut tx, release_id, token).await?;
+            super::lease::check_fence(&mut tx, self.backend, release_of(entry), token).await?;
         }
         let seq = self.next_seq(&mut tx).await?;
-        write_rows(&mut tx, entry, seq, host).await?;
+        let Audit {
+            release_id,
+            kind,
+            detail,
+        } = write(&mut tx, entry, seq, host).await?;
+        let detail_json = detail.to_string();
         let (seq, mac) = self
             .audit_in(&mut tx, release_id, kind, &detail_json, actor, host)
             .await?;
@@ -92,200 +95,66 @@ impl Store {
     }
 }
 
+/// The release `entry` writes to.
+fn release_of(entry: &JournalEntry) -> &str {
+    match entry {
+        JournalEntry::ReleaseStarted { release, .. } => &release.id,
+        JournalEntry::StepStarted { release_id, .. }
+        | JournalEntry::StepFinished { release_id, .. }
+        | JournalEntry::Signoff { release_id, .. }
+        | JournalEntry::ResumeChoice { release_id, .. }
+        | JournalEntry::ReleaseEnded { release_id, .. }
+        | JournalEntry::ContentChanged { release_id, .. }
+        | JournalEntry::StepProcess { release_id, .. }
+        | JournalEntry::StepInterrupted { release_id, .. }
+        | JournalEntry::ChecklistTicked { release_id, .. }
+        | JournalEntry::ServiceStarted { release_id, .. } => release_id,
+    }
+}
+
 /// Refuse what the schema would refuse, with a clearer message.
 fn check(entry: &JournalEntry) -> Result<(), StoreError> {
     match entry {
         JournalEntry::StepFinished { status, .. }
             if !matches!(status.as_str(), "succeeded" | "failed" | "skipped") =>
         {
-            Err(StoreError::Invalid(format!(
-                "a step outcome must be succeeded, failed or skipped, not {status:?}"
-            )))
+            Err(StoreError::Invalid(Invalid::StepOutcome(status.clone())))
         }
         JournalEntry::ReleaseEnded { status, .. }
             if !ReleaseStatus::parse(status).is_some_and(ReleaseStatus::is_final) =>
         {
-            Err(StoreError::Invalid(format!(
-                "a release ends succeeded, failed or aborted, not {status:?}"
-            )))
+            Err(StoreError::Invalid(Invalid::ReleaseEnd(status.clone())))
         }
         _ => Ok(()),
     }
 }
 
-/// The audit entry's release id, kind and detail. Only what the entry
-/// carries (secrets are masked upstream) and never step output.
-fn audit_detail(entry: &JournalEntry) -> (&str, &'static str, Value) {
-    match entry {
-        JournalEntry::ReleaseStarted {
-            release,
-            runbook_path,
-        } => (
-            &release.id,
-            "release_started",
-            json!({
-                "runbook_name": release.runbook_name,
-                "runbook_path": runbook_path,
-                "runbook_hash": release.runbook_hash,
-                "environment": release.environment,
-                "inputs": release.inputs,
-                "initiator": release.initiator,
-                "started_at": release.started_at,
-            }),
-        ),
-        JournalEntry::StepStarted {
-            release_id,
-            step_id,
-            attempt,
-            at,
-        } => (
-            release_id,
-            "step_started",
-            json!({ "step_id": step_id, "attempt": attempt, "at": at }),
-        ),
-        JournalEntry::StepFinished {
-            release_id,
-            step_id,
-            attempt,
-            status,
-            exit_code,
-            detail,
-            at,
-            output,
-        } => (
-            release_id,
-            "step_finished",
-            json!({
-                "step_id": step_id,
-                "attempt": attempt,
-                "status": status,
-                "exit_code": exit_code,
-                "detail": detail,
-                "at": at,
-                "output_lines": output.len(),
-            }),
-        ),
-        JournalEntry::Signoff {
-            release_id,
-            signoff: s,
-        } => (release_id, "signoff", signoff_rows::audit_detail(s)),
-        JournalEntry::ResumeChoice {
-            release_id,
-            step_id,
-            choice,
-            person,
-            at,
-        } => (
-            release_id,
-            "resume_choice",
-            json!({ "step_id": step_id, "choice": choice, "person": person, "at": at }),
-        ),
-        JournalEntry::ReleaseEnded {
-            release_id,
-            status,
-            at,
-        } => (
-            release_id,
-            "release_ended",
-            json!({ "status": status, "at": at }),
-        ),
-        JournalEntry::ContentChanged {
-            release_id,
-            old_hash,
-            new_hash,
-            changed,
-            manifest,
-            at,
-        } => (
-            release_id,
-            // The first record of a release's content is not a change.
-            if old_hash.is_some() {
-                "content_changed"
-            } else {
-                "content_recorded"
-            },
-            json!({
-                "old_hash": old_hash,
-                "new_hash": new_hash,
-                "changed": changed,
-                "at": at,
-                "manifest": manifest,
-            }),
-        ),
-        JournalEntry::StepProcess {
-            release_id,
-            step_id,
-            attempt,
-            pid,
-            pgid,
-            at,
-        } => (
-            release_id,
-            "step_process",
-            json!({ "step_id": step_id, "attempt": attempt, "pid": pid, "pgid": pgid, "at": at }),
-        ),
-        JournalEntry::StepInterrupted {
-            release_id,
-            step_id,
-            attempt,
-            reason,
-            at,
-            output,
-        } => (
-            release_id,
-            "step_interrupted",
-            json!({
-                "step_id": step_id,
-                "attempt": attempt,
-                "reason": reason,
-                "at": at,
-                "output_lines": output.len(),
-            }),
-        ),
-        JournalEntry::ServiceStarted {
-            release_id,
-            step_id,
-            pid,
-            error,
-            at,
-        } => (
-            release_id,
-            "service_started",
-            json!({ "step_id": step_id, "pid": pid, "error": error, "at": at }),
-        ),
-        JournalEntry::ChecklistTicked {
-            release_id,
-            step_id,
-            attempt,
-            person,
-            items,
-            note,
-            at,
-        } => (
-            release_id,
-            "checklist_ticked",
-            json!({
-                "step_id": step_id,
-                "attempt": attempt,
-                "person": person,
-                "items": items
-                    .iter()
-                    .map(|(item, at)| json!({ "item": item, "at": at }))
-                    .collect::<Vec<_>>(),
-                "note": note,
-                "at": at,
-            }),
-        ),
+/// What one journal write says in the audit log: its release, its kind
+/// and its detail. Only what the entry carries (secrets are masked
+/// upstream) and never step output.
+struct Audit<'a> {
+    release_id: &'a str,
+    kind: &'static str,
+    detail: Value,
+}
+
+fn audit<'a>(release_id: &'a str, kind: &'static str, detail: Value) -> Audit<'a> {
+    Audit {
+        release_id,
+        kind,
+        detail,
     }
 }
 
-async fn write_rows(
+/// Write the rows of `entry` (audit entry `seq`) and say what its audit
+/// entry holds: one arm per kind of write, rows and audit detail together.
+async fn write<'a>(
     tx: &mut Tx,
-    entry: &JournalEntry,
+    entry: &'a JournalEntry,
     seq: i64,
     host: &str,
-) -> Result<(), StoreError> {
-    match entry {
+) -> Result<Audit<'a>, StoreError> {
+    Ok(match entry {
         JournalEntry::ReleaseStarted {
             release: r,
             runbook_path,
@@ -313,6 +182,19 @@ async fn write_rows(
                 "recording the start of release {}",
                 r.id
             )))?;
+            audit(
+                &r.id,
+                "release_started",
+                json!({
+                    "runbook_name": r.runbook_name,
+                    "runbook_path": runbook_path,
+                    "runbook_hash": r.runbook_hash,
+                    "environment": r.environment,
+                    "inputs": r.inputs,
+                    "initiator": r.initiator,
+                    "started_at": r.started_at,
+                }),
+            )
         }
         JournalEntry::StepStarted {
             release_id,
@@ -334,6 +216,11 @@ async fn write_rows(
             .map_err(StoreError::query(format!(
                 "recording the start of step {step_id} (attempt {attempt}) of release {release_id}"
             )))?;
+            audit(
+                release_id,
+                "step_started",
+                json!({ "step_id": step_id, "attempt": attempt, "at": at }),
+            )
         }
         JournalEntry::StepFinished {
             release_id,
@@ -345,7 +232,7 @@ async fn write_rows(
             at,
             output,
         } => {
-            let output = serde_json::to_string(&bound_output(output)).expect("lines serialize");
+            let lines = serde_json::to_string(&bound_output(output)).expect("lines serialize");
             // Insert covers a skip of a step that never started. A later
             // outcome for the same attempt replaces the earlier one (the audit
             // log keeps both) but keeps its output when it brings none.
@@ -365,18 +252,34 @@ async fn write_rows(
             .bind(status)
             .bind(exit_code.map(i64::from))
             .bind(detail.as_deref())
-            .bind(output)
+            .bind(lines)
             .bind(seq)
             .execute(&mut **tx)
             .await
             .map_err(StoreError::query(format!(
                 "recording the outcome of step {step_id} (attempt {attempt}) of release {release_id}"
             )))?;
+            audit(
+                release_id,
+                "step_finished",
+                json!({
+                    "step_id": step_id,
+                    "attempt": attempt,
+                    "status": status,
+                    "exit_code": exit_code,
+                    "detail": detail,
+                    "at": at,
+                    "output_lines": output.len(),
+                }),
+            )
         }
         JournalEntry::Signoff {
             release_id,
             signoff: s,
-        } => signoff_rows::insert(tx, seq, release_id, s, None, "claim").await?,
+        } => {
+            signoff_rows::insert(tx, seq, release_id, s, None, "claim").await?;
+            audit(release_id, "signoff", signoff_rows::audit_detail(s))
+        }
         JournalEntry::ResumeChoice {
             release_id,
             step_id,
@@ -400,6 +303,11 @@ async fn write_rows(
             .map_err(StoreError::query(format!(
                 "recording the resume choice for step {step_id} of release {release_id}"
             )))?;
+            audit(
+                release_id,
+                "resume_choice",
+                json!({ "step_id": step_id, "choice": choice, "person": person, "at": at }),
+            )
         }
         JournalEntry::ReleaseEnded {
             release_id,
@@ -417,33 +325,101 @@ async fn write_rows(
                         "recording the end of release {release_id}"
                     )))?;
             if done.rows_affected() == 0 {
-                return Err(StoreError::Invalid(format!(
-                    "there is no release {release_id} to end"
-                )));
+                return Err(StoreError::Invalid(Invalid::NoRelease(release_id.clone())));
             }
+            audit(
+                release_id,
+                "release_ended",
+                json!({ "status": status, "at": at }),
+            )
         }
         // The audit entry is the whole record (`store::content`).
-        JournalEntry::ContentChanged { .. } => {}
-        // The audit entry is the record; no table row of their own.
-        // The audit entry is the whole record of these.
-        JournalEntry::StepProcess { .. }
-        | JournalEntry::ServiceStarted { .. }
-        | JournalEntry::ChecklistTicked { .. } => {}
+        JournalEntry::ContentChanged {
+            release_id,
+            old_hash,
+            new_hash,
+            changed,
+            manifest,
+            at,
+        } => audit(
+            release_id,
+            // The first record of a release's content is not a change.
+            if old_hash.is_some() {
+                "content_changed"
+            } else {
+                "content_recorded"
+            },
+            json!({
+                "old_hash": old_hash,
+                "new_hash": new_hash,
+                "changed": changed,
+                "at": at,
+                "manifest": manifest,
+            }),
+        ),
+        // The audit entry is the whole record of these three.
+        JournalEntry::StepProcess {
+            release_id,
+            step_id,
+            attempt,
+            pid,
+            pgid,
+            at,
+        } => audit(
+            release_id,
+            "step_process",
+            json!({ "step_id": step_id, "attempt": attempt, "pid": pid, "pgid": pgid, "at": at }),
+        ),
+        JournalEntry::ServiceStarted {
+            release_id,
+            step_id,
+            pid,
+            error,
+            at,
+        } => audit(
+            release_id,
+            "service_started",
+            json!({ "step_id": step_id, "pid": pid, "error": error, "at": at }),
+        ),
+        JournalEntry::ChecklistTicked {
+            release_id,
+            step_id,
+            attempt,
+            person,
+            items,
+            note,
+            at,
+        } => audit(
+            release_id,
+            "checklist_ticked",
+            json!({
+                "step_id": step_id,
+                "attempt": attempt,
+                "person": person,
+                "items": items
+                    .iter()
+                    .map(|(item, at)| json!({ "item": item, "at": at }))
+                    .collect::<Vec<_>>(),
+                "note": note,
+                "at": at,
+            }),
+        ),
         JournalEntry::StepInterrupted {
             release_id,
             step_id,
             attempt,
+            reason,
+            at,
             output,
-            ..
         } => {
             // The run stays `started` (so a resume finds it interrupted);
             // only its output tail is kept, as an outcome would keep it.
-            let output = serde_json::to_string(&bound_output(output)).expect("lines serialize");
+            let lines = serde_json::to_string(&bound_output(output)).expect("lines serialize");
             sqlx::query(
                 "UPDATE step_runs SET output = $1 \
                  WHERE release_id = $2 AND step_id = $3 AND attempt = $4",
             )
-            .bind(output)
+            .bind(lines)
             .bind(release_id)
             .bind(step_id)
             .bind(i64::from(*attempt))
@@ -452,9 +428,19 @@ async fn write_rows(
             .map_err(StoreError::query(format!(
                 "recording the interruption of step {step_id} (attempt {attempt}) of release {release_id}"
             )))?;
+            audit(
+                release_id,
+                "step_interrupted",
+                json!({
+                    "step_id": step_id,
+                    "attempt": attempt,
+                    "reason": reason,
+                    "at": at,
+                    "output_lines": output.len(),
+                }),
+            )
         }
-    }
-    Ok(())
+    })
 }
 
 /// The last `OUTPUT_MAX_LINES` lines, within `OUTPUT_MAX_BYTES` in all;

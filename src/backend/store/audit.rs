@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sqlx::{Any, Row, Transaction};
 
-use super::error::StoreError;
+use super::error::{KeyProblem, StoreError};
 use crate::runbook::record::Entry;
 
 /// `prev_mac` of the first entry.
@@ -43,7 +43,7 @@ impl AuditKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StoreError::Key {
                 path: path.to_path_buf(),
-                reason: format!("cannot read: {e}"),
+                reason: KeyProblem::Read(e),
             }),
         }
     }
@@ -53,18 +53,17 @@ impl AuditKey {
     /// finished temp file) so a racing process or a crash never leaves a
     /// half-written key behind.
     pub fn load_or_create(path: &Path) -> Result<Self, StoreError> {
-        let fail = |reason: String| StoreError::Key {
+        let fail = |reason: KeyProblem| StoreError::Key {
             path: path.to_path_buf(),
             reason,
         };
         match std::fs::read_to_string(path) {
             Ok(text) => return Self::parse(&text).map_err(fail),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(fail(format!("cannot read: {e}"))),
+            Err(e) => return Err(fail(KeyProblem::Read(e))),
         }
         if let Some(dir) = path.parent() {
-            create_private_dir(dir)
-                .map_err(|e| fail(format!("cannot create its directory: {e}")))?;
+            create_private_dir(dir).map_err(|e| fail(KeyProblem::CreateDir(e)))?;
         }
         let key = AuditKey(rand::random());
         let tmp = temp_sibling(path);
@@ -78,19 +77,16 @@ impl AuditKey {
             }
             // Another process created it first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let text =
-                    std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+                let text = std::fs::read_to_string(path).map_err(|e| fail(KeyProblem::Read(e)))?;
                 Self::parse(&text).map_err(fail)
             }
-            Err(e) => Err(fail(format!("cannot create: {e}"))),
+            Err(e) => Err(fail(KeyProblem::Create(e))),
         }
     }
 
-    fn parse(text: &str) -> Result<Self, String> {
-        let bytes = hex::decode(text.trim()).map_err(|_| "is not hex".to_string())?;
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| "must hold 32 bytes (64 hex digits)".to_string())?;
+    fn parse(text: &str) -> Result<Self, KeyProblem> {
+        let bytes = hex::decode(text.trim()).map_err(|_| KeyProblem::NotHex)?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| KeyProblem::WrongLength)?;
         Ok(AuditKey(bytes))
     }
 

@@ -48,12 +48,13 @@ fn rows_to_entries(
     (entries, discarded)
 }
 
-/// The verified entries of release `id`, in seq order, and those skipped.
-pub(crate) async fn release_entries<'c, E>(
+/// Release `id` folded from its verified entries, read in seq order
+/// (`None`: no verified entry opened it), with every entry left out.
+pub(crate) async fn release_record<'c, E>(
     ex: E,
     key: &super::AuditKey,
     id: &str,
-) -> Result<(Vec<Entry>, Vec<Discarded>), StoreError>
+) -> Result<(Option<ReleaseRecord>, Vec<Discarded>), StoreError>
 where
     E: sqlx::Executor<'c, Database = Any>,
 {
@@ -66,20 +67,7 @@ where
     .map_err(StoreError::query(format!(
         "reading the audit entries of release {id}"
     )))?;
-    Ok(rows_to_entries(&rows, key))
-}
-
-/// Release `id` folded from its verified entries (`None`: no verified
-/// entry opened it), with every entry left out.
-pub(crate) async fn release_record<'c, E>(
-    ex: E,
-    key: &super::AuditKey,
-    id: &str,
-) -> Result<(Option<ReleaseRecord>, Vec<Discarded>), StoreError>
-where
-    E: sqlx::Executor<'c, Database = Any>,
-{
-    let (entries, mut discarded) = release_entries(ex, key, id).await?;
+    let (entries, mut discarded) = rows_to_entries(&rows, key);
     let (rec, foreign) = record::fold(id, &entries);
     discarded.extend(foreign.into_iter().map(|f| Discarded {
         seq: f.seq,
@@ -89,7 +77,50 @@ where
     Ok((rec, discarded))
 }
 
+/// One stored audit entry of a kind the fold does not keep.
+pub(crate) struct KindEntry {
+    pub seq: i64,
+    pub host: String,
+    pub detail: serde_json::Value,
+}
+
 impl Store {
+    /// The audit entries of `release_id` whose kind is one of `kinds`
+    /// (names, never user text), oldest first, read from the log as
+    /// stored; `what` names them in errors.
+    pub(crate) async fn entries_of_kind(
+        &self,
+        release_id: &str,
+        kinds: &[&'static str],
+        what: &str,
+    ) -> Result<Vec<KindEntry>, StoreError> {
+        let kinds: Vec<String> = kinds.iter().map(|k| format!("'{k}'")).collect();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT seq, host, detail_json FROM audit_log WHERE release_id = $1 \
+             AND kind IN ({}) ORDER BY seq",
+            kinds.join(", ")
+        )))
+        .bind(release_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query(format!(
+            "reading the {what} of release {release_id}"
+        )))?;
+        rows.iter()
+            .map(|row| {
+                let c = StoreError::corrupt("an audit_log row");
+                let seq: i64 = sqlx::Row::try_get(row, "seq").map_err(&c)?;
+                let at =
+                    |e: &dyn fmt::Display| StoreError::Corrupt(format!("audit entry {seq}: {e}"));
+                let host: String = sqlx::Row::try_get(row, "host").map_err(|e| at(&e))?;
+                let detail: String = sqlx::Row::try_get(row, "detail_json").map_err(|e| at(&e))?;
+                let detail =
+                    serde_json::from_str(&detail).map_err(|e| at(&format!("detail: {e}")))?;
+                Ok(KindEntry { seq, host, detail })
+            })
+            .collect()
+    }
+
     /// Recompute the audit chain with `key`.
     pub async fn verify_audit(&self, key: &super::AuditKey) -> Result<VerifyReport, StoreError> {
         Ok(audit::verify(&self.pool, key).await?.0)

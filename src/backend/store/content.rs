@@ -3,9 +3,8 @@
 //! the audit log directly; once `load_release` folds the chain, this is the
 //! one function to swap for the fold's list.
 
-use sqlx::Row;
-
 use super::Store;
+use super::chain::KindEntry;
 use super::error::StoreError;
 use crate::runbook::content::ContentManifest;
 
@@ -27,26 +26,15 @@ impl Store {
         &self,
         release_id: &str,
     ) -> Result<Vec<ContentRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, detail_json FROM audit_log WHERE release_id = $1 \
-             AND kind IN ('content_recorded', 'content_changed') ORDER BY seq",
-        )
-        .bind(release_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::query(format!(
-            "reading the content records of release {release_id}"
-        )))?;
+        let entries = self
+            .entries_of_kind(
+                release_id,
+                &["content_recorded", "content_changed"],
+                "content records",
+            )
+            .await?;
         let mut out = Vec::new();
-        for row in rows {
-            let seq: i64 = row
-                .try_get(0)
-                .map_err(|e| StoreError::Corrupt(format!("an audit entry: {e}")))?;
-            let detail: String = row
-                .try_get(1)
-                .map_err(|e| StoreError::Corrupt(format!("audit entry {seq}: {e}")))?;
-            let v: serde_json::Value = serde_json::from_str(&detail)
-                .map_err(|e| StoreError::Corrupt(format!("audit entry {seq}: detail: {e}")))?;
+        for KindEntry { seq, detail: v, .. } in entries {
             let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
             out.push(ContentRecord {
                 seq,

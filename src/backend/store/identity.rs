@@ -65,13 +65,13 @@ impl Store {
             .map_err(StoreError::query("reading sign-offs"))?;
         rows.iter()
             .map(|row| {
-                let c = |e: sqlx::Error| StoreError::Corrupt(format!("a signoffs row: {e}"));
+                let c = StoreError::corrupt("a signoffs row");
                 Ok(SignoffIdentity {
-                    release_id: row.try_get("release_id").map_err(c)?,
+                    release_id: row.try_get("release_id").map_err(&c)?,
                     signoff: super::signoff_rows::read(row)?,
-                    signature: row.try_get("signature").map_err(c)?,
-                    identity: row.try_get("identity").map_err(c)?,
-                    db_user: row.try_get("db_user").map_err(c)?,
+                    signature: row.try_get("signature").map_err(&c)?,
+                    identity: row.try_get("identity").map_err(&c)?,
+                    db_user: row.try_get("db_user").map_err(&c)?,
                 })
             })
             .collect()

@@ -14,7 +14,7 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::error::StoreError;
+use super::error::{Fence, StoreError};
 use super::{Backend, Store};
 
 /// Default lease period and renewal interval.
@@ -79,18 +79,18 @@ pub(crate) fn db_now_sql(backend: Backend) -> &'static str {
 }
 
 fn lease_row(row: &AnyRow, release_id: &str) -> Result<Lease, StoreError> {
-    let c = |e: sqlx::Error| StoreError::Corrupt(format!("a release_leases row: {e}"));
+    let c = StoreError::corrupt("a release_leases row");
     Ok(Lease {
         release_id: release_id.to_string(),
-        holder: row.try_get("holder").map_err(c)?,
-        host: row.try_get("host").map_err(c)?,
-        session: row.try_get("session").map_err(c)?,
-        pid: row.try_get("pid").map_err(c)?,
-        token: row.try_get("token").map_err(c)?,
-        acquired_at: row.try_get("acquired_at").map_err(c)?,
-        expires_at: row.try_get("expires_at").map_err(c)?,
-        released: row.try_get::<i64, _>("released").map_err(c)? != 0,
-        db_now: row.try_get("db_now").map_err(c)?,
+        holder: row.try_get("holder").map_err(&c)?,
+        host: row.try_get("host").map_err(&c)?,
+        session: row.try_get("session").map_err(&c)?,
+        pid: row.try_get("pid").map_err(&c)?,
+        token: row.try_get("token").map_err(&c)?,
+        acquired_at: row.try_get("acquired_at").map_err(&c)?,
+        expires_at: row.try_get("expires_at").map_err(&c)?,
+        released: row.try_get::<i64, _>("released").map_err(&c)? != 0,
+        db_now: row.try_get("db_now").map_err(&c)?,
     })
 }
 
@@ -121,38 +121,30 @@ async fn read_in(
 /// unreleased lease token.
 pub(crate) async fn check_fence(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     release_id: &str,
     token: i64,
 ) -> Result<(), StoreError> {
-    let row = sqlx::query(
-        "SELECT holder, host, token, released FROM release_leases WHERE release_id = $1",
-    )
-    .bind(release_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(StoreError::query(format!(
-        "checking the lease of {release_id}"
-    )))?;
-    let Some(row) = row else {
-        return Err(StoreError::Fenced(format!(
-            "release {release_id} has no lease (token {token} is unknown)"
-        )));
-    };
-    let current: i64 = row.get("token");
-    let released: i64 = row.get("released");
-    let holder: String = row.get("holder");
-    let host: String = row.get("host");
-    if current != token {
-        return Err(StoreError::Fenced(format!(
-            "{holder}@{host} took over release {release_id} (lease token {current}; yours was {token})"
-        )));
+    match read_in(tx, backend, release_id).await? {
+        None => Err(StoreError::Fenced(Fence::NoLease {
+            release: release_id.to_string(),
+            token,
+        })),
+        Some(l) if l.token != token => Err(StoreError::Fenced(taken_over(&l, release_id, token))),
+        Some(l) if l.released => Err(StoreError::Fenced(Fence::GivenBack(release_id.to_string()))),
+        Some(_) => Ok(()),
     }
-    if released != 0 {
-        return Err(StoreError::Fenced(format!(
-            "the lease of release {release_id} was given back"
-        )));
+}
+
+/// `lease` (the release's now) took over from the holder of token `yours`.
+fn taken_over(lease: &Lease, release_id: &str, yours: i64) -> Fence {
+    Fence::TakenOver {
+        release: release_id.to_string(),
+        holder: lease.holder.clone(),
+        host: lease.host.clone(),
+        token: lease.token,
+        yours,
     }
-    Ok(())
 }
 
 /// Is process `pid` alive on this host? A zombie (dead, not yet reaped;
@@ -297,33 +289,21 @@ impl Store {
         token: i64,
         ttl_ms: i64,
     ) -> Result<Lease, StoreError> {
-        let now_sql = db_now_sql(self.backend);
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(StoreError::query("renewing the lease"))?;
-        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE release_leases SET expires_at = {now_sql} + $1 \
-             WHERE release_id = $2 AND token = $3 AND session = $4 AND released = 0"
-        )))
-        .bind(ttl_ms)
-        .bind(release_id)
-        .bind(token)
-        .bind(&me.session)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::query(format!(
-            "renewing the lease of {release_id}"
-        )))?;
+        let (mut tx, done) = self
+            .update_own_lease(
+                release_id,
+                me,
+                token,
+                ("expires_at = {now} + $1", ttl_ms),
+                "renewing the lease",
+                format!("renewing the lease of {release_id}"),
+            )
+            .await?;
         let lease = read_in(&mut tx, self.backend, release_id).await?;
-        if done.rows_affected() == 0 {
+        if done == 0 {
             return Err(StoreError::Fenced(match lease {
-                Some(l) if l.token != token => format!(
-                    "{}@{} took over release {release_id} (lease token {}; yours was {token})",
-                    l.holder, l.host, l.token
-                ),
-                _ => format!("the lease of release {release_id} is no longer yours"),
+                Some(l) if l.token != token => taken_over(&l, release_id, token),
+                _ => Fence::NotYours(release_id.to_string()),
             }));
         }
         super::changes::in_tx(&mut tx, self.backend, release_id, "lease").await?;
@@ -340,28 +320,49 @@ impl Store {
         me: &Claimant,
         token: i64,
     ) -> Result<(), StoreError> {
-        let now_sql = db_now_sql(self.backend);
-        let mut tx = self
-            .pool
-            .begin()
+        let (mut tx, _) = self
+            .update_own_lease(
+                release_id,
+                me,
+                token,
+                ("released = 1, expires_at = {now} + $1", 0),
+                "giving the lease back",
+                format!("giving back the lease of {release_id}"),
+            )
+            .await?;
+        super::changes::in_tx(&mut tx, self.backend, release_id, "lease").await?;
+        tx.commit()
             .await
-            .map_err(StoreError::query("giving the lease back"))?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE release_leases SET released = 1, expires_at = {now_sql} \
-             WHERE release_id = $1 AND token = $2 AND session = $3"
+            .map_err(StoreError::query("giving the lease back"))
+    }
+
+    /// Set `set` (`{now}`: the database clock, `$1`: `ms`) on this
+    /// session's live lease of `release_id` with `token`, in a transaction
+    /// left open for the caller; with the rows changed (0: not ours).
+    /// `what` and `what_of` name the write in errors.
+    async fn update_own_lease(
+        &self,
+        release_id: &str,
+        me: &Claimant,
+        token: i64,
+        (set, ms): (&str, i64),
+        what: &str,
+        what_of: String,
+    ) -> Result<(Transaction<'static, Any>, u64), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::query(what))?;
+        let set = set.replace("{now}", db_now_sql(self.backend));
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE release_leases SET {set} \
+             WHERE release_id = $2 AND token = $3 AND session = $4 AND released = 0"
         )))
+        .bind(ms)
         .bind(release_id)
         .bind(token)
         .bind(&me.session)
         .execute(&mut *tx)
         .await
-        .map_err(StoreError::query(format!(
-            "giving back the lease of {release_id}"
-        )))?;
-        super::changes::in_tx(&mut tx, self.backend, release_id, "lease").await?;
-        tx.commit()
-            .await
-            .map_err(StoreError::query("giving the lease back"))
+        .map_err(StoreError::query(what_of))?;
+        Ok((tx, done.rows_affected()))
     }
 }
 

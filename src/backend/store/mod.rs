@@ -37,13 +37,16 @@ use sqlx::{Any, AnyPool, Transaction};
 pub use agree::Disagreement;
 pub use audit::{AuditKey, Broken, BrokenWhy, GENESIS_MAC, VerifyReport};
 pub use chain::Discarded;
-pub use error::{StoreError, redact};
+pub use error::{
+    Fence, Invalid, KeyProblem, OpenProblem, ReadOnlyError, SignoffRefused, StoreError,
+    WitnessError, redact,
+};
 pub use paths::{default_audit_key_path, default_journal_path};
 pub use processes::StepProcess;
 pub use rebuild::{rebuild, step_outputs};
 pub use records::{
-    OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES, ReleaseSummary, RunState, StoredRelease,
-    StoredResumeChoice, StoredStepRun, from_record,
+    OUTPUT_MAX_BYTES, OUTPUT_MAX_LINES, ReleaseSummary, RunState, StoredRelease, StoredStepRun,
+    from_record,
 };
 pub use task::run;
 pub use witness::{Witness, Witnessed};
@@ -53,6 +56,16 @@ pub use witness::{Witness, Witnessed};
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// The journal's schema migrations in this backend's dialect.
+    pub(crate) fn migrator(self) -> sqlx::migrate::Migrator {
+        match self {
+            Backend::Sqlite => sqlx::migrate!("src/backend/store/migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("src/backend/store/migrations/postgres"),
+        }
+    }
 }
 
 /// A handle on the journal. Cheap to clone (the pool is shared).
@@ -102,7 +115,7 @@ impl Store {
         };
         let open_err = |e: sqlx::Error| StoreError::Open {
             target: shown.clone(),
-            reason: e.to_string(),
+            reason: OpenProblem::Driver(e),
         };
         let options = AnyConnectOptions::from_str(&url).map_err(open_err)?;
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(15));
@@ -130,18 +143,18 @@ impl Store {
         .connect_with(options)
         .await
         .map_err(open_err)?;
-        let migrator = match backend {
-            Backend::Sqlite => sqlx::migrate!("src/backend/store/migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("src/backend/store/migrations/postgres"),
-        };
+        let migrator = backend.migrator();
         // A least-privilege PostgreSQL role (config/sql/team-roles.sql) may
         // not create even sqlx's bookkeeping table: a current schema is left
         // alone.
         if !(backend == Backend::Postgres && identity::schema_current(&pool, &migrator).await) {
-            migrator.run(&pool).await.map_err(|e| StoreError::Migrate {
-                target: shown.clone(),
-                reason: e.to_string(),
-            })?;
+            migrator
+                .run(&pool)
+                .await
+                .map_err(|source| StoreError::Migrate {
+                    target: shown.clone(),
+                    source,
+                })?;
         }
         Ok(Store {
             pool,
@@ -201,9 +214,9 @@ impl Store {
 }
 
 fn classify(target: &str) -> Result<Target, StoreError> {
-    let refuse = |why: &str| StoreError::Open {
+    let refuse = |reason: OpenProblem| StoreError::Open {
         target: redact(target),
-        reason: why.to_string(),
+        reason,
     };
     if target.starts_with("postgres://") || target.starts_with("postgresql://") {
         return Ok(Target::Postgres(target.to_string()));
@@ -212,37 +225,35 @@ fn classify(target: &str) -> Result<Target, StoreError> {
         Some(rest) => {
             let rest = rest.strip_prefix("//").unwrap_or(rest);
             if rest.contains('?') {
-                return Err(refuse(
-                    "sqlite URL parameters are not supported; give the file only",
-                ));
+                return Err(refuse(OpenProblem::SqliteParams));
             }
-            percent_decode(rest).ok_or_else(|| refuse("bad %-escape in the sqlite URL"))?
+            percent_decode(rest).ok_or_else(|| refuse(OpenProblem::BadEscape))?
         }
         None if target.contains("://") => {
-            return Err(refuse(
-                "unknown scheme; use a file path, sqlite://, postgres:// or postgresql://",
-            ));
+            return Err(refuse(OpenProblem::UnknownScheme));
         }
         None => target.to_string(),
     };
     if path.is_empty() || path == ":memory:" {
-        return Err(refuse(
-            "the journal needs a file: an in-memory database would not survive a crash",
-        ));
+        return Err(refuse(OpenProblem::InMemory));
     }
     Ok(Target::Sqlite(PathBuf::from(path)))
 }
 
 /// Make the path absolute and create its parent directories.
 fn prepare_sqlite_file(path: &Path) -> Result<PathBuf, StoreError> {
-    let fail = |reason: String| StoreError::Open {
+    let fail = |reason: OpenProblem| StoreError::Open {
         target: path.display().to_string(),
         reason,
     };
-    let path = std::path::absolute(path).map_err(|e| fail(e.to_string()))?;
+    let path = std::path::absolute(path).map_err(|e| fail(OpenProblem::Path(e)))?;
     if let Some(dir) = path.parent() {
-        crate::private::create_dir(dir)
-            .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+        crate::private::create_dir(dir).map_err(|source| {
+            fail(OpenProblem::CreateDir {
+                dir: dir.to_path_buf(),
+                source,
+            })
+        })?;
     }
     // A new journal is created 0600 before SQLite opens it: SQLite gives
     // the -wal and -shm files the database file's mode, so all three stay
@@ -255,7 +266,7 @@ fn prepare_sqlite_file(path: &Path) -> Result<PathBuf, StoreError> {
             let _ = crate::private::tighten(Path::new(&side));
         }
     } else {
-        crate::private::open_append(&path).map_err(|e| fail(e.to_string()))?;
+        crate::private::open_append(&path).map_err(|e| fail(OpenProblem::Path(e)))?;
     }
     Ok(path)
 }
@@ -264,7 +275,7 @@ fn prepare_sqlite_file(path: &Path) -> Result<PathBuf, StoreError> {
 fn sqlite_url(path: &Path, shown: &str) -> Result<String, StoreError> {
     let text = path.to_str().ok_or_else(|| StoreError::Open {
         target: shown.to_string(),
-        reason: "the path is not valid UTF-8".into(),
+        reason: OpenProblem::NotUtf8,
     })?;
     let mut url = String::from("sqlite://");
     for b in text.bytes() {

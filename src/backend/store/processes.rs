@@ -1,9 +1,8 @@
 //! Which process group each step attempt ran in (`step_process` audit
 //! entries), so a resume can tell whether an interrupted step still runs.
 
-use sqlx::Row;
-
 use super::Store;
+use super::chain::KindEntry;
 use super::error::StoreError;
 
 /// One `step_process` entry.
@@ -20,26 +19,14 @@ pub struct StepProcess {
 impl Store {
     /// Every recorded step process of `release_id`, oldest first.
     pub async fn step_processes(&self, release_id: &str) -> Result<Vec<StepProcess>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT host, detail_json FROM audit_log \
-             WHERE release_id = $1 AND kind = 'step_process' ORDER BY seq",
-        )
-        .bind(release_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::query(format!(
-            "reading the step processes of release {release_id}"
-        )))?;
+        let entries = self
+            .entries_of_kind(release_id, &["step_process"], "step processes")
+            .await?;
         let mut out = Vec::new();
-        for row in rows {
-            let host: String = row
-                .try_get("host")
-                .map_err(|e| StoreError::Corrupt(format!("an audit_log row: {e}")))?;
-            let detail: String = row
-                .try_get("detail_json")
-                .map_err(|e| StoreError::Corrupt(format!("an audit_log row: {e}")))?;
-            let v: serde_json::Value = serde_json::from_str(&detail)
-                .map_err(|e| StoreError::Corrupt(format!("a step_process entry: {e}")))?;
+        for KindEntry {
+            host, detail: v, ..
+        } in entries
+        {
             let num = |k: &str| v.get(k).and_then(serde_json::Value::as_i64);
             let (Some(step_id), Some(attempt), Some(pid), Some(pgid)) = (
                 v.get("step_id").and_then(|s| s.as_str()),
@@ -48,7 +35,7 @@ impl Store {
                 num("pgid"),
             ) else {
                 return Err(StoreError::Corrupt(format!(
-                    "a step_process entry lacks a field: {detail}"
+                    "a step_process entry lacks a field: {v}"
                 )));
             };
             let int = |n: i64| {

@@ -13,7 +13,7 @@ use sqlx::AnyPool;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 
 use super::audit::{AuditKey, ENTRY_COLUMNS, RawEntry};
-use super::error::{StoreError, redact};
+use super::error::{ReadOnlyError, StoreError, redact};
 use super::{Backend, Target, classify, identity};
 use crate::runbook::content::ClusterRef;
 use crate::runbook::record::{self, ReleaseRecord};
@@ -43,36 +43,34 @@ pub struct JournalReader {
 /// Open the journal at `target` read-only with the key at `key_path`.
 /// `Err` is one line saying why releases cannot be shown (no journal, no
 /// key, an older schema, unreachable).
-pub async fn open_read_only(target: &str, key_path: &Path) -> Result<JournalReader, String> {
+pub async fn open_read_only(target: &str, key_path: &Path) -> Result<JournalReader, ReadOnlyError> {
     sqlx::any::install_default_drivers();
     let shown = redact(target);
     let key = match AuditKey::load(key_path) {
         Ok(Some(k)) => k,
-        Ok(None) => {
-            return Err(format!(
-                "no audit key at {}: releases from the journal are not shown",
-                key_path.display()
-            ));
-        }
-        Err(e) => return Err(format!("{e}: releases from the journal are not shown")),
+        Ok(None) => return Err(ReadOnlyError::NoKey(key_path.to_path_buf())),
+        Err(e) => return Err(ReadOnlyError::Key(e)),
     };
-    let target_kind = classify(target).map_err(|e| e.to_string())?;
-    let (backend, url, shown) = match target_kind {
+    let (backend, url, shown) = match classify(target)? {
         Target::Sqlite(path) => {
-            let path = std::path::absolute(&path).map_err(|e| format!("{shown}: {e}"))?;
+            let path = std::path::absolute(&path).map_err(|source| ReadOnlyError::Path {
+                shown: shown.clone(),
+                source,
+            })?;
             let shown = path.display().to_string();
             if !path.is_file() {
-                return Err(format!(
-                    "no journal at {shown}: releases from the journal are not shown"
-                ));
+                return Err(ReadOnlyError::NoJournal(shown));
             }
-            let url = super::sqlite_url(&path, &shown).map_err(|e| e.to_string())?;
+            let url = super::sqlite_url(&path, &shown)?;
             let url = url.replace("?mode=rwc", "?mode=ro");
             (Backend::Sqlite, url, shown)
         }
         Target::Postgres(url) => (Backend::Postgres, url, shown),
     };
-    let unreachable = |e: sqlx::Error| format!("journal {shown} unreadable: {e}");
+    let unreachable = |source: sqlx::Error| ReadOnlyError::Unreadable {
+        shown: shown.clone(),
+        source,
+    };
     let options = AnyConnectOptions::from_str(&url).map_err(unreachable)?;
     let pool = AnyPoolOptions::new()
         .max_connections(1)
@@ -96,15 +94,10 @@ pub async fn open_read_only(target: &str, key_path: &Path) -> Result<JournalRead
         .connect_with(options)
         .await
         .map_err(unreachable)?;
-    let migrator = match backend {
-        Backend::Sqlite => sqlx::migrate!("src/backend/store/migrations/sqlite"),
-        Backend::Postgres => sqlx::migrate!("src/backend/store/migrations/postgres"),
-    };
+    let migrator = backend.migrator();
     if !identity::schema_current(&pool, &migrator).await {
         pool.close().await;
-        return Err(format!(
-            "the journal {shown} has an older schema (a release run with this flightdeck updates it): releases from the journal are not shown"
-        ));
+        return Err(ReadOnlyError::OlderSchema(shown));
     }
     Ok(JournalReader {
         pool,

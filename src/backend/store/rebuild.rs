@@ -43,15 +43,7 @@ fn step_run(step: &Step, stored: &StoredRelease) -> StepRun {
     // The latest write decides, not the highest attempt: a skip journaled
     // as attempt 0 after an interrupted attempt 1 settles the step.
     match stored.latest_run(&step.id) {
-        None => StepRun {
-            step_id: step.id.clone(),
-            status: StepStatus::Pending,
-            attempts: 0,
-            started_at: None,
-            finished_at: None,
-            exit_code: None,
-            note: None,
-        },
+        None => StepRun::pending(&step.id),
         Some(run) => StepRun {
             step_id: step.id.clone(),
             status: status(step, run),

@@ -10,7 +10,7 @@ use super::error::StoreError;
 use crate::runbook::gates::Signoff;
 use crate::runbook::progress::ReleaseStatus;
 pub use crate::runbook::record::BreakGlass;
-use crate::runbook::record::ReleaseRecord;
+use crate::runbook::record::{Attempt, ReleaseRecord, ResumeChoice};
 
 /// Step output kept per attempt: the last lines, at most this many...
 pub const OUTPUT_MAX_LINES: usize = 200;
@@ -19,31 +19,27 @@ pub const OUTPUT_MAX_BYTES: usize = 64 * 1024;
 
 pub use crate::runbook::record::RunState;
 
-/// One attempt of one step (a row of `step_runs`).
+/// One attempt of one step as the fold has it, with the bounded tail of
+/// its output (from `step_runs`: the audit log holds no output). Reads
+/// through to the attempt's fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredStepRun {
-    pub step_id: String,
-    pub attempt: u32,
-    /// `None` for a step skipped without ever starting.
-    pub started_at: Option<i64>,
-    pub finished_at: Option<i64>,
-    pub state: RunState,
-    pub exit_code: Option<i32>,
-    /// Failure reason, skip reason or the person's note.
-    pub detail: Option<String>,
+    pub run: Attempt,
     /// The bounded tail of the output, oldest line first.
     pub output: Vec<String>,
-    /// The audit entry of the row's last write: later writes have larger ones.
-    pub audit_seq: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResumeChoice {
-    pub step_id: String,
-    pub choice: String,
-    pub person: String,
-    pub host: String,
-    pub at: i64,
+impl std::ops::Deref for StoredStepRun {
+    type Target = Attempt;
+    fn deref(&self) -> &Attempt {
+        &self.run
+    }
+}
+
+impl std::ops::DerefMut for StoredStepRun {
+    fn deref_mut(&mut self) -> &mut Attempt {
+        &mut self.run
+    }
 }
 
 /// A release with everything journaled about it.
@@ -65,7 +61,7 @@ pub struct StoredRelease {
     /// In journal order.
     pub signoffs: Vec<Signoff>,
     /// In journal order.
-    pub resume_choices: Vec<StoredResumeChoice>,
+    pub resume_choices: Vec<ResumeChoice>,
     /// Every content hash the release ran under (empty: never changed).
     pub content_hashes: Vec<String>,
     /// Starts outside a change window or freeze, with the reason given.
@@ -83,7 +79,7 @@ impl StoredRelease {
         self.steps
             .iter()
             .filter(|r| r.step_id == step_id)
-            .max_by_key(|r| r.audit_seq)
+            .max_by_key(|r| r.seq)
     }
 
     /// The output stored with the step's latest attempt (empty if none).
@@ -104,17 +100,13 @@ pub struct ReleaseSummary {
     pub finished_at: Option<i64>,
 }
 
-fn corrupt(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-    move |e| StoreError::Corrupt(format!("{what}: {e}"))
-}
-
 fn release_status(s: &str) -> Result<ReleaseStatus, StoreError> {
     ReleaseStatus::parse(s)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown release status {s:?}")))
 }
 
 fn summary(row: &AnyRow) -> Result<ReleaseSummary, StoreError> {
-    let c = corrupt("a releases row");
+    let c = StoreError::corrupt("a releases row");
     Ok(ReleaseSummary {
         id: row.try_get("id").map_err(&c)?,
         runbook_name: row.try_get("runbook_name").map_err(&c)?,
@@ -147,7 +139,7 @@ impl Store {
         let mut outputs = BTreeMap::new();
         let mut notes: Vec<String> = discarded.iter().map(|d| d.to_string()).collect();
         for row in &rows {
-            let c = corrupt("a step_runs row");
+            let c = StoreError::corrupt("a step_runs row");
             let step: String = row.try_get("step_id").map_err(&c)?;
             let attempt: i64 = row.try_get("attempt").map_err(&c)?;
             let text: String = row.try_get("output").map_err(&c)?;
@@ -231,21 +223,14 @@ fn stored(
     let mut steps: Vec<StoredStepRun> = rec
         .attempts
         .into_iter()
-        .map(|a| StoredStepRun {
+        .map(|run| StoredStepRun {
             output: outputs
-                .remove(&(a.step_id.clone(), i64::from(a.attempt)))
+                .remove(&(run.step_id.clone(), i64::from(run.attempt)))
                 .unwrap_or_default(),
-            step_id: a.step_id,
-            attempt: a.attempt,
-            started_at: a.started_at,
-            finished_at: a.finished_at,
-            state: a.state,
-            exit_code: a.exit_code,
-            detail: a.detail,
-            audit_seq: a.seq,
+            run,
         })
         .collect();
-    steps.sort_by_key(|s| s.audit_seq);
+    steps.sort_by_key(|s| s.seq);
     Some(StoredRelease {
         id: rec.id,
         runbook_name: h.opened.runbook_name,
@@ -260,17 +245,7 @@ fn stored(
         finished_at: rec.finished_at,
         steps,
         signoffs: rec.signoffs.into_iter().map(|s| s.signoff).collect(),
-        resume_choices: rec
-            .resume_choices
-            .into_iter()
-            .map(|c| StoredResumeChoice {
-                step_id: c.step_id,
-                choice: c.choice,
-                person: c.person,
-                host: c.host,
-                at: c.at,
-            })
-            .collect(),
+        resume_choices: rec.resume_choices,
         content_hashes: rec.content_hashes,
         break_glass: rec.break_glass,
         checklists: rec.checklists,

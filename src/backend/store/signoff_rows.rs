@@ -47,18 +47,18 @@ pub(super) async fn insert(
 
 /// The sign-off of a `signoffs` row (its columns named as in `insert`).
 pub(super) fn read(row: &AnyRow) -> Result<Signoff, StoreError> {
-    let c = |e: sqlx::Error| StoreError::Corrupt(format!("a signoffs row: {e}"));
-    let decision: String = row.try_get("decision").map_err(c)?;
+    let c = StoreError::corrupt("a signoffs row");
+    let decision: String = row.try_get("decision").map_err(&c)?;
     Ok(Signoff {
-        gate: row.try_get("gate").map_err(c)?,
-        person: row.try_get("person").map_err(c)?,
-        host: row.try_get("host").map_err(c)?,
-        role: row.try_get("role").map_err(c)?,
+        gate: row.try_get("gate").map_err(&c)?,
+        person: row.try_get("person").map_err(&c)?,
+        host: row.try_get("host").map_err(&c)?,
+        role: row.try_get("role").map_err(&c)?,
         decision: Decision::parse(&decision)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown decision {decision:?}")))?,
-        comment: row.try_get("comment").map_err(c)?,
-        approved_hash: row.try_get("approved_hash").map_err(c)?,
-        at: row.try_get("at").map_err(c)?,
+        comment: row.try_get("comment").map_err(&c)?,
+        approved_hash: row.try_get("approved_hash").map_err(&c)?,
+        at: row.try_get("at").map_err(&c)?,
     })
 }
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::error::StoreError;
+use super::error::{SignoffRefused, StoreError};
 use super::signoff_rows;
 use super::{Backend, Store};
 use crate::runbook::GateSpec;
@@ -43,11 +43,11 @@ pub struct LiveOutput {
 }
 
 fn signoff_row(row: &AnyRow) -> Result<SignedSignoff, StoreError> {
-    let c = |e: sqlx::Error| StoreError::Corrupt(format!("a signoffs row: {e}"));
+    let c = StoreError::corrupt("a signoffs row");
     Ok(SignedSignoff {
-        release_id: row.try_get("release_id").map_err(c)?,
+        release_id: row.try_get("release_id").map_err(&c)?,
         signoff: signoff_rows::read(row)?,
-        signature: row.try_get("signature").map_err(c)?,
+        signature: row.try_get("signature").map_err(&c)?,
     })
 }
 
@@ -68,7 +68,7 @@ impl Store {
         s: &Signoff,
         signature: Option<&str>,
         rule: GateRule<'_>,
-    ) -> Result<Result<GateTally, String>, StoreError> {
+    ) -> Result<Result<GateTally, SignoffRefused>, StoreError> {
         self.record_signoff_as(release_id, s, signature, rule, IdentityMode::Claim)
             .await
     }
@@ -83,7 +83,7 @@ impl Store {
         signature: Option<&str>,
         rule: GateRule<'_>,
         identity: IdentityMode,
-    ) -> Result<Result<GateTally, String>, StoreError> {
+    ) -> Result<Result<GateTally, SignoffRefused>, StoreError> {
         let _serial = self.append.lock().await;
         let mut tx = self.begin_write().await?;
         // Decided on the record, never on the index tables: the release,
@@ -91,7 +91,7 @@ impl Store {
         // entries tell them (a row copied in by SQL counts for nothing).
         let (rec, _) = super::chain::release_record(&mut *tx, &self.key, release_id).await?;
         let Some(rec) = rec else {
-            return Ok(Err(format!("there is no release {release_id}")));
+            return Ok(Err(SignoffRefused::NoRelease(release_id.to_string())));
         };
         let initiator = rec
             .header
@@ -99,16 +99,13 @@ impl Store {
             .map(|h| h.opened.initiator.clone())
             .unwrap_or_default();
         if rec.status.is_final() {
-            return Ok(Err(format!(
-                "release {release_id} has already {}",
-                rec.status.as_str()
-            )));
+            return Ok(Err(SignoffRefused::Ended {
+                release: release_id.to_string(),
+                status: rec.status.as_str(),
+            }));
         }
         if s.approved_hash != rule.current_hash {
-            return Ok(Err(
-                "the approved hash is not the release's current one (runbook or inputs changed)"
-                    .into(),
-            ));
+            return Ok(Err(SignoffRefused::StaleHash));
         }
         let recorded = rec.signoffs_for(&s.gate);
         let (mut existing, _) = gates::admissible(rule.spec, rule.members, &initiator, &recorded);
@@ -123,16 +120,16 @@ impl Store {
             s.decision,
             &s.comment,
         ) {
-            return Ok(Err(refusal.to_string()));
+            return Ok(Err(SignoffRefused::Rule(refusal)));
         }
         if recorded
             .iter()
             .any(|x| x.person == s.person && x.approved_hash == s.approved_hash)
         {
-            return Ok(Err(format!(
-                "{} already decided at gate {} for this content",
-                s.person, s.gate
-            )));
+            return Ok(Err(SignoffRefused::AlreadyDecided {
+                person: s.person.clone(),
+                gate: s.gate.clone(),
+            }));
         }
         let seq = self.next_seq(&mut tx).await?;
         signoff_rows::insert(&mut tx, seq, release_id, s, signature, identity.as_str()).await?;
@@ -222,11 +219,11 @@ impl Store {
                 .map_err(StoreError::query("reading live output"))?;
         rows.iter()
             .map(|r| {
-                let c = |e: sqlx::Error| StoreError::Corrupt(format!("a live_output row: {e}"));
-                let lines: String = r.try_get("lines").map_err(c)?;
-                let attempt: i64 = r.try_get("attempt").map_err(c)?;
+                let c = StoreError::corrupt("a live_output row");
+                let lines: String = r.try_get("lines").map_err(&c)?;
+                let attempt: i64 = r.try_get("attempt").map_err(&c)?;
                 Ok(LiveOutput {
-                    step_id: r.try_get("step_id").map_err(c)?,
+                    step_id: r.try_get("step_id").map_err(&c)?,
                     attempt: u32::try_from(attempt).unwrap_or(0),
                     lines: serde_json::from_str(&lines).map_err(|e| {
                         StoreError::Corrupt(format!("live output is not a list of lines: {e}"))

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::Store;
-use super::error::StoreError;
+use super::error::{StoreError, WitnessError};
 
 /// What a machine saw last of one journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,13 +54,21 @@ impl Witness {
     }
 
     /// What the file holds (`None`: this machine never saw the journal).
-    pub fn read(&self) -> Result<Option<Witnessed>, String> {
+    pub fn read(&self) -> Result<Option<Witnessed>, WitnessError> {
         match std::fs::read_to_string(&self.path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| format!("witness {}: {e}", self.path.display())),
+            Ok(text) => {
+                serde_json::from_str(&text)
+                    .map(Some)
+                    .map_err(|source| WitnessError::Parse {
+                        path: self.path.clone(),
+                        source,
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("witness {}: {e}", self.path.display())),
+            Err(source) => Err(WitnessError::Read {
+                path: self.path.clone(),
+                source,
+            }),
         }
     }
 
@@ -71,7 +79,7 @@ impl Witness {
 
     /// Note that the journal's head is (`seq`, `mac`), if that is newer
     /// than what the file holds. Written atomically, mode 0600 in a 0700 dir.
-    pub fn saw(&self, seq: i64, mac: &str) -> Result<(), String> {
+    pub fn saw(&self, seq: i64, mac: &str) -> Result<(), WitnessError> {
         if self.tainted.load(Ordering::SeqCst) {
             return Ok(());
         }
@@ -90,9 +98,11 @@ impl Witness {
             seq,
             mac: mac.to_string(),
         })
-        .map_err(|e| e.to_string())?;
-        write_atomic(&self.path, &body)
-            .map_err(|e| format!("writing the witness {}: {e}", self.path.display()))?;
+        .expect("a witness serializes");
+        write_atomic(&self.path, &body).map_err(|source| WitnessError::Write {
+            path: self.path.clone(),
+            source,
+        })?;
         *seen = seq;
         Ok(())
     }
@@ -139,8 +149,8 @@ impl Store {
             .await
             .map_err(StoreError::query("reading the audit head"))?;
         row.map(|r| -> Result<(i64, String), StoreError> {
-            let c = |e: sqlx::Error| StoreError::Corrupt(format!("the audit head: {e}"));
-            Ok((r.try_get(0).map_err(c)?, r.try_get(1).map_err(c)?))
+            let c = StoreError::corrupt("the audit head");
+            Ok((r.try_get(0).map_err(&c)?, r.try_get(1).map_err(&c)?))
         })
         .transpose()
     }
@@ -155,7 +165,7 @@ impl Store {
         let seen = match w.read() {
             Ok(Some(seen)) => seen,
             Ok(None) => return Ok(None),
-            Err(e) => return Ok(Some(e)),
+            Err(e) => return Ok(Some(e.to_string())),
         };
         let mac: Option<String> = sqlx::query_scalar("SELECT mac FROM audit_log WHERE seq = $1")
             .bind(seen.seq)

@@ -282,11 +282,13 @@ async fn manifest_dry_run(
     let mut out = Vec::new();
     for d in manifest_docs(client, ns, path).await? {
         let (kind, name) = (&d.kind, &d.name);
-        let live = d
-            .api
-            .get_opt(name)
-            .await
-            .map_err(KubeError::manifest_api(path, "reading", &d))?;
+        let live = d.api.get_opt(name).await.map_err(KubeError::manifest_api(
+            path,
+            "reading",
+            &d.kind,
+            &d.name,
+            &d.namespace,
+        ))?;
         let result = d
             .api
             .patch(
@@ -295,7 +297,13 @@ async fn manifest_dry_run(
                 &Patch::Apply(&d.doc),
             )
             .await
-            .map_err(KubeError::manifest_api(path, "dry run of", &d))?;
+            .map_err(KubeError::manifest_api(
+                path,
+                "dry run of",
+                &d.kind,
+                &d.name,
+                &d.namespace,
+            ))?;
         out.push(object_diff(kind, name, live.as_ref(), &result)?);
     }
     Ok(out)

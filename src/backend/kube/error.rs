@@ -125,14 +125,17 @@ impl KubeError {
         }
     }
 
-    /// `map_err` for an API call on document `doc` of manifest file `path`.
+    /// `map_err` for an API call on the object `kind/name` in `namespace`,
+    /// a document of manifest file `path`.
     pub(crate) fn manifest_api(
         path: &str,
         doing: &'static str,
-        doc: &super::ops::ManifestDoc,
+        kind: &str,
+        name: &str,
+        namespace: &str,
     ) -> impl FnOnce(kube::Error) -> KubeError {
         let path = path.to_string();
-        let api = Self::api(doing, &doc.kind, &doc.name, &doc.namespace);
+        let api = Self::api(doing, kind, name, namespace);
         move |e| KubeError::InManifest {
             path,
             source: Box::new(api(e)),

@@ -331,7 +331,13 @@ async fn apply_manifest(client: &Client, ns: &str, path: &str) -> Result<Vec<Str
                 &Patch::Apply(&d.doc),
             )
             .await
-            .map_err(KubeError::manifest_api(path, "applying", &d))?;
+            .map_err(KubeError::manifest_api(
+                path,
+                "applying",
+                &d.kind,
+                &d.name,
+                &d.namespace,
+            ))?;
         notes.push(format!("{}/{}", d.kind, d.name));
     }
     Ok(notes)

@@ -74,7 +74,7 @@ fn clicking_a_step_selects_the_step_drawn_there() {
     ] {
         let row = row_of(&s, title);
         click(&mut s, 10, row);
-        assert_eq!(s.titles[s.view.selected], title, "clicked row {row}");
+        assert_eq!(s.view.titles[s.view.selected], title, "clicked row {row}");
         // Drawn again, the selected step is still under the pointer... or
         // scrolled so it stays in view, and marked selected.
         let shown = screen(&s);
@@ -110,7 +110,7 @@ fn the_wheel_over_the_checklist_moves_the_selection() {
     }
     assert_eq!(s.view.selected, n - 1, "stops at the last step");
     // The checklist scrolled with it: the last step is drawn, selected.
-    let last = s.titles[n - 1].clone();
+    let last = s.view.titles[n - 1].clone();
     assert!(screen(&s)[row_of(&s, &last) as usize].contains('›'));
 }
 

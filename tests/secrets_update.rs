@@ -77,10 +77,10 @@ const ALL: [&str; 9] = [
 fn the_set_holds_every_kind_of_secret() {
     let s = state();
     for v in &ALL[..8] {
-        assert_eq!(s.secrets.mask(&format!("<{v}>")), "<***>", "{v}");
+        assert_eq!(s.values.secrets.mask(&format!("<{v}>")), "<***>", "{v}");
     }
     // Ordinary values stay readable.
-    assert_eq!(s.secrets.mask("/home/alice ok"), "/home/alice ok");
+    assert_eq!(s.values.secrets.mask("/home/alice ok"), "/home/alice ok");
 }
 
 #[test]

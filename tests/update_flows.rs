@@ -516,7 +516,7 @@ fn an_interrupted_step_is_never_rerun_silently() {
 #[test]
 fn output_is_sanitized_masked_and_bounded() {
     let mut s = state();
-    s.secrets.add("hunter22");
+    s.values.secrets.add("hunter22");
     let lines = vec![
         (
             Stream::Stdout,

@@ -81,7 +81,7 @@ pub fn release_event(
             }
         }
         // What a webhook receives is a sink like any other.
-        let payload = notify_payload(hook.format, event, &state.secrets.mask(text), extra);
+        let payload = notify_payload(hook.format, event, &state.values.secrets.mask(text), extra);
         out.push(Command::Notify {
             hook,
             event: event.to_string(),
@@ -139,7 +139,7 @@ pub fn gate_waiting(state: &AppState, i: usize, out: &mut Vec<Command>) {
     let text = format!(
         "{} is waiting for sign-off at {gate} ({}); approve with: {}",
         headline(state),
-        state.titles.get(i).cloned().unwrap_or_default(),
+        state.view.titles.get(i).cloned().unwrap_or_default(),
         approve.join(" / ")
     );
     let more = json!({ "step": gate, "approve": approve });
@@ -178,7 +178,7 @@ pub fn release_ended(state: &AppState, out: &mut Vec<Command>) {
         let id = state.step_id(i);
         text.push_str(&format!(
             " at {id} ({}): {reason}",
-            state.titles.get(i).cloned().unwrap_or_default()
+            state.view.titles.get(i).cloned().unwrap_or_default()
         ));
         more = json!({ "step": id, "reason": reason });
     }
@@ -199,12 +199,18 @@ pub fn notified(
     required: bool,
 ) {
     // Text from a backend: masked here, before the status line or the log.
-    let url = state.secrets.mask(&crate::sanitize::sanitize_line(url));
+    let url = state
+        .values
+        .secrets
+        .mask(&crate::sanitize::sanitize_line(url));
     let Some(e) = error else {
         tracing::info!("notified {url} of {event}");
         return;
     };
-    let e = state.secrets.mask(&crate::sanitize::sanitize_line(&e));
+    let e = state
+        .values
+        .secrets
+        .mask(&crate::sanitize::sanitize_line(&e));
     let level = if required { Level::Error } else { Level::Warn };
     state.notify(level, format!("could not notify {url} of {event}: {e}"));
 }

@@ -16,7 +16,7 @@ pub fn build(state: &AppState) -> Plan {
         environment: &state.release.environment,
         release: Some(state.release.id.as_str()).filter(|id| !id.is_empty()),
         scope: &scope,
-        secrets: &state.secrets,
+        secrets: &state.values.secrets,
         content: state.content.current.as_ref(),
     })
 }
@@ -53,7 +53,7 @@ pub fn toggle(state: &mut AppState) -> Vec<Command> {
 /// The backend's answer: each step's slot (masked where text enters).
 pub fn answered(state: &mut AppState, slots: Vec<(usize, ClusterSlot)>) {
     state.plan.reading = false;
-    let secrets = state.secrets.clone();
+    let secrets = state.values.secrets.clone();
     // Text from the cluster enters here: masked, then made safe to draw.
     let clean = |s: &str| crate::sanitize::sanitize_line(&secrets.mask(s));
     if let Some(p) = &mut state.plan.plan {

@@ -29,13 +29,13 @@ pub fn release_secrets(state: &AppState) -> SecretSet {
         set.add_url(v);
     }
     for name in secret_env_names(rb) {
-        if let Some(v) = state.env.get(&name) {
+        if let Some(v) = state.values.env.get(&name) {
             set.add(v);
         }
     }
-    for (name, v) in &state.env {
+    for (name, v) in &state.values.env {
         set.add_url(v);
-        if state.env_vars.contains_key(name) && secret_param(name) {
+        if state.values.env_vars.contains_key(name) && secret_param(name) {
             set.add(v);
         }
     }

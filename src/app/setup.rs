@@ -52,11 +52,13 @@ impl AppState {
             runbook_path: s.runbook_path,
             release: s.release,
             identity: s.identity,
-            env,
-            env_vars,
-            flightdeck_bin: s.flightdeck_bin,
-            secrets: Default::default(),
-            sealed_inputs,
+            values: super::state::Values {
+                env,
+                env_vars,
+                flightdeck_bin: s.flightdeck_bin,
+                secrets: Default::default(),
+                sealed_inputs,
+            },
             outputs,
             auto: false,
             acks: s.acks,
@@ -64,7 +66,6 @@ impl AppState {
             journal_error: None,
             approval_hash,
             end_recorded: false,
-            titles: Vec::new(),
             point_of_no_return,
             view: super::state::ViewState::new(selected, s.keymap),
             plumbing: Default::default(),
@@ -74,12 +75,12 @@ impl AppState {
             processes: Default::default(),
             plan: Default::default(),
         };
-        state.titles = state
+        state.view.titles = state
             .runbook
             .steps()
             .map(|st| state.render_text(&st.title))
             .collect();
-        state.secrets = super::secrets::release_secrets(&state);
+        state.values.secrets = super::secrets::release_secrets(&state);
         state
     }
 }

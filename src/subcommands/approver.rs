@@ -37,7 +37,7 @@ pub async fn since_last(store: &Store, state: &AppState) -> Option<SinceLast> {
         let records = store.content_records(&then.id).await.unwrap_or_default();
         let then_content = records.iter().rev().find_map(|c| c.manifest.clone());
         let now_inputs = state.journaled_inputs();
-        let clean = |s: &str| crate::sanitize::sanitize_line(&state.secrets.mask(s));
+        let clean = |s: &str| crate::sanitize::sanitize_line(&state.values.secrets.mask(s));
         return Some(
             plan_since::since(
                 &state.runbook,

@@ -79,7 +79,7 @@ pub async fn plan(settings: &Settings, args: &PlanArgs) -> Result<Plan, Failure>
         crate::app::plan::read_command(&state, &plan)
     {
         for (i, slot) in crate::backend::plan::read(&targets, cluster).await {
-            plan.fill(i, slot, &|s: &str| state.secrets.mask(s));
+            plan.fill(i, slot, &|s: &str| state.values.secrets.mask(s));
         }
     }
     if state.runbook.inputs.iter().any(|i| i.secret) {

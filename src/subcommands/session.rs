@@ -228,10 +228,10 @@ pub async fn open_with(
         outputs,
         now,
     });
-    state.sealed_inputs = sealed;
+    state.values.sealed_inputs = sealed;
     // The unsealed values are known now: mask them everywhere.
-    state.secrets = crate::app::secrets::release_secrets(&state);
-    crate::logging::mask_secrets(&state.secrets);
+    state.values.secrets = crate::app::secrets::release_secrets(&state);
+    crate::logging::mask_secrets(&state.values.secrets);
     for n in notices {
         state.notify(Level::Warn, n);
     }

@@ -303,7 +303,7 @@ pub fn spawn(
         runbook_hash: state.release.runbook_hash.clone(),
         approval_hash: Arc::new(Mutex::new(state.approval_hash.clone())),
         members: Arc::new(gates::members(&state.runbook.roles, &settings.roles)),
-        secrets: Arc::new(state.secrets.clone()),
+        secrets: Arc::new(state.values.secrets.clone()),
         ssh_key: settings.ssh_key.clone(),
         allowed_signers: super::identity::allowed_signers(settings),
         environment: state.release.environment.clone(),

@@ -10,10 +10,10 @@ pub fn shown(state: &AppState) -> Vec<String> {
         .inputs
         .iter()
         .map(|(k, v)| {
-            if state.sealed_inputs.contains_key(k) {
+            if state.values.sealed_inputs.contains_key(k) {
                 format!("{k}=••••••")
             } else {
-                format!("{k}={}", state.secrets.mask(v))
+                format!("{k}={}", state.values.secrets.mask(v))
             }
         })
         .collect()

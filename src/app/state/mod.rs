@@ -12,6 +12,7 @@ mod plan;
 mod plumbing;
 mod processes;
 mod team;
+mod values;
 mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,6 +27,7 @@ pub use self::plan::PlanState;
 pub use self::plumbing::Plumbing;
 pub use self::processes::ProcessState;
 pub use self::team::{Mode, TeamState};
+pub use self::values::Values;
 pub use self::view::ViewState;
 use crate::protocol::output::{OutputBuffer, Stream};
 use crate::runbook::RenderError;
@@ -48,16 +50,8 @@ pub struct AppState {
     pub runbook_path: String,
     pub release: Release,
     pub identity: Identity,
-    /// `${env.X}` values: the process environment plus the environment's vars.
-    pub env: BTreeMap<String, String>,
-    /// Values of `vars` from the runbook environment, passed to commands.
-    pub env_vars: BTreeMap<String, String>,
-    pub flightdeck_bin: String,
-    /// Values never shown (see `app::secrets`): every text entering from a
-    /// backend is masked with this before any sink sees it.
-    pub secrets: crate::runbook::secrets::SecretSet,
-    /// Secret inputs as the journal keeps them: name -> salted hash.
-    pub sealed_inputs: BTreeMap<String, String>,
+    /// What its steps run with, and which of it is secret.
+    pub values: Values,
     pub outputs: Vec<OutputBuffer>,
     /// "Run until the next gate" is on.
     pub auto: bool,
@@ -70,8 +64,6 @@ pub struct AppState {
     pub approval_hash: String,
     /// The release's end is journaled (or on its way).
     pub end_recorded: bool,
-    /// Step titles with `${inputs.x}` and `${release.*}` filled in.
-    pub titles: Vec<String>,
     /// The migrate step past which an image rollback alone will not undo
     /// the release (see `data_hooks`).
     pub point_of_no_return: Option<String>,
@@ -148,7 +140,7 @@ impl AppState {
     /// Step `i`'s title as shown (inputs filled in); empty when there is
     /// no step `i`.
     pub fn title(&self, i: usize) -> &str {
-        self.titles.get(i).map_or("", String::as_str)
+        self.view.titles.get(i).map_or("", String::as_str)
     }
 
     /// Step `i`'s output.
@@ -187,7 +179,7 @@ impl AppState {
     fn shown_inputs(&self) -> BTreeMap<String, String> {
         let mut inputs = self.release.inputs.clone();
         for (name, v) in inputs.iter_mut() {
-            if self.sealed_inputs.contains_key(name) {
+            if self.values.sealed_inputs.contains_key(name) {
                 *v = "(secret)".into();
             }
         }
@@ -215,9 +207,9 @@ impl AppState {
             s.release.insert(k.into(), v.clone());
         }
         if with_env {
-            s.env = self.env.clone();
+            s.env = self.values.env.clone();
             s.flightdeck
-                .insert("bin".into(), self.flightdeck_bin.clone());
+                .insert("bin".into(), self.values.flightdeck_bin.clone());
         }
         s
     }
@@ -231,7 +223,7 @@ impl AppState {
     /// sealed). Approvals bind to these, so an approver in another process
     /// computes the same hash.
     pub fn journaled_inputs(&self) -> BTreeMap<String, String> {
-        journaled_inputs(&self.release.inputs, &self.sealed_inputs)
+        journaled_inputs(&self.release.inputs, &self.values.sealed_inputs)
     }
 
     pub fn step_count(&self) -> usize {

@@ -16,6 +16,8 @@ pub struct ViewState {
     pub scroll: usize,
     pub notice: Option<Notice>,
     pub keymap: Keymap,
+    /// Step titles with `${inputs.x}` and `${release.*}` filled in.
+    pub titles: Vec<String>,
 }
 
 impl ViewState {
@@ -28,6 +30,7 @@ impl ViewState {
             scroll: 0,
             notice: None,
             keymap,
+            titles: Vec::new(),
         }
     }
 }

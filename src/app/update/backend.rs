@@ -25,7 +25,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             }
             let id = state.step_id(step);
             for (stream, raw) in lines {
-                let line = state.secrets.mask(&sanitize::sanitize_line(&raw));
+                let line = state.values.secrets.mask(&sanitize::sanitize_line(&raw));
                 state.plumbing.events.push(HeadlessEvent::Output {
                     step: id.clone(),
                     stream: stream_name(stream),
@@ -56,7 +56,7 @@ pub(super) fn backend(state: &mut AppState, ev: BackendEvent, out: &mut Vec<Comm
             }
             // Masked here, once: the outcome goes on to the journal, the
             // audit log, the status line and the headless stream.
-            let outcome = mask_outcome(&state.secrets, outcome);
+            let outcome = mask_outcome(&state.values.secrets, outcome);
             let said = match &outcome {
                 Outcome::Failure { reason, .. } => Some(format!("failed: {reason}")),
                 Outcome::Inconclusive { reason } => {
@@ -169,9 +169,9 @@ pub(super) fn launch(state: &mut AppState, i: usize, attempt: u32, out: &mut Vec
                     if let StepAction::Data(crate::runbook::data::DataAction::Notify(n)) =
                         &mut action
                     {
-                        n.message = state.secrets.mask(&n.message);
+                        n.message = state.values.secrets.mask(&n.message);
                     }
-                    let env = state.env_vars.clone();
+                    let env = state.values.env_vars.clone();
                     out.push(Command::RunStep {
                         step: i,
                         attempt,

@@ -162,7 +162,7 @@ pub(super) fn restart_services(state: &mut AppState, out: &mut Vec<Command>) {
                 out.push(Command::StartService {
                     step: i,
                     action,
-                    env: state.env_vars.clone(),
+                    env: state.values.env_vars.clone(),
                 });
             }
             Err(e) => service_failed(state, i, e.to_string(), out),
@@ -208,7 +208,7 @@ pub(super) fn service_started(
 }
 
 fn service_failed(state: &mut AppState, i: usize, error: String, out: &mut Vec<Command>) {
-    let error = state.secrets.mask(&sanitize::sanitize_line(&error));
+    let error = state.values.secrets.mask(&sanitize::sanitize_line(&error));
     let id = state.step_id(i);
     info(state, i, format!("could not start again: {error}"));
     let entry = JournalEntry::ServiceStarted {

@@ -33,8 +33,8 @@ pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec
             view.conn = ConnState::Connecting;
         }
         KubeEvent::Snapshot(mut s) => {
-            if snapshot_holds_secret(&state.secrets, &s) {
-                mask_snapshot(&state.secrets, std::sync::Arc::make_mut(&mut s));
+            if snapshot_holds_secret(&state.values.secrets, &s) {
+                mask_snapshot(&state.values.secrets, std::sync::Arc::make_mut(&mut s));
             }
             view.derived = crate::runbook::rollout::Derived::of(&s, Arc::as_ptr(&s) as usize, now);
             view.snapshot = s;
@@ -43,14 +43,14 @@ pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec
         KubeEvent::Connection(c) => view.conn = c,
         KubeEvent::PodLogs { lines, dropped } => {
             for mut l in lines {
-                l.text = state.secrets.mask(&sanitize::sanitize_line(&l.text));
+                l.text = state.values.secrets.mask(&sanitize::sanitize_line(&l.text));
                 view.logs.push(l);
             }
             view.logs.dropped += dropped;
             view.logs.total += dropped;
         }
         KubeEvent::RollbackStarted { trigger, reason } => {
-            let reason = state.secrets.mask(&reason);
+            let reason = state.values.secrets.mask(&reason);
             let text = format!("rolling back ({trigger}): {reason}");
             view.rollback = Some(reason);
             let text = sanitize::sanitize_line(&text);
@@ -59,7 +59,7 @@ pub fn on_event(state: &mut AppState, step: usize, ev: KubeEvent, _out: &mut Vec
         }
         KubeEvent::RollbackDone { ok, detail } => {
             view.rolling_back = false;
-            let detail = state.secrets.mask(&sanitize::sanitize_line(&detail));
+            let detail = state.values.secrets.mask(&sanitize::sanitize_line(&detail));
             state.say(step, Stream::Info, detail.clone());
             state.notify(if ok { Level::Warn } else { Level::Error }, detail);
         }

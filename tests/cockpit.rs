@@ -24,6 +24,7 @@ use flightdeck::runbook::home::{
     HomeSnapshot, Phase, ReleaseRow, RunbookRow, WaitingKind, WaitingRow,
 };
 use flightdeck::runbook::progress::StepStatus;
+use flightdeck::runbook::record::Ticks;
 use flightdeck::runbook::{self, Loaded};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -658,9 +659,13 @@ fn checklist_opens_unticked_and_enter_needs_every_item() {
         })
         .collect();
     let JournalEntry::ChecklistTicked {
-        person,
-        items,
-        step_id,
+        ticks:
+            Ticks {
+                person,
+                items,
+                step_id,
+                ..
+            },
         ..
     } = entries[0]
     else {

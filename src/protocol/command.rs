@@ -157,13 +157,7 @@ pub enum JournalEntry {
     /// step's `StepFinished`): the record of a checklist is item by item.
     ChecklistTicked {
         release_id: String,
-        step_id: String,
-        attempt: u32,
-        person: String,
-        /// (item text, unix ms it was ticked), in the runbook's order.
-        items: Vec<(String, i64)>,
-        note: Option<String>,
-        at: i64,
+        ticks: crate::runbook::record::Ticks,
     },
     /// A resumed release started a background service again (`pid`), or
     /// failed to (`error`).

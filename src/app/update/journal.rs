@@ -6,6 +6,7 @@ use crate::protocol::command::{Command, JournalEntry};
 use crate::protocol::output::Stream;
 use crate::runbook::StepAction;
 use crate::runbook::progress::{Outcome, ReleaseStatus};
+use crate::runbook::record::Ticks;
 use crate::sanitize;
 
 /// Lines of output kept in the journal per step run.
@@ -208,12 +209,14 @@ pub(super) fn journal_ticks(
     };
     let entry = JournalEntry::ChecklistTicked {
         release_id: state.release.id.clone(),
-        step_id: state.step_id(i),
-        attempt: state.attempts(i),
-        person: state.identity.person.clone(),
-        items,
-        note,
-        at: state.now,
+        ticks: Ticks {
+            step_id: state.step_id(i),
+            attempt: state.attempts(i),
+            person: state.identity.person.clone(),
+            items,
+            note,
+            at: state.now,
+        },
     };
     journal(state, entry, After::Nothing, out);
 }

@@ -381,29 +381,9 @@ async fn write<'a>(
             "service_started",
             json!({ "step_id": step_id, "pid": pid, "error": error, "at": at }),
         ),
-        JournalEntry::ChecklistTicked {
-            release_id,
-            step_id,
-            attempt,
-            person,
-            items,
-            note,
-            at,
-        } => audit(
-            release_id,
-            "checklist_ticked",
-            json!({
-                "step_id": step_id,
-                "attempt": attempt,
-                "person": person,
-                "items": items
-                    .iter()
-                    .map(|(item, at)| json!({ "item": item, "at": at }))
-                    .collect::<Vec<_>>(),
-                "note": note,
-                "at": at,
-            }),
-        ),
+        JournalEntry::ChecklistTicked { release_id, ticks } => {
+            audit(release_id, "checklist_ticked", ticks.detail())
+        }
         JournalEntry::StepInterrupted {
             release_id,
             step_id,

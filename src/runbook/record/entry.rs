@@ -118,15 +118,8 @@ pub enum Fact {
         changed: Vec<String>,
         at: i64,
     },
-    /// Checklist items ticked one by one: (item, unix ms), by `person`.
-    ChecklistTicked {
-        step_id: String,
-        attempt: u32,
-        person: String,
-        items: Vec<(String, i64)>,
-        note: Option<String>,
-        at: i64,
-    },
+    /// Checklist items ticked one by one, by a person.
+    ChecklistTicked(Ticks),
     /// A kind this version does not know: kept, ignored by the state.
     Other,
 }
@@ -168,6 +161,37 @@ pub enum Flaw {
 /// `Type { field: reader, .. }`, each field read by `Detail::reader` from
 /// the detail key of its name (or the key in parentheses): a key is
 /// written once, next to the field it fills.
+/// Checklist items a person ticked, one by one: what the app journals and
+/// the `checklist_ticked` audit entry holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticks {
+    pub step_id: String,
+    pub attempt: u32,
+    pub person: String,
+    /// (item text, unix ms it was ticked), in the runbook's order.
+    pub items: Vec<(String, i64)>,
+    pub note: Option<String>,
+    pub at: i64,
+}
+
+impl Ticks {
+    /// The audit entry's detail: the inverse of reading it (`Entry::fact`).
+    pub fn detail(&self) -> Value {
+        serde_json::json!({
+            "step_id": self.step_id,
+            "attempt": self.attempt,
+            "person": self.person,
+            "items": self
+                .items
+                .iter()
+                .map(|(item, at)| serde_json::json!({ "item": item, "at": at }))
+                .collect::<Vec<_>>(),
+            "note": self.note,
+            "at": self.at,
+        })
+    }
+}
+
 macro_rules! read {
     ($d:expr, $($ty:ident)::+ { $($field:ident: $how:ident $(($key:literal))?),* $(,)? }) => {
         $($ty)::+ { $($field: $d.$how(read!(@key $field $($key)?))?),* }
@@ -275,9 +299,9 @@ impl Entry {
                     at: int,
                 }
             ),
-            "checklist_ticked" => read!(
+            "checklist_ticked" => Fact::ChecklistTicked(read!(
                 d,
-                Fact::ChecklistTicked {
+                Ticks {
                     step_id: text,
                     attempt: attempt,
                     person: text,
@@ -285,7 +309,7 @@ impl Entry {
                     note: opt_text,
                     at: int,
                 }
-            ),
+            )),
             _ => Fact::Other,
         })
     }

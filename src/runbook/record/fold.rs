@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::entry::{Entry, Fact, Opened, RunState};
+use super::entry::{Entry, Fact, Opened, RunState, Ticks};
 use crate::runbook::gates::Signoff;
 use crate::runbook::progress::ReleaseStatus;
 
@@ -82,18 +82,26 @@ pub struct ContentChange {
     pub at: i64,
 }
 
-/// Checklist items ticked by a person (`checklist_ticked`).
+/// Checklist items ticked by a person (`checklist_ticked`), with the
+/// audit entry's number and host; reads as its `Ticks`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChecklistTicks {
     pub seq: i64,
-    pub step_id: String,
-    pub attempt: u32,
-    pub person: String,
     pub host: String,
-    /// (item, unix ms it was ticked).
-    pub items: Vec<(String, i64)>,
-    pub note: Option<String>,
-    pub at: i64,
+    pub ticks: Ticks,
+}
+
+impl std::ops::Deref for ChecklistTicks {
+    type Target = Ticks;
+    fn deref(&self) -> &Ticks {
+        &self.ticks
+    }
+}
+
+impl std::ops::DerefMut for ChecklistTicks {
+    fn deref_mut(&mut self) -> &mut Ticks {
+        &mut self.ticks
+    }
 }
 
 /// A release as its audit entries tell it.
@@ -361,28 +369,17 @@ pub fn apply(rec: &mut ReleaseRecord, e: &Entry) -> Result<(), Foreign> {
                 at,
             });
         }
-        Fact::ChecklistTicked {
-            step_id,
-            attempt,
-            person,
-            items,
-            note,
-            at,
-        } => {
-            if rec.attempt(&step_id, attempt).is_none() {
+        Fact::ChecklistTicked(ticks) => {
+            if rec.attempt(&ticks.step_id, ticks.attempt).is_none() {
                 return Err(foreign(format!(
-                    "checklist ticks for attempt {attempt} of step {step_id}, which never started"
+                    "checklist ticks for attempt {} of step {}, which never started",
+                    ticks.attempt, ticks.step_id
                 )));
             }
             rec.checklists.push(ChecklistTicks {
                 seq: e.seq,
-                step_id,
-                attempt,
-                person,
                 host: e.host.clone(),
-                items,
-                note,
-                at,
+                ticks,
             });
         }
         Fact::Other => rec.ignored.push((e.seq, e.kind.clone())),

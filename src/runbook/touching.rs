@@ -214,12 +214,14 @@ stages:
 
     fn entry(seq: i64, kind: &str, detail: serde_json::Value) -> Entry {
         Entry {
-            seq,
-            release_id: Some("r1".into()),
-            at: seq,
-            actor: "alice".into(),
-            host: "h".into(),
-            kind: kind.into(),
+            stamp: crate::runbook::record::Stamp {
+                seq,
+                release_id: Some("r1".into()),
+                at: seq,
+                actor: "alice".into(),
+                host: "h".into(),
+                kind: kind.into(),
+            },
             detail,
         }
     }

@@ -210,7 +210,7 @@ pub async fn verify_identity(settings: &Settings, store: &Store) -> Result<i32, 
         if !releases.contains_key(&row.release_id) {
             let found = match store.load_release(&row.release_id).await? {
                 Some(r) => match crate::runbook::load(Path::new(&r.runbook_path)) {
-                    Ok(l) => Some((l.runbook, r.environment)),
+                    Ok(l) => Some((l.runbook, r.opened.environment)),
                     Err(_) => {
                         println!(
                             "identity of sign-offs in release {} checked as recorded: runbook {} unreadable",

@@ -70,18 +70,19 @@ pub fn clap_error(e: &clap::Error) -> i32 {
 /// readers that print it: `show` and `report` in every format.
 pub fn release(r: &StoredRelease) -> StoredRelease {
     let mut r = r.clone();
+    let o = &mut r.opened;
     for s in [
         &mut r.id,
-        &mut r.runbook_name,
-        &mut r.runbook_path,
-        &mut r.runbook_hash,
-        &mut r.environment,
-        &mut r.initiator,
+        &mut o.runbook_name,
+        &mut o.runbook_path,
+        &mut o.runbook_hash,
+        &mut o.environment,
+        &mut o.initiator,
         &mut r.host,
     ] {
         *s = text(s);
     }
-    r.inputs = r.inputs.iter().map(|(k, v)| (text(k), text(v))).collect();
+    o.inputs = o.inputs.iter().map(|(k, v)| (text(k), text(v))).collect();
     for c in &mut r.checklists {
         c.step_id = text(&c.step_id);
         c.person = text(&c.person);

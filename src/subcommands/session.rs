@@ -109,7 +109,7 @@ pub async fn open_with(
             &store,
             &super::identity::allowed_signers(settings),
             &l.runbook,
-            &stored.environment,
+            &stored.opened.environment,
             &stored.id,
             std::mem::take(&mut stored.signoffs),
         )

@@ -40,7 +40,7 @@ pub fn spawn(store: &Store, settings: &Settings, state: &AppState) -> Backends {
                         &reader,
                         &allowed,
                         &runbook,
-                        &stored.environment,
+                        &stored.opened.environment,
                         &stored.id,
                         stored.signoffs,
                     )

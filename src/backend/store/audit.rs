@@ -11,7 +11,7 @@ use sha2::Sha256;
 use sqlx::{Any, Row, Transaction};
 
 use super::error::{KeyProblem, StoreError};
-use crate::runbook::record::Entry;
+use crate::runbook::record::{Entry, Stamp};
 
 /// `prev_mac` of the first entry.
 pub const GENESIS_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -212,15 +212,11 @@ pub(crate) async fn append(
     Ok(mac)
 }
 
-/// One `audit_log` row as stored.
+/// One `audit_log` row as stored: the detail kept as the exact text the
+/// MAC covers. Reads as its `Stamp`.
 #[derive(Debug, Clone)]
 pub(crate) struct RawEntry {
-    pub seq: i64,
-    pub release_id: Option<String>,
-    pub at: i64,
-    pub actor: String,
-    pub host: String,
-    pub kind: String,
+    pub stamp: Stamp,
     pub detail_json: String,
     pub prev_mac: String,
     pub mac: String,
@@ -230,15 +226,24 @@ pub(crate) struct RawEntry {
 pub(crate) const ENTRY_COLUMNS: &str =
     "seq, release_id, at, actor, host, kind, detail_json, prev_mac, mac";
 
+impl std::ops::Deref for RawEntry {
+    type Target = Stamp;
+    fn deref(&self) -> &Stamp {
+        &self.stamp
+    }
+}
+
 impl RawEntry {
     pub(crate) fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
         Ok(RawEntry {
-            seq: row.try_get(0)?,
-            release_id: row.try_get(1)?,
-            at: row.try_get(2)?,
-            actor: row.try_get(3)?,
-            host: row.try_get(4)?,
-            kind: row.try_get(5)?,
+            stamp: Stamp {
+                seq: row.try_get(0)?,
+                release_id: row.try_get(1)?,
+                at: row.try_get(2)?,
+                actor: row.try_get(3)?,
+                host: row.try_get(4)?,
+                kind: row.try_get(5)?,
+            },
             detail_json: row.try_get(6)?,
             prev_mac: row.try_get(7)?,
             mac: row.try_get(8)?,
@@ -271,12 +276,7 @@ impl RawEntry {
         let detail = serde_json::from_str(&self.detail_json)
             .map_err(|e| BrokenWhy::Unreadable(format!("detail is not JSON: {e}")))?;
         Ok(Entry {
-            seq: self.seq,
-            release_id: self.release_id.clone(),
-            at: self.at,
-            actor: self.actor.clone(),
-            host: self.host.clone(),
-            kind: self.kind.clone(),
+            stamp: self.stamp.clone(),
             detail,
         })
     }

@@ -10,7 +10,7 @@ use super::error::StoreError;
 use crate::runbook::gates::Signoff;
 use crate::runbook::progress::ReleaseStatus;
 pub use crate::runbook::record::BreakGlass;
-use crate::runbook::record::{Attempt, ReleaseRecord, ResumeChoice};
+use crate::runbook::record::{Attempt, Opened, ReleaseRecord, ResumeChoice};
 
 /// Step output kept per attempt: the last lines, at most this many...
 pub const OUTPUT_MAX_LINES: usize = 200;
@@ -42,19 +42,16 @@ impl std::ops::DerefMut for StoredStepRun {
     }
 }
 
-/// A release with everything journaled about it.
+/// A release with everything journaled about it. Reads as what its
+/// `release_started` entry says (`Opened`: runbook, environment, inputs,
+/// initiator, start).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRelease {
     pub id: String,
-    pub runbook_name: String,
-    pub runbook_path: String,
-    pub runbook_hash: String,
-    pub environment: String,
-    pub inputs: BTreeMap<String, String>,
-    pub initiator: String,
+    pub opened: Opened,
+    /// Where it was started.
     pub host: String,
     pub status: ReleaseStatus,
-    pub started_at: i64,
     pub finished_at: Option<i64>,
     /// Every attempt, in journal order.
     pub steps: Vec<StoredStepRun>,
@@ -71,6 +68,13 @@ pub struct StoredRelease {
     /// Audit entries of this release that were not counted (MAC fails, or
     /// they do not fit the release), in words.
     pub discarded: Vec<String>,
+}
+
+impl std::ops::Deref for StoredRelease {
+    type Target = Opened;
+    fn deref(&self) -> &Opened {
+        &self.opened
+    }
 }
 
 impl StoredRelease {
@@ -233,15 +237,9 @@ fn stored(
     steps.sort_by_key(|s| s.seq);
     Some(StoredRelease {
         id: rec.id,
-        runbook_name: h.opened.runbook_name,
-        runbook_path: h.opened.runbook_path,
-        runbook_hash: h.opened.runbook_hash,
-        environment: h.opened.environment,
-        inputs: h.opened.inputs,
-        initiator: h.opened.initiator,
+        opened: h.opened,
         host: h.host,
         status: rec.status,
-        started_at: h.opened.started_at,
         finished_at: rec.finished_at,
         steps,
         signoffs: rec.signoffs.into_iter().map(|s| s.signoff).collect(),

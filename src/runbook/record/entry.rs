@@ -9,9 +9,10 @@ use serde_json::Value;
 use crate::runbook::gates::{Decision, Signoff};
 use crate::runbook::progress::ReleaseStatus;
 
-/// A verified audit entry: its fields as stored, `detail` parsed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
+/// What every audit entry carries besides its detail: its place in the
+/// chain, its release, when, who, where, and what kind of fact it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
     pub seq: i64,
     pub release_id: Option<String>,
     /// Unix milliseconds, when the entry was written.
@@ -20,7 +21,21 @@ pub struct Entry {
     pub actor: String,
     pub host: String,
     pub kind: String,
+}
+
+/// A verified audit entry: its stamp as stored, `detail` parsed. Reads as
+/// its `Stamp` (`entry.seq`, `entry.kind`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub stamp: Stamp,
     pub detail: Value,
+}
+
+impl std::ops::Deref for Entry {
+    type Target = Stamp;
+    fn deref(&self) -> &Stamp {
+        &self.stamp
+    }
 }
 
 /// A step attempt's journaled state.

@@ -7,7 +7,7 @@ mod fold;
 #[cfg(test)]
 mod tests;
 
-pub use entry::{Entry, Fact, Flaw, Malformed, Opened, RunState, Ticks};
+pub use entry::{Entry, Fact, Flaw, Malformed, Opened, RunState, Stamp, Ticks};
 pub use fold::{
     Attempt, BreakGlass, ChecklistTicks, ContentChange, Foreign, Header, LeaseChange,
     RecordedSignoff, ReleaseRecord, ResumeChoice, apply, fold, fold_all,

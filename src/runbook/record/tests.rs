@@ -6,12 +6,14 @@ use crate::runbook::progress::ReleaseStatus;
 
 fn entry(seq: i64, kind: &str, detail: serde_json::Value) -> Entry {
     Entry {
-        seq,
-        release_id: Some("r1".into()),
-        at: 100 + seq,
-        actor: "alice".into(),
-        host: "alice-laptop".into(),
-        kind: kind.into(),
+        stamp: crate::runbook::record::Stamp {
+            seq,
+            release_id: Some("r1".into()),
+            at: 100 + seq,
+            actor: "alice".into(),
+            host: "alice-laptop".into(),
+            kind: kind.into(),
+        },
         detail,
     }
 }
@@ -129,7 +131,7 @@ fn a_release_folds_from_its_entries() {
 #[test]
 fn entries_that_do_not_fit_are_foreign_and_change_nothing() {
     let mut other = signoff(9, "bob");
-    other.release_id = Some("r2".into());
+    other.stamp.release_id = Some("r2".into());
     let entries = vec![
         signoff(1, "mallory"), // before the release was opened
         opened(2),
@@ -233,12 +235,14 @@ fn the_tally_recounts_every_rule() {
 fn a_malformed_detail_names_its_field_and_flaw() {
     use crate::runbook::record::{Entry, Flaw, Malformed};
     let entry = |kind: &str, detail: serde_json::Value| Entry {
-        seq: 1,
-        release_id: Some("r".into()),
-        at: 0,
-        actor: "ann".into(),
-        host: "h".into(),
-        kind: kind.into(),
+        stamp: crate::runbook::record::Stamp {
+            seq: 1,
+            release_id: Some("r".into()),
+            at: 0,
+            actor: "ann".into(),
+            host: "h".into(),
+            kind: kind.into(),
+        },
         detail,
     };
     let e = entry(

@@ -193,14 +193,7 @@ fn a_runbook_edited_under_a_running_session_stops_it() {
     );
     assert!(c.is_empty(), "{c:?}");
     assert_eq!(s.approval_hash, approved.hash());
-    assert!(
-        s.view
-            .notice
-            .clone()
-            .unwrap()
-            .text
-            .contains("quit and reopen")
-    );
+    assert!(s.view.notice_text().contains("quit and reopen"));
     assert!(run_to_gate(&mut s).is_empty());
     assert_eq!(s.release.steps[announce].status, StepStatus::Pending);
 }

@@ -334,14 +334,7 @@ fn an_automatic_rollback_stops_the_release_as_failed_with_the_reason() {
                 .into(),
         },
     );
-    assert!(
-        s.view
-            .notice
-            .as_ref()
-            .unwrap()
-            .text
-            .contains("rolling back (crash_loops)")
-    );
+    assert!(s.view.notice_text().contains("rolling back (crash_loops)"));
     let cmds = update(
         &mut s,
         Msg::Backend(BackendEvent::StepFinished {

@@ -249,14 +249,7 @@ fn a_failed_step_stops_the_run_and_offers_retry_and_skip() {
         "{c:?}"
     );
     assert!(!s.auto);
-    assert!(
-        s.view
-            .notice
-            .as_ref()
-            .unwrap()
-            .text
-            .contains("HOME missing")
-    );
+    assert!(s.view.notice_text().contains("HOME missing"));
     let keys = flightdeck::ui::keys_now(&s);
     assert!(keys.contains(&flightdeck::app::action::Action::Retry));
     assert!(keys.contains(&flightdeck::app::action::Action::Skip));
@@ -297,14 +290,7 @@ fn a_gate_cannot_be_skipped() {
     assert_eq!(s.view.selected, i);
     update(&mut s, key('s'));
     assert!(s.view.dialog.is_none());
-    assert!(
-        s.view
-            .notice
-            .as_ref()
-            .unwrap()
-            .text
-            .contains("cannot be skipped")
-    );
+    assert!(s.view.notice_text().contains("cannot be skipped"));
 }
 
 #[test]

@@ -33,4 +33,9 @@ impl ViewState {
             titles: Vec::new(),
         }
     }
+
+    /// The notice's words ("" when there is none).
+    pub fn notice_text(&self) -> &str {
+        self.notice.as_ref().map_or("", |n| n.text.as_str())
+    }
 }

@@ -139,7 +139,10 @@ async fn restart_mid_watch() {
         .await
         .unwrap();
     let mut after = RolloutSnapshot::default();
-    until(&mut r, Duration::from_secs(30), |e| match e {
+    // The replacement comes from the controller manager, which itself has
+    // to find the API server again (its back-off can pass 30 s on a loaded
+    // machine); the watch shows it as soon as it exists.
+    until(&mut r, Duration::from_secs(90), |e| match e {
         KubeEvent::Snapshot(s) => {
             after = (**s).clone();
             !names(s).contains(&new_pod) && s.new_pods().count() == 1 && s.pods.len() == 4

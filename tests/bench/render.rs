@@ -66,7 +66,7 @@ fn runbook_yaml() -> String {
             match k % 3 {
                 0 => writeln!(
                     y,
-                    "      - id: {id}\n        title: Deploy ${{inputs.version}} part {k} of stage {s}\n        command:\n          run: |\n            echo \"deploying ${{inputs.version}} to $REGION\"\n            for i in 1 2 3; do echo \"part $i\"; done\n        timeout: 2m\n        retries: 1"
+                    "      - id: {id}\n        title: Deploy ${{inputs.version}} part {k} of stage {s}\n        command:\n          run: |\n            echo deploying ${{inputs.version}} to \"$REGION\"\n            for i in 1 2 3; do echo \"part $i\"; done\n        timeout: 2m\n        retries: 1"
                 )
                 .unwrap(),
                 1 => writeln!(

@@ -45,19 +45,28 @@ stages:
         command: { run: "echo shipped" }
 "#;
 
-#[test]
-fn start_from_home_tick_the_checklist_and_sign_from_waiting_for_me() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+/// A config dir holding the ship runbook, and the journal beside it.
+fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir_all(d.join("config/runbooks")).unwrap();
     std::fs::write(d.join("config/runbooks/ship.yaml"), SHIP).unwrap();
-    let env = |user: &str| {
-        format!(
-            "cd {} && FLIGHTDECK_CONFIG_DIR={0}/config FLIGHTDECK_DATA_DIR={0}/data FLIGHTDECK_STATE_DIR={0}/state-{user} FLIGHTDECK_USER={user} {BIN}",
-            d.display()
-        )
-    };
+    dir
+}
+
+/// The shell line that runs flightdeck in `d` as `user` (own state dir).
+fn as_user(d: &std::path::Path, user: &str) -> String {
+    format!(
+        "cd {} && FLIGHTDECK_CONFIG_DIR={0}/config FLIGHTDECK_DATA_DIR={0}/data FLIGHTDECK_STATE_DIR={0}/state-{user} FLIGHTDECK_USER={user} {BIN}",
+        d.display()
+    )
+}
+
+#[test]
+fn start_from_home_tick_the_checklist_and_sign_from_waiting_for_me() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = workspace();
+    let env = |user: &str| as_user(dir.path(), user);
     let t = Tmux::start("cockpit", 2);
     // alice: home, then the runbook list, then the form.
     t.send(0, &[&env("alice"), "Enter"]);
@@ -109,16 +118,8 @@ fn start_from_home_tick_the_checklist_and_sign_from_waiting_for_me() {
 #[test]
 fn signing_from_waiting_for_me_never_takes_the_lease() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::create_dir_all(d.join("config/runbooks")).unwrap();
-    std::fs::write(d.join("config/runbooks/ship.yaml"), SHIP).unwrap();
-    let env = |user: &str| {
-        format!(
-            "cd {} && FLIGHTDECK_CONFIG_DIR={0}/config FLIGHTDECK_DATA_DIR={0}/data FLIGHTDECK_STATE_DIR={0}/state-{user} FLIGHTDECK_USER={user} {BIN}",
-            d.display()
-        )
-    };
+    let dir = workspace();
+    let env = |user: &str| as_user(dir.path(), user);
     let t = Tmux::start("cockpit-free", 2);
     // alice runs headless up to the gate; the run ends, the lease is free.
     t.send(

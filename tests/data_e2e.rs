@@ -6,6 +6,8 @@
 
 #[path = "support/canned.rs"]
 mod canned;
+#[path = "support/pg.rs"]
+mod pg;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -91,19 +93,7 @@ impl Drop for Redis {
 }
 
 async fn fresh_db() -> String {
-    let url = std::env::var("FLIGHTDECK_TEST_DATABASE_URL").unwrap_or_else(|_| {
-        panic!(
-            "FLIGHTDECK_TEST_DATABASE_URL is not set: eval \"$(bash tests/support/start-postgres.sh)\""
-        )
-    });
-    let name = format!("fd_e2e_{:08x}", rand::random::<u32>());
-    let mut admin = PgConnection::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let _ = admin.close().await;
-    let dsn = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
+    let dsn = pg::fresh_database("e2e").await;
     let mut c = PgConnection::connect(&dsn).await.unwrap();
     for sql in [
         "CREATE TABLE accounts (id INT PRIMARY KEY, name TEXT NOT NULL, nickname TEXT)",

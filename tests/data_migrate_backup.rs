@@ -3,6 +3,9 @@
 //! Debian's pg_dump / pg_restore. A restore from the recorded backup gives
 //! back the data as it was before the migration.
 
+#[path = "support/pg.rs"]
+mod test_pg;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -17,28 +20,6 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
 const MIGRATIONS: &str = "tests/fixtures/migrations/data_flow";
-
-fn server_url() -> String {
-    std::env::var("FLIGHTDECK_TEST_DATABASE_URL").unwrap_or_else(|_| {
-        panic!(
-            "FLIGHTDECK_TEST_DATABASE_URL is not set: eval \"$(bash tests/support/start-postgres.sh)\""
-        )
-    })
-}
-
-/// A fresh database on the test server; its DSN.
-async fn fresh_db(tag: &str) -> String {
-    let url = server_url();
-    let name = format!("fd_{tag}_{:08x}", rand::random::<u32>());
-    let mut admin = PgConnection::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let _ = admin.close().await;
-    let (base, _) = url.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
-}
 
 async fn run(a: DataAction) -> (Outcome, Vec<(Stream, String)>) {
     let mut lines = Vec::new();
@@ -105,7 +86,7 @@ fn migrate(dsn: &str, expect: Option<i64>) -> DataAction {
 
 #[tokio::test]
 async fn backup_migrate_then_restore_gives_back_the_data() {
-    let dsn = fresh_db("mig").await;
+    let dsn = test_pg::fresh_database("mig").await;
     seed(&dsn).await;
     let dir = tempfile::tempdir().unwrap();
     // A directory the backup makes, under the umask a new user has.
@@ -213,7 +194,7 @@ async fn backup_migrate_then_restore_gives_back_the_data() {
 
 #[tokio::test]
 async fn a_changed_backup_is_refused() {
-    let dsn = fresh_db("bk").await;
+    let dsn = test_pg::fresh_database("bk").await;
     seed(&dsn).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("x.dump").display().to_string();
@@ -246,7 +227,7 @@ async fn a_changed_backup_is_refused() {
 
 #[tokio::test]
 async fn migrate_failure_names_the_error_and_versions() {
-    let dsn = fresh_db("bad").await;
+    let dsn = test_pg::fresh_database("bad").await;
     // No accounts table: migration 1 fails.
     let (o, lines) = run(migrate(&dsn, None)).await;
     match o {

@@ -35,6 +35,17 @@ async fn run_plan(kubeconfig: &str, args: &[&str]) -> (Output, Value) {
     (out, json)
 }
 
+/// `plan` that must succeed; its JSON.
+async fn plan_ok(kubeconfig: &str, args: &[&str]) -> Value {
+    let (out, plan) = run_plan(kubeconfig, args).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    plan
+}
+
 fn step<'a>(plan: &'a Value, id: &str) -> &'a Value {
     plan["steps"]
         .as_array()
@@ -70,7 +81,7 @@ async fn shop(ns: &TestNs) {
 async fn blue_green_plan_shows_the_idle_colours_live_image_against_the_new_one() {
     let ns = TestNs::new("plan-bg").await;
     shop(&ns).await;
-    let (out, plan) = run_plan(
+    let plan = plan_ok(
         &kubeconfig(),
         &[
             "config/runbooks/blue-green.yaml",
@@ -85,11 +96,6 @@ async fn blue_green_plan_shows_the_idle_colours_live_image_against_the_new_one()
         ],
     )
     .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let roll = &step(&plan, "roll-idle")["cluster"];
     assert_eq!(roll["state"], "read", "{roll:#}");
     assert_eq!(roll["change"]["kind"], "images");
@@ -171,7 +177,7 @@ async fn a_manifests_rollout_shows_the_field_diff_of_a_server_side_dry_run() {
         ),
     )
     .unwrap();
-    let (out, plan) = run_plan(
+    let plan = plan_ok(
         &kubeconfig(),
         &[
             runbook.to_str().unwrap(),
@@ -182,11 +188,6 @@ async fn a_manifests_rollout_shows_the_field_diff_of_a_server_side_dry_run() {
         ],
     )
     .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let slot = &step(&plan, "apply")["cluster"];
     assert_eq!(slot["state"], "read", "{slot:#}");
     let objects = slot["change"]["objects"].as_array().unwrap();
@@ -244,7 +245,7 @@ async fn an_unreachable_cluster_is_named_per_step_and_the_rest_still_prints() {
         "apiVersion: v1\nkind: Config\ncurrent-context: flightdeck-test\nclusters:\n- name: c\n  cluster: { server: 'https://127.0.0.1:9' }\ncontexts:\n- name: flightdeck-test\n  context: { cluster: c, user: u }\nusers:\n- name: u\n  user: { token: t }\n",
     )
     .unwrap();
-    let (out, plan) = run_plan(
+    let plan = plan_ok(
         kc.to_str().unwrap(),
         &[
             "config/runbooks/blue-green.yaml",
@@ -255,11 +256,6 @@ async fn an_unreachable_cluster_is_named_per_step_and_the_rest_still_prints() {
         ],
     )
     .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(plan["steps"].as_array().unwrap().len(), 5);
     for id in [
         "live-healthy",

@@ -4,31 +4,18 @@
 //! irreversible one pending makes the step the point of no return. A
 //! database that cannot be reached is named on the step.
 
+#[path = "support/pg.rs"]
+mod pg;
+
 use serde_json::{Value, json};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
 const BIN: &str = env!("CARGO_BIN_EXE_flightdeck");
 
-fn server_url() -> String {
-    std::env::var("FLIGHTDECK_TEST_DATABASE_URL").unwrap_or_else(|_| {
-        panic!(
-            "FLIGHTDECK_TEST_DATABASE_URL is not set: eval \"$(bash tests/support/start-postgres.sh)\""
-        )
-    })
-}
-
 /// A fresh database on which migration 1 is applied (as sqlx records it).
 async fn at_version_1() -> String {
-    let url = server_url();
-    let name = format!("fd_plan_{:08x}", rand::random::<u32>());
-    let mut admin = PgConnection::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let _ = admin.close().await;
-    let dsn = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
+    let dsn = pg::fresh_database("plan").await;
     let mut db = PgConnection::connect(&dsn).await.unwrap();
     for sql in [
         "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \

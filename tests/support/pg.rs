@@ -27,6 +27,22 @@ pub fn with_database(url: &str, name: &str) -> String {
     format!("{}/{name}{query}", &base[..end])
 }
 
+/// A fresh database `fd_{tag}_<random>` on the test server; its URL.
+pub async fn fresh_database(tag: &str) -> String {
+    use sqlx::Connection;
+    let server = server_url();
+    let name = format!("fd_{tag}_{:08x}", rand::random::<u32>());
+    let mut admin = sqlx::postgres::PgConnection::connect(&server)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL ({VAR}): {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let _ = admin.close().await;
+    with_database(&server, &name)
+}
+
 #[test]
 fn with_database_keeps_host_and_query() {
     assert_eq!(

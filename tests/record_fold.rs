@@ -81,7 +81,7 @@ async fn driver_resume_watcher_and_verify_fold_the_same_release() {
             .build()
     };
     let gate = rb.step_index("approval").unwrap();
-    let StepAction::Gate(spec) = &rb.steps().nth(gate).unwrap().action else {
+    let StepAction::Gate(spec) = &rb.step(gate).unwrap().action else {
         panic!("approval is a gate")
     };
     let deploy = rb.step_index("deploy").unwrap();

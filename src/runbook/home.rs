@@ -135,7 +135,7 @@ pub fn release_row(rb: &Runbook, release: &Release, driver: Option<String>) -> R
     let at_step = if open {
         release
             .current(rb)
-            .and_then(|i| rb.steps().nth(i))
+            .and_then(|i| rb.step(i))
             .map(|s| s.title.clone())
     } else {
         None
@@ -162,7 +162,7 @@ pub fn checklist_waiting(rb: &Runbook, release: &Release, i_drive: bool) -> Opti
         return None;
     }
     let i = release.current(rb)?;
-    let step = rb.steps().nth(i)?;
+    let step = rb.step(i)?;
     if !matches!(step.action, StepAction::Manual(_))
         || release.steps[i].status != StepStatus::Waiting
     {

@@ -194,7 +194,7 @@ impl Release {
     fn settled(&self, rb: &Runbook, i: usize) -> bool {
         match &self.steps[i].status {
             StepStatus::Succeeded | StepStatus::Skipped { .. } => true,
-            StepStatus::Failed { .. } => rb.steps().nth(i).is_some_and(|s| s.continue_on_failure),
+            StepStatus::Failed { .. } => rb.step(i).is_some_and(|s| s.continue_on_failure),
             _ => false,
         }
     }
@@ -224,7 +224,7 @@ impl Release {
         if self.current(rb) != Some(i) {
             return refuse("steps run in order: finish or skip the current step first");
         }
-        let waits = rb.steps().nth(i).is_some_and(|s| s.action.needs_person());
+        let waits = rb.step(i).is_some_and(|s| s.action.needs_person());
         let run = &mut self.steps[i];
         match run.status {
             StepStatus::Pending
@@ -255,8 +255,7 @@ impl Release {
     pub fn reopen_gate(&mut self, rb: &Runbook, i: usize, now: i64) -> Result<u32, Refused> {
         self.check_open()?;
         let is_gate = rb
-            .steps()
-            .nth(i)
+            .step(i)
             .is_some_and(|s| matches!(s.action, super::model::StepAction::Gate(_)));
         if !is_gate || self.steps[i].status != StepStatus::Succeeded {
             return refuse("only a passed gate reopens");
@@ -297,7 +296,7 @@ impl Release {
 
     /// After a failure: is an automatic attempt left?
     pub fn retry_left(&self, rb: &Runbook, i: usize) -> bool {
-        let retries = rb.steps().nth(i).map_or(0, |s| s.retries);
+        let retries = rb.step(i).map_or(0, |s| s.retries);
         matches!(self.steps[i].status, StepStatus::Failed { .. })
             && self.steps[i].attempts <= retries
     }
@@ -310,8 +309,7 @@ impl Release {
             return refuse("skipping needs a reason");
         }
         if rb
-            .steps()
-            .nth(i)
+            .step(i)
             .is_some_and(|s| matches!(s.action, super::StepAction::Gate(_)))
         {
             return refuse("a gate cannot be skipped; it needs its sign-offs");

@@ -112,8 +112,7 @@ impl Runbook {
             .and_then(|s| s.when.as_ref())
             .is_none_or(|w| w.applies(environment));
         let step_ok = self
-            .steps()
-            .nth(index)
+            .step(index)
             .and_then(|s| s.when.as_ref())
             .is_none_or(|w| w.applies(environment));
         stage_ok && step_ok

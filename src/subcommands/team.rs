@@ -555,7 +555,7 @@ async fn tap_loop(ctx: Ctx, mut rx: UnboundedReceiver<BackendEvent>) {
                 }
                 for (step, tail) in tails.iter_mut().filter(|(_, t)| t.dirty) {
                     tail.dirty = false;
-                    let Some(st) = ctx.runbook.steps().nth(*step) else { continue };
+                    let Some(st) = ctx.runbook.step(*step) else { continue };
                     let lines: Vec<String> = tail.lines.iter().cloned().collect();
                     if let Err(e) = ctx
                         .store

@@ -121,9 +121,7 @@ pub(super) fn dialog_key(state: &mut AppState, key: KeyEvent, out: &mut Vec<Comm
         } => match key.code {
             KeyCode::Enter => submit_signoff(state, out),
             KeyCode::Tab | KeyCode::Down | KeyCode::Up => {
-                if let Some(StepAction::Gate(g)) =
-                    state.runbook.steps().nth(*step).map(|s| &s.action)
-                {
+                if let Some(StepAction::Gate(g)) = state.runbook.step(*step).map(|s| &s.action) {
                     let n = g.roles.len().max(1);
                     *role = if key.code == KeyCode::Up {
                         (*role + n - 1) % n

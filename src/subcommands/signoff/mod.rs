@@ -76,7 +76,7 @@ fn gate_open(rb: &Runbook, stored: &StoredRelease, gate: &str) -> Result<(), Sig
         StepStatus::Pending => {
             let at = release
                 .current(rb)
-                .and_then(|i| rb.steps().nth(i))
+                .and_then(|i| rb.step(i))
                 .map(|s| s.id.as_str())
                 .unwrap_or("?");
             super::out::warn(format!(

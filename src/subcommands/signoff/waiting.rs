@@ -42,7 +42,7 @@ pub async fn signable(
     let Some(i) = release.current(rb) else {
         return Ok(None);
     };
-    let (Some(step), Some(run)) = (rb.steps().nth(i), release.steps.get(i)) else {
+    let (Some(step), Some(run)) = (rb.step(i), release.steps.get(i)) else {
         return Ok(None);
     };
     let StepAction::Gate(spec) = &step.action else {
